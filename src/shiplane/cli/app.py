@@ -1,0 +1,58 @@
+"""The root ``shiplane`` command and its table of command groups.
+
+Each group lives in its own module as a ``typer.Typer`` named ``app`` and is a
+thin layer over plain library functions (the same ones tests call). To add a
+group, add one row to ``COMMAND_GROUPS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from shiplane import __version__
+
+__all__ = ["COMMAND_GROUPS", "app"]
+
+# (group name, module under shiplane.cli, help) — the explicit command table.
+COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("config", "config_cmd", "Show and check the workspace configuration (shiplane.yaml)."),
+)
+
+app = typer.Typer(
+    name="shiplane",
+    help="Deliver microservices to Kubernetes — service-owned CI (Model 1) or hybrid GitOps "
+    "(Model 2) — on an embedded stack or real infrastructure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shiplane {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show full tracebacks for errors (also SHIPLANE_DEBUG=1)."
+    ),
+) -> None:
+    """shiplane command line."""
+
+
+def _register() -> None:
+    for name, module_name, help_text in COMMAND_GROUPS:
+        module = importlib.import_module(f"shiplane.cli.{module_name}")
+        app.add_typer(module.app, name=name, help=help_text)
+
+
+_register()
