@@ -1,0 +1,542 @@
+"""The registry client: one transport seam over httpx, token flow, uploads, retries.
+
+Every request goes through :meth:`RegistryClient._send`, the single seam that
+adds credentials, answers auth challenges, retries 5xx/429/connection errors
+with exponential backoff (honouring ``Retry-After``) and turns library errors
+into ours (``RegistryUnreachable``, ``RegistryApiError`` with the spec code).
+
+Auth follows distribution ``docs/spec/auth/token.md``: on ``401`` with
+``WWW-Authenticate: Bearer realm=…,service=…,scope=…`` the client asks the realm
+for a token (basic auth with its credentials, or an OAuth2 refresh token), keeps
+it per repository scope and retries; a ``Basic`` challenge is answered with
+basic auth. A token that expires in the middle of a long push is simply
+fetched again on the next 401 (moby #33558).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shiplane.registry.credentials import Credentials, resolve_credentials
+from shiplane.registry.errors import (
+    DigestMismatch,
+    RegistryApiError,
+    RegistryError,
+    RegistryUnreachable,
+)
+from shiplane.registry.manifest import MANIFEST_MEDIA_TYPES
+from shiplane.registry.reference import parse_digest, validate_name
+
+__all__ = ["BlobSource", "ManifestResponse", "ProgressEvent", "RegistryClient"]
+
+MiB = 1 << 20
+_IO_CHUNK = MiB
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+MANIFEST_ACCEPT = ", ".join(sorted(MANIFEST_MEDIA_TYPES))
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """One progress report: ``action`` is push, pull, exists or mount."""
+
+    action: str
+    digest: str
+    done: int
+    total: int
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+BlobSource = bytes | Path
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestResponse:
+    data: bytes
+    media_type: str
+    digest: str
+
+
+def _source_size(source: BlobSource) -> int:
+    return len(source) if isinstance(source, bytes | bytearray) else os.path.getsize(source)
+
+
+def _source_digest(source: BlobSource) -> str:
+    if isinstance(source, bytes | bytearray):
+        return "sha256:" + hashlib.sha256(source).hexdigest()
+    hasher = hashlib.sha256()
+    with open(source, "rb") as handle:
+        while block := handle.read(_IO_CHUNK):
+            hasher.update(block)
+    return "sha256:" + hasher.hexdigest()
+
+
+def _read_range(source: BlobSource, start: int, length: int) -> bytes:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source[start:start + length])
+    with open(source, "rb") as handle:
+        handle.seek(start)
+        return handle.read(length)
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """``Bearer realm="…",service="…"`` → ("bearer", {...})."""
+    scheme, _, rest = header.strip().partition(" ")
+    return scheme.lower(), dict(_CHALLENGE_PARAM.findall(rest))
+
+
+class RegistryClient:
+    """A client for one registry host (embedded, ECR, or any OCI registry).
+
+    ``registry`` is ``host[:port]`` or a URL; plain HTTP is used for loopback
+    hosts or with ``plain_http=True``. ``credentials=None`` resolves them from
+    ECR/``~/.docker/config.json`` (see ``credentials.resolve_credentials``).
+    """
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        credentials: Credentials | None = None,
+        resolve: bool = True,
+        plain_http: bool | None = None,
+        verify_tls: bool = True,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 60.0,
+        retries: int = 4,
+        backoff: float = 0.25,
+        chunk_size: int | None = None,
+        monolithic_limit: int = 256 * MiB,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        if "://" in registry:
+            url = httpx.URL(registry)
+            host = url.netloc.decode()
+            plain_http = url.scheme == "http" if plain_http is None else plain_http
+        else:
+            host = registry.rstrip("/")
+        if plain_http is None:
+            plain_http = host.split(":")[0] in _LOCAL_HOSTS or host.startswith("[::1]")
+        self.host = host
+        self.base_url = f"{'http' if plain_http else 'https'}://{host}"
+        self._credentials = credentials
+        self._resolve = resolve and credentials is None
+        self._retries = retries
+        self._backoff = backoff
+        self.chunk_size = chunk_size
+        self.monolithic_limit = monolithic_limit
+        self.progress = progress
+        self._http = httpx.Client(
+            transport=transport, verify=verify_tls, timeout=timeout, follow_redirects=True,
+            limits=httpx.Limits(max_keepalive_connections=16, max_connections=32),
+        )
+        self._auth: dict[str, str] = {}  # scope key → Authorization header value
+        self._basic_only = False
+        self._lock = threading.Lock()
+
+    # ---- lifecycle --------------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "RegistryClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- the transport seam -----------------------------------------------------------
+    def _creds(self) -> Credentials | None:
+        if self._credentials is None and self._resolve:
+            self._credentials = resolve_credentials(self.host)
+            self._resolve = False
+        return self._credentials
+
+    def _url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return self.base_url + path_or_url
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        scope: str | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        content: bytes | Callable[[], Iterator[bytes]] | None = None,
+        stream: bool = False,
+        ok: tuple[int, ...] = (200,),
+        allow: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send one API request; returns a response whose status is in ``ok`` or ``allow``.
+
+        ``scope`` is the token scope this request needs (``repository:x:pull``).
+        ``content`` may be a factory so bodies can be re-sent on retry.
+        """
+        attempt = 0
+        auth_rounds = 0
+        key = scope or "registry"
+        while True:
+            request_headers = dict(headers or {})
+            with self._lock:
+                authorization = self._auth.get(key) or self._auth.get("*basic*")
+            if authorization:
+                request_headers["Authorization"] = authorization
+            body = content() if callable(content) else content
+            try:
+                request = self._http.build_request(method, self._url(url), headers=request_headers,
+                                                   params=params, content=body)
+                response = self._http.send(request, stream=stream)
+            except httpx.TransportError as error:
+                if attempt >= self._retries:
+                    raise RegistryUnreachable(
+                        f"{method} {self.base_url}: {type(error).__name__}: {error}",
+                        hint="is the registry running and the address right?") from None
+                self._sleep(attempt, None)
+                attempt += 1
+                continue
+            status = response.status_code
+            if status == 401 and auth_rounds < 2:
+                challenge = response.headers.get("www-authenticate", "")
+                response.close()
+                auth_rounds += 1
+                if self._answer_challenge(challenge, key, scope):
+                    continue
+                raise self._api_error(response, method, url)
+            if status in _RETRY_STATUSES and attempt < self._retries:
+                retry_after = response.headers.get("retry-after")
+                response.close()
+                self._sleep(attempt, retry_after)
+                attempt += 1
+                continue
+            if status in ok or status in allow:
+                return response
+            if stream:
+                response.read()
+            raise self._api_error(response, method, url)
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        delay = self._backoff * (2 ** attempt) * (0.5 + random.random() / 2)
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), 30.0))
+        time.sleep(delay)
+
+    def _answer_challenge(self, header: str, key: str, scope: str | None) -> bool:
+        scheme, params = parse_challenge(header)
+        creds = self._creds()
+        if scheme == "basic":
+            if creds is None or creds.password is None:
+                return False
+            value = httpx.BasicAuth(creds.username or "", creds.password)._auth_header
+            with self._lock:
+                self._auth["*basic*"] = value
+            return True
+        if scheme != "bearer" or "realm" not in params:
+            return False
+        scopes = [s for s in {params.get("scope"), scope} if s]
+        token = self._fetch_token(params["realm"], params.get("service"), scopes, creds)
+        with self._lock:
+            self._auth[key] = f"Bearer {token}"
+        return True
+
+    def _fetch_token(self, realm: str, service: str | None, scopes: list[str],
+                     creds: Credentials | None) -> str:
+        query: list[tuple[str, str]] = []
+        if service:
+            query.append(("service", service))
+        query += [("scope", s) for s in scopes]
+        try:
+            if creds is not None and creds.identity_token:
+                form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
+                        "client_id": "shiplane", "service": service or "", "scope": " ".join(scopes)}
+                response = self._http.post(realm, data=form)
+            else:
+                auth = (httpx.BasicAuth(creds.username or "", creds.password)
+                        if creds is not None and creds.password is not None else None)
+                response = self._http.get(realm, params=query, auth=auth)
+        except httpx.TransportError as error:
+            raise RegistryUnreachable(f"token endpoint {realm}: {error}") from None
+        if response.status_code != 200:
+            error = self._api_error(response, "GET", realm)
+            raise RegistryApiError("UNAUTHORIZED", f"token endpoint refused: {error.reason}",
+                                   status=response.status_code,
+                                   hint="check the username/password (shiplane registry login-password)")
+        doc = response.json()
+        token = doc.get("token") or doc.get("access_token")
+        if not token:
+            raise RegistryApiError("UNAUTHORIZED", "token endpoint answered without a token")
+        return str(token)
+
+    @staticmethod
+    def _api_error(response: httpx.Response, method: str, url: str) -> RegistryApiError:
+        try:
+            errors = response.json().get("errors") or []
+            first = errors[0]
+            code, message, detail = first.get("code", "UNKNOWN"), first.get("message", ""), first.get("detail")
+        except Exception:  # noqa: BLE001 — any non-spec body
+            code = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN", 429: "TOOMANYREQUESTS",
+                    413: "SIZE_INVALID", 416: "BLOB_UPLOAD_INVALID"}.get(response.status_code, "UNKNOWN")
+            message, detail = response.text[:200] or response.reason_phrase, None
+        return RegistryApiError(code, f"{message} ({method} {url} → {response.status_code})",
+                                status=response.status_code, detail=detail)
+
+    def _report(self, action: str, digest: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(ProgressEvent(action, digest, done, total))
+
+    # ---- API ----------------------------------------------------------------------------
+    def ping(self) -> None:
+        """GET /v2/ (end-1), authenticating if the registry asks."""
+        self._send("GET", "/v2/", ok=(200,))
+
+    def catalog(self) -> list[str]:
+        names: list[str] = []
+        url: str | None = "/v2/_catalog?n=1000"
+        while url:
+            response = self._send("GET", url, scope="registry:catalog:*")
+            names += response.json().get("repositories") or []
+            url = _next_link(response)
+        return names
+
+    def blob_exists(self, repository: str, digest: str) -> int | None:
+        """Size of the blob if the repository has it (HEAD, end-2), else None."""
+        response = self._send("HEAD", f"/v2/{validate_name(repository)}/blobs/{digest}",
+                              scope=_scope(repository, "pull"), allow=(404,))
+        return int(response.headers.get("content-length", 0)) if response.status_code == 200 else None
+
+    def push_blob(self, repository: str, source: BlobSource, digest: str | None = None,
+                  *, mount_from: str | list[str] | None = None) -> tuple[str, int]:
+        """Upload a blob unless the registry has it; returns (digest, size).
+
+        Order: HEAD check → cross-repo mount from each ``mount_from`` → upload
+        (monolithic POST+PUT up to ``monolithic_limit`` unless ``chunk_size`` is
+        set, else chunked PATCHes of at least the server's OCI-Chunk-Min-Length).
+        """
+        validate_name(repository)
+        digest = digest or _source_digest(source)
+        parse_digest(digest)
+        size = _source_size(source)
+        scope = _scope(repository, "pull,push")
+        if self.blob_exists(repository, digest) is not None:
+            self._report("exists", digest, size, size)
+            return digest, size
+        location = None
+        sources = [mount_from] if isinstance(mount_from, str) else list(mount_from or [])
+        for source_repo in sources:
+            if source_repo == repository:
+                continue
+            response = self._send("POST", f"/v2/{repository}/blobs/uploads/",
+                                  scope=f"{scope} {_scope(source_repo, 'pull')}",
+                                  params={"mount": digest, "from": source_repo}, ok=(201, 202))
+            if response.status_code == 201:
+                self._report("mount", digest, size, size)
+                return digest, size
+            location = response.headers["location"]
+            min_chunk = int(response.headers.get("oci-chunk-min-length", 0) or 0)
+            break
+        if location is None:
+            response = self._send("POST", f"/v2/{repository}/blobs/uploads/", scope=scope,
+                                  headers={"Content-Length": "0"}, ok=(202,), allow=(201,))
+            location = response.headers["location"]
+            min_chunk = int(response.headers.get("oci-chunk-min-length", 0) or 0)
+        if self.chunk_size is None and size <= self.monolithic_limit and not min_chunk:
+            self._put_monolithic(location, source, digest, size, scope)
+        else:
+            chunk = max(self.chunk_size or 16 * MiB, min_chunk)
+            self._put_chunked(location, source, digest, size, chunk, scope)
+        return digest, size
+
+    def _put_monolithic(self, location: str, source: BlobSource, digest: str, size: int,
+                        scope: str) -> None:
+        def body() -> Iterator[bytes] | bytes:
+            if isinstance(source, bytes | bytearray):
+                return bytes(source)
+            return self._file_chunks(source, digest, size)
+        url = _with_digest(location, digest)
+        self._send("PUT", url, scope=scope, content=body,  # type: ignore[arg-type]
+                   headers={"Content-Type": "application/octet-stream",
+                            "Content-Length": str(size)}, ok=(201,), allow=(200, 204))
+        if isinstance(source, bytes | bytearray):
+            self._report("push", digest, size, size)
+
+    def _file_chunks(self, path: Path, digest: str, size: int) -> Iterator[bytes]:
+        done = 0
+        with open(path, "rb") as handle:
+            while block := handle.read(_IO_CHUNK):
+                done += len(block)
+                self._report("push", digest, done, size)
+                yield block
+
+    def _put_chunked(self, location: str, source: BlobSource, digest: str, size: int,
+                     chunk: int, scope: str) -> None:
+        offset = 0
+        while offset < size:
+            length = min(chunk, size - offset)
+            data = _read_range(source, offset, length)
+            response = self._send(
+                "PATCH", location, scope=scope, content=data, ok=(202,),
+                allow=(201, 204, 416),  # ECR answers 201 to PATCH
+                headers={"Content-Type": "application/octet-stream",
+                         "Content-Range": f"{offset}-{offset + length - 1}",
+                         "Content-Length": str(length)})
+            location = response.headers.get("location", location)
+            if response.status_code == 416:  # out of order: ask where the session is (end-13)
+                status = self._send("GET", location, scope=scope, ok=(204,), allow=(200,))
+                location = status.headers.get("location", location)
+                offset = _range_end(status.headers.get("range")) + 1
+                continue
+            offset += length
+            self._report("push", digest, offset, size)
+        self._send("PUT", _with_digest(location, digest), scope=scope,
+                   headers={"Content-Length": "0"}, ok=(201,), allow=(200, 204))
+
+    def pull_blob(self, repository: str, digest: str, dest: Path | None = None) -> bytes | Path:
+        """Download a blob (end-2), verifying its digest; to ``dest`` atomically, or as bytes."""
+        parsed = parse_digest(digest)
+        response = self._send("GET", f"/v2/{validate_name(repository)}/blobs/{digest}",
+                              scope=_scope(repository, "pull"), stream=True)
+        hasher = hashlib.new(parsed.algorithm)
+        total = int(response.headers.get("content-length", 0) or 0)
+        done = 0
+        tmp_path = None
+        try:
+            if dest is None:
+                parts = []
+                for block in response.iter_bytes(_IO_CHUNK):
+                    hasher.update(block)
+                    parts.append(block)
+                    done += len(block)
+                    self._report("pull", digest, done, total)
+            else:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+                tmp_path = Path(name)
+                with os.fdopen(fd, "wb") as handle:
+                    for block in response.iter_bytes(_IO_CHUNK):
+                        hasher.update(block)
+                        handle.write(block)
+                        done += len(block)
+                        self._report("pull", digest, done, total)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except httpx.TransportError as error:
+            if tmp_path:
+                tmp_path.unlink(missing_ok=True)
+            raise RegistryUnreachable(f"download of {digest} interrupted: {error}") from None
+        finally:
+            response.close()
+        if hasher.hexdigest() != parsed.hex:
+            if tmp_path:
+                tmp_path.unlink(missing_ok=True)
+            raise DigestMismatch(f"blob from {self.host}/{repository} does not match {digest}")
+        if dest is None:
+            return b"".join(parts)
+        assert tmp_path is not None
+        os.replace(tmp_path, dest)
+        return dest
+
+    def push_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
+        """PUT a manifest or index (end-7) by tag or digest; returns its digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        response = self._send("PUT", f"/v2/{validate_name(repository)}/manifests/{reference}",
+                              scope=_scope(repository, "pull,push"), content=data,
+                              headers={"Content-Type": media_type}, ok=(201,), allow=(200, 202))
+        returned = response.headers.get("docker-content-digest")
+        if returned and returned != digest:
+            raise DigestMismatch(f"registry stored the manifest as {returned}, expected {digest}")
+        return digest
+
+    def get_manifest(self, repository: str, reference: str) -> ManifestResponse:
+        """GET a manifest (end-3) exactly as stored, verified against a digest reference."""
+        response = self._send("GET", f"/v2/{validate_name(repository)}/manifests/{reference}",
+                              scope=_scope(repository, "pull"), headers={"Accept": MANIFEST_ACCEPT})
+        data = response.content
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if reference.startswith("sha256:") and digest != reference:
+            raise DigestMismatch(f"manifest {reference} from {self.host} hashes to {digest}")
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        return ManifestResponse(data, media_type, digest)
+
+    def manifest_exists(self, repository: str, reference: str) -> str | None:
+        """Digest of the manifest if it exists (HEAD end-3), else None."""
+        response = self._send("HEAD", f"/v2/{validate_name(repository)}/manifests/{reference}",
+                              scope=_scope(repository, "pull"), headers={"Accept": MANIFEST_ACCEPT},
+                              allow=(404,))
+        if response.status_code == 404:
+            return None
+        return response.headers.get("docker-content-digest") or reference
+
+    def delete_manifest(self, repository: str, reference: str) -> None:
+        self._send("DELETE", f"/v2/{validate_name(repository)}/manifests/{reference}",
+                   scope=_scope(repository, "delete"), ok=(202,), allow=(200, 204))
+
+    def delete_blob(self, repository: str, digest: str) -> None:
+        self._send("DELETE", f"/v2/{validate_name(repository)}/blobs/{digest}",
+                   scope=_scope(repository, "delete"), ok=(202,), allow=(200, 204))
+
+    def list_tags(self, repository: str, *, page_size: int | None = None) -> list[str]:
+        """All tags (end-8), following ``Link: rel="next"`` pages."""
+        tags: set[str] = set()
+        url: str | None = f"/v2/{validate_name(repository)}/tags/list"
+        if page_size:
+            url += f"?n={page_size}"
+        while url:
+            response = self._send("GET", url, scope=_scope(repository, "pull"))
+            page = set(response.json().get("tags") or [])
+            if not page - tags:  # a server that ignores `last` would loop forever
+                break
+            tags |= page
+            url = _next_link(response)
+        # distribution 2.8 pages in storage order, not lexically: sort here.
+        return sorted(tags)
+
+    def referrers(self, repository: str, digest: str,
+                  artifact_type: str | None = None) -> list[dict[str, Any]]:
+        """Descriptors of manifests whose subject is ``digest`` (end-12)."""
+        params = {"artifactType": artifact_type} if artifact_type else None
+        response = self._send("GET", f"/v2/{validate_name(repository)}/referrers/{digest}",
+                              scope=_scope(repository, "pull"), params=params)
+        manifests = response.json().get("manifests") or []
+        if artifact_type and "artifactType" not in response.headers.get("oci-filters-applied", ""):
+            manifests = [m for m in manifests if m.get("artifactType") == artifact_type]
+        return manifests
+
+
+def _scope(repository: str, actions: str) -> str:
+    return f"repository:{repository}:{actions}"
+
+
+def _with_digest(location: str, digest: str) -> str:
+    url = httpx.URL(location)
+    return str(url.copy_merge_params({"digest": digest}))
+
+
+def _range_end(header: str | None) -> int:
+    if not header:
+        return -1
+    match = re.match(r"^(?:bytes=)?[0-9]+-([0-9]+)$", header.strip())
+    if not match:
+        raise RegistryError(f"registry sent a malformed Range header {header!r}")
+    return int(match.group(1))
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    link = response.headers.get("link")
+    if not link:
+        return None
+    match = re.search(r'<([^>]+)>\s*;\s*rel="?next"?', link)
+    return match.group(1) if match else None
