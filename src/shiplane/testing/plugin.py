@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from shiplane.registry import EmbeddedRegistry, MemoryStorage
+
 
 @pytest.fixture
 def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -15,3 +17,14 @@ def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("SHIPLANE_STATE_DIR", str(tmp_path / ".shiplane"))
     monkeypatch.delenv("SHIPLANE_CONFIG", raising=False)
     yield tmp_path
+
+
+@pytest.fixture
+def embedded_registry() -> Iterator[EmbeddedRegistry]:
+    """A fresh, open (no auth) in-memory OCI registry on a loopback port.
+
+    ``registry.host`` ("127.0.0.1:<port>") goes in image references,
+    ``registry.url`` is the base URL, ``registry.storage`` the store behind it.
+    """
+    with EmbeddedRegistry(MemoryStorage()) as registry:
+        yield registry
