@@ -12,8 +12,8 @@ Flow (distribution ``docs/spec/auth/token.md``):
 4. Each API request presents ``Authorization: Bearer <token>``; the endpoint's
    required scope action must be in the token's ``access`` for that repository.
    A token that names the repository but lacks the action gets ``403 DENIED``
-   (the token server already refused); one that does not name it gets a new
-   ``401`` challenge so the client can ask for that scope.
+   (with a challenge, so a client holding a narrower token can refresh it);
+   one that does not name it gets a new ``401`` challenge for that scope.
 
 Anonymous pull is off unless ``AuthConfig.anonymous_pull``.
 """
@@ -25,6 +25,7 @@ import binascii
 import hmac
 import time
 from collections.abc import Callable
+from urllib.parse import parse_qs
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,18 +149,23 @@ class TokenAuth:
         raise RegistryApiError("UNAUTHORIZED", f"wrong username or password for {username!r}")
 
     async def token_endpoint(self, request: Request) -> Response:
-        try:
-            principal = self._principal_from_basic(request.headers.get("authorization"))
-        except RegistryApiError as error:
-            return JSONResponse(error.body(), status_code=401,
-                                headers={"WWW-Authenticate": f'Basic realm="{self.config.service}"'})
-        if request.method == "POST":  # OAuth2 form: treat like GET with the form's scope
-            form = await request.form()
-            scope_values = [str(form.get("scope", ""))]
-            service = str(form.get("service", self.config.service))
+        """GET with basic auth (distribution token.md) or POST an OAuth2 form (oauth.md)."""
+        authorization = request.headers.get("authorization")
+        if request.method == "POST":
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            scope_values = form.get("scope", [])
+            service = form.get("service", [self.config.service])[0]
+            if form.get("grant_type", [""])[0] == "password":  # oras-go / Helm send the password here
+                basic = f"{form.get('username', [''])[0]}:{form.get('password', [''])[0]}"
+                authorization = "Basic " + base64.b64encode(basic.encode()).decode()
         else:
             scope_values = request.query_params.getlist("scope")
             service = request.query_params.get("service", self.config.service)
+        try:
+            principal = self._principal_from_basic(authorization)
+        except RegistryApiError as error:
+            return JSONResponse(error.body(), status_code=401,
+                                headers={"WWW-Authenticate": f'Basic realm="{self.config.service}"'})
         if service != self.config.service:
             return JSONResponse(RegistryApiError("UNAUTHORIZED", f"unknown service {service!r}").body(),
                                 status_code=401)
@@ -238,8 +244,11 @@ class TokenAuth:
             return RegistryApiError("UNAUTHORIZED", f"token does not cover {type_} {name}",
                                     headers=self._challenge(request, scope, "insufficient_scope"))
         if needed not in granted and "*" not in granted:
+            # 403, but with a challenge: clients that hold a narrower token (oras-py
+            # fetches a pull-only token on its first HEAD) refresh it for this scope.
             return RegistryApiError("DENIED", f"{claims.subject} may not {needed} {name}",
-                                    detail={"repository": name, "action": needed})
+                                    detail={"repository": name, "action": needed},
+                                    headers=self._challenge(request, scope, "insufficient_scope"))
         return None
 
     def authorize(self, request: Request, repository: str | None, endpoint: str) -> None:
