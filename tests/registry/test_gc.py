@@ -124,7 +124,7 @@ def test_concurrent_pushes_and_gc_never_lose_a_referenced_blob(tmp_path):
 
     def pusher(n):
         client = TestClient(app)
-        for i in range(15):
+        for i in range(8):
             cfg = blob(client, "race/app", json.dumps({"n": n, "i": i}).encode())
             layers = [blob(client, "race/app", f"{n}-{i}-{k}".encode() * 100) for k in range(3)]
             data = manifest_doc(cfg, layers)

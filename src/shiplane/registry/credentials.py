@@ -91,9 +91,11 @@ def docker_config_credentials(host: str, path: Path | None = None) -> Credential
             return Credentials(username=entry.get("username"), identity_token=entry["identitytoken"])
         if entry.get("auth"):
             try:
-                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+                user, sep, password = base64.b64decode(entry["auth"], validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
-                raise CredentialsError(f"auths[{key!r}].auth in {path} is not base64 user:password") from None
+                sep = ""
+            if not sep:
+                raise CredentialsError(f"auths[{key!r}].auth in {path} is not base64 user:password")
             return Credentials(user, password)
         if entry.get("username") and entry.get("password"):
             return Credentials(entry["username"], entry["password"])
