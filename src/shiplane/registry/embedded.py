@@ -6,8 +6,9 @@ Used by ``shiplane registry serve``, the embedded stack and the test kit::
         registry.url        # "http://127.0.0.1:<port>"
         registry.host       # "127.0.0.1:<port>" (what image references use)
 
-uvicorn runs in a daemon thread with its own event loop (httptools when
-installed: it parses request bodies in C, which matters for blob throughput).
+uvicorn runs in a daemon thread with its own event loop (uvloop and httptools
+when installed: C socket writes and HTTP parsing, which matter for blob
+throughput — see bench/registry.py).
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ def _http_impl() -> str:
     return "httptools" if importlib.util.find_spec("httptools") else "h11"
 
 
+def _loop_impl() -> str:
+    return "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+
+
 def _config(app: Any, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, http=_http_impl(), lifespan="off",
-                          access_log=False, log_level="warning", loop="asyncio",
+                          access_log=False, log_level="warning", loop=_loop_impl(),
                           timeout_keep_alive=30, h11_max_incomplete_event_size=1 << 20)
 
 
