@@ -5,7 +5,7 @@ import json
 import threading
 
 import pytest
-from starlette.testclient import TestClient
+from shiplane.testing.asgi import asgi_client
 
 from shiplane.registry import DiskStorage, MemoryStorage, build_app
 from shiplane.registry.gc import GarbageCollector, collect_garbage, mark, plan_sweep
@@ -32,7 +32,7 @@ class Clock:
 def env(request, tmp_path):
     clock = Clock()
     storage = MemoryStorage(clock=clock) if request.param == "memory" else DiskStorage(tmp_path / "s", clock=clock)
-    return storage, TestClient(build_app(storage)), clock
+    return storage, asgi_client(build_app(storage)), clock
 
 
 def blob(client, repo, data):
@@ -123,7 +123,7 @@ def test_concurrent_pushes_and_gc_never_lose_a_referenced_blob(tmp_path):
     failures, pushed = [], []
 
     def pusher(n):
-        client = TestClient(app)
+        client = asgi_client(app)
         for i in range(8):
             cfg = blob(client, "race/app", json.dumps({"n": n, "i": i}).encode())
             layers = [blob(client, "race/app", f"{n}-{i}-{k}".encode() * 100) for k in range(3)]
@@ -157,7 +157,7 @@ def test_concurrent_pushes_and_gc_never_lose_a_referenced_blob(tmp_path):
 def test_background_collector(tmp_path):
     clock = Clock()
     storage = MemoryStorage(clock=clock)
-    client = TestClient(build_app(storage))
+    client = asgi_client(build_app(storage))
     stale = blob(client, "a/b", b"stale")
     clock.now += 10
     collector = GarbageCollector(storage, interval=0.01, grace_seconds=5).start()

@@ -2,7 +2,7 @@
 
 import json
 
-from starlette.testclient import TestClient
+from shiplane.testing.asgi import asgi_client
 
 from shiplane.registry import MemoryStorage, build_app
 from shiplane.registry.lifecycle import (
@@ -60,7 +60,7 @@ def test_rules_match_repositories():
 
 def test_apply_lifecycle_against_storage():
     storage = MemoryStorage(clock=lambda: NOW)
-    client = TestClient(build_app(storage))
+    client = asgi_client(build_app(storage))
     cfg = b"{}"
     client.post("/v2/a/b/blobs/uploads/?digest=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", content=cfg)
     digests = []

@@ -4,7 +4,7 @@ import hashlib
 import json
 
 import pytest
-from starlette.testclient import TestClient
+from shiplane.testing.asgi import asgi_client
 
 from shiplane.registry import DiskStorage, MemoryStorage, ServerSettings, build_app
 
@@ -25,7 +25,7 @@ def storage(request, tmp_path):
 
 @pytest.fixture
 def client(storage):
-    return TestClient(build_app(storage))
+    return asgi_client(build_app(storage))
 
 
 def push_blob(client, repo, data):
@@ -106,7 +106,7 @@ def test_streamed_patch_without_content_range(client):
 
 
 def test_chunk_min_length_is_advertised(storage):
-    client = TestClient(build_app(storage, settings=ServerSettings(chunk_min_length=5 << 20)))
+    client = asgi_client(build_app(storage, settings=ServerSettings(chunk_min_length=5 << 20)))
     assert client.post("/v2/a/b/blobs/uploads/").headers["oci-chunk-min-length"] == str(5 << 20)
 
 
@@ -213,7 +213,7 @@ def test_end10_delete_blob(client):
 
 
 def test_delete_disabled(storage):
-    client = TestClient(build_app(storage, settings=ServerSettings(delete_enabled=False)))
+    client = asgi_client(build_app(storage, settings=ServerSettings(delete_enabled=False)))
     blob = push_blob(client, "a/b", b"kept")
     r = client.delete(f"/v2/a/b/blobs/{blob['digest']}")
     assert r.status_code == 405 and error_code(r) == "UNSUPPORTED"
@@ -272,14 +272,14 @@ def test_invalid_names(client, path):
 
 
 def test_traversal_never_reaches_the_disk(tmp_path):
-    client = TestClient(build_app(DiskStorage(tmp_path / "store")))
+    client = asgi_client(build_app(DiskStorage(tmp_path / "store")))
     r = client.post("/v2/a/%2e%2e/%2e%2e/%2e%2e/escape/blobs/uploads/")
     assert r.status_code == 400 and error_code(r) == "NAME_INVALID"
     assert not (tmp_path / "escape").exists()
 
 
 def test_immutable_tags(storage):
-    client = TestClient(build_app(storage, settings=ServerSettings(tag_immutable=lambda repo: repo.startswith("prod/"))))
+    client = asgi_client(build_app(storage, settings=ServerSettings(tag_immutable=lambda repo: repo.startswith("prod/"))))
     first = image_manifest(client, "prod/api", layers=(b"one",))
     second = image_manifest(client, "prod/api", layers=(b"two",))
     assert put_manifest(client, "prod/api", "1.0", first).status_code == 201
