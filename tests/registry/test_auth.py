@@ -100,6 +100,11 @@ def test_token_scoped_per_repository(secured):
                         auth=("alice", "alice-pw")).json()["token"]
     r = httpx.post(f"{secured.url}/v2/other/x/blobs/uploads/", headers={"Authorization": f"Bearer {outside}"})
     assert r.status_code == 403 and r.json()["errors"][0]["code"] == "DENIED"
+    r = httpx.post(f"{secured.url}/v2/other/x/blobs/uploads/?digest={'sha256:' + '0' * 64}",
+                   headers={"Authorization": f"Bearer {outside}"}, content=b"sneaky")
+    assert r.status_code == 403
+    assert "other/x" not in secured.storage.repositories()
+    assert all(u.repository != "other/x" for u in secured.storage.list_uploads())
 
 
 def test_expired_and_forged_tokens(secured, clock):

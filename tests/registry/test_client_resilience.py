@@ -148,3 +148,39 @@ def test_ecr_credentials_from_get_authorization_token(monkeypatch):
         assert resolve_credentials(host) == creds  # cached until shortly before expiry
     with pytest.raises(CredentialsError):
         ecr_credentials("ghcr.io")
+
+
+class DropsMidChunk(httpx.BaseTransport):
+    """Delivers only the first half of the second PATCH to the real registry, then drops
+    the connection — the client must resume from where the registry says it is."""
+
+    def __init__(self):
+        self.inner = httpx.HTTPTransport()
+        self.patches = 0
+        self.status_checks = 0
+
+    def handle_request(self, request):
+        if request.method == "GET" and "/blobs/uploads/" in request.url.path:
+            self.status_checks += 1
+        if request.method == "PATCH":
+            self.patches += 1
+            if self.patches == 2:
+                body = request.read()
+                start = int(request.headers["content-range"].split("-")[0])
+                half = body[: len(body) // 2]
+                headers = dict(request.headers)
+                headers["content-range"] = f"{start}-{start + len(half) - 1}"
+                headers["content-length"] = str(len(half))
+                self.inner.handle_request(httpx.Request("PATCH", request.url, headers=headers, content=half)).read()
+                raise httpx.ReadError("connection reset by peer")
+        return self.inner.handle_request(request)
+
+
+def test_chunked_upload_resumes_after_a_dropped_connection(embedded_registry):
+    transport = DropsMidChunk()
+    data = bytes(range(256)) * 2000
+    with RegistryClient(embedded_registry.host, resolve=False, transport=transport,
+                        chunk_size=100_000, backoff=0.001) as client:
+        assert client.push_blob("resume/app", data)[0] == _d(data)
+        assert client.pull_blob("resume/app", _d(data)) == data
+    assert transport.status_checks == 1  # 416 on the re-sent chunk → asked the session's Range

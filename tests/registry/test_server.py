@@ -288,3 +288,19 @@ def test_immutable_tags(storage):
     assert r.status_code == 403 and error_code(r) == "DENIED" and "immutable" in r.json()["errors"][0]["message"]
     assert client.get("/v2/prod/api/manifests/1.0").content == first
     assert put_manifest(client, "prod/api", "1.1", second).status_code == 201
+
+
+def test_oversized_blob_is_refused_and_nothing_kept(storage):
+    client = asgi_client(build_app(storage, settings=ServerSettings(max_blob_bytes=1000)))
+    data = b"x" * 1500
+    r = client.post(f"/v2/a/b/blobs/uploads/?digest={_d(data)}", content=data)
+    assert r.status_code == 413 and error_code(r) == "SIZE_INVALID"
+    loc = client.post("/v2/a/b/blobs/uploads/").headers["location"]
+    assert client.patch(loc, content=data).status_code == 413
+    assert storage.list_blobs() == [] and storage.list_uploads() == []
+
+
+def test_single_post_with_wrong_digest_leaves_no_session(client, storage):
+    r = client.post(f"/v2/a/b/blobs/uploads/?digest={_d(b'expected')}", content=b"actual")
+    assert error_code(r) == "DIGEST_INVALID"
+    assert storage.list_uploads() == [] and storage.list_blobs() == []

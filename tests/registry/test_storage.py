@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 import threading
-from pathlib import Path
 
 import pytest
 

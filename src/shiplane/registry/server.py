@@ -208,9 +208,13 @@ class _Registry:
         info = self.storage.start_upload(name)
         digest_param = params.get("digest")
         if digest_param is not None:  # end-4b single-POST monolithic upload
-            digest = _digest_param(digest_param)
-            await self._receive(request, info.id, 0)
-            return await self._complete(name, info.id, digest)
+            try:
+                digest = _digest_param(digest_param)
+                await self._receive(request, info.id, 0)
+                return await self._complete(name, info.id, digest)
+            except RegistryApiError:
+                self.storage.cancel_upload(info.id)  # a refused single-POST leaves nothing behind
+                raise
         headers = self._upload_headers(name, info.id, 0)
         if self.settings.chunk_min_length:
             headers["OCI-Chunk-Min-Length"] = str(self.settings.chunk_min_length)
