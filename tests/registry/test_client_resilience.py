@@ -184,3 +184,38 @@ def test_chunked_upload_resumes_after_a_dropped_connection(embedded_registry):
         assert client.push_blob("resume/app", data)[0] == _d(data)
         assert client.pull_blob("resume/app", _d(data)) == data
     assert transport.status_checks == 1  # 416 on the re-sent chunk → asked the session's Range
+
+
+class CutsFirstDownload(httpx.BaseTransport):
+    """The first blob GET delivers a third of the body, then the connection breaks."""
+
+    def __init__(self):
+        self.inner = httpx.HTTPTransport()
+        self.ranges = []
+
+    def handle_request(self, request):
+        response = self.inner.handle_request(request)
+        if request.method != "GET" or "/blobs/sha256:" not in request.url.path:
+            return response
+        self.ranges.append(request.headers.get("range"))
+        if len(self.ranges) > 1:
+            return response
+        body = response.read()
+
+        class Broken(httpx.SyncByteStream):
+            def __iter__(self):
+                yield body[: len(body) // 3]
+                raise httpx.ReadError("connection reset")
+        return httpx.Response(response.status_code, headers=response.headers, stream=Broken())
+
+
+def test_pull_resumes_with_range_after_a_dropped_connection(embedded_registry, tmp_path):
+    data = bytes(range(256)) * 3000
+    with RegistryClient(embedded_registry.host, resolve=False) as plain:
+        plain.push_blob("resume/pull", data)
+    transport = CutsFirstDownload()
+    with RegistryClient(embedded_registry.host, resolve=False, transport=transport, backoff=0.001) as client:
+        out = client.pull_blob("resume/pull", _d(data), tmp_path / "blob")
+    assert out.read_bytes() == data
+    assert transport.ranges == [None, f"bytes={len(data) // 3}-"]
+    assert list(tmp_path.iterdir()) == [tmp_path / "blob"]  # no temp file left behind

@@ -405,44 +405,64 @@ class RegistryClient:
                    headers={"Content-Length": "0"}, ok=(201,), allow=(200, 204))
 
     def pull_blob(self, repository: str, digest: str, dest: Path | None = None) -> bytes | Path:
-        """Download a blob (end-2), verifying its digest; to ``dest`` atomically, or as bytes."""
+        """Download a blob (end-2), verifying its digest; to ``dest`` atomically, or as bytes.
+
+        A connection dropped mid-body is resumed with ``Range: bytes=<done>-``
+        (up to ``retries`` times) when the registry answers 206.
+        """
         parsed = parse_digest(digest)
-        response = self._send("GET", f"/v2/{validate_name(repository)}/blobs/{digest}",
-                              scope=_scope(repository, "pull"), stream=True)
+        path = f"/v2/{validate_name(repository)}/blobs/{digest}"
         hasher = hashlib.new(parsed.algorithm)
-        total = int(response.headers.get("content-length", 0) or 0)
-        done = 0
+        parts: list[bytes] = []
+        handle = None
         tmp_path = None
+        if dest is not None:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+            tmp_path = Path(name)
+            handle = os.fdopen(fd, "wb")
+        done, total, interruptions = 0, 0, 0
         try:
-            if dest is None:
-                parts = []
-                for block in response.iter_bytes(_IO_CHUNK):
-                    hasher.update(block)
-                    parts.append(block)
-                    done += len(block)
-                    self._report("pull", digest, done, total)
-            else:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-                tmp_path = Path(name)
-                with os.fdopen(fd, "wb") as handle:
-                    for block in response.iter_bytes(_IO_CHUNK):
+            while True:
+                headers = {"Range": f"bytes={done}-"} if done else None
+                response = self._send("GET", path, scope=_scope(repository, "pull"), stream=True,
+                                      headers=headers, ok=(200, 206))
+                if done and response.status_code != 206:
+                    response.close()
+                    raise RegistryUnreachable(f"download of {digest} was interrupted and "
+                                              f"{self.host} cannot resume it (no Range support)")
+                if not done:
+                    total = int(response.headers.get("content-length", 0) or 0)
+                try:
+                    for block in response.iter_bytes():  # as received: resume loses nothing
                         hasher.update(block)
-                        handle.write(block)
+                        if handle is not None:
+                            handle.write(block)
+                        else:
+                            parts.append(block)
                         done += len(block)
                         self._report("pull", digest, done, total)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-        except httpx.TransportError as error:
-            if tmp_path:
+                    break
+                except httpx.TransportError as error:
+                    interruptions += 1
+                    if interruptions > self._retries:
+                        raise RegistryUnreachable(f"download of {digest} interrupted: {error}") from None
+                    self._sleep(interruptions - 1, None)
+                finally:
+                    response.close()
+            if handle is not None:
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
+                handle = None
+            if hasher.hexdigest() != parsed.hex:
+                raise DigestMismatch(f"blob from {self.host}/{repository} does not match {digest}")
+        except BaseException:
+            if handle is not None:
+                handle.close()
+            if tmp_path is not None:
                 tmp_path.unlink(missing_ok=True)
-            raise RegistryUnreachable(f"download of {digest} interrupted: {error}") from None
-        finally:
-            response.close()
-        if hasher.hexdigest() != parsed.hex:
-            if tmp_path:
-                tmp_path.unlink(missing_ok=True)
-            raise DigestMismatch(f"blob from {self.host}/{repository} does not match {digest}")
+            raise
         if dest is None:
             return b"".join(parts)
         assert tmp_path is not None
