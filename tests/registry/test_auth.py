@@ -178,3 +178,33 @@ def test_signing_key_persists(tmp_path):
     token = issue_login_password(first, "ci")
     assert second.verify(token, audience="shiplane-registry", now=time.time(), kind="login").subject == "ci"
     assert (tmp_path / "k.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_ecr_style_basic_auth_with_login_password(key, tmp_path, layout_factory):
+    """ECR's scheme: Basic challenge, AWS + 12-hour password on each request, ECR actions checked."""
+    import subprocess
+
+    from shiplane.registry import push_oci_layout
+    from shiplane.registry.auth import BasicAuth
+
+    config = AuthConfig(policies=(RepositoryPolicy("svc/*", (
+        Statement(Effect.ALLOW, ("ci",), frozenset({"ecr:*"})),
+        Statement(Effect.ALLOW, ("kind:node",), PULL_ACTIONS | LOGIN))),))
+    with EmbeddedRegistry(MemoryStorage(), auth=BasicAuth(config, key)) as registry:
+        r = httpx.get(f"{registry.url}/v2/")
+        assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic realm=")
+        ci_password = issue_login_password(key, "ci", kind=PrincipalKind.CI)
+        node_password = issue_login_password(key, "node-1", kind=PrincipalKind.NODE)
+        layout, root = layout_factory()
+        with _client(registry, "AWS", ci_password) as ci:
+            assert push_oci_layout(layout, f"{registry.host}/svc/api:1", client=ci).digest == root["digest"]
+        with _client(registry, "AWS", node_password) as node:
+            assert node.get_manifest("svc/api", "1").digest == root["digest"]
+            with pytest.raises(RegistryApiError) as denied:
+                node.push_blob("svc/api", b"nodes do not push")
+            assert denied.value.code == "DENIED" and "ecr:InitiateLayerUpload" in denied.value.message
+        out = tmp_path / "skopeo-out"
+        proc = subprocess.run(["skopeo", "--insecure-policy", "copy", "--src-tls-verify=false",
+                               "--src-creds", f"AWS:{node_password}", f"docker://{registry.host}/svc/api:1",
+                               f"oci:{out}:1"], capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr

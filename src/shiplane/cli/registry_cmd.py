@@ -52,6 +52,8 @@ def serve(
     port: int = typer.Option(5000, help="Port to listen on."),
     auth_config: Path | None = typer.Option(None, "--auth-config", help="Users, principals and policies (YAML)."),
     no_auth: bool = typer.Option(False, "--no-auth", help="Open registry: anyone may push and pull."),
+    auth_scheme: str = typer.Option("token", "--auth-scheme",
+                                    help="token (Docker token auth) or basic (ECR-style, per request)."),
     immutable: list[str] = typer.Option([], "--immutable", help="Repository glob whose tags are immutable."),
     gc_interval: float = typer.Option(600.0, help="Seconds between online GC cycles (0: off)."),
     gc_grace: float = typer.Option(3600.0, help="Unreferenced blobs younger than this are kept."),
@@ -59,7 +61,7 @@ def serve(
     """Run the OCI registry in the foreground (Ctrl-C to stop)."""
     parts = open_registry_server(_root(root), auth_config=auth_config, no_auth=no_auth,
                                  rules=RepositoryRules(immutable=tuple(immutable)),
-                                 gc_interval=gc_interval, gc_grace=gc_grace)
+                                 gc_interval=gc_interval, gc_grace=gc_grace, auth_scheme=auth_scheme)
     console = Console(stderr=True)
     console.print(f"registry: http://{host}:{port}  storage: {parts.storage.root}")
     for note in parts.notes:

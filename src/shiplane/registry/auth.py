@@ -57,7 +57,7 @@ from shiplane.registry.tokens import (
     TokenInvalid,
 )
 
-__all__ = ["AuthConfig", "TokenAuth", "User", "issue_login_password", "load_auth_config"]
+__all__ = ["AuthConfig", "BasicAuth", "TokenAuth", "User", "issue_login_password", "load_auth_config"]
 
 LOGIN_USER = "AWS"  # like ECR: docker login -u AWS -p "$(aws ecr get-login-password)"
 
@@ -297,3 +297,66 @@ def load_auth_config(path: Path) -> AuthConfig:
     return AuthConfig(service=str(doc.get("service", "shiplane-registry")), users=users,
                       policies=tuple(policies), anonymous_pull=bool(doc.get("anonymous_pull", False)),
                       principal_kinds=kinds)
+
+
+class BasicAuth:
+    """ECR's own scheme: ``WWW-Authenticate: Basic`` and credentials on every request.
+
+    ``docker login -u AWS -p <login-password>`` then each request carries basic
+    auth; each endpoint's ECR action is evaluated against the policies directly
+    (no token step). Verified credentials are cached until they expire.
+    """
+
+    def __init__(self, config: AuthConfig, key: SigningKey, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._tokens = TokenAuth(config, key, clock=clock)  # shares credential checking
+        self._policies = config.effective_policies()
+        self.clock = clock
+        self._cache: dict[str, tuple[Principal, float]] = {}
+
+    def routes(self) -> list[BaseRoute]:
+        return []
+
+    def _principal(self, request: Request) -> Principal:
+        header = request.headers.get("authorization")
+        if not header:
+            return Principal.anonymous()
+        cached = self._cache.get(header)
+        now = self.clock()
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        principal = self._tokens._principal_from_basic(header)
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[header] = (principal, now + 60)
+        return principal
+
+    def _decide(self, request: Request, repository: str | None, endpoint: str) -> RegistryApiError | None:
+        challenge = {"WWW-Authenticate": f'Basic realm="{str(request.base_url).rstrip("/")}/",'
+                                         f'service="{self.config.service}"'}
+        try:
+            principal = self._principal(request)
+        except RegistryApiError as error:
+            return RegistryApiError("UNAUTHORIZED", error.reason, headers=challenge)
+        if repository is None:
+            if principal.kind is PrincipalKind.ANONYMOUS and not self.config.anonymous_pull:
+                return RegistryApiError("UNAUTHORIZED", "authentication required", headers=challenge)
+            return None
+        action, _ = ENDPOINT_ACTIONS[endpoint]
+        decision = evaluate(self._policies, principal, repository, action)
+        if decision.allowed:
+            return None
+        if principal.kind is PrincipalKind.ANONYMOUS:
+            return RegistryApiError("UNAUTHORIZED", "authentication required", headers=challenge)
+        return RegistryApiError("DENIED", f"{principal.name} is not authorized to perform {action} "
+                                f"on {repository}: {decision.reason}",
+                                detail={"repository": repository, "action": action})
+
+    def authorize(self, request: Request, repository: str | None, endpoint: str) -> None:
+        error = self._decide(request, repository, endpoint)
+        if error is not None:
+            raise error
+
+    def allows(self, request: Request, repository: str, endpoint: str) -> bool:
+        return self._decide(request, repository, endpoint) is None

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shiplane.registry.auth import AuthConfig, TokenAuth, issue_login_password, load_auth_config
+from shiplane.registry.auth import (
+    AuthConfig,
+    BasicAuth,
+    TokenAuth,
+    issue_login_password,
+    load_auth_config,
+)
 from shiplane.registry.client import ProgressCallback, RegistryClient
 from shiplane.registry.credentials import Credentials
 from shiplane.registry.disk import DiskStorage
@@ -56,7 +62,7 @@ def default_auth_config() -> AuthConfig:
 @dataclass
 class RegistryServerParts:
     storage: DiskStorage
-    auth: TokenAuth | None
+    auth: TokenAuth | BasicAuth | None
     settings: ServerSettings
     collector: GarbageCollector | None = None
     notes: list[str] = field(default_factory=list)
@@ -64,8 +70,8 @@ class RegistryServerParts:
 
 def open_registry_server(root: Path, *, auth_config: Path | None = None, no_auth: bool = False,
                          rules: RepositoryRules | None = None, gc_interval: float = 600.0,
-                         gc_grace: float = 3600.0,
-                         chunk_min_length: int | None = None) -> RegistryServerParts:
+                         gc_grace: float = 3600.0, chunk_min_length: int | None = None,
+                         auth_scheme: str = "token") -> RegistryServerParts:
     """Everything ``serve`` needs for a registry kept in ``root``."""
     storage = DiskStorage(root)
     rules = rules or RepositoryRules()
@@ -74,9 +80,12 @@ def open_registry_server(root: Path, *, auth_config: Path | None = None, no_auth
     notes = []
     if not no_auth:
         config = load_auth_config(auth_config) if auth_config else default_auth_config()
-        auth = TokenAuth(config, SigningKey.load_or_create(signing_key_path(root)))
+        key = SigningKey.load_or_create(signing_key_path(root))
+        if auth_scheme not in ("token", "basic"):
+            raise CredentialsError(f"unknown auth scheme {auth_scheme!r}", hint="use token or basic")
+        auth = TokenAuth(config, key) if auth_scheme == "token" else BasicAuth(config, key)
         if auth_config is None:
-            notes.append("auth: token auth with the default policy (principal 'admin' may do "
+            notes.append(f"auth: {auth_scheme} auth with the default policy (principal 'admin' may do "
                          "everything); get a password with `shiplane registry login-password`")
     collector = GarbageCollector(storage, interval=gc_interval, grace_seconds=gc_grace) if gc_interval > 0 else None
     return RegistryServerParts(storage, auth, settings, collector, notes)
