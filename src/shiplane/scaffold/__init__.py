@@ -16,15 +16,26 @@ from shiplane.scaffold.errors import (
     UnknownEnvironmentError,
 )
 from shiplane.scaffold.names import MAX_SERVICE_NAME, validate_environments, validate_name
+from shiplane.scaffold.platform import (
+    MANIFEST,
+    PlatformSpec,
+    add_service,
+    find_platform_root,
+    init_platform,
+    load_platform,
+    set_image,
+)
 from shiplane.scaffold.output import WrittenRepository
 from shiplane.scaffold.service import MODELS, ServiceSpec, init_service, service_files
 from shiplane.scaffold.template_tree import RepoFile, render_tree, substitute
 
 __all__ = [
+    "MANIFEST",
     "MAX_SERVICE_NAME",
     "MODELS",
     "InvalidNameError",
     "NotAPlatformRepoError",
+    "PlatformSpec",
     "RepoFile",
     "ScaffoldError",
     "ServiceExistsError",
@@ -33,12 +44,17 @@ __all__ = [
     "TargetNotWritableError",
     "UnknownEnvironmentError",
     "WrittenRepository",
+    "add_service",
     "app_project",
     "application",
     "application_problems",
+    "find_platform_root",
+    "init_platform",
     "init_service",
+    "load_platform",
     "render_tree",
     "service_files",
+    "set_image",
     "substitute",
     "validate_environments",
     "validate_name",

@@ -27,7 +27,7 @@ from shiplane.scaffold.errors import TargetNotEmptyError, TargetNotWritableError
 from shiplane.scaffold.git import init_repository
 from shiplane.scaffold.template_tree import RepoFile
 
-__all__ = ["WrittenRepository", "check_target", "write_files", "write_repository"]
+__all__ = ["WrittenRepository", "check_target", "update_files", "write_files", "write_repository"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,53 @@ def write_repository(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return WrittenRepository(target, tuple(sorted(files)), commit, backup)
+
+
+def update_files(root: Path, files: Mapping[str, str]) -> Callable[[], None]:
+    """Replace/create ``files`` (path -> text) inside an existing folder, all or nothing.
+
+    Every new content is first written to a temporary file beside its target;
+    only when all are written are they renamed over the targets. Returns an
+    ``undo`` that restores the previous state (used when the commit fails).
+    """
+    created_dirs: list[Path] = []
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for rel, content in files.items():
+            path = root / rel
+            missing = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+            for folder in reversed(missing):
+                folder.mkdir()
+                created_dirs.append(folder)
+            handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(content)
+            staged.append((Path(temp), path))
+    except OSError as error:
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+        for folder in reversed(created_dirs):
+            shutil.rmtree(folder, ignore_errors=True)
+        raise TargetNotWritableError(f"cannot write in {root}: {error.strerror}") from error
+
+    previous: list[tuple[Path, bytes | None]] = []
+
+    def undo() -> None:
+        for path, old in reversed(previous):
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(old)
+        for temp, _ in staged:
+            temp.unlink(missing_ok=True)
+        for folder in reversed(created_dirs):
+            shutil.rmtree(folder, ignore_errors=True)
+
+    try:
+        for temp, path in staged:
+            previous.append((path, path.read_bytes() if path.exists() else None))
+            os.replace(temp, path)
+    except OSError as error:
+        undo()
+        raise TargetNotWritableError(f"cannot update {root}: {error.strerror}") from error
+    return undo
