@@ -50,10 +50,17 @@ def lint(
         raise typer.Exit(1)
 
 
+def _chart_name(chart: Path) -> str:
+    try:
+        return str(yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))["name"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return "release-name"  # what `helm template` calls an unnamed release
+
+
 @app.command("render")
 def render(
     chart: Path = typer.Argument(..., help="Chart folder."),
-    release: str = typer.Option(None, "--release", help="Release name (default: chart folder)."),
+    release: str = typer.Option(None, "--release", help="Release name (default: the chart's name)."),
     namespace: str | None = typer.Option(None, "--namespace", "-n", help="Default: env or default."),
     env: str | None = _ENV, values: list[Path] = _VALUES, set_: list[str] = _SET,
     set_string: list[str] = _SET_STRING, set_json: list[str] = _SET_JSON,
@@ -63,6 +70,6 @@ def render(
     if not chart.is_dir():
         raise UsageError(f"{chart}: no such chart folder")
     overrides = _overrides(chart, env, values, set_, set_string, set_json, set_file, set_literal)
-    rendered = render_chart(chart, overrides, release_name=release or chart.resolve().name,
+    rendered = render_chart(chart, overrides, release_name=release or _chart_name(chart),
                             namespace=namespace or env or "default")
     typer.echo(yaml.safe_dump_all(rendered.manifests, sort_keys=False), nl=False)
