@@ -55,7 +55,8 @@ def test_one_valid_application_per_environment(platform_repo):
         chart_source, values_source = spec["sources"]
         assert chart_source["path"] == "helm"
         assert chart_source["repoURL"].endswith("/payment-service.git")
-        assert chart_source["helm"]["valueFiles"][-1] == f"$values/{env}/payment-service/values.yaml"
+        value_files = chart_source["helm"]["valueFiles"]
+        assert value_files == [f"values-{env}.yaml", f"$values/{env}/payment-service/values.yaml"]
         assert values_source["ref"] == "values"
         assert values_source["repoURL"].endswith("/k8s-platform-config.git")
         assert spec["destination"] == {"server": "https://kubernetes.default.svc",

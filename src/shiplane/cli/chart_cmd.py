@@ -60,8 +60,10 @@ def _chart_name(chart: Path) -> str:
 @app.command("render")
 def render(
     chart: Path = typer.Argument(..., help="Chart folder."),
-    release: str = typer.Option(None, "--release", help="Release name (default: the chart's name)."),
-    namespace: str | None = typer.Option(None, "--namespace", "-n", help="Default: env or default."),
+    release: str = typer.Option(None, "--release",
+                                help="Release name (default: the chart's name)."),
+    namespace: str | None = typer.Option(None, "--namespace", "-n",
+                                         help="Default: the env, else 'default'."),
     env: str | None = _ENV, values: list[Path] = _VALUES, set_: list[str] = _SET,
     set_string: list[str] = _SET_STRING, set_json: list[str] = _SET_JSON,
     set_file: list[str] = _SET_FILE, set_literal: list[str] = _SET_LITERAL,

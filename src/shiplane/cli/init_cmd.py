@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from shiplane.scaffold import init_platform, init_service
+from shiplane.scaffold import WrittenRepository, init_platform, init_service
 from shiplane.scaffold.names import parse_csv
 from shiplane.scaffold.platform import DEFAULT_GIT_BASE
 from shiplane.scaffold.service import DEFAULT_PLATFORM_REPO, DEFAULT_REGISTRY, MODELS
@@ -15,12 +15,11 @@ from shiplane.scaffold.service import DEFAULT_PLATFORM_REPO, DEFAULT_REGISTRY, M
 app = typer.Typer(no_args_is_help=True)
 
 
-def _report(console: Console, kind: str, written: object) -> None:
-    path = written.path  # type: ignore[attr-defined]
-    console.print(f"[green]created[/] {kind} {path} ({len(written.files)} files, "  # type: ignore[attr-defined]
-                  f"commit {written.commit[:7]})")  # type: ignore[attr-defined]
-    if written.backup is not None:  # type: ignore[attr-defined]
-        console.print(f"[yellow]moved the previous folder to[/] {written.backup}")  # type: ignore[attr-defined]
+def _report(console: Console, kind: str, written: WrittenRepository) -> None:
+    console.print(f"[green]created[/] {kind} {written.path} "
+                  f"({len(written.files)} files, commit {written.commit[:7]})")
+    if written.backup is not None:
+        console.print(f"[yellow]moved the previous folder to[/] {written.backup}")
 
 
 @app.command("service")
@@ -33,8 +32,9 @@ def service(
     force: bool = typer.Option(False, "--force", help="If NAME/ exists and is not empty, move it "
                                "aside to NAME.bak-<timestamp> (nothing is deleted)."),
     registry: str = typer.Option(DEFAULT_REGISTRY, "--registry", help="Image registry host."),
-    platform_repo: str = typer.Option(DEFAULT_PLATFORM_REPO, "--platform-repo",
-                                      help="Model 2: the platform repo CI commits to (owner/name)."),
+    platform_repo: str = typer.Option(
+        DEFAULT_PLATFORM_REPO, "--platform-repo",
+        help="Model 2: the platform repo CI commits to (owner/name)."),
 ) -> None:
     """Create a service repository: app, tests, Dockerfile, Helm chart, CI (git, one commit)."""
     written = init_service(name, directory=directory, model=model, force=force,

@@ -103,7 +103,8 @@ def prepare_workdir(ctx: QuickstartContext) -> StepResult:
 def scaffold_service(ctx: QuickstartContext) -> StepResult:
     written = init_service(ctx.service, directory=ctx.workdir, model=1)
     ctx.service_repo = written.path
-    return StepResult(f"{written.path.name}: {len(written.files)} files, commit {written.commit[:7]}")
+    return StepResult(
+        f"{written.path.name}: {len(written.files)} files, commit {written.commit[:7]}")
 
 
 def scaffold_platform(ctx: QuickstartContext) -> StepResult:
@@ -112,7 +113,8 @@ def scaffold_platform(ctx: QuickstartContext) -> StepResult:
         directory=ctx.workdir,
     )
     ctx.platform_repo = written.path
-    return StepResult(f"{written.path.name}: {len(written.files)} files, commit {written.commit[:7]}")
+    return StepResult(
+        f"{written.path.name}: {len(written.files)} files, commit {written.commit[:7]}")
 
 
 def lint_chart_step(ctx: QuickstartContext) -> StepResult:

@@ -181,9 +181,9 @@ Service repos only build and push images; a commit here is a deployment.
 
 | path | what |
 |---|---|
-| `<env>/<service>/values.yaml` | values for one service in one environment (wins over the chart's) |
-| `argocd-apps/<service>.yaml` | one Argo CD `Application` per environment (multi-source: chart + `$values`) |
-| `argocd-apps/appproject.yaml` | the `AppProject`: allowed source repos and destination namespaces |
+| `<env>/<service>/values.yaml` | one service in one environment (wins over the chart) |
+| `argocd-apps/<service>.yaml` | an Argo CD `Application` per environment (chart + `$values`) |
+| `argocd-apps/appproject.yaml` | the `AppProject`: allowed source repos and namespaces |
 | `{MANIFEST}` | settings used by `shiplane platform ...` |
 
 Environments: {envs}. Non-production environments sync automatically (prune,
