@@ -51,7 +51,6 @@ class RenderedChart:
     hooks: list[dict[str, Any]] = field(default_factory=list)
     notes: str = ""
     values: dict[str, Any] = field(default_factory=dict)  # coalesced, chart defaults included
-    sources: dict[int, str] = field(default_factory=dict)  # id(manifest) -> template path
 
     def find(self, kind: str, name: str | None = None) -> dict[str, Any]:
         """The one manifest of ``kind`` (and ``name``); KeyError if absent."""
@@ -100,7 +99,6 @@ def render_chart(
     )
     manifests: list[dict[str, Any]] = []
     hooks: list[dict[str, Any]] = []
-    sources: dict[int, str] = {}
     notes = ""
     for template in sorted(rendered):
         text = rendered[template]
@@ -112,9 +110,8 @@ def render_chart(
         for doc in _documents(template, text):
             annotations = (doc.get("metadata") or {}).get("annotations") or {}
             (hooks if _HOOK_ANNOTATION in annotations else manifests).append(doc)
-            sources[id(doc)] = template
     manifests.sort(key=_install_rank)  # stable: template order within a kind
-    return RenderedChart(release_name, namespace, manifests, hooks, notes, effective, sources)
+    return RenderedChart(release_name, namespace, manifests, hooks, notes, effective)
 
 
 def environment_overrides(
