@@ -12,14 +12,14 @@ from shiplane.charts.strvals import set_path, split_assignments
     ("expression", "flavour", "expected"),
     [
         ("a=1", "set", [("a=1", ("a",))]),
-        ("a.b=1,c=2", "set", [("a.b=1", ("a", "b")), ("c=2", ("c",))]),
-        ("a[0].b=x,a[2]=y", "set", [("a[0].b=x", ("a", 0, "b")), ("a[2]=y", ("a", 2))]),
+        ("a.b=1,c=2", "set", [("a.b=1,", ("a", "b")), ("c=2", ("c",))]),
+        ("a[0].b=x,a[2]=y", "set", [("a[0].b=x,", ("a", 0, "b")), ("a[2]=y", ("a", 2))]),
         ("m[0][1]=z", "set", [("m[0][1]=z", ("m", 0, 1))]),
-        ("l={a,b},c=d", "set", [("l={a,b}", ("l",)), ("c=d", ("c",))]),
-        (r"k\.io/r=w,n=a\,b", "set", [(r"k\.io/r=w", ("k.io/r",)), (r"n=a\,b", ("n",))]),
-        ('j={"a":1,"b":[1,2]}, k="x"', "set-json",
-         [('j={"a":1,"b":[1,2]}', ("j",)), ('k="x"', ("k",))]),
-        ("e=,f=1", "set-json", [("e=", ("e",)), ("f=1", ("f",))]),
+        ("l={a,b},c=d", "set", [("l={a,b},", ("l",)), ("c=d", ("c",))]),
+        (r"k\.io/r=w,n=a\,b", "set", [(r"k\.io/r=w,", ("k.io/r",)), (r"n=a\,b", ("n",))]),
+        ('j={"a":1,"b":[1,2]} , k="x"', "set-json",
+         [('j={"a":1,"b":[1,2]} ,', ("j",)), (' k="x"', (" k",))]),  # Helm keeps the blank
+        ("e=,f=1", "set-json", [("e=,", ("e",)), ("f=1", ("f",))]),
         ("a=b,c=d", "set-literal", [("a=b,c=d", ("a",))]),
     ],
 )

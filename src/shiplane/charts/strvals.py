@@ -20,6 +20,7 @@ value (Go's own parser does that).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,26 +99,72 @@ def _value_end(expression: str, start: int, flavour: str) -> int:
 
 
 def split_assignments(expression: str, flavour: str) -> list[Assignment]:
-    """Cut a (Helm-validated) expression into its single assignments."""
+    """Cut a (Helm-validated) expression into its single assignments.
+
+    Each text keeps the ``,`` that followed it: Helm reads ``a[0].b=,`` and
+    ``a[0].b=`` (end of input) differently, and so must the replay.
+    """
     out: list[Assignment] = []
     i = 0
     while i < len(expression):
         path, value_start = _read_key(expression, i)
         end = _value_end(expression, value_start, flavour)
+        if flavour == "set-json":  # blanks may surround the separator
+            while end < len(expression) and expression[end].isspace():
+                end += 1
+        if end < len(expression) and expression[end] == ",":
+            end += 1
         out.append(Assignment(expression[i:end], path))
         i = end
-        # skip the separator (and, for JSON, blanks around it)
-        while i < len(expression) and (expression[i] == "," or
-                                       (flavour == "set-json" and expression[i].isspace())):
-            i += 1
     return out
+
+
+_MISSING = object()
 
 
 def _leaf(parsed: Any, path: tuple[Step, ...]) -> Any:
     node = parsed
     for step in path:
-        node = node[step]
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
     return node
+
+
+def _reaches_existing_element(dest: dict[str, Any], path: tuple[Step, ...]) -> bool:
+    """Does ``dest`` already hold the list element the path's last index names?"""
+    node: Any = dest
+    last_index = max(i for i, step in enumerate(path) if isinstance(step, int))
+    for step in path[: last_index + 1]:
+        if isinstance(step, int):
+            if not isinstance(node, list) or len(node) <= step:
+                return False
+        elif not isinstance(node, dict) or step not in node:
+            return False
+        node = node[step]
+    return True
+
+
+def _apply_partial(dest: dict[str, Any], parsed: dict[str, Any], path: tuple[Step, ...]) -> None:
+    """Helm stopped part-way: ``a[0].b=`` at the very end of the input makes
+    ``listItem`` return on EOF *before* ``setIndex``. An element that already
+    exists was still changed in place; otherwise only the containers Helm
+    created on the way remain (parsed shows them)."""
+    node: Any = dest
+    source: Any = parsed
+    for step in path:
+        try:
+            source = source[step]
+        except (KeyError, IndexError, TypeError):
+            return
+        if isinstance(node, dict) and isinstance(step, str):
+            if step not in node:
+                node[step] = copy.deepcopy(source)
+                return
+            node = node[step]
+        else:
+            return
 
 
 def _grow(items: list[Any], index: int) -> list[Any]:
@@ -180,4 +227,10 @@ def parse_into(
     parse(flavour, expression)  # Helm validates the whole expression first
     for assignment in split_assignments(expression, flavour):
         parsed = parse(flavour, assignment.text)
-        set_path(dest, assignment.path, _leaf(parsed, assignment.path), expression)
+        leaf = _leaf(parsed, assignment.path)
+        if leaf is _MISSING and _reaches_existing_element(dest, assignment.path):
+            set_path(dest, assignment.path, "", expression)  # in-place, value "" at EOF
+        elif leaf is _MISSING:
+            _apply_partial(dest, parsed, assignment.path)
+        else:
+            set_path(dest, assignment.path, leaf, expression)
