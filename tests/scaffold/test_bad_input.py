@@ -110,16 +110,8 @@ def test_unwritable_directory_on_a_read_only_filesystem(tmp_path):
     """bubblewrap mounts the folder read-only (root ignores permission bits)."""
     readonly = tmp_path / "readonly"
     readonly.mkdir()
-    bwrap = shutil.which("bwrap")
-    assert bwrap, "bubblewrap is a system package of scripts/setup.sh"
-    src = Path(shiplane.__file__).resolve().parent.parent
-    result = subprocess.run(
-        [bwrap, "--bind", "/", "/", "--ro-bind", str(readonly), str(readonly),
-         "--dev", "/dev", "--proc", "/proc",
-         sys.executable, "-m", "shiplane", "init", "service", "payment-service",
-         "--dir", str(readonly)],
-        env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True, timeout=120,
-    )
+    result = _readonly_run(readonly, ["init", "service", "payment-service", "--dir",
+                                      str(readonly)])
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"cannot write in {readonly}: Read-only file system" in result.stderr
     assert leftovers(readonly) == []
@@ -130,3 +122,28 @@ def test_platform_add_service_bad_name_in_a_platform_repo(platform_repo, tmp_pat
     shutil.copytree(platform_repo.path, copy)
     result = run_cli(["platform", "add-service", "Bad_Name", "--dir", str(copy)])
     assert result.exit_code == 2 and "DNS-1123" in result.stderr
+
+
+def _readonly_run(folder: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    bwrap = shutil.which("bwrap")
+    assert bwrap, "bubblewrap is a system package of scripts/setup.sh"
+    src = Path(shiplane.__file__).resolve().parent.parent
+    return subprocess.run(
+        [bwrap, "--bind", "/", "/", "--ro-bind", str(folder), str(folder),
+         "--dev", "/dev", "--proc", "/proc", sys.executable, "-m", "shiplane", *args],
+        env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_add_service_in_a_read_only_platform_repo_changes_nothing(platform_repo, tmp_path, git):
+    copy = tmp_path / "p"
+    shutil.copytree(platform_repo.path, copy)
+    result = _readonly_run(copy, ["platform", "add-service", "orders", "--dir", str(copy)])
+    assert result.returncode == 1 and "Read-only file system" in result.stderr
+    assert git(copy, "status", "--porcelain", "--ignored") == ""
+    assert git(copy, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_unknown_model_is_a_usage_error(tmp_path):
+    result = run_cli(["init", "service", "svc", "--model", "3", "--dir", str(tmp_path)])
+    assert result.exit_code == 2 and leftovers(tmp_path) == []
