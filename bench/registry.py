@@ -5,7 +5,9 @@ folder; the same shiplane client drives both. Prints push and pull MB/s for a
 200 MiB image of several layers — once with the shiplane client, once with
 skopeo (Go) so the client's own speed does not hide the server's — the ratio
 embedded/distribution, and the 1 MiB monolithic push rate (HEAD + POST + PUT
-per blob, shiplane client) with p50 latency. Best of ``--rounds`` per server.
+per blob, shiplane client) with p50 latency, and the server processes' CPU
+seconds for the push and pull (load-independent). Rounds alternate between the
+servers, each round on a fresh empty server; the best value of each is kept.
 
     PYTHONPATH=src /work/venv/bin/python bench/registry.py [--size-mib 200] [--layers 8] [--small 200]
 """
@@ -101,74 +103,83 @@ def skopeo(*args: str) -> None:
     subprocess.run(["skopeo", "--insecure-policy", *args], check=True, capture_output=True)
 
 
-def measure_skopeo(host: str, layout: Path, total: int, tmp: Path) -> dict:
-    """Same image with skopeo (Go, containers/image) as the client."""
-    started = time.perf_counter()
-    skopeo("copy", "--dest-tls-verify=false", f"oci:{layout}:bench", f"docker://{host}/bench/skopeo:bench")
-    push_s = time.perf_counter() - started
-    started = time.perf_counter()
-    skopeo("copy", "--src-tls-verify=false", f"docker://{host}/bench/skopeo:bench", f"oci:{tmp / 'skopeo-out'}:bench")
-    pull_s = time.perf_counter() - started
+def cpu_seconds(pid: int) -> float:
+    """user+system CPU time of a process (the server's cost, independent of machine load)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(pid: int, action) -> tuple[float, float]:
+    cpu0, started = cpu_seconds(pid), time.perf_counter()
+    action()
+    return time.perf_counter() - started, cpu_seconds(pid) - cpu0
+
+
+def one_round(host: str, pid: int, layout: Path, total: int, work: Path, round_: int,
+              small: int) -> dict[str, float]:
     mb = total / 1e6
-    return {"skopeo_push_mbs": mb / push_s, "skopeo_pull_mbs": mb / pull_s}
-
-
-def measure(host: str, layout: Path, total: int, tmp: Path, name: str, small: int) -> dict:
+    repo = f"bench/r{round_}"
+    out: dict[str, float] = {}
     with RegistryClient(host, resolve=False) as client:
-        started = time.perf_counter()
-        push_oci_layout(layout, f"{host}/bench/image:bench", client=client)
-        push_s = time.perf_counter() - started
-        out = tmp / f"pulled-{name}"
-        started = time.perf_counter()
-        pull_to_oci_layout(f"{host}/bench/image:bench", out, client=client)
-        pull_s = time.perf_counter() - started
+        wall, cpu = timed(pid, lambda: push_oci_layout(layout, f"{host}/{repo}:bench", client=client))
+        out.update(push_mbs=mb / wall, push_cpu=cpu)
+        wall, cpu = timed(pid, lambda: pull_to_oci_layout(f"{host}/{repo}:bench", work / f"pull-{round_}",
+                                                          client=client))
+        out.update(pull_mbs=mb / wall, pull_cpu=cpu)
         latencies = []
         blob = bytearray(os.urandom(1 << 20))
         started = time.perf_counter()
         for i in range(small):
-            blob[:8] = i.to_bytes(8, "big")
+            blob[:12] = (round_ * 1_000_000 + i).to_bytes(12, "big")
             t0 = time.perf_counter()
-            client.push_blob("bench/small", bytes(blob))
+            client.push_blob(f"{repo}-small", bytes(blob))
             latencies.append(time.perf_counter() - t0)
-        small_s = time.perf_counter() - started
-    mb = total / 1e6
-    return {"push_mbs": mb / push_s, "pull_mbs": mb / pull_s, "small_rps": small / small_s,
-            "small_p50_ms": statistics.median(latencies) * 1000,
-            **measure_skopeo(host, layout, total, tmp)}
+        out.update(small_rps=small / (time.perf_counter() - started),
+                   small_p50_ms=statistics.median(latencies) * 1000)
+    wall, _ = timed(pid, lambda: skopeo("copy", "--dest-tls-verify=false", f"oci:{layout}:bench",
+                                        f"docker://{host}/{repo}-skopeo:bench"))
+    out["skopeo_push_mbs"] = mb / wall
+    wall, _ = timed(pid, lambda: skopeo("copy", "--src-tls-verify=false", f"docker://{host}/{repo}-skopeo:bench",
+                                        f"oci:{work / f'skopeo-{round_}'}:bench"))
+    out["skopeo_pull_mbs"] = mb / wall
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=200)
     parser.add_argument("--layers", type=int, default=8)
-    parser.add_argument("--small", type=int, default=200, help="1 MiB monolithic pushes")
-    parser.add_argument("--rounds", type=int, default=2, help="best of N rounds per server")
+    parser.add_argument("--small", type=int, default=200, help="1 MiB monolithic pushes per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating servers; best kept")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shiplane-bench-") as tmp_name:
         tmp = Path(tmp_name)
         layout = tmp / "layout"
         total = make_image(layout, args.size_mib, args.layers)
-        print(f"image: {total / (1 << 20):.0f} MiB in {args.layers} layers; client: shiplane RegistryClient")
-        results: dict[str, dict] = {}
-        for name, start in (("embedded", start_embedded), ("distribution", start_distribution)):
-            best: dict[str, float] = {}
-            for round_ in range(args.rounds):
-                round_dir = tmp / f"{name}-{round_}"
-                round_dir.mkdir()
-                host, proc = start(round_dir)
+        print(f"image: {total / (1 << 20):.0f} MiB in {args.layers} layers; "
+              f"{args.rounds} alternating rounds, best value kept (machine load is noisy)")
+        starters = {"embedded": start_embedded, "distribution": start_distribution}
+        best: dict[str, dict[str, float]] = {name: {} for name in starters}
+        for round_ in range(args.rounds):
+            for name, start in starters.items():
+                # a fresh, empty server per round: nothing can be skipped as "already there"
+                work = tmp / f"{name}-{round_}"
+                work.mkdir()
+                host, proc = start(work)
                 try:
-                    got = measure(host, layout, total, round_dir, name, args.small)
+                    got = one_round(host, proc.pid, layout, total, work, round_, args.small)
                 finally:
                     proc.terminate()
                     proc.wait(timeout=10)
                 for key, value in got.items():
-                    better = min if key.endswith("_ms") else max
-                    best[key] = better(best.get(key, value), value)
-            results[name] = best
-            print(f"{name:13s} shiplane client: push {best['push_mbs']:6.1f} MB/s  pull {best['pull_mbs']:6.1f} MB/s"
-                  f" | skopeo: push {best['skopeo_push_mbs']:6.1f} MB/s  pull {best['skopeo_pull_mbs']:6.1f} MB/s"
-                  f" | 1 MiB push {best['small_rps']:5.1f} req/s (p50 {best['small_p50_ms']:.1f} ms)")
-        e, d = results["embedded"], results["distribution"]
+                    pick = min if key.endswith(("_ms", "_cpu")) else max
+                    best[name][key] = pick(best[name].get(key, value), value)
+        for name, b in best.items():
+            print(f"{name:13s} shiplane client: push {b['push_mbs']:6.1f} MB/s (server CPU {b['push_cpu']:.2f} s)"
+                  f"  pull {b['pull_mbs']:6.1f} MB/s (server CPU {b['pull_cpu']:.2f} s)"
+                  f" | skopeo: push {b['skopeo_push_mbs']:6.1f} MB/s  pull {b['skopeo_pull_mbs']:6.1f} MB/s"
+                  f" | 1 MiB push {b['small_rps']:5.1f} req/s (p50 {b['small_p50_ms']:.1f} ms)")
+        e, d = best["embedded"], best["distribution"]
         print("ratio embedded/distribution: "
               f"shiplane client push {e['push_mbs'] / d['push_mbs']:.2f}x pull {e['pull_mbs'] / d['pull_mbs']:.2f}x; "
               f"skopeo push {e['skopeo_push_mbs'] / d['skopeo_push_mbs']:.2f}x "

@@ -27,8 +27,27 @@ from shiplane.registry.storage import MemoryStorage, Storage
 __all__ = ["EmbeddedRegistry", "serve_forever"]
 
 
-def _http_impl() -> str:
-    return "httptools" if importlib.util.find_spec("httptools") else "h11"
+_WRITE_BUFFER_HIGH = 8 << 20  # bytes queued per connection before the handler waits
+
+
+def _http_impl() -> type:
+    """uvicorn's HTTP protocol (httptools if installed) with a deep write buffer.
+
+    asyncio's default high-water mark (64 KiB) makes a blob download stop and go:
+    every 1 MiB read waits until the socket has drained almost everything. A few
+    MiB of buffer keeps the connection busy while the next block is read.
+    """
+    if importlib.util.find_spec("httptools"):
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+    else:  # pragma: no cover - httptools is a dependency
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base
+
+    class DeepBufferProtocol(base):  # type: ignore[valid-type, misc]
+        def connection_made(self, transport: Any) -> None:
+            transport.set_write_buffer_limits(high=_WRITE_BUFFER_HIGH)
+            super().connection_made(transport)
+
+    return DeepBufferProtocol
 
 
 def _loop_impl() -> str:

@@ -37,7 +37,7 @@ from shiplane.registry.storage import Storage
 __all__ = ["Authorizer", "ServerSettings", "build_app"]
 
 MiB = 1 << 20
-_READ_CHUNK = 4 * MiB
+_READ_CHUNK = MiB
 _RANGE_RE = re.compile(r"^(?:bytes[= ])?([0-9]+)-([0-9]+)$")
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 
