@@ -116,3 +116,22 @@ def test_delete_manifest(client, layout_factory):
     push_oci_layout(layout, f"{client.host}/{repo}:v1", client=client)
     client.delete_manifest(repo, root["digest"])
     assert client.manifest_exists(repo, root["digest"]) is None
+
+
+def test_referrers_same_on_both_registries(client, layout_factory):
+    """distribution 2.8 has no referrers API: the client keeps and reads the fallback tag."""
+    layout, root = layout_factory()
+    repo = _repo("refs")
+    push_oci_layout(layout, f"{client.host}/{repo}:v1", client=client)
+    empty = client.push_blob(repo, b"{}")
+    for kind in ("application/vnd.example.sbom", "application/vnd.example.sig"):
+        doc = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": kind,
+                          "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty[0], "size": 2},
+                          "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty[0], "size": 2}],
+                          "subject": {"mediaType": OCI_MANIFEST, "digest": root["digest"], "size": root["size"]}}).encode()
+        client.push_manifest(repo, _d(doc), doc, OCI_MANIFEST)
+    found = client.referrers(repo, root["digest"])
+    assert sorted(r["artifactType"] for r in found) == ["application/vnd.example.sbom", "application/vnd.example.sig"]
+    sigs = client.referrers(repo, root["digest"], artifact_type="application/vnd.example.sig")
+    assert [r["artifactType"] for r in sigs] == ["application/vnd.example.sig"]
+    assert client.referrers(repo, _d(b"no such subject")) == []

@@ -106,11 +106,12 @@ def test_disk_store_is_an_oci_layout(tmp_path):
 def test_disk_upload_survives_restart(tmp_path):
     first = DiskStorage(tmp_path)
     upload = first.start_upload("a/b")
-    first.append_upload(upload.id, b"hello ")
-    first._open[upload.id].handle.flush()
-    second = DiskStorage(tmp_path)
+    head = os.urandom(64 * 1024)  # larger than the file buffer: written through at once
+    first.append_upload(upload.id, head)
+    second = DiskStorage(tmp_path)  # a restarted server: no in-memory hash state
+    assert second.upload_info(upload.id).size == len(head)
     second.append_upload(upload.id, b"world")
-    assert second.commit_upload(upload.id, _digest(b"hello world")) == 11
+    assert second.commit_upload(upload.id, _digest(head + b"world")) == len(head) + 5
 
 
 def test_disk_store_refuses_traversal(tmp_path):

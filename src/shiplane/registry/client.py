@@ -12,6 +12,7 @@ digest and resumed with ``Range`` after a dropped connection.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
@@ -25,10 +26,12 @@ import httpx
 from shiplane.registry.credentials import Credentials
 from shiplane.registry.errors import (
     DigestMismatch,
+    ManifestParseError,
+    RegistryApiError,
     RegistryError,
     RegistryUnreachable,
 )
-from shiplane.registry.manifest import MANIFEST_MEDIA_TYPES
+from shiplane.registry.manifest import MANIFEST_MEDIA_TYPES, OCI_INDEX, Manifest, parse_manifest
 from shiplane.registry.reference import parse_digest, validate_name
 from shiplane.registry.transport import RegistryTransport
 
@@ -281,7 +284,13 @@ class RegistryClient(RegistryTransport):
         return dest
 
     def push_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
-        """PUT a manifest or index (end-7) by tag or digest; returns its digest."""
+        """PUT a manifest or index (end-7) by tag or digest; returns its digest.
+
+        A manifest with a ``subject`` pushed to a registry that does not answer
+        ``OCI-Subject`` (no referrers API, e.g. distribution 2.8) is also added
+        to the fallback index tagged ``sha256-<subject hex>`` (distribution-spec
+        "Pushing Manifests with Subject").
+        """
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         response = self._send("PUT", f"/v2/{validate_name(repository)}/manifests/{reference}",
                               scope=_scope(repository, "pull,push"), content=data,
@@ -289,7 +298,28 @@ class RegistryClient(RegistryTransport):
         returned = response.headers.get("docker-content-digest")
         if returned and returned != digest:
             raise DigestMismatch(f"registry stored the manifest as {returned}, expected {digest}")
+        if "oci-subject" not in response.headers:
+            try:
+                manifest = parse_manifest(data, media_type)
+            except ManifestParseError:
+                manifest = None
+            if manifest is not None and manifest.subject is not None:
+                self._add_to_fallback_index(repository, manifest.subject.digest, _referrer_descriptor(
+                    manifest, digest, media_type, len(data)))
         return digest
+
+    def _add_to_fallback_index(self, repository: str, subject: str, entry: dict[str, Any]) -> None:
+        tag = _fallback_tag(subject)
+        try:
+            index = json.loads(self.get_manifest(repository, tag).data)
+        except RegistryApiError as error:
+            if error.status != 404:
+                raise
+            index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
+        if any(m.get("digest") == entry["digest"] for m in index.get("manifests", [])):
+            return
+        index["manifests"] = index.get("manifests", []) + [entry]
+        self.push_manifest(repository, tag, json.dumps(index).encode(), OCI_INDEX)
 
     def get_manifest(self, repository: str, reference: str) -> ManifestResponse:
         """GET a manifest (end-3) exactly as stored, verified against a digest reference."""
@@ -337,14 +367,45 @@ class RegistryClient(RegistryTransport):
 
     def referrers(self, repository: str, digest: str,
                   artifact_type: str | None = None) -> list[dict[str, Any]]:
-        """Descriptors of manifests whose subject is ``digest`` (end-12)."""
+        """Descriptors of manifests whose subject is ``digest`` (end-12).
+
+        Registries without the referrers API (404) are read through the
+        fallback tag ``sha256-<hex>``; the artifactType filter is applied here
+        when the registry did not apply it (no ``OCI-Filters-Applied``).
+        """
         params = {"artifactType": artifact_type} if artifact_type else None
-        response = self._send("GET", f"/v2/{validate_name(repository)}/referrers/{digest}",
-                              scope=_scope(repository, "pull"), params=params)
-        manifests = response.json().get("manifests") or []
-        if artifact_type and "artifactType" not in response.headers.get("oci-filters-applied", ""):
+        try:
+            response = self._send("GET", f"/v2/{validate_name(repository)}/referrers/{digest}",
+                                  scope=_scope(repository, "pull"), params=params)
+            manifests = response.json().get("manifests") or []
+            filtered = "artifactType" in response.headers.get("oci-filters-applied", "")
+        except RegistryApiError as error:
+            if error.status != 404:
+                raise
+            try:
+                manifests = json.loads(self.get_manifest(repository, _fallback_tag(digest)).data).get("manifests") or []
+            except RegistryApiError as fallback_error:
+                if fallback_error.status != 404:
+                    raise
+                manifests = []
+            filtered = False
+        if artifact_type and not filtered:
             manifests = [m for m in manifests if m.get("artifactType") == artifact_type]
         return manifests
+
+
+def _fallback_tag(digest: str) -> str:
+    parsed = parse_digest(digest)
+    return f"{parsed.algorithm}-{parsed.hex}"
+
+
+def _referrer_descriptor(manifest: Manifest, digest: str, media_type: str, size: int) -> dict[str, Any]:
+    entry: dict[str, Any] = {"mediaType": media_type, "digest": digest, "size": size}
+    if manifest.effective_artifact_type:
+        entry["artifactType"] = manifest.effective_artifact_type
+    if manifest.annotations:
+        entry["annotations"] = manifest.annotations
+    return entry
 
 
 def _scope(repository: str, actions: str) -> str:
