@@ -3,7 +3,18 @@
 Server side: :func:`build_app` (Starlette route table over a :class:`Storage`:
 :class:`MemoryStorage` for tests, :class:`DiskStorage` in OCI image-layout
 form for the product) and :class:`EmbeddedRegistry` to run it on a loopback
-port in-process.
+port in-process::
+
+    auth = TokenAuth(AuthConfig(users=..., policies=...), SigningKey.generate())
+    with EmbeddedRegistry(DiskStorage(root), auth=auth,
+                          settings=ServerSettings(tag_immutable=rules.is_immutable)) as registry:
+        password = issue_login_password(auth.key, "node-1", kind=PrincipalKind.NODE)
+        # clients log in as user "AWS" with that 12-hour password (like ECR)
+
+``BasicAuth`` is ECR's own scheme (basic credentials on every request).
+Policies (:class:`RepositoryPolicy`, :func:`evaluate`) grant ECR actions to
+principals; :func:`collect_garbage` / :class:`GarbageCollector` run online GC;
+:func:`plan_lifecycle` + :func:`apply_lifecycle` expire images.
 
 Client API (used by the builder, the pipeline and the simulated kubelets)::
 
@@ -24,6 +35,7 @@ Client API (used by the builder, the pipeline and the simulated kubelets)::
         client.get_manifest("team/api", "1.2.0")  # ManifestResponse(data, media_type, digest)
         client.pull_blob("team/api", digest, Path("out/blob"))   # verified, atomic
         client.list_tags("team/api"); client.referrers("team/api", digest, artifact_type=…)
+        # referrers also work on registries without the API (fallback tag sha256-<hex>)
         client.blob_exists(...), client.manifest_exists(...), client.delete_manifest(...)
 
 ``RegistryClient(host, credentials=Credentials(user, password), plain_http=…,
@@ -39,6 +51,14 @@ spec's code), :class:`RegistryUnreachable`, :class:`DigestMismatch`, all under
 ``shiplane.errors.RegistryError``.
 """
 
+from shiplane.registry.auth import (
+    AuthConfig,
+    BasicAuth,
+    TokenAuth,
+    User,
+    issue_login_password,
+    load_auth_config,
+)
 from shiplane.registry.client import ManifestResponse, ProgressEvent, RegistryClient
 from shiplane.registry.credentials import (
     Credentials,
@@ -59,11 +79,21 @@ from shiplane.registry.errors import (
     RegistryError,
     RegistryUnreachable,
 )
+from shiplane.registry.gc import GarbageCollector, GcReport, collect_garbage
 from shiplane.registry.layout import (
     LayoutImage,
     copy_image,
     pull_to_oci_layout,
     push_oci_layout,
+)
+from shiplane.registry.lifecycle import (
+    ExpireUntagged,
+    KeepLastN,
+    LifecyclePlan,
+    RepositoryRules,
+    apply_lifecycle,
+    image_records,
+    plan_lifecycle,
 )
 from shiplane.registry.manifest import (
     DOCKER_MANIFEST,
@@ -74,45 +104,79 @@ from shiplane.registry.manifest import (
     Manifest,
     parse_manifest,
 )
+from shiplane.registry.policy import (
+    Effect,
+    Principal,
+    PrincipalKind,
+    RepositoryPolicy,
+    Statement,
+    evaluate,
+)
 from shiplane.registry.reference import Digest, ImageReference, digest_of, parse_digest
 from shiplane.registry.server import ServerSettings, build_app
 from shiplane.registry.storage import MemoryStorage, Storage
+from shiplane.registry.tokens import SigningKey
+from shiplane.registry.transport import RegistryTransport
 
 __all__ = [
     "DOCKER_MANIFEST",
     "DOCKER_MANIFEST_LIST",
     "OCI_INDEX",
     "OCI_MANIFEST",
+    "AuthConfig",
+    "BasicAuth",
     "Credentials",
     "CredentialsError",
     "Descriptor",
     "Digest",
     "DigestMismatch",
     "DiskStorage",
+    "Effect",
     "EmbeddedRegistry",
+    "ExpireUntagged",
+    "GarbageCollector",
+    "GcReport",
     "ImageReference",
+    "KeepLastN",
     "LayoutError",
     "LayoutImage",
+    "LifecyclePlan",
     "Manifest",
     "ManifestParseError",
     "ManifestResponse",
     "MemoryStorage",
+    "Principal",
+    "PrincipalKind",
     "ProgressEvent",
     "ReferenceInvalid",
     "RegistryApiError",
     "RegistryClient",
     "RegistryError",
+    "RegistryTransport",
     "RegistryUnreachable",
+    "RepositoryPolicy",
+    "RepositoryRules",
     "ServerSettings",
+    "SigningKey",
+    "Statement",
     "Storage",
+    "TokenAuth",
+    "User",
+    "apply_lifecycle",
     "build_app",
+    "collect_garbage",
     "copy_image",
     "digest_of",
     "docker_config_credentials",
     "ecr_credentials",
+    "evaluate",
+    "image_records",
+    "issue_login_password",
+    "load_auth_config",
     "parse_digest",
     "parse_ecr_host",
     "parse_manifest",
+    "plan_lifecycle",
     "pull_to_oci_layout",
     "push_oci_layout",
     "resolve_credentials",
