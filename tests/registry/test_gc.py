@@ -135,7 +135,7 @@ def test_concurrent_pushes_and_gc_never_lose_a_referenced_blob(tmp_path):
 
     def gc_loop():
         while not stop.is_set():
-            collect_garbage(storage, grace_seconds=2.0)
+            collect_garbage(storage, grace_seconds=3.0)
 
     gc_thread = threading.Thread(target=gc_loop)
     gc_thread.start()
