@@ -13,7 +13,6 @@ served in 1 MiB reads, so memory stays flat whatever the blob size.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -31,6 +30,7 @@ from shiplane.registry.errors import (
     RegistryApiError,
 )
 from shiplane.registry.manifest import OCI_INDEX, Manifest, parse_manifest
+from shiplane.registry.ranges import paginate, parse_byte_range, parse_content_range
 from shiplane.registry.reference import is_valid_name, is_valid_tag, parse_digest
 from shiplane.registry.storage import Storage
 
@@ -38,7 +38,6 @@ __all__ = ["Authorizer", "ServerSettings", "build_app"]
 
 MiB = 1 << 20
 _READ_CHUNK = MiB
-_RANGE_RE = re.compile(r"^(?:bytes[= ])?([0-9]+)-([0-9]+)$")
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 
 
@@ -143,18 +142,11 @@ class _Registry:
         start, end, status = 0, size - 1, 200
         range_header = request.headers.get("range")
         if range_header:
-            match = re.fullmatch(r"bytes=([0-9]*)-([0-9]*)", range_header.strip())
-            if not match or (not match.group(1) and not match.group(2)):
+            satisfiable = parse_byte_range(range_header, size)
+            if satisfiable is None:
                 raise _error("BLOB_UNKNOWN", f"unsatisfiable Range {range_header!r}", status=416,
                              headers={"Content-Range": f"bytes */{size}"})
-            if match.group(1):
-                start = int(match.group(1))
-                end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-            else:  # suffix range: last N bytes
-                start, end = max(size - int(match.group(2)), 0), size - 1
-            if start > end or start >= size:
-                raise _error("BLOB_UNKNOWN", f"unsatisfiable Range {range_header!r}", status=416,
-                             headers={"Content-Range": f"bytes */{size}"})
+            start, end = satisfiable
             status = 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         headers["Content-Length"] = str(end - start + 1)
@@ -255,11 +247,11 @@ class _Registry:
         assert info is not None
         content_range = request.headers.get("content-range")
         if content_range:
-            match = _RANGE_RE.match(content_range.strip())
-            if not match:
+            parsed = parse_content_range(content_range)
+            if parsed is None:
                 raise _error("BLOB_UPLOAD_INVALID", f"malformed Content-Range {content_range!r}")
-            start, end = int(match.group(1)), int(match.group(2))
-            if start != info.size or end < start:
+            start, end = parsed
+            if start != info.size:
                 # Out of order: the client recovers through the status endpoint (end-13).
                 raise _error("BLOB_UPLOAD_INVALID",
                              f"chunk {start}-{end} does not follow the {info.size} bytes received",
@@ -282,8 +274,8 @@ class _Registry:
         assert info is not None
         content_range = request.headers.get("content-range")
         if content_range:
-            match = _RANGE_RE.match(content_range.strip())
-            if not match or int(match.group(1)) != info.size:
+            parsed = parse_content_range(content_range)
+            if parsed is None or parsed[0] != info.size:
                 raise _error("BLOB_UPLOAD_INVALID", f"Content-Range {content_range!r} out of order",
                              status=416, headers=self._upload_headers(name, upload_id, info.size))
         await self._receive(request, upload_id, info.size)
@@ -490,19 +482,14 @@ class _Registry:
 
 def _paginate(items: list[str], request: Request, path: str) -> tuple[list[str], dict[str, str]]:
     """``n``/``last`` pagination with a ``Link: <…>; rel="next"`` header (end-8b)."""
-    last = request.query_params.get("last")
-    if last:
-        items = [item for item in items if item > last]
     n_text = request.query_params.get("n")
-    if n_text is None:
-        return items, {}
-    if not n_text.isdigit():
+    if n_text is not None and not n_text.isdigit():
         raise _error("UNSUPPORTED", f"n must be a non-negative integer, not {n_text!r}", status=400)
-    n = int(n_text)
-    page = items[:n]
-    if n and len(items) > n:
-        return page, {"Link": f'<{path}?n={n}&last={page[-1]}>; rel="next"'}
-    return page, {}
+    page, next_last = paginate(items, n=int(n_text) if n_text is not None else None,
+                               last=request.query_params.get("last"))
+    if next_last is None:
+        return page, {}
+    return page, {"Link": f'<{path}?n={n_text}&last={next_last}>; rel="next"'}
 
 
 def build_app(storage: Storage, *, auth: Authorizer | None = None,
