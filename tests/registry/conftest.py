@@ -134,3 +134,26 @@ def any_registry(request: pytest.FixtureRequest):
     if request.param == "embedded":
         return request.getfixturevalue("embedded_session_registry")
     return request.getfixturevalue("distribution_registry")
+
+
+def make_index_layout(layout: Path, *, tag: str = "multi") -> dict:
+    """An OCI layout whose root is an image index of two platform images."""
+    children = []
+    for arch in ("amd64", "arm64"):
+        child = make_layout(layout, seed=arch, tag=arch)
+        children.append({"mediaType": child["mediaType"], "digest": child["digest"], "size": child["size"],
+                         "platform": {"os": "linux", "architecture": arch}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": children}).encode()
+    root = {"mediaType": "application/vnd.oci.image.index.v1+json", **_blob(layout, index),
+            "annotations": {"org.opencontainers.image.ref.name": tag}}
+    (layout / "index.json").write_text(json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [root]}))
+    return root
+
+
+@pytest.fixture
+def index_layout(tmp_path: Path) -> tuple[Path, dict]:
+    """A layout holding a two-platform image index: (folder, root descriptor)."""
+    path = tmp_path / "index-layout"
+    return path, make_index_layout(path)

@@ -135,3 +135,14 @@ def test_referrers_same_on_both_registries(client, layout_factory):
     sigs = client.referrers(repo, root["digest"], artifact_type="application/vnd.example.sig")
     assert [r["artifactType"] for r in sigs] == ["application/vnd.example.sig"]
     assert client.referrers(repo, _d(b"no such subject")) == []
+
+
+def test_multi_platform_index_round_trip(client, index_layout, tmp_path):
+    layout, root = index_layout
+    repo = _repo("multi")
+    image = push_oci_layout(layout, f"{client.host}/{repo}:1.0", client=client)
+    assert image.digest == root["digest"] and image.media_type.endswith("image.index.v1+json")
+    pulled = pull_to_oci_layout(f"{client.host}/{repo}:1.0", tmp_path / "out", client=client)
+    assert pulled.digest == root["digest"]
+    assert {p.name for p in (tmp_path / "out" / "blobs" / "sha256").iterdir()} == \
+        {p.name for p in (layout / "blobs" / "sha256").iterdir()}
