@@ -114,3 +114,13 @@ def test_helm_sdk_push_and_pull_chart_as_oci_artifact(secured, client, tmp_path)
     shown = helm_client.show(f"oci://{secured.host}/charts/demo:0.3.1", output_format="chart",
                              plain_http=True)
     assert "name: demo" in shown
+
+
+def test_skopeo_copies_a_multi_platform_index(secured, client, index_layout):
+    layout, root = index_layout
+    _skopeo("copy", "--all", "--preserve-digests", "--dest-tls-verify=false", "--dest-creds", f"ci:{PASSWORD}",
+            f"oci:{layout}:multi", f"docker://{secured.host}/skopeo/multi:1")
+    got = client.get_manifest("skopeo/multi", "1")
+    assert got.digest == root["digest"] and got.media_type == "application/vnd.oci.image.index.v1+json"
+    for child in json.loads(got.data)["manifests"]:
+        assert client.manifest_exists("skopeo/multi", child["digest"]) == child["digest"]
