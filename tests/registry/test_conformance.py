@@ -114,6 +114,10 @@ def test_helm_sdk_push_and_pull_chart_as_oci_artifact(secured, client, tmp_path)
     shown = helm_client.show(f"oci://{secured.host}/charts/demo:0.3.1", output_format="chart",
                              plain_http=True)
     assert "name: demo" in shown
+    # what an install from oci:// would apply, rendered offline by Helm from the pulled archive
+    pulled_chart = helm_python.Chart.load_archive((out / "demo-0.3.1.tgz").read_bytes())
+    rendered = pulled_chart.render({"replicas": 5}, name="demo", namespace="default", is_install=True)
+    assert 'r: "5"' in rendered["demo/templates/cm.yaml"]
 
 
 def test_skopeo_copies_a_multi_platform_index(secured, client, index_layout):
