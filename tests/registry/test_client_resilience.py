@@ -219,3 +219,35 @@ def test_pull_resumes_with_range_after_a_dropped_connection(embedded_registry, t
     assert out.read_bytes() == data
     assert transport.ranges == [None, f"bytes={len(data) // 3}-"]
     assert list(tmp_path.iterdir()) == [tmp_path / "blob"]  # no temp file left behind
+
+
+def test_truncated_single_post_over_a_real_socket_stores_nothing():
+    import socket
+    import time
+
+    from shiplane.registry import EmbeddedRegistry, MemoryStorage
+
+    class Recording(MemoryStorage):
+        started = 0
+
+        def start_upload(self, repository):
+            Recording.started += 1
+            return super().start_upload(repository)
+
+    storage = Recording()
+    body = b"z" * 1000
+    with EmbeddedRegistry(storage) as registry:
+        host, port = registry.host.split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall((f"POST /v2/cut/app/blobs/uploads/?digest={_d(body)} HTTP/1.1\r\n"
+                          f"Host: {registry.host}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                         + body[:400])
+            deadline = time.monotonic() + 5
+            while Recording.started == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        for _ in range(250):  # the server notices the disconnect asynchronously
+            if not storage.list_uploads():
+                break
+            time.sleep(0.02)
+        assert Recording.started == 1
+        assert storage.list_uploads() == [] and storage.list_blobs() == []

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
@@ -42,7 +42,7 @@ API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 
 
 class Authorizer(Protocol):
-    """The auth seam (``auth.TokenAuth`` is the implementation)."""
+    """The auth seam (``auth.TokenAuth`` and ``auth.BasicAuth`` implement it)."""
 
     def authorize(self, request: Request, repository: str | None, endpoint: str) -> None:
         """Raise RegistryApiError(UNAUTHORIZED/DENIED) unless the request may do ``endpoint``."""
@@ -227,13 +227,17 @@ class _Registry:
         size = offset
         limit = self.settings.max_blob_bytes
         append = self.storage.append_upload
-        async for chunk in request.stream():
-            if chunk:
-                received += len(chunk)
-                if limit is not None and size + len(chunk) > limit:
-                    self.storage.cancel_upload(upload_id)
-                    raise _error("SIZE_INVALID", f"blob exceeds the {limit}-byte limit", status=413)
-                size = append(upload_id, chunk)
+        try:
+            async for chunk in request.stream():
+                if chunk:
+                    received += len(chunk)
+                    if limit is not None and size + len(chunk) > limit:
+                        self.storage.cancel_upload(upload_id)
+                        raise _error("SIZE_INVALID", f"blob exceeds the {limit}-byte limit", status=413)
+                    size = append(upload_id, chunk)
+        except ClientDisconnect:
+            # What arrived stays in the session: the client resumes from end-13's Range.
+            raise _error("BLOB_UPLOAD_INVALID", "client disconnected during the upload") from None
         if expected is not None and expected.isdigit() and int(expected) != received:
             raise _error("SIZE_INVALID",
                          f"received {received} bytes but Content-Length said {expected}")
