@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shiplane.cluster.decisions import deployment_util as du
 from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.events import Event
 
 __all__ = [
     "CreateReplicaSet", "DeleteReplicaSet", "DeploymentPlan", "Event", "UpdateDeployment",
@@ -30,13 +31,6 @@ __all__ = [
 ]
 
 Obj = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str  # "Normal" | "Warning"
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True)
