@@ -1,0 +1,53 @@
+"""Pure decision cores of the embedded cluster: plain functions over Kubernetes-shaped dicts.
+
+No I/O, no clocks (``now`` is always passed in), no randomness. The controllers, scheduler and
+simulated kubelets call these and perform the returned plans through the API server.
+
+=====================  =========================================================================
+``rollout``            ``plan_deployment`` — one Deployment controller sync (RollingUpdate,
+                       Recreate, scaling, pause, status and conditions, revision cleanup)
+``deployment_util``    fenceposts, NewRSNewReplicas, pod-template-hash, revision annotations
+``rollout_client``     ``kubectl rollout status`` text and ``rollout undo`` patch
+``replicaset``         ``plan_replicaset`` — slow-start creates, ranked deletes, status
+``scheduling``         ``schedule`` — filters, scores, FitError message (``scheduler_plugins``)
+``quantity``           resource.Quantity parsing; ``pod_resources`` effective requests
+``image_pull``         pull policy, cache/pull/back-off decision, Pulled/Pulling events, duration
+``backoff``            kubelet exponential back-off (10 s → 300 s, reset after 10 min)
+``container_states``   container lifecycle transition table, CrashLoopBackOff decision
+``probes``             probe workers (thresholds, startup gating); ``pod_status`` phase/conditions
+``sim_behaviour``      the ``sim.shiplane.dev/*`` annotations of simulated containers
+``endpoints``          Endpoints and EndpointSlices of a Service
+``autoscaling``        HPA replica calculation, stabilisation, scaling policies
+``disruption``         PDB status and the eviction decision
+=====================  =========================================================================
+"""
+
+from shiplane.cluster.decisions.autoscaling import AutoscalerMemory, HPADecision, MetricSample, plan_hpa
+from shiplane.cluster.decisions.backoff import Backoff
+from shiplane.cluster.decisions.container_states import ContainerRecord, Input, InvalidTransition, Phase, transition
+from shiplane.cluster.decisions.disruption import EvictionDecision, decide_eviction, pdb_status
+from shiplane.cluster.decisions.endpoints import endpoint_slices, endpoints
+from shiplane.cluster.decisions.errors import DecisionInputError, InvalidIntOrPercent, InvalidQuantity
+from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.image_pull import PullDecision, decide_pull, default_pull_policy, pull_duration
+from shiplane.cluster.decisions.pod_status import pod_conditions, pod_phase
+from shiplane.cluster.decisions.probes import ProbeWorker, new_worker, probe_step
+from shiplane.cluster.decisions.quantity import parse_quantity
+from shiplane.cluster.decisions.replicaset import ReplicaSetPlan, plan_replicaset
+from shiplane.cluster.decisions.rollout import (
+    CreateReplicaSet, DeleteReplicaSet, DeploymentPlan, UpdateDeployment, UpdateReplicaSet, plan_deployment,
+)
+from shiplane.cluster.decisions.rollout_client import RollbackDecision, RolloutStatus, plan_rollback, rollout_status
+from shiplane.cluster.decisions.scheduling import FitError, ScheduleResult, schedule
+from shiplane.cluster.decisions.sim_behaviour import ContainerBehaviour, behaviour_for
+
+__all__ = [
+    "AutoscalerMemory", "Backoff", "ContainerBehaviour", "ContainerRecord", "CreateReplicaSet",
+    "DecisionInputError", "DeleteReplicaSet", "DeploymentPlan", "Event", "EvictionDecision", "FitError",
+    "HPADecision", "Input", "InvalidIntOrPercent", "InvalidQuantity", "InvalidTransition", "MetricSample",
+    "Phase", "ProbeWorker", "PullDecision", "ReplicaSetPlan", "RollbackDecision", "RolloutStatus",
+    "ScheduleResult", "UpdateDeployment", "UpdateReplicaSet", "behaviour_for", "decide_eviction",
+    "decide_pull", "default_pull_policy", "endpoint_slices", "endpoints", "new_worker", "parse_quantity",
+    "pdb_status", "plan_deployment", "plan_hpa", "plan_replicaset", "plan_rollback", "pod_conditions",
+    "pod_phase", "probe_step", "pull_duration", "rollout_status", "schedule", "transition",
+]
