@@ -175,8 +175,10 @@ def test_pod_topology_spread_hard_constraint():
     existing.append(placed("w2", "b1", labels={"app": "web"}))
     existing.append(placed("w3", "b1", labels={"app": "web"}))
     assert schedule(spread_pod("new", {"app": "web"}), nodes, existing).feasible == ("a1",)
-    assert message(spread_pod("new", {"app": "web"}), nodes[1:2], existing) == \
-        "0/1 nodes are available: 1 node(s) didn't match pod topology spread constraints."
+    cordoned = [node("a1", labels={"zone": "a"}, unschedulable=True), nodes[1]]
+    assert message(spread_pod("new", {"app": "web"}), cordoned, existing) == (
+        "0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints, "
+        "1 node(s) were unschedulable.")
 
 
 def test_topology_spread_min_domains_and_terminating_pods():
