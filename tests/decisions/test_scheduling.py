@@ -2,7 +2,7 @@
 framework/types.go FitError.Error, plugins/*/..._test.go, schedule_one.go numFeasibleNodesToFind)."""
 
 import pytest
-from k8s_objects import node, pod
+from k8s_objects import node
 
 from shiplane.cluster.decisions import scheduler_plugins as sp
 from shiplane.cluster.decisions.pod_resources import pod_requests
@@ -237,11 +237,14 @@ def infos(nodes, pods=(), cache=None):
 
 
 def test_least_allocated_and_balanced_allocation_scores():
-    (info,), view = infos([node("a", cpu="4", memory="8Gi")])
-    assert sp.score_least_allocated(new_pod(cpu="1", memory="2Gi"), info, view) == 75
-    assert sp.score_balanced_allocation(new_pod(cpu="1", memory="2Gi"), info, view) == 100
-    assert sp.score_balanced_allocation(new_pod(cpu="2", memory="2Gi"), info, view) == 87
-    assert sp.score_balanced_allocation(new_pod(), info, view) == 0  # best-effort pods are skipped
+    def score(scorer, p):  # one scheduling cycle per pod: the view memoises the pod's requests
+        (info,), view = infos([node("a", cpu="4", memory="8Gi")])
+        return scorer(p, info, view)
+
+    assert score(sp.score_least_allocated, new_pod(cpu="1", memory="2Gi")) == 75
+    assert score(sp.score_balanced_allocation, new_pod(cpu="1", memory="2Gi")) == 100
+    assert score(sp.score_balanced_allocation, new_pod(cpu="2", memory="2Gi")) == 87
+    assert score(sp.score_balanced_allocation, new_pod()) == 0  # best-effort pods are skipped
     # LeastAllocated counts 100m / 200Mi for containers without requests
     (info,), view = infos([node("a", cpu="1", memory="400Mi")], [placed("e", "a")])
     assert sp.score_least_allocated(new_pod(), info, view) == (80 + 0) // 2

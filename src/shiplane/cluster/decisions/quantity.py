@@ -9,6 +9,7 @@ CPU millicores and memory bytes.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from fractions import Fraction
@@ -35,7 +36,15 @@ def parse_quantity(text: str | int | float) -> Fraction:
         return Fraction(text)
     if isinstance(text, float):
         return Fraction(str(text))
-    match = _QUANTITY.match(text.strip()) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise InvalidQuantity(f"quantity {text!r} is not valid")
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Fraction:
+    # clusters repeat the same few quantities ("100m", "128Mi") millions of times
+    match = _QUANTITY.match(text.strip())
     if match is None:
         raise InvalidQuantity(
             f"quantity {text!r} is not valid",

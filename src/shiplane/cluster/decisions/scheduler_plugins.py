@@ -7,7 +7,7 @@ Filter reasons are upstream's exact strings; they end up counted in the FitError
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,7 @@ class NodeInfo:
     requested: dict = field(default_factory=dict)
     non_zero_requested: dict = field(default_factory=dict)
     images: Mapping[str, int] = field(default_factory=dict)  # normalised image name -> bytes
+    anti_affinity_pods: int = 0  # pods here with required anti-affinity (InterPodAffinity PreFilter)
 
     @property
     def name(self) -> str:
@@ -64,6 +65,8 @@ class NodeInfo:
 
     def add_pod(self, pod: Obj) -> None:
         self.pods.append(pod)
+        if _required_terms(pod, "podAntiAffinity"):
+            self.anti_affinity_pods += 1
         for name, amount in pod_requests(pod).items():
             self.requested[name] = self.requested.get(name, 0) + amount
         for name, amount in pod_requests(pod, non_zero=True).items():
@@ -77,6 +80,16 @@ class ClusterView:
 
     nodes: list  # list[NodeInfo]
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # per-scheduling-cycle memo (upstream's PreFilter state), keyed by plugin
+    cycle_state: dict = field(default_factory=dict)
+
+
+def incoming_requests(pod: Obj, view: ClusterView, *, non_zero: bool = False) -> dict:
+    """The scheduled pod's requests, computed once per cycle (PreFilter/PreScore state)."""
+    key = ("requests", non_zero)
+    if key not in view.cycle_state:
+        view.cycle_state[key] = pod_requests(pod, non_zero=non_zero)
+    return view.cycle_state[key]
 
 
 # ---------------------------------------------------------------- taints
@@ -179,7 +192,7 @@ def filter_node_resources_fit(pod: Obj, info: NodeInfo, view: ClusterView) -> li
     alloc = info.allocatable
     if len(info.pods) + 1 > alloc.get("pods", 0):
         reasons.append(ERR_TOO_MANY_PODS)
-    request = {k: v for k, v in pod_requests(pod).items() if k != "pods"}
+    request = {k: v for k, v in incoming_requests(pod, view).items() if k != "pods"}
     if not any(request.values()):
         return reasons
     for name in ("cpu", "memory", "ephemeral-storage"):
@@ -220,10 +233,29 @@ def filter_pod_topology_spread(pod: Obj, info: NodeInfo, view: ClusterView) -> l
     namespace = (pod.get("metadata") or {}).get("namespace", "default")
     own_labels = (pod.get("metadata") or {}).get("labels") or {}
     keys = [c["topologyKey"] for c in constraints]
-    for constraint in constraints:
+    state = view.cycle_state.get("PodTopologySpread")
+    if state is None:
+        state = view.cycle_state["PodTopologySpread"] = _spread_counts(pod, constraints, keys, namespace, view)
+    for constraint, (selector, counts) in zip(constraints, state):
         key = constraint["topologyKey"]
         if key not in info.labels:
             return [ERR_SPREAD_LABEL]
+        min_domains = int(constraint.get("minDomains") or 1)
+        global_min = min(counts.values()) if counts else 2**31 - 1
+        if len(counts) < min_domains:
+            global_min = 0
+        self_match = 1 if matches_label_selector(selector, own_labels) else 0
+        skew = counts.get(info.labels[key], 0) + self_match - global_min
+        if skew > int(constraint.get("maxSkew", 1)):
+            return [ERR_SPREAD]
+    return []
+
+
+def _spread_counts(pod: Obj, constraints: list, keys: list, namespace: str, view: ClusterView) -> list:
+    """PreFilter: matching pods per topology domain, once per scheduling cycle."""
+    state = []
+    for constraint in constraints:
+        key = constraint["topologyKey"]
         selector = _spread_selector(pod, constraint)
         counts: dict[str, int] = {}
         for other in view.nodes:
@@ -241,15 +273,8 @@ def filter_pod_topology_spread(pod: Obj, info: NodeInfo, view: ClusterView) -> l
             )
             domain = other.labels[key]
             counts[domain] = counts.get(domain, 0) + matched
-        min_domains = int(constraint.get("minDomains") or 1)
-        global_min = min(counts.values()) if counts else 2**31 - 1
-        if len(counts) < min_domains:
-            global_min = 0
-        self_match = 1 if matches_label_selector(selector, own_labels) else 0
-        skew = counts.get(info.labels[key], 0) + self_match - global_min
-        if skew > int(constraint.get("maxSkew", 1)):
-            return [ERR_SPREAD]
-    return []
+        state.append((selector, counts))
+    return state
 
 
 # ---------------------------------------------------------------- inter-pod affinity
@@ -278,49 +303,88 @@ def _required_terms(pod: Obj, kind: str) -> list:
     return list(section.get("requiredDuringSchedulingIgnoredDuringExecution") or [])
 
 
-def filter_inter_pod_affinity(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
-    """interpodaffinity/filtering.go Filter: affinity, then anti-affinity, then existing pods'
-    anti-affinity, each counted per (topologyKey, value) over all assigned pods."""
+def _inter_pod_state(pod: Obj, view: ClusterView) -> tuple[dict, dict, dict]:
+    """PreFilter: (affinity, anti-affinity, existing pods' anti-affinity) counts per
+    (topologyKey, value), over every assigned pod, once per scheduling cycle."""
     affinity = _required_terms(pod, "podAffinity")
     anti = _required_terms(pod, "podAntiAffinity")
-    labels = info.labels
-    if affinity:
-        counts: dict[tuple[str, str], int] = {}
-        for other in view.nodes:
-            for existing in other.pods:
-                for term in affinity:
+    aff_counts: dict[tuple[str, str], int] = {}
+    anti_counts: dict[tuple[str, str], int] = {}
+    existing_counts: dict[tuple[str, str], int] = {}
+    for other in view.nodes:
+        for existing in other.pods:
+            for terms, counts in ((affinity, aff_counts), (anti, anti_counts)):
+                for term in terms:
                     key = term["topologyKey"]
                     if key in other.labels and _term_matches(term, pod, existing, view):
-                        counts[(key, other.labels[key])] = counts.get((key, other.labels[key]), 0) + 1
+                        pair = (key, other.labels[key])
+                        counts[pair] = counts.get(pair, 0) + 1
+            for term in _required_terms(existing, "podAntiAffinity"):
+                key = term["topologyKey"]
+                if key in other.labels and _term_matches(term, existing, pod, view):
+                    pair = (key, other.labels[key])
+                    existing_counts[pair] = existing_counts.get(pair, 0) + 1
+    return aff_counts, anti_counts, existing_counts
+
+
+def filter_inter_pod_affinity(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
+    """interpodaffinity/filtering.go Filter: affinity, then anti-affinity, then existing pods'
+    anti-affinity."""
+    affinity = _required_terms(pod, "podAffinity")
+    anti = _required_terms(pod, "podAntiAffinity")
+    state = view.cycle_state.get("InterPodAffinity")
+    if state is None:
+        state = view.cycle_state["InterPodAffinity"] = _inter_pod_state(pod, view)
+    aff_counts, anti_counts, existing_counts = state
+    labels = info.labels
+    if affinity:
         pods_exist = True
         for term in affinity:
             key = term["topologyKey"]
             if key not in labels:
-                return [ERR_AFFINITY]
-            if counts.get((key, labels[key]), 0) <= 0:
+                return [ERR_AFFINITY]  # all topology labels must exist on the node
+            if aff_counts.get((key, labels[key]), 0) <= 0:
                 pods_exist = False
         if not pods_exist:
             # the first pod of a group that selects itself may go anywhere with the keys
-            if counts or not all(_term_matches(t, pod, pod, view) for t in affinity):
+            if aff_counts or not all(_term_matches(t, pod, pod, view) for t in affinity):
                 return [ERR_AFFINITY]
-    if anti:
-        for term in anti:
-            key = term["topologyKey"]
-            if key not in labels:
-                continue
-            for other in view.nodes:
-                if other.labels.get(key) != labels[key]:
-                    continue
-                if any(_term_matches(term, pod, existing, view) for existing in other.pods):
-                    return [ERR_ANTI_AFFINITY]
-    for other in view.nodes:
-        for existing in other.pods:
-            for term in _required_terms(existing, "podAntiAffinity"):
-                key = term["topologyKey"]
-                if key in other.labels and labels.get(key) == other.labels[key] and key in labels \
-                        and _term_matches(term, existing, pod, view):
-                    return [ERR_EXISTING_ANTI_AFFINITY]
+    for term in anti:
+        key = term["topologyKey"]
+        if key in labels and anti_counts.get((key, labels[key]), 0) > 0:
+            return [ERR_ANTI_AFFINITY]
+    if existing_counts and any(existing_counts.get((k, v), 0) > 0 for k, v in labels.items()):
+        return [ERR_EXISTING_ANTI_AFFINITY]
     return []
+
+
+# ---------------------------------------------------------------- PreFilter / PreScore skips
+def needs_node_affinity(pod: Obj, view: ClusterView) -> bool:
+    return bool((pod.get("spec") or {}).get("nodeSelector")) or _required_node_affinity(pod) is not None
+
+
+def needs_node_ports(pod: Obj, view: ClusterView) -> bool:
+    return bool(_host_ports(pod))
+
+
+def needs_topology_spread(pod: Obj, view: ClusterView) -> bool:
+    return any(c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"
+               for c in (pod.get("spec") or {}).get("topologySpreadConstraints") or [])
+
+
+def needs_inter_pod_affinity(pod: Obj, view: ClusterView) -> bool:
+    if _required_terms(pod, "podAffinity") or _required_terms(pod, "podAntiAffinity"):
+        return True
+    return any(info.anti_affinity_pods for info in view.nodes)
+
+
+def needs_preferred_node_affinity(pod: Obj, view: ClusterView) -> bool:
+    section = ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
+    return bool(section.get("preferredDuringSchedulingIgnoredDuringExecution"))
+
+
+def needs_image_locality(pod: Obj, view: ClusterView) -> bool:
+    return any(info.images for info in view.nodes)
 
 
 # ---------------------------------------------------------------- scores
@@ -345,7 +409,7 @@ def score_node_affinity(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
 
 def score_least_allocated(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     """noderesources/least_allocated.go over cpu and memory (weight 1 each), non-zero requests."""
-    request = pod_requests(pod, non_zero=True)
+    request = incoming_requests(pod, view, non_zero=True)
     total, weights = 0, 0
     for name in ("cpu", "memory"):
         capacity = info.allocatable.get(name, 0)
@@ -359,7 +423,7 @@ def score_least_allocated(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
 def score_balanced_allocation(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     """balanced_allocation.go: (1 - std of cpu/memory fractions) * 100, actual requests;
     best-effort pods are skipped (score 0, upstream PreScore returns Skip)."""
-    request = pod_requests(pod)
+    request = incoming_requests(pod, view)
     if not request.get("cpu") and not request.get("memory"):
         return 0
     fractions = []
@@ -396,7 +460,10 @@ def score_image_locality(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
         size = info.images.get(image)
         if size is None:
             continue
-        holders = sum(1 for other in view.nodes if image in other.images)
+        key = ("image-holders", image)
+        if key not in view.cycle_state:
+            view.cycle_state[key] = sum(1 for other in view.nodes if image in other.images)
+        holders = view.cycle_state[key]
         summed += int(size * holders / total_nodes)
     max_threshold = _MAX_CONTAINER_THRESHOLD * max(1, len(containers))
     summed = min(max(summed, _MIN_IMAGE_THRESHOLD), max_threshold)

@@ -24,29 +24,30 @@ from shiplane.cluster.decisions import scheduler_plugins as p
 
 __all__ = [
     "FILTERS", "FitError", "SCORERS", "ScheduleResult", "build_node_infos", "fit_error_message",
-    "num_feasible_nodes_to_find", "schedule",
+    "num_feasible_nodes_to_find", "schedule", "schedule_on_snapshot",
 ]
 
 Obj = Mapping[str, Any]
 
-# default_plugins.go order (Filter extension point)
+# default_plugins.go order (Filter extension point); the second item says whether the plugin
+# matters for this pod at all (upstream PreFilter returning Skip), so irrelevant ones cost nothing
 FILTERS = (
-    ("NodeUnschedulable", p.filter_node_unschedulable),
-    ("NodeName", p.filter_node_name),
-    ("TaintToleration", p.filter_taint_toleration),
-    ("NodeAffinity", p.filter_node_affinity),
-    ("NodePorts", p.filter_node_ports),
-    ("NodeResourcesFit", p.filter_node_resources_fit),
-    ("PodTopologySpread", p.filter_pod_topology_spread),
-    ("InterPodAffinity", p.filter_inter_pod_affinity),
+    ("NodeUnschedulable", None, p.filter_node_unschedulable),
+    ("NodeName", None, p.filter_node_name),
+    ("TaintToleration", None, p.filter_taint_toleration),
+    ("NodeAffinity", p.needs_node_affinity, p.filter_node_affinity),
+    ("NodePorts", p.needs_node_ports, p.filter_node_ports),
+    ("NodeResourcesFit", None, p.filter_node_resources_fit),
+    ("PodTopologySpread", p.needs_topology_spread, p.filter_pod_topology_spread),
+    ("InterPodAffinity", p.needs_inter_pod_affinity, p.filter_inter_pod_affinity),
 )
-# (name, scorer, weight, normalisation: None | "forward" | "reverse")
+# (name, relevance, scorer, weight, normalisation: None | "forward" | "reverse")
 SCORERS = (
-    ("TaintToleration", p.score_taint_toleration, 3, "reverse"),
-    ("NodeAffinity", p.score_node_affinity, 2, "forward"),
-    ("NodeResourcesFit", p.score_least_allocated, 1, None),
-    ("NodeResourcesBalancedAllocation", p.score_balanced_allocation, 1, None),
-    ("ImageLocality", p.score_image_locality, 1, None),
+    ("TaintToleration", None, p.score_taint_toleration, 3, "reverse"),
+    ("NodeAffinity", p.needs_preferred_node_affinity, p.score_node_affinity, 2, "forward"),
+    ("NodeResourcesFit", None, p.score_least_allocated, 1, None),
+    ("NodeResourcesBalancedAllocation", None, p.score_balanced_allocation, 1, None),
+    ("ImageLocality", p.needs_image_locality, p.score_image_locality, 1, None),
 )
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -149,11 +150,28 @@ def schedule(
 ) -> ScheduleResult:
     """Pick a node for ``pod`` or explain, in upstream's words, why none fits."""
     infos = build_node_infos(nodes, pods, image_cache)
+    return schedule_on_snapshot(pod, infos, start_index=start_index,
+                                percentage_of_nodes_to_score=percentage_of_nodes_to_score,
+                                namespace_labels=namespace_labels)
+
+
+def schedule_on_snapshot(
+    pod: Obj,
+    infos: Sequence[p.NodeInfo],
+    *,
+    start_index: int = 0,
+    percentage_of_nodes_to_score: int = 0,
+    namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> ScheduleResult:
+    """:func:`schedule` over NodeInfos the caller keeps up to date (upstream's scheduler cache
+    snapshot): after binding, ``info.add_pod(pod)`` on the chosen node instead of rebuilding."""
+    infos = list(infos)
     view = p.ClusterView(infos, namespace_labels or {})
     total = len(infos)
     if total == 0:
         return ScheduleResult(None, FitError(0, {}))
     wanted = num_feasible_nodes_to_find(total, percentage_of_nodes_to_score)
+    filters = [(name, check) for name, relevant, check in FILTERS if relevant is None or relevant(pod, view)]
     feasible: list[p.NodeInfo] = []
     reasons: dict[str, tuple[str, ...]] = {}
     plugins: dict[str, str] = {}
@@ -163,7 +181,7 @@ def schedule(
             break
         info = infos[(start_index + offset) % total]
         processed += 1
-        for plugin, check in FILTERS:
+        for plugin, check in filters:
             failed = check(pod, info, view)
             if failed:
                 reasons[info.name] = tuple(failed)
@@ -178,7 +196,9 @@ def schedule(
     if len(feasible) == 1:  # schedulePod: a single feasible node needs no scoring
         return ScheduleResult(feasible[0].name, None, {}, names, next_start)
     totals = {info.name: 0 for info in feasible}
-    for _plugin, scorer, weight, how in SCORERS:
+    for _plugin, relevant, scorer, weight, how in SCORERS:
+        if relevant is not None and not relevant(pod, view):
+            continue  # every node would score 0 (PreScore Skip)
         raw = {info.name: scorer(pod, info, view) for info in feasible}
         if how is not None:
             raw = p.normalize(raw, reverse=how == "reverse")
