@@ -3,7 +3,11 @@
     ClusterError                      (shiplane.errors)
     └── DecisionInputError            an object field cannot be interpreted
         ├── InvalidQuantity           "12Qi" is not a resource.Quantity
-        └── InvalidIntOrPercent       "25" / "x%" is not an int-or-percent value
+        ├── InvalidIntOrPercent       "25" / "x%" is not an int-or-percent value
+        ├── InvalidBehaviour          a sim.shiplane.dev/* setting (sim_behaviour.py)
+        ├── InvalidTransition         a container input its phase rejects (container_states.py)
+        ├── RolloutStatusError        kubectl rollout status fails (rollout_client.py)
+        └── RollbackError             kubectl rollout undo refuses (rollout_client.py)
 
 The decision functions never half-apply anything: they raise before returning a plan.
 """

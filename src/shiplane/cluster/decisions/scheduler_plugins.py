@@ -49,19 +49,15 @@ class NodeInfo:
     images: Mapping[str, int] = field(default_factory=dict)  # normalised image name -> bytes
     anti_affinity_pods: int = 0  # pods here with required anti-affinity (InterPodAffinity PreFilter)
 
-    @property
-    def name(self) -> str:
-        return self.node["metadata"]["name"]
+    name: str = field(init=False)
+    labels: Mapping[str, str] = field(init=False)
+    allocatable: dict = field(init=False)
 
-    @property
-    def labels(self) -> Mapping[str, str]:
-        return (self.node.get("metadata") or {}).get("labels") or {}
-
-    @property
-    def allocatable(self) -> dict:
-        if not hasattr(self, "_allocatable"):
-            self._allocatable = node_allocatable(self.node)
-        return self._allocatable
+    def __post_init__(self) -> None:
+        # read once: the filters and scores look these up for every node of every cycle
+        self.name = self.node["metadata"]["name"]
+        self.labels = (self.node.get("metadata") or {}).get("labels") or {}
+        self.allocatable = node_allocatable(self.node)
 
     def add_pod(self, pod: Obj) -> None:
         self.pods.append(pod)
