@@ -44,10 +44,10 @@ def test_slice_conditions_ready_serving_terminating():
     }
 
 
-def test_publish_not_ready_addresses_makes_everything_ready():
+def test_publish_not_ready_addresses_makes_every_endpoint_ready():
     pods = [web_pod("unready", "10.0.0.2", ready=False), web_pod("leaving", "10.0.0.3", deleting=True)]
     assert conditions(endpoint_slices(service(publish=True), pods)) == {
-        "unready": {"ready": True, "serving": True, "terminating": False},
+        "unready": {"ready": True, "serving": False, "terminating": False},  # serving is the pod's Ready
         "leaving": {"ready": True, "serving": True, "terminating": True},
     }
     ep = endpoints(service(publish=True), pods)

@@ -2,7 +2,7 @@
 staging/src/k8s.io/endpointslice/utils.go podToEndpoint / getEndpointPorts, pkg/api/v1/pod FindPort).
 
 Only pods with an IP and not Succeeded/Failed take part. EndpointSlice conditions: ``serving`` is
-the pod's Ready (or publishNotReadyAddresses), ``terminating`` is a deletionTimestamp, and
+the pod's Ready condition, ``terminating`` is a deletionTimestamp, and
 ``ready`` = serving and not terminating (or publishNotReadyAddresses). Endpoints (v1) leave
 terminating pods out unless publishNotReadyAddresses, and list unready ones as
 notReadyAddresses. ``targetPort`` by name is resolved per pod, so pods exposing different numbers
@@ -97,7 +97,7 @@ def endpoint_slices(service: Obj, pods: Sequence[Obj], nodes: Mapping[str, Obj] 
         if not _eligible(pod, include_terminating=True):
             continue
         ports = tuple(_service_ports(service, pod))
-        serving = publish or is_pod_ready(pod)
+        serving = is_pod_ready(pod)
         terminating = is_pod_terminating(pod)
         endpoint: dict[str, Any] = {
             "addresses": [_pod_ip(pod)],
