@@ -193,7 +193,7 @@ class _Sync:
                 "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"', self.now))
         return new_rs
 
-    def scale_rs(self, rs: dict, new_scale: int, operation: str | None = None) -> bool:
+    def scale_rs(self, rs: dict, new_scale: int) -> bool:
         """scaleReplicaSet(AndRecordEvent): size + desired/max annotations, event on size change."""
         old_scale = du.replicas_of(rs)
         size_changed = old_scale != new_scale
@@ -205,7 +205,7 @@ class _Sync:
         du.set_replicas_annotations(rs, desired, maximum)
         self._emit_update(rs)
         if size_changed:
-            op = operation if operation is not None else ("up" if old_scale < new_scale else "down")
+            op = "up" if old_scale < new_scale else "down"
             self.events.append(Event(
                 "Normal", "ScalingReplicaSet", f"Scaled {op} replica set {_name(rs)} from {old_scale} to {new_scale}"))
         return size_changed
@@ -422,13 +422,10 @@ class _Sync:
         current = sum(du.replicas_of(rs) for rs in active)
         allowed = desired + du.max_surge(d) if desired > 0 else 0
         to_add = allowed - current
-        operation = ""
         if to_add > 0:  # ReplicaSetsBySizeNewer: larger first, newer first on ties
             active = sorted(du.sort_by_creation(active, newest_first=True), key=du.replicas_of, reverse=True)
-            operation = "up"
         elif to_add < 0:  # ReplicaSetsBySizeOlder
             active = sorted(du.sort_by_creation(active), key=du.replicas_of, reverse=True)
-            operation = "down"
         sizes: dict[str, int] = {}
         added = 0
         for rs in active:
@@ -441,7 +438,7 @@ class _Sync:
         for i, rs in enumerate(active):
             if i == 0 and to_add != 0:  # leftovers go to the largest replica set
                 sizes[_name(rs)] = max(0, sizes[_name(rs)] + to_add - added)
-            self.scale_rs(rs, sizes[_name(rs)], operation)
+            self.scale_rs(rs, sizes[_name(rs)])
 
     def _proportion(self, rs: dict, to_add: int, added: int) -> int:
         """GetReplicaSetProportion / getReplicaSetFraction."""
