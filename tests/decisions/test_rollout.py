@@ -311,3 +311,19 @@ def test_inputs_are_not_mutated():
     before = copy.deepcopy((d, old))
     plan_deployment(d, [old], [], T0)
     assert (d, old) == before
+
+
+def test_create_conflict_and_failure_helpers():
+    from shiplane.cluster.decisions.rollout import on_create_conflict, on_create_failed
+
+    d = deployment(replicas=1)
+    ours = replicaset("web-x", d["spec"]["template"], 1)
+    ours["metadata"]["ownerReferences"] = [{"uid": "web-uid", "controller": True}]
+    assert on_create_conflict(d, ours) is None
+    theirs = replicaset("web-x", template("other:1"), 1)
+    assert on_create_conflict(d, theirs)["collisionCount"] == 1
+    status, event = on_create_failed(d, "web-x", "quota exceeded", T0)
+    cond = du.get_condition(status, "Progressing")
+    assert (cond["status"], cond["reason"], cond["message"]) == (
+        "False", "ReplicaSetCreateError", 'Failed to create new replica set "web-x": quota exceeded')
+    assert event == Event("Warning", "ReplicaSetCreateError", 'Failed to create new replica set "web-x": quota exceeded')

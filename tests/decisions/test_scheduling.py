@@ -311,3 +311,16 @@ def test_search_stops_early_and_rotates_start_index():
 
 def test_no_nodes():
     assert schedule(new_pod(), [], []).error.message == "0/0 nodes are available:"
+
+
+def test_scheduling_outcome_events_and_condition():
+    from shiplane.cluster.decisions.events import Event
+    from shiplane.cluster.decisions.scheduling import scheduling_outcome
+
+    ok = schedule(new_pod(), [node("a")], [])
+    assert scheduling_outcome(new_pod(), ok) == (Event("Normal", "Scheduled", "Successfully assigned default/p to a"), None)
+    bad = schedule(new_pod(cpu="9"), [node("a")], [])
+    event, condition = scheduling_outcome(new_pod(), bad)
+    assert event == Event("Warning", "FailedScheduling", "0/1 nodes are available: 1 Insufficient cpu.")
+    assert condition == {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                         "message": "0/1 nodes are available: 1 Insufficient cpu."}

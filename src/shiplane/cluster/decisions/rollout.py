@@ -27,7 +27,7 @@ from shiplane.cluster.decisions.events import Event
 
 __all__ = [
     "CreateReplicaSet", "DeleteReplicaSet", "DeploymentPlan", "Event", "UpdateDeployment",
-    "UpdateReplicaSet", "calculate_status", "plan_deployment",
+    "UpdateReplicaSet", "calculate_status", "on_create_conflict", "on_create_failed", "plan_deployment",
 ]
 
 Obj = Mapping[str, Any]
@@ -522,3 +522,27 @@ class _Sync:
 def plan_deployment(deployment: Obj, replicasets: Sequence[Obj], pods: Sequence[Obj], now: datetime) -> DeploymentPlan:
     """One syncDeployment: the writes and events the Deployment controller would make now."""
     return _Sync(deployment, replicasets, pods, now).run()
+
+
+def on_create_conflict(deployment: Obj, existing: Obj) -> dict | None:
+    """The executor's create got AlreadyExists (sync.go getNewReplicaSet): None if ``existing``
+    is in fact this Deployment's new ReplicaSet (controller ref + EqualIgnoreHash); otherwise
+    the status to write, with collisionCount bumped so the next plan hashes to another name."""
+    meta = existing.get("metadata") or {}
+    owner = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+    ours = owner is not None and owner.get("uid") == (deployment.get("metadata") or {}).get("uid")
+    template = (deployment.get("spec") or {}).get("template") or {}
+    if ours and du.equal_ignore_hash(template, (existing.get("spec") or {}).get("template") or {}):
+        return None
+    status = copy.deepcopy(dict(deployment.get("status") or {}))
+    status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
+    return status
+
+
+def on_create_failed(deployment: Obj, replicaset_name: str, error: str, now: datetime) -> tuple[dict, Event]:
+    """Any other create error: Progressing False/ReplicaSetCreateError and a warning event."""
+    message = f'Failed to create new replica set "{replicaset_name}": {error}'
+    status = copy.deepcopy(dict(deployment.get("status") or {}))
+    if du.has_progress_deadline(deployment):
+        du.set_condition(status, du.new_condition("Progressing", "False", "ReplicaSetCreateError", message, now))
+    return status, Event("Warning", "ReplicaSetCreateError", message)

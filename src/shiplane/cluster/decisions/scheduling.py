@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shiplane.cluster.decisions import scheduler_plugins as p
+from shiplane.cluster.decisions.events import Event
 
 __all__ = [
     "FILTERS", "FitError", "SCORERS", "ScheduleResult", "build_node_infos", "fit_error_message",
-    "num_feasible_nodes_to_find", "schedule", "schedule_on_snapshot",
+    "num_feasible_nodes_to_find", "schedule", "schedule_on_snapshot", "scheduling_outcome",
 ]
 
 Obj = Mapping[str, Any]
@@ -206,3 +207,16 @@ def schedule_on_snapshot(
             totals[name] += score * weight
     best = min(names, key=lambda n: (-totals[n], n))
     return ScheduleResult(best, None, totals, names, next_start)
+
+
+def scheduling_outcome(pod: Obj, result: ScheduleResult) -> tuple[Event, dict | None]:
+    """What the scheduler records: Scheduled "Successfully assigned ns/name to node" (the
+    binding sets PodScheduled=True), or FailedScheduling with the FitError message and the
+    PodScheduled=False/Unschedulable condition to patch onto the pending pod."""
+    meta = pod.get("metadata") or {}
+    ref = f"{meta.get('namespace', 'default')}/{meta.get('name', '')}"
+    if result.node is not None:
+        return Event("Normal", "Scheduled", f"Successfully assigned {ref} to {result.node}"), None
+    message = result.error.message if result.error else "0/0 nodes are available:"
+    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+    return Event("Warning", "FailedScheduling", message), condition
