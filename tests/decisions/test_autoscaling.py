@@ -149,3 +149,13 @@ def test_default_behavior():
         {"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]}
     assert b["scaleDown"]["stabilizationWindowSeconds"] == 300
     assert b["scaleDown"]["policies"] == [{"type": "Percent", "value": 100, "periodSeconds": 15}]
+
+
+def test_restarted_controller_seeds_the_window_with_status_desired_replicas():
+    h = hpa()
+    h["status"] = {"desiredReplicas": 10}
+    quiet = {"cpu": samples([100] * 10)}
+    d = plan_hpa(h, 10, pods(10), quiet, AutoscalerMemory(), T0)
+    assert d.desired == 10 and conds(d)["AbleToScale"]["reason"] == "ScaleDownStabilized"
+    fresh = plan_hpa(hpa(), 10, pods(10), quiet, AutoscalerMemory(), T0)
+    assert fresh.desired == 2  # a brand-new HPA (desiredReplicas 0) may scale down at once, as upstream

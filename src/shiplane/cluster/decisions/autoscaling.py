@@ -160,6 +160,7 @@ class AutoscalerMemory:
     recommendations: tuple[tuple[datetime, int], ...] = ()
     scale_up_events: tuple[tuple[datetime, int], ...] = ()
     scale_down_events: tuple[tuple[datetime, int], ...] = ()
+    initialised: bool = False  # maybeInitScaleDownStabilizationWindow has run
 
 
 @dataclass(frozen=True)
@@ -270,10 +271,10 @@ def plan_hpa(hpa: Obj, current: int, pods: Sequence[Obj], metrics: Mapping[str, 
         change = desired - current
         if change > 0:
             memory = AutoscalerMemory(memory.recommendations, (*memory.scale_up_events, (now, change)),
-                                      memory.scale_down_events)
+                                      memory.scale_down_events, memory.initialised)
         else:
             memory = AutoscalerMemory(memory.recommendations, memory.scale_up_events,
-                                      (*memory.scale_down_events, (now, -change)))
+                                      (*memory.scale_down_events, (now, -change)), memory.initialised)
     return HPADecision(desired, rescale, reason, events, tuple(conditions), tuple(current_metrics),
                        _prune(memory, behavior, now))
 
@@ -294,6 +295,11 @@ def _average_value_replicas(current: int, pods, samples, name, target, now) -> i
 
 
 def _normalize_with_behaviors(hpa, behavior, current, proposed, min_replicas, max_replicas, memory, now):
+    if not memory.initialised:
+        # maybeInitScaleDownStabilizationWindow: a controller that just (re)started remembers
+        # status.desiredReplicas as a recommendation made now, so it does not scale down at once
+        seed = int((hpa.get("status") or {}).get("desiredReplicas") or 0)
+        memory = AutoscalerMemory(((now, seed),), memory.scale_up_events, memory.scale_down_events, True)
     up_window = int(behavior["scaleUp"]["stabilizationWindowSeconds"])
     down_window = int(behavior["scaleDown"]["stabilizationWindowSeconds"])
     up_cutoff, down_cutoff = now - timedelta(seconds=up_window), now - timedelta(seconds=down_window)
@@ -305,7 +311,7 @@ def _normalize_with_behaviors(hpa, behavior, current, proposed, min_replicas, ma
             down_rec = max(rec, down_rec)
     stabilized = min(max(current, up_rec), down_rec)
     recs = tuple((ts, r) for ts, r in memory.recommendations if ts > min(up_cutoff, down_cutoff)) + ((now, proposed),)
-    memory = AutoscalerMemory(recs, memory.scale_up_events, memory.scale_down_events)
+    memory = AutoscalerMemory(recs, memory.scale_up_events, memory.scale_down_events, True)
     conditions = []
     if stabilized != proposed:
         if proposed >= current:
@@ -345,4 +351,4 @@ def _prune(memory: AutoscalerMemory, behavior: Mapping[str, Any], now: datetime)
     cutoff = now - timedelta(seconds=longest)
     return AutoscalerMemory(memory.recommendations,
                             tuple(e for e in memory.scale_up_events if e[0] > cutoff),
-                            tuple(e for e in memory.scale_down_events if e[0] > cutoff))
+                            tuple(e for e in memory.scale_down_events if e[0] > cutoff), memory.initialised)
