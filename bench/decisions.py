@@ -17,15 +17,32 @@ from shiplane.cluster.decisions.scheduling import build_node_infos, schedule_on_
 
 
 def make_node(i: int) -> dict:
-    return {"metadata": {"name": f"node-{i:04}", "labels": {"kubernetes.io/hostname": f"node-{i:04}",
-                                                            "topology.kubernetes.io/zone": f"zone-{i % 3}"}},
-            "spec": {}, "status": {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": "110"}}}
+    return {
+        "metadata": {
+            "name": f"node-{i:04}",
+            "labels": {
+                "kubernetes.io/hostname": f"node-{i:04}",
+                "topology.kubernetes.io/zone": f"zone-{i % 3}",
+            },
+        },
+        "spec": {},
+        "status": {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": "110"}},
+    }
 
 
 def make_pod(i: int) -> dict:
-    return {"metadata": {"name": f"web-{i}", "namespace": "default", "labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "web", "image": "registry.local/web:1.0.0",
-                                     "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}}
+    return {
+        "metadata": {"name": f"web-{i}", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "web",
+                    "image": "registry.local/web:1.0.0",
+                    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                }
+            ]
+        },
+    }
 
 
 def bench_scheduler(nodes: int, pods: int) -> None:
@@ -40,21 +57,47 @@ def bench_scheduler(nodes: int, pods: int) -> None:
         pod["spec"]["nodeName"] = result.node
         by_name[result.node].add_pod(pod)
     elapsed = time.perf_counter() - started
-    print(f"scheduler: {pods} pods on {nodes} nodes in {elapsed:.2f} s = {pods / elapsed:.0f} pods/s "
-          f"({elapsed / pods * 1000:.2f} ms/pod)")
+    print(
+        f"scheduler: {pods} pods on {nodes} nodes in {elapsed:.2f} s = {pods / elapsed:.0f} pods/s "
+        f"({elapsed / pods * 1000:.2f} ms/pod)"
+    )
 
 
 def bench_rollout(replicas: int) -> None:
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    template = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:2"}]}}
-    deployment = {"metadata": {"name": "web", "namespace": "default", "uid": "u", "generation": 2, "annotations": {}},
-                  "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}}, "template": template,
-                           "strategy": {"type": "RollingUpdate"}}, "status": {}}
-    old_template = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:1"}]}}
-    old = {"metadata": {"name": "web-old", "creationTimestamp": "2025-01-01T00:00:00Z",
-                        "annotations": {"deployment.kubernetes.io/revision": "1"}},
-           "spec": {"replicas": replicas, "template": old_template},
-           "status": {"replicas": replicas, "availableReplicas": replicas, "readyReplicas": replicas}}
+    template = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "web:2"}]},
+    }
+    deployment = {
+        "metadata": {
+            "name": "web",
+            "namespace": "default",
+            "uid": "u",
+            "generation": 2,
+            "annotations": {},
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": template,
+            "strategy": {"type": "RollingUpdate"},
+        },
+        "status": {},
+    }
+    old_template = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+    }
+    old = {
+        "metadata": {
+            "name": "web-old",
+            "creationTimestamp": "2025-01-01T00:00:00Z",
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+        },
+        "spec": {"replicas": replicas, "template": old_template},
+        "status": {"replicas": replicas, "availableReplicas": replicas, "readyReplicas": replicas},
+    }
     runs = 200
     started = time.perf_counter()
     for _ in range(runs):

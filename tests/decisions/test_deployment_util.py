@@ -14,16 +14,19 @@ from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.errors import InvalidIntOrPercent
 
 
-@pytest.mark.parametrize("surge,unavailable,desired,expected", [
-    ("0%", "0%", 0, (0, 1)),
-    ("39%", "39%", 10, (4, 3)),
-    ("25%", "25%", 4, (1, 1)),
-    ("25%", "25%", 1, (1, 0)),
-    (0, 0, 5, (0, 1)),
-    (2, 0, 5, (2, 0)),
-    ("100%", "0%", 3, (3, 0)),
-    (None, None, 3, (0, 1)),
-])
+@pytest.mark.parametrize(
+    "surge,unavailable,desired,expected",
+    [
+        ("0%", "0%", 0, (0, 1)),
+        ("39%", "39%", 10, (4, 3)),
+        ("25%", "25%", 4, (1, 1)),
+        ("25%", "25%", 1, (1, 0)),
+        (0, 0, 5, (0, 1)),
+        (2, 0, 5, (2, 0)),
+        ("100%", "0%", 3, (3, 0)),
+        (None, None, 3, (0, 1)),
+    ],
+)
 def test_resolve_fenceposts(surge, unavailable, desired, expected):
     assert du.resolve_fenceposts(surge, unavailable, desired) == expected
 
@@ -49,15 +52,20 @@ def test_max_unavailable_is_capped_and_zero_for_recreate_or_no_replicas():
 def test_fenceposts_properties(desired, surge_pct, unavail_pct):
     surge, unavailable = du.resolve_fenceposts(f"{surge_pct}%", f"{unavail_pct}%", desired)
     assert surge >= surge_pct * desired / 100 > surge - 1  # rounded up
-    assert unavailable == max(unavail_pct * desired // 100, 1 if surge == 0 and unavail_pct * desired // 100 == 0 else 0)
+    assert unavailable == max(
+        unavail_pct * desired // 100, 1 if surge == 0 and unavail_pct * desired // 100 == 0 else 0
+    )
     assert surge + unavailable > 0
 
 
-@pytest.mark.parametrize("strategy,dep_replicas,new_rs,surge,expected", [
-    ("RollingUpdate", 1, 5, 1, 5),   # can not scale up - to newRSReplicas
-    ("RollingUpdate", 6, 2, 10, 6),  # scale up - to depReplicas
-    ("Recreate", 3, 1, 1, 3),        # recreate - to depReplicas
-])
+@pytest.mark.parametrize(
+    "strategy,dep_replicas,new_rs,surge,expected",
+    [
+        ("RollingUpdate", 1, 5, 1, 5),  # can not scale up - to newRSReplicas
+        ("RollingUpdate", 6, 2, 10, 6),  # scale up - to depReplicas
+        ("Recreate", 3, 1, 1, 3),  # recreate - to depReplicas
+    ],
+)
 def test_new_rs_new_replicas(strategy, dep_replicas, new_rs, surge, expected):
     d = deployment(replicas=dep_replicas, surge=surge, unavailable=0, strategy=strategy)
     rs = replicaset("web-new", template("web:1"), new_rs)
@@ -109,13 +117,20 @@ def test_equal_ignore_hash():
 
 def test_new_rs_annotations_copy_and_revision():
     d = deployment()
-    d["metadata"]["annotations"] = {"team": "pay", "kubectl.kubernetes.io/last-applied-configuration": "{}",
-                                    du.REVISION_ANNOTATION: "9"}
+    d["metadata"]["annotations"] = {
+        "team": "pay",
+        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+        du.REVISION_ANNOTATION: "9",
+    }
     rs = {"metadata": {}}
     assert du.set_new_replica_set_annotations(d, rs, 3, exists=False)
     ann = rs["metadata"]["annotations"]
-    assert ann == {"team": "pay", du.REVISION_ANNOTATION: "3", du.DESIRED_REPLICAS_ANNOTATION: "3",
-                   du.MAX_REPLICAS_ANNOTATION: "4"}
+    assert ann == {
+        "team": "pay",
+        du.REVISION_ANNOTATION: "3",
+        du.DESIRED_REPLICAS_ANNOTATION: "3",
+        du.MAX_REPLICAS_ANNOTATION: "4",
+    }
     assert not du.set_new_replica_set_annotations(d, rs, 3, exists=True)
 
 
@@ -135,20 +150,37 @@ def test_revision_history_grows_when_an_old_rs_is_reused():
 def test_revision_history_is_trimmed_to_2000_chars():
     d = deployment()
     long_history = ",".join(str(10**5 + i) for i in range(333))  # 1997 chars
-    rs = {"metadata": {"annotations": {du.REVISION_ANNOTATION: "999999", du.REVISION_HISTORY_ANNOTATION: long_history}}}
+    rs = {
+        "metadata": {
+            "annotations": {
+                du.REVISION_ANNOTATION: "999999",
+                du.REVISION_HISTORY_ANNOTATION: long_history,
+            }
+        }
+    }
     du.set_new_replica_set_annotations(d, rs, 1000000, exists=True)
     history = rs["metadata"]["annotations"][du.REVISION_HISTORY_ANNOTATION]
-    assert len(history) <= 2000 and history.endswith(",999999") and not history.startswith("100000,")
+    assert (
+        len(history) <= 2000 and history.endswith(",999999") and not history.startswith("100000,")
+    )
 
 
 def test_set_condition_keeps_transition_time_for_same_status():
     status = {}
-    du.set_condition(status, du.new_condition("Progressing", "True", "NewReplicaSetCreated", "m", T0))
-    du.set_condition(status, du.new_condition("Progressing", "True", "ReplicaSetUpdated", "m2", at(10)))
+    du.set_condition(
+        status, du.new_condition("Progressing", "True", "NewReplicaSetCreated", "m", T0)
+    )
+    du.set_condition(
+        status, du.new_condition("Progressing", "True", "ReplicaSetUpdated", "m2", at(10))
+    )
     cond = du.get_condition(status, "Progressing")
     assert cond["reason"] == "ReplicaSetUpdated"
-    assert cond["lastTransitionTime"] == format_time(T0) and cond["lastUpdateTime"] == format_time(at(10))
-    du.set_condition(status, du.new_condition("Progressing", "True", "ReplicaSetUpdated", "m3", at(20)))
+    assert cond["lastTransitionTime"] == format_time(T0) and cond["lastUpdateTime"] == format_time(
+        at(10)
+    )
+    du.set_condition(
+        status, du.new_condition("Progressing", "True", "ReplicaSetUpdated", "m3", at(20))
+    )
     assert du.get_condition(status, "Progressing")["message"] == "m2"  # same status+reason: no-op
 
 
@@ -159,8 +191,12 @@ def test_deployment_complete_and_progressing():
     assert not du.deployment_complete(d, {**done, "observedGeneration": 1})
     assert not du.deployment_complete(d, {**done, "replicas": 4})
     d["status"] = {"replicas": 4, "updatedReplicas": 1, "readyReplicas": 3, "availableReplicas": 3}
-    assert du.deployment_progressing(d, {"replicas": 4, "updatedReplicas": 2, "readyReplicas": 3, "availableReplicas": 3})
-    assert du.deployment_progressing(d, {"replicas": 3, "updatedReplicas": 1, "readyReplicas": 3, "availableReplicas": 3})
+    assert du.deployment_progressing(
+        d, {"replicas": 4, "updatedReplicas": 2, "readyReplicas": 3, "availableReplicas": 3}
+    )
+    assert du.deployment_progressing(
+        d, {"replicas": 3, "updatedReplicas": 1, "readyReplicas": 3, "availableReplicas": 3}
+    )
     assert not du.deployment_progressing(d, dict(d["status"]))
 
 
@@ -171,4 +207,6 @@ def test_deployment_timed_out_uses_last_update_time_strictly():
     assert du.deployment_timed_out(d, status, at(600) + timedelta(microseconds=1))
     status["conditions"][0]["reason"] = "NewReplicaSetAvailable"
     assert not du.deployment_timed_out(d, status, at(10_000))
-    assert not du.deployment_timed_out(deployment(progressDeadlineSeconds=2**31 - 1), {"conditions": []}, at(10**6))
+    assert not du.deployment_timed_out(
+        deployment(progressDeadlineSeconds=2**31 - 1), {"conditions": []}, at(10**6)
+    )

@@ -4,18 +4,35 @@ staging/src/k8s.io/endpointslice/utils_test.go TestPodToEndpoint, pkg/api/v1/pod
 import pytest
 from k8s_objects import node, pod
 
-from shiplane.cluster.decisions.endpoints import MAX_ENDPOINTS_PER_SLICE, endpoint_slices, endpoints, find_port
+from shiplane.cluster.decisions.endpoints import (
+    MAX_ENDPOINTS_PER_SLICE,
+    endpoint_slices,
+    endpoints,
+    find_port,
+)
 
 
 def service(ports=None, publish=False, selector=None):
-    return {"metadata": {"name": "web", "namespace": "default"},
-            "spec": {"selector": {"app": "web"} if selector is None else selector,
-                     "ports": ports or [{"name": "http", "port": 80, "targetPort": "http"}],
-                     "publishNotReadyAddresses": publish}}
+    return {
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "selector": {"app": "web"} if selector is None else selector,
+            "ports": ports or [{"name": "http", "port": 80, "targetPort": "http"}],
+            "publishNotReadyAddresses": publish,
+        },
+    }
 
 
 def web_pod(name, ip, ready=True, deleting=False, port=8080, phase="Running", node_name="n1"):
-    p = pod(name, labels={"app": "web"}, ip=ip, ready=ready, deleting=deleting, phase=phase, node=node_name)
+    p = pod(
+        name,
+        labels={"app": "web"},
+        ip=ip,
+        ready=ready,
+        deleting=deleting,
+        phase=phase,
+        node=node_name,
+    )
     p["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": port}]
     return p
 
@@ -34,8 +51,12 @@ def test_find_port():
 
 
 def test_slice_conditions_ready_serving_terminating():
-    pods = [web_pod("ready", "10.0.0.1"), web_pod("unready", "10.0.0.2", ready=False),
-            web_pod("leaving", "10.0.0.3", deleting=True), web_pod("leaving-unready", "10.0.0.4", ready=False, deleting=True)]
+    pods = [
+        web_pod("ready", "10.0.0.1"),
+        web_pod("unready", "10.0.0.2", ready=False),
+        web_pod("leaving", "10.0.0.3", deleting=True),
+        web_pod("leaving-unready", "10.0.0.4", ready=False, deleting=True),
+    ]
     assert conditions(endpoint_slices(service(), pods)) == {
         "ready": {"ready": True, "serving": True, "terminating": False},
         "unready": {"ready": False, "serving": False, "terminating": False},
@@ -45,9 +66,16 @@ def test_slice_conditions_ready_serving_terminating():
 
 
 def test_publish_not_ready_addresses_makes_every_endpoint_ready():
-    pods = [web_pod("unready", "10.0.0.2", ready=False), web_pod("leaving", "10.0.0.3", deleting=True)]
+    pods = [
+        web_pod("unready", "10.0.0.2", ready=False),
+        web_pod("leaving", "10.0.0.3", deleting=True),
+    ]
     assert conditions(endpoint_slices(service(publish=True), pods)) == {
-        "unready": {"ready": True, "serving": False, "terminating": False},  # serving is the pod's Ready
+        "unready": {
+            "ready": True,
+            "serving": False,
+            "terminating": False,
+        },  # serving is the pod's Ready
         "leaving": {"ready": True, "serving": True, "terminating": True},
     }
     ep = endpoints(service(publish=True), pods)
@@ -67,37 +95,66 @@ def test_pods_without_ip_finished_or_unselected_are_left_out():
 
 def test_slice_shape_nodes_zone_and_grouping_by_resolved_port():
     pods = [web_pod("a", "10.0.0.1", port=8080), web_pod("b", "10.0.0.2", port=9090)]
-    slices = endpoint_slices(service(), pods, {"n1": node("n1", labels={"topology.kubernetes.io/zone": "z1"})})
+    slices = endpoint_slices(
+        service(), pods, {"n1": node("n1", labels={"topology.kubernetes.io/zone": "z1"})}
+    )
     assert len(slices) == 2
     first = slices[0]
     assert first["metadata"]["generateName"] == "web-" and first["addressType"] == "IPv4"
-    assert first["metadata"]["labels"] == {"kubernetes.io/service-name": "web",
-                                           "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}
+    assert first["metadata"]["labels"] == {
+        "kubernetes.io/service-name": "web",
+        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+    }
     assert first["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
-    assert first["endpoints"][0] == {"addresses": ["10.0.0.1"], "conditions": {"ready": True, "serving": True, "terminating": False},
-                                     "targetRef": {"kind": "Pod", "namespace": "default", "name": "a", "uid": "a-uid"},
-                                     "nodeName": "n1", "zone": "z1"}
+    assert first["endpoints"][0] == {
+        "addresses": ["10.0.0.1"],
+        "conditions": {"ready": True, "serving": True, "terminating": False},
+        "targetRef": {"kind": "Pod", "namespace": "default", "name": "a", "uid": "a-uid"},
+        "nodeName": "n1",
+        "zone": "z1",
+    }
 
 
 def test_slices_hold_at_most_100_endpoints():
     pods = [web_pod(f"p{i:03}", f"10.0.{i // 250}.{i % 250}") for i in range(250)]
     slices = endpoint_slices(service(), pods)
-    assert [len(s["endpoints"]) for s in slices] == [MAX_ENDPOINTS_PER_SLICE, MAX_ENDPOINTS_PER_SLICE, 50]
+    assert [len(s["endpoints"]) for s in slices] == [
+        MAX_ENDPOINTS_PER_SLICE,
+        MAX_ENDPOINTS_PER_SLICE,
+        50,
+    ]
 
 
 def test_endpoints_subsets_ready_and_not_ready_and_terminating_excluded():
-    pods = [web_pod("a", "10.0.0.2"), web_pod("b", "10.0.0.1", ready=False), web_pod("c", "10.0.0.3", deleting=True)]
-    svc = service(ports=[{"name": "http", "port": 80, "targetPort": "http"}, {"name": "admin", "port": 81, "targetPort": 9000}])
+    pods = [
+        web_pod("a", "10.0.0.2"),
+        web_pod("b", "10.0.0.1", ready=False),
+        web_pod("c", "10.0.0.3", deleting=True),
+    ]
+    svc = service(
+        ports=[
+            {"name": "http", "port": 80, "targetPort": "http"},
+            {"name": "admin", "port": 81, "targetPort": 9000},
+        ]
+    )
     ep = endpoints(svc, pods)
     assert ep["metadata"] == {"name": "web", "namespace": "default"}
     (subset,) = ep["subsets"]
     assert [a["ip"] for a in subset["addresses"]] == ["10.0.0.2"]
     assert [a["ip"] for a in subset["notReadyAddresses"]] == ["10.0.0.1"]
-    assert subset["ports"] == [{"name": "admin", "port": 9000, "protocol": "TCP"}, {"name": "http", "port": 8080, "protocol": "TCP"}]
-    assert subset["addresses"][0]["targetRef"]["name"] == "a" and subset["addresses"][0]["nodeName"] == "n1"
+    assert subset["ports"] == [
+        {"name": "admin", "port": 9000, "protocol": "TCP"},
+        {"name": "http", "port": 8080, "protocol": "TCP"},
+    ]
+    assert (
+        subset["addresses"][0]["targetRef"]["name"] == "a"
+        and subset["addresses"][0]["nodeName"] == "n1"
+    )
 
 
-@pytest.mark.parametrize("hostname,subdomain,expected", [("h0", "web", "h0"), ("h0", "other", None), ("", "web", None)])
+@pytest.mark.parametrize(
+    "hostname,subdomain,expected", [("h0", "web", "h0"), ("h0", "other", None), ("", "web", None)]
+)
 def test_hostname_only_for_matching_subdomain(hostname, subdomain, expected):
     p = web_pod("a", "10.0.0.1")
     p["spec"].update(hostname=hostname, subdomain=subdomain)

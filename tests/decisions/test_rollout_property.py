@@ -15,9 +15,17 @@ from hypothesis import strategies as st
 from shiplane.cluster.decisions import deployment_util as du
 from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.pods import is_pod_available
-from shiplane.cluster.decisions.replicaset import calculate_replicaset_status, plan_replicaset, pod_from_template
+from shiplane.cluster.decisions.replicaset import (
+    calculate_replicaset_status,
+    plan_replicaset,
+    pod_from_template,
+)
 from shiplane.cluster.decisions.rollout import (
-    CreateReplicaSet, DeleteReplicaSet, UpdateDeployment, UpdateReplicaSet, plan_deployment,
+    CreateReplicaSet,
+    DeleteReplicaSet,
+    UpdateDeployment,
+    UpdateReplicaSet,
+    plan_deployment,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -43,10 +51,15 @@ class Cluster:
         for action in plan.actions:
             if isinstance(action, CreateReplicaSet):
                 rs = copy.deepcopy(action.replicaset)
-                rs["metadata"].update(uid=rs["metadata"]["name"], generation=1,
-                                      creationTimestamp=format_time(self.now))
+                rs["metadata"].update(
+                    uid=rs["metadata"]["name"],
+                    generation=1,
+                    creationTimestamp=format_time(self.now),
+                )
                 self.counter += 1
-                rs["metadata"]["creationTimestamp"] = format_time(self.now + timedelta(microseconds=0))
+                rs["metadata"]["creationTimestamp"] = format_time(
+                    self.now + timedelta(microseconds=0)
+                )
                 rs["metadata"]["_order"] = self.counter
                 self.rss[rs["metadata"]["name"]] = rs
             elif isinstance(action, UpdateReplicaSet):
@@ -57,7 +70,11 @@ class Cluster:
                 self.rss[rs["metadata"]["name"]] = rs
             elif isinstance(action, DeleteReplicaSet):
                 del self.rss[action.name]
-                self.pods = [p for p in self.pods if p["metadata"]["ownerReferences"][0]["name"] != action.name]
+                self.pods = [
+                    p
+                    for p in self.pods
+                    if p["metadata"]["ownerReferences"][0]["name"] != action.name
+                ]
             elif isinstance(action, UpdateDeployment):
                 self.d["metadata"]["annotations"] = action.annotations
                 self.d["status"] = action.status
@@ -81,10 +98,13 @@ class Cluster:
     def kubelet_and_status_step(self) -> None:
         for pod in self.pods:
             if not pod["status"]["conditions"] and pod["_ready_at"] <= self.now:
-                pod["status"]["conditions"] = [{"type": "Ready", "status": "True",
-                                                "lastTransitionTime": format_time(self.now)}]
+                pod["status"]["conditions"] = [
+                    {"type": "Ready", "status": "True", "lastTransitionTime": format_time(self.now)}
+                ]
         for rs in self.rss.values():
-            rs["status"] = calculate_replicaset_status(rs, self.pods_of(rs["metadata"]["name"]), self.now)
+            rs["status"] = calculate_replicaset_status(
+                rs, self.pods_of(rs["metadata"]["name"]), self.now
+            )
 
     def available(self) -> int:
         min_ready = int(self.d["spec"].get("minReadySeconds") or 0)
@@ -93,13 +113,27 @@ class Cluster:
 
 def make_deployment(replicas: int, surge, unavailable, min_ready: int, image: str) -> dict:
     return {
-        "metadata": {"name": "web", "namespace": "default", "uid": "d-uid", "generation": 1, "annotations": {}},
+        "metadata": {
+            "name": "web",
+            "namespace": "default",
+            "uid": "d-uid",
+            "generation": 1,
+            "annotations": {},
+        },
         "spec": {
-            "replicas": replicas, "minReadySeconds": min_ready, "progressDeadlineSeconds": 600,
-            "revisionHistoryLimit": 10, "selector": {"matchLabels": {"app": "web"}},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}},
-            "template": {"metadata": {"labels": {"app": "web"}},
-                         "spec": {"containers": [{"name": "web", "image": image}]}},
+            "replicas": replicas,
+            "minReadySeconds": min_ready,
+            "progressDeadlineSeconds": 600,
+            "revisionHistoryLimit": 10,
+            "selector": {"matchLabels": {"app": "web"}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable},
+            },
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}]},
+            },
         },
         "status": {},
     }
@@ -128,10 +162,17 @@ def complete(cluster: Cluster) -> bool:
     for rs in cluster.rss.values():
         if du.equal_ignore_hash(rs["spec"]["template"], d["spec"]["template"]):
             new_name = rs["metadata"]["name"]
-    olds_zero = all(rs["spec"]["replicas"] == 0 and not cluster.pods_of(rs["metadata"]["name"])
-                    for rs in cluster.rss.values() if rs["metadata"]["name"] != new_name)
-    return (du.deployment_complete(d, status) and status.get("updatedReplicas") == want and olds_zero
-            and du.get_condition(status, "Progressing")["reason"] == "NewReplicaSetAvailable")
+    olds_zero = all(
+        rs["spec"]["replicas"] == 0 and not cluster.pods_of(rs["metadata"]["name"])
+        for rs in cluster.rss.values()
+        if rs["metadata"]["name"] != new_name
+    )
+    return (
+        du.deployment_complete(d, status)
+        and status.get("updatedReplicas") == want
+        and olds_zero
+        and du.get_condition(status, "Progressing")["reason"] == "NewReplicaSetAvailable"
+    )
 
 
 percent = st.integers(0, 100).map(lambda n: f"{n}%")
@@ -139,9 +180,17 @@ int_or_percent = st.one_of(st.integers(0, 5), percent)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(replicas=st.integers(1, 10), surge=int_or_percent, unavailable=int_or_percent,
-       min_ready=st.integers(0, 3), max_delay=st.integers(0, 4), seed=st.integers(0, 2**16))
-def test_rolling_update_keeps_bounds_and_converges(replicas, surge, unavailable, min_ready, max_delay, seed):
+@given(
+    replicas=st.integers(1, 10),
+    surge=int_or_percent,
+    unavailable=int_or_percent,
+    min_ready=st.integers(0, 3),
+    max_delay=st.integers(0, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_rolling_update_keeps_bounds_and_converges(
+    replicas, surge, unavailable, min_ready, max_delay, seed
+):
     d = make_deployment(replicas, surge, unavailable, min_ready, "web:1")
     cluster = Cluster(d, seed, max_delay)
     assert run_until_stable(cluster, 200), "initial rollout did not converge"
@@ -150,7 +199,11 @@ def test_rolling_update_keeps_bounds_and_converges(replicas, surge, unavailable,
 
     def check(c: Cluster) -> None:
         assert len(c.pods) <= replicas + max_surge, (len(c.pods), replicas, max_surge)
-        assert c.available() >= replicas - max_unavailable, (c.available(), replicas, max_unavailable)
+        assert c.available() >= replicas - max_unavailable, (
+            c.available(),
+            replicas,
+            max_unavailable,
+        )
 
     d["spec"]["template"]["spec"]["containers"][0]["image"] = "web:2"
     d["metadata"]["generation"] += 1
@@ -162,9 +215,16 @@ def test_rolling_update_keeps_bounds_and_converges(replicas, surge, unavailable,
 
 
 @settings(max_examples=40, deadline=None)
-@given(replicas=st.integers(1, 8), surge=st.integers(0, 3), unavailable=st.integers(0, 3),
-       switch_after=st.integers(0, 6), seed=st.integers(0, 2**16))
-def test_rollover_mid_rollout_converges_to_latest_template(replicas, surge, unavailable, switch_after, seed):
+@given(
+    replicas=st.integers(1, 8),
+    surge=st.integers(0, 3),
+    unavailable=st.integers(0, 3),
+    switch_after=st.integers(0, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_rollover_mid_rollout_converges_to_latest_template(
+    replicas, surge, unavailable, switch_after, seed
+):
     d = make_deployment(replicas, surge, unavailable, 0, "web:1")
     cluster = Cluster(d, seed, 3)
     assert run_until_stable(cluster, 200)

@@ -22,32 +22,100 @@ simulated kubelets call these and perform the returned plans through the API ser
 =====================  =========================================================================
 """
 
-from shiplane.cluster.decisions.autoscaling import AutoscalerMemory, HPADecision, MetricSample, plan_hpa
+from shiplane.cluster.decisions.autoscaling import (
+    AutoscalerMemory,
+    HPADecision,
+    MetricSample,
+    plan_hpa,
+)
 from shiplane.cluster.decisions.backoff import Backoff
-from shiplane.cluster.decisions.container_states import ContainerRecord, Input, InvalidTransition, Phase, transition
+from shiplane.cluster.decisions.container_states import (
+    ContainerRecord,
+    Input,
+    InvalidTransition,
+    Phase,
+    transition,
+)
 from shiplane.cluster.decisions.disruption import EvictionDecision, decide_eviction, pdb_status
 from shiplane.cluster.decisions.endpoints import endpoint_slices, endpoints
-from shiplane.cluster.decisions.errors import DecisionInputError, InvalidIntOrPercent, InvalidQuantity
+from shiplane.cluster.decisions.errors import (
+    DecisionInputError,
+    InvalidIntOrPercent,
+    InvalidQuantity,
+)
 from shiplane.cluster.decisions.events import Event
-from shiplane.cluster.decisions.image_pull import PullDecision, decide_pull, default_pull_policy, pull_duration
+from shiplane.cluster.decisions.image_pull import (
+    PullDecision,
+    decide_pull,
+    default_pull_policy,
+    pull_duration,
+)
 from shiplane.cluster.decisions.pod_status import pod_conditions, pod_phase
 from shiplane.cluster.decisions.probes import ProbeWorker, new_worker, probe_step
 from shiplane.cluster.decisions.quantity import parse_quantity
 from shiplane.cluster.decisions.replicaset import ReplicaSetPlan, plan_replicaset
 from shiplane.cluster.decisions.rollout import (
-    CreateReplicaSet, DeleteReplicaSet, DeploymentPlan, UpdateDeployment, UpdateReplicaSet, plan_deployment,
+    CreateReplicaSet,
+    DeleteReplicaSet,
+    DeploymentPlan,
+    UpdateDeployment,
+    UpdateReplicaSet,
+    plan_deployment,
 )
-from shiplane.cluster.decisions.rollout_client import RollbackDecision, RolloutStatus, plan_rollback, rollout_status
+from shiplane.cluster.decisions.rollout_client import (
+    RollbackDecision,
+    RolloutStatus,
+    plan_rollback,
+    rollout_status,
+)
 from shiplane.cluster.decisions.scheduling import FitError, ScheduleResult, schedule
 from shiplane.cluster.decisions.sim_behaviour import ContainerBehaviour, behaviour_for
 
 __all__ = [
-    "AutoscalerMemory", "Backoff", "ContainerBehaviour", "ContainerRecord", "CreateReplicaSet",
-    "DecisionInputError", "DeleteReplicaSet", "DeploymentPlan", "Event", "EvictionDecision", "FitError",
-    "HPADecision", "Input", "InvalidIntOrPercent", "InvalidQuantity", "InvalidTransition", "MetricSample",
-    "Phase", "ProbeWorker", "PullDecision", "ReplicaSetPlan", "RollbackDecision", "RolloutStatus",
-    "ScheduleResult", "UpdateDeployment", "UpdateReplicaSet", "behaviour_for", "decide_eviction",
-    "decide_pull", "default_pull_policy", "endpoint_slices", "endpoints", "new_worker", "parse_quantity",
-    "pdb_status", "plan_deployment", "plan_hpa", "plan_replicaset", "plan_rollback", "pod_conditions",
-    "pod_phase", "probe_step", "pull_duration", "rollout_status", "schedule", "transition",
+    "AutoscalerMemory",
+    "Backoff",
+    "ContainerBehaviour",
+    "ContainerRecord",
+    "CreateReplicaSet",
+    "DecisionInputError",
+    "DeleteReplicaSet",
+    "DeploymentPlan",
+    "Event",
+    "EvictionDecision",
+    "FitError",
+    "HPADecision",
+    "Input",
+    "InvalidIntOrPercent",
+    "InvalidQuantity",
+    "InvalidTransition",
+    "MetricSample",
+    "Phase",
+    "ProbeWorker",
+    "PullDecision",
+    "ReplicaSetPlan",
+    "RollbackDecision",
+    "RolloutStatus",
+    "ScheduleResult",
+    "UpdateDeployment",
+    "UpdateReplicaSet",
+    "behaviour_for",
+    "decide_eviction",
+    "decide_pull",
+    "default_pull_policy",
+    "endpoint_slices",
+    "endpoints",
+    "new_worker",
+    "parse_quantity",
+    "pdb_status",
+    "plan_deployment",
+    "plan_hpa",
+    "plan_replicaset",
+    "plan_rollback",
+    "pod_conditions",
+    "pod_phase",
+    "probe_step",
+    "pull_duration",
+    "rollout_status",
+    "schedule",
+    "transition",
 ]

@@ -27,8 +27,14 @@ from shiplane.cluster.decisions.pod_resources import pod_requests
 from shiplane.cluster.decisions.pods import get_condition
 
 __all__ = [
-    "AutoscalerMemory", "HPADecision", "MetricSample", "NoMetrics", "TOLERANCE", "default_behavior",
-    "plan_hpa", "resource_replicas",
+    "AutoscalerMemory",
+    "HPADecision",
+    "MetricSample",
+    "NoMetrics",
+    "TOLERANCE",
+    "default_behavior",
+    "plan_hpa",
+    "resource_replicas",
 ]
 
 TOLERANCE = 0.1
@@ -57,8 +63,13 @@ def default_behavior(behavior: Obj | None) -> dict:
     up = dict(behavior.get("scaleUp") or {})
     up.setdefault("stabilizationWindowSeconds", 0)
     up.setdefault("selectPolicy", "Max")
-    up.setdefault("policies", [{"type": "Pods", "value": 4, "periodSeconds": 15},
-                               {"type": "Percent", "value": 100, "periodSeconds": 15}])
+    up.setdefault(
+        "policies",
+        [
+            {"type": "Pods", "value": 4, "periodSeconds": 15},
+            {"type": "Percent", "value": 100, "periodSeconds": 15},
+        ],
+    )
     down = dict(behavior.get("scaleDown") or {})
     if down.get("stabilizationWindowSeconds") is None:
         down["stabilizationWindowSeconds"] = DOWNSCALE_STABILIZATION
@@ -67,7 +78,9 @@ def default_behavior(behavior: Obj | None) -> dict:
     return {"scaleUp": up, "scaleDown": down}
 
 
-def _group_pods(pods: Sequence[Obj], metrics: Mapping[str, MetricSample], resource: str, now: datetime):
+def _group_pods(
+    pods: Sequence[Obj], metrics: Mapping[str, MetricSample], resource: str, now: datetime
+):
     ready_count, unready, missing, ignored = 0, set(), set(), set()
     for pod in pods:
         name = pod["metadata"]["name"]
@@ -90,9 +103,14 @@ def _group_pods(pods: Sequence[Obj], metrics: Mapping[str, MetricSample], resour
             else:
                 changed = parse_time(cond.get("lastTransitionTime")) or start
                 if start + timedelta(seconds=CPU_INITIALIZATION_PERIOD) > now:
-                    is_unready = cond.get("status") == "False" or sample.timestamp < changed + timedelta(seconds=sample.window)
+                    is_unready = cond.get(
+                        "status"
+                    ) == "False" or sample.timestamp < changed + timedelta(seconds=sample.window)
                 else:
-                    is_unready = cond.get("status") == "False" and start + timedelta(seconds=INITIAL_READINESS_DELAY) > changed
+                    is_unready = (
+                        cond.get("status") == "False"
+                        and start + timedelta(seconds=INITIAL_READINESS_DELAY) > changed
+                    )
             if is_unready:
                 unready.add(name)
                 continue
@@ -100,7 +118,9 @@ def _group_pods(pods: Sequence[Obj], metrics: Mapping[str, MetricSample], resour
     return ready_count, unready, missing, ignored
 
 
-def _utilization_ratio(metrics: Mapping[str, int], requests: Mapping[str, int], target: int) -> tuple[float, int]:
+def _utilization_ratio(
+    metrics: Mapping[str, int], requests: Mapping[str, int], target: int
+) -> tuple[float, int]:
     total_metric = total_request = 0
     for name, value in metrics.items():
         if name not in requests:
@@ -113,8 +133,15 @@ def _utilization_ratio(metrics: Mapping[str, int], requests: Mapping[str, int], 
     return utilization / target, utilization
 
 
-def resource_replicas(current: int, pods: Sequence[Obj], metrics: Mapping[str, MetricSample], resource: str,
-                      target_utilization: int, now: datetime, tolerance: float = TOLERANCE) -> tuple[int, int]:
+def resource_replicas(
+    current: int,
+    pods: Sequence[Obj],
+    metrics: Mapping[str, MetricSample],
+    resource: str,
+    target_utilization: int,
+    now: datetime,
+    tolerance: float = TOLERANCE,
+) -> tuple[int, int]:
     """GetResourceReplicas: (proposed replicas, current utilization %)."""
     if not pods:
         raise NoMetrics("no pods returned by selector while calculating replica count")
@@ -127,7 +154,9 @@ def resource_replicas(current: int, pods: Sequence[Obj], metrics: Mapping[str, M
     for pod in pods:
         amount = pod_requests(pod).get(resource)
         if not amount:
-            raise NoMetrics(f"missing request for {resource} in container(s) of pod {pod['metadata']['name']}")
+            raise NoMetrics(
+                f"missing request for {resource} in container(s) of pod {pod['metadata']['name']}"
+            )
         requests[pod["metadata"]["name"]] = amount
     ratio, utilization = _utilization_ratio(usable, requests, target_utilization)
     scale_up_with_unready = bool(unready) and ratio > 1.0
@@ -179,7 +208,9 @@ def _changed_within(events: Sequence[tuple[datetime, int]], period: int, now: da
     return sum(change for ts, change in events if ts > cutoff)
 
 
-def _scale_limit(current: int, rules: Obj, memory: AutoscalerMemory, now: datetime, up: bool) -> int:
+def _scale_limit(
+    current: int, rules: Obj, memory: AutoscalerMemory, now: datetime, up: bool
+) -> int:
     """calculateScaleUpLimitWithScalingRules / calculateScaleDownLimitWithBehaviors."""
     select = rules.get("selectPolicy", "Max")
     if select == "Disabled":
@@ -189,8 +220,11 @@ def _scale_limit(current: int, rules: Obj, memory: AutoscalerMemory, now: dateti
     result = None
     for policy in rules.get("policies") or []:
         period = int(policy.get("periodSeconds") or 15)
-        start = current - _changed_within(memory.scale_up_events, period, now) \
+        start = (
+            current
+            - _changed_within(memory.scale_up_events, period, now)
             + _changed_within(memory.scale_down_events, period, now)
+        )
         value = int(policy["value"])
         if policy["type"] == "Pods":
             proposed = start + value if up else start - value
@@ -206,8 +240,14 @@ def _condition(kind: str, status: str, reason: str, message: str) -> dict:
     return {"type": kind, "status": status, "reason": reason, "message": message}
 
 
-def plan_hpa(hpa: Obj, current: int, pods: Sequence[Obj], metrics: Mapping[str, Mapping[str, MetricSample]],
-             memory: AutoscalerMemory, now: datetime) -> HPADecision:
+def plan_hpa(
+    hpa: Obj,
+    current: int,
+    pods: Sequence[Obj],
+    metrics: Mapping[str, Mapping[str, MetricSample]],
+    memory: AutoscalerMemory,
+    now: datetime,
+) -> HPADecision:
     """One reconcileAutoscaler for Resource metrics (Utilization or AverageValue targets).
 
     ``metrics`` maps a resource name (cpu, memory) to per-pod samples.
@@ -219,8 +259,14 @@ def plan_hpa(hpa: Obj, current: int, pods: Sequence[Obj], metrics: Mapping[str, 
     conditions: list[dict] = []
     current_metrics: list[dict] = []
     if current == 0 and min_replicas != 0:
-        conditions.append(_condition("ScalingActive", "False", "ScalingDisabled",
-                                     "scaling is disabled since the replica count of the target is zero"))
+        conditions.append(
+            _condition(
+                "ScalingActive",
+                "False",
+                "ScalingDisabled",
+                "scaling is disabled since the replica count of the target is zero",
+            )
+        )
         return HPADecision(0, False, "", (), tuple(conditions), (), memory)
     reason = ""
     if current > max_replicas:
@@ -237,9 +283,17 @@ def plan_hpa(hpa: Obj, current: int, pods: Sequence[Obj], metrics: Mapping[str, 
             try:
                 if target.get("type", "Utilization") == "Utilization":
                     proposal, utilization = resource_replicas(
-                        current, pods, samples, name, int(target["averageUtilization"]), now)
-                    current_metrics.append({"type": "Resource", "resource": {"name": name, "current": {
-                        "averageUtilization": utilization}}})
+                        current, pods, samples, name, int(target["averageUtilization"]), now
+                    )
+                    current_metrics.append(
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": name,
+                                "current": {"averageUtilization": utilization},
+                            },
+                        }
+                    )
                 else:
                     proposal = _average_value_replicas(current, pods, samples, name, target, now)
             except NoMetrics as err:
@@ -247,22 +301,36 @@ def plan_hpa(hpa: Obj, current: int, pods: Sequence[Obj], metrics: Mapping[str, 
                 failure = f"the HPA was unable to compute the replica count: {err}"
                 continue
             if proposal > desired:
-                desired, metric_name = proposal, f"{name} resource utilization (percentage of request)" \
-                    if target.get("type", "Utilization") == "Utilization" else f"{name} resource"
+                desired, metric_name = (
+                    proposal,
+                    f"{name} resource utilization (percentage of request)"
+                    if target.get("type", "Utilization") == "Utilization"
+                    else f"{name} resource",
+                )
         if specs and (invalid >= len(specs) or (invalid and desired < current)):
             # horizontal.go: all metrics invalid, or some invalid and we would scale down
-            conditions.append(_condition("ScalingActive", "False", "FailedGetResourceMetric", failure))
+            conditions.append(
+                _condition("ScalingActive", "False", "FailedGetResourceMetric", failure)
+            )
             event = Event("Warning", "FailedGetResourceMetric", failure)
-            return HPADecision(current, False, "", (event,), tuple(conditions), tuple(current_metrics), memory)
-        conditions.append(_condition("ScalingActive", "True", "ValidMetricFound",
-                                     "the HPA was able to successfully calculate a replica count from "
-                                     f"{metric_name}"))
+            return HPADecision(
+                current, False, "", (event,), tuple(conditions), tuple(current_metrics), memory
+            )
+        conditions.append(
+            _condition(
+                "ScalingActive",
+                "True",
+                "ValidMetricFound",
+                f"the HPA was able to successfully calculate a replica count from {metric_name}",
+            )
+        )
         if desired > current:
             reason = f"{metric_name} above target"
         elif desired < current:
             reason = "All metrics below target"
-        desired, memory, extra = _normalize_with_behaviors(hpa, behavior, current, desired, min_replicas,
-                                                           max_replicas, memory, now)
+        desired, memory, extra = _normalize_with_behaviors(
+            hpa, behavior, current, desired, min_replicas, max_replicas, memory, now
+        )
         conditions.extend(extra)
     rescale = desired != current
     events: tuple[Event, ...] = ()
@@ -270,13 +338,28 @@ def plan_hpa(hpa: Obj, current: int, pods: Sequence[Obj], metrics: Mapping[str, 
         events = (Event("Normal", "SuccessfulRescale", f"New size: {desired}; reason: {reason}"),)
         change = desired - current
         if change > 0:
-            memory = AutoscalerMemory(memory.recommendations, (*memory.scale_up_events, (now, change)),
-                                      memory.scale_down_events, memory.initialised)
+            memory = AutoscalerMemory(
+                memory.recommendations,
+                (*memory.scale_up_events, (now, change)),
+                memory.scale_down_events,
+                memory.initialised,
+            )
         else:
-            memory = AutoscalerMemory(memory.recommendations, memory.scale_up_events,
-                                      (*memory.scale_down_events, (now, -change)), memory.initialised)
-    return HPADecision(desired, rescale, reason, events, tuple(conditions), tuple(current_metrics),
-                       _prune(memory, behavior, now))
+            memory = AutoscalerMemory(
+                memory.recommendations,
+                memory.scale_up_events,
+                (*memory.scale_down_events, (now, -change)),
+                memory.initialised,
+            )
+    return HPADecision(
+        desired,
+        rescale,
+        reason,
+        events,
+        tuple(conditions),
+        tuple(current_metrics),
+        _prune(memory, behavior, now),
+    )
 
 
 def _average_value_replicas(current: int, pods, samples, name, target, now) -> int:
@@ -294,15 +377,22 @@ def _average_value_replicas(current: int, pods, samples, name, target, now) -> i
     return math.ceil(ratio * ready_count)
 
 
-def _normalize_with_behaviors(hpa, behavior, current, proposed, min_replicas, max_replicas, memory, now):
+def _normalize_with_behaviors(
+    hpa, behavior, current, proposed, min_replicas, max_replicas, memory, now
+):
     if not memory.initialised:
         # maybeInitScaleDownStabilizationWindow: a controller that just (re)started remembers
         # status.desiredReplicas as a recommendation made now, so it does not scale down at once
         seed = int((hpa.get("status") or {}).get("desiredReplicas") or 0)
-        memory = AutoscalerMemory(((now, seed),), memory.scale_up_events, memory.scale_down_events, True)
+        memory = AutoscalerMemory(
+            ((now, seed),), memory.scale_up_events, memory.scale_down_events, True
+        )
     up_window = int(behavior["scaleUp"]["stabilizationWindowSeconds"])
     down_window = int(behavior["scaleDown"]["stabilizationWindowSeconds"])
-    up_cutoff, down_cutoff = now - timedelta(seconds=up_window), now - timedelta(seconds=down_window)
+    up_cutoff, down_cutoff = (
+        now - timedelta(seconds=up_window),
+        now - timedelta(seconds=down_window),
+    )
     up_rec = down_rec = proposed
     for ts, rec in memory.recommendations:
         if ts > up_cutoff:
@@ -310,45 +400,98 @@ def _normalize_with_behaviors(hpa, behavior, current, proposed, min_replicas, ma
         if ts > down_cutoff:
             down_rec = max(rec, down_rec)
     stabilized = min(max(current, up_rec), down_rec)
-    recs = tuple((ts, r) for ts, r in memory.recommendations if ts > min(up_cutoff, down_cutoff)) + ((now, proposed),)
+    recs = tuple(
+        (ts, r) for ts, r in memory.recommendations if ts > min(up_cutoff, down_cutoff)
+    ) + ((now, proposed),)
     memory = AutoscalerMemory(recs, memory.scale_up_events, memory.scale_down_events, True)
     conditions = []
     if stabilized != proposed:
         if proposed >= current:
-            conditions.append(_condition("AbleToScale", "True", "ScaleUpStabilized",
-                                         "recent recommendations were lower than current one, applying the lowest recent recommendation"))
+            conditions.append(
+                _condition(
+                    "AbleToScale",
+                    "True",
+                    "ScaleUpStabilized",
+                    "recent recommendations were lower than current one, applying the lowest recent recommendation",
+                )
+            )
         else:
-            conditions.append(_condition("AbleToScale", "True", "ScaleDownStabilized",
-                                         "recent recommendations were higher than current one, applying the highest recent recommendation"))
+            conditions.append(
+                _condition(
+                    "AbleToScale",
+                    "True",
+                    "ScaleDownStabilized",
+                    "recent recommendations were higher than current one, applying the highest recent recommendation",
+                )
+            )
     else:
-        conditions.append(_condition("AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size"))
-    desired, reason, message = stabilized, "DesiredWithinRange", "the desired count is within the acceptable range"
+        conditions.append(
+            _condition(
+                "AbleToScale", "True", "ReadyForNewScale", "recommended size matches current size"
+            )
+        )
+    desired, reason, message = (
+        stabilized,
+        "DesiredWithinRange",
+        "the desired count is within the acceptable range",
+    )
     if stabilized > current:
         limit = max(_scale_limit(current, behavior["scaleUp"], memory, now, up=True), current)
         allowed = max_replicas
         if allowed > limit:
-            allowed, why = limit, ("ScaleUpLimit", "the desired replica count is increasing faster than the maximum scale rate")
+            allowed, why = (
+                limit,
+                (
+                    "ScaleUpLimit",
+                    "the desired replica count is increasing faster than the maximum scale rate",
+                ),
+            )
         else:
-            why = ("TooManyReplicas", "the desired replica count is more than the maximum replica count")
+            why = (
+                "TooManyReplicas",
+                "the desired replica count is more than the maximum replica count",
+            )
         if stabilized > allowed:
             desired, (reason, message) = allowed, why
     elif stabilized < current:
         limit = min(_scale_limit(current, behavior["scaleDown"], memory, now, up=False), current)
         allowed = min_replicas
         if allowed < limit:
-            allowed, why = limit, ("ScaleDownLimit", "the desired replica count is decreasing faster than the maximum scale rate")
+            allowed, why = (
+                limit,
+                (
+                    "ScaleDownLimit",
+                    "the desired replica count is decreasing faster than the maximum scale rate",
+                ),
+            )
         else:
-            why = ("TooFewReplicas", "the desired replica count is less than the minimum replica count")
+            why = (
+                "TooFewReplicas",
+                "the desired replica count is less than the minimum replica count",
+            )
         if stabilized < allowed:
             desired, (reason, message) = allowed, why
-    conditions.append(_condition("ScalingLimited", "False" if desired == stabilized else "True", reason, message))
+    conditions.append(
+        _condition("ScalingLimited", "False" if desired == stabilized else "True", reason, message)
+    )
     return desired, memory, conditions
 
 
-def _prune(memory: AutoscalerMemory, behavior: Mapping[str, Any], now: datetime) -> AutoscalerMemory:
-    longest = max([int(p.get("periodSeconds") or 15) for rules in behavior.values()
-                   for p in rules.get("policies") or []] or [15])
+def _prune(
+    memory: AutoscalerMemory, behavior: Mapping[str, Any], now: datetime
+) -> AutoscalerMemory:
+    longest = max(
+        [
+            int(p.get("periodSeconds") or 15)
+            for rules in behavior.values()
+            for p in rules.get("policies") or []
+        ]
+        or [15]
+    )
     cutoff = now - timedelta(seconds=longest)
-    return AutoscalerMemory(memory.recommendations,
-                            tuple(e for e in memory.scale_up_events if e[0] > cutoff),
-                            tuple(e for e in memory.scale_down_events if e[0] > cutoff), memory.initialised)
+    return AutoscalerMemory(
+        memory.recommendations,
+        tuple(e for e in memory.scale_up_events if e[0] > cutoff),
+        tuple(e for e in memory.scale_down_events if e[0] > cutoff),
+        memory.initialised,
+    )

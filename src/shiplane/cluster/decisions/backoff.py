@@ -67,7 +67,9 @@ class Backoff:
         return max(0.0, entry.delay - (now - since).total_seconds())
 
     def gc(self, now: datetime) -> "Backoff":
-        return replace(self, entries={k: e for k, e in self.entries.items() if not self._expired(e, now)})
+        return replace(
+            self, entries={k: e for k, e in self.entries.items() if not self._expired(e, now)}
+        )
 
 
 def image_backoff_key(pod_uid: str, image: str) -> str:

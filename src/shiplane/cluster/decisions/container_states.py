@@ -30,8 +30,14 @@ from shiplane.cluster.decisions.errors import DecisionInputError
 from shiplane.cluster.decisions.events import Event
 
 __all__ = [
-    "ContainerRecord", "Input", "InvalidTransition", "Phase", "TRANSITIONS", "crash_loop_decision",
-    "should_restart", "transition",
+    "ContainerRecord",
+    "Input",
+    "InvalidTransition",
+    "Phase",
+    "TRANSITIONS",
+    "crash_loop_decision",
+    "should_restart",
+    "transition",
 ]
 
 
@@ -61,12 +67,26 @@ class Input(enum.Enum):
 
 
 P, I = Phase, Input
-_WAITING_FOR_IMAGE = (P.CREATING, P.ERR_IMAGE_PULL, P.IMAGE_PULL_BACKOFF, P.ERR_IMAGE_NEVER_PULL, P.INVALID_IMAGE_NAME)
+_WAITING_FOR_IMAGE = (
+    P.CREATING,
+    P.ERR_IMAGE_PULL,
+    P.IMAGE_PULL_BACKOFF,
+    P.ERR_IMAGE_NEVER_PULL,
+    P.INVALID_IMAGE_NAME,
+)
 TRANSITIONS: dict[Phase, dict[Input, Phase]] = {
     P.POD_INITIALIZING: {I.INIT_DONE: P.CREATING},
-    **{phase: {I.PULL_FAILED: P.ERR_IMAGE_PULL, I.PULL_BACKOFF: P.IMAGE_PULL_BACKOFF,
-               I.NEVER_PULL: P.ERR_IMAGE_NEVER_PULL, I.INVALID_IMAGE: P.INVALID_IMAGE_NAME,
-               I.RETRY: P.CREATING, I.STARTED: P.RUNNING} for phase in _WAITING_FOR_IMAGE},
+    **{
+        phase: {
+            I.PULL_FAILED: P.ERR_IMAGE_PULL,
+            I.PULL_BACKOFF: P.IMAGE_PULL_BACKOFF,
+            I.NEVER_PULL: P.ERR_IMAGE_NEVER_PULL,
+            I.INVALID_IMAGE: P.INVALID_IMAGE_NAME,
+            I.RETRY: P.CREATING,
+            I.STARTED: P.RUNNING,
+        }
+        for phase in _WAITING_FOR_IMAGE
+    },
     P.RUNNING: {I.EXITED: P.TERMINATED, I.KILLED: P.TERMINATED},
     P.TERMINATED: {I.STARTED: P.RUNNING, I.RESTART_BACKOFF: P.CRASH_LOOP_BACKOFF},
     P.CRASH_LOOP_BACKOFF: {I.STARTED: P.RUNNING, I.RESTART_BACKOFF: P.CRASH_LOOP_BACKOFF},
@@ -116,8 +136,13 @@ class ContainerRecord:
     def api_status(self, image_id: str = "") -> dict[str, Any]:
         """A v1.ContainerStatus."""
         status: dict[str, Any] = {
-            "name": self.name, "image": self.image, "imageID": image_id, "ready": self.ready,
-            "started": self.started, "restartCount": self.restart_count, "state": self.api_state(),
+            "name": self.name,
+            "image": self.image,
+            "imageID": image_id,
+            "ready": self.ready,
+            "started": self.started,
+            "restartCount": self.restart_count,
+            "state": self.api_state(),
             "lastState": {"terminated": self.last_terminated} if self.last_terminated else {},
         }
         if self.container_id:
@@ -125,25 +150,52 @@ class ContainerRecord:
         return status
 
 
-def transition(record: ContainerRecord, event: Input, now: datetime, *, message: str = "",
-               exit_code: int = 0, container_id: str = "") -> ContainerRecord:
+def transition(
+    record: ContainerRecord,
+    event: Input,
+    now: datetime,
+    *,
+    message: str = "",
+    exit_code: int = 0,
+    container_id: str = "",
+) -> ContainerRecord:
     """The next record for ``event``; raises :class:`InvalidTransition` if the table has no edge."""
     target = TRANSITIONS.get(record.phase, {}).get(event)
     if target is None:
-        raise InvalidTransition(f"container {record.name!r}: {event.value!r} is not valid in {record.phase.value}")
+        raise InvalidTransition(
+            f"container {record.name!r}: {event.value!r} is not valid in {record.phase.value}"
+        )
     if target is Phase.RUNNING:
         restarted = record.phase in (Phase.TERMINATED, Phase.CRASH_LOOP_BACKOFF)
         last = record._terminated() if record.phase is Phase.TERMINATED else record.last_terminated
-        return replace(record, phase=target, message="", started_at=now, finished_at=None, exit_code=None,
-                       exit_reason="", restart_count=record.restart_count + (1 if restarted else 0),
-                       last_terminated=last if restarted else record.last_terminated,
-                       container_id=container_id or record.container_id, ready=False, started=False)
+        return replace(
+            record,
+            phase=target,
+            message="",
+            started_at=now,
+            finished_at=None,
+            exit_code=None,
+            exit_reason="",
+            restart_count=record.restart_count + (1 if restarted else 0),
+            last_terminated=last if restarted else record.last_terminated,
+            container_id=container_id or record.container_id,
+            ready=False,
+            started=False,
+        )
     if target is Phase.TERMINATED:
         if event is Input.KILLED:
             exit_code = exit_code or 137  # SIGKILL after a failed liveness probe
         reason = "Completed" if exit_code == 0 else "Error"
-        return replace(record, phase=target, finished_at=now, exit_code=exit_code, exit_reason=reason,
-                       ready=False, started=False, message="")
+        return replace(
+            record,
+            phase=target,
+            finished_at=now,
+            exit_code=exit_code,
+            exit_reason=reason,
+            ready=False,
+            started=False,
+            message="",
+        )
     if target is Phase.CRASH_LOOP_BACKOFF and record.phase is Phase.TERMINATED:
         return replace(record, phase=target, message=message, last_terminated=record._terminated())
     return replace(record, phase=target, message=message)
@@ -170,8 +222,19 @@ def crash_loop_decision(
     else:  # already waiting in CrashLoopBackOff: measure from the last exit
         finished = parse_time((record.last_terminated or {}).get("finishedAt")) or now
     if backoff.in_backoff_since(key, finished, now):
-        message = (f"back-off {format_go_duration(backoff.get(key))} restarting failed "
-                   f"container={record.name} pod={pod_ref}")
-        event = Event("Warning", "BackOff", f"Back-off restarting failed container {record.name} in pod {pod_ref}")
-        return False, backoff, transition(record, Input.RESTART_BACKOFF, now, message=message), (event,)
+        message = (
+            f"back-off {format_go_duration(backoff.get(key))} restarting failed "
+            f"container={record.name} pod={pod_ref}"
+        )
+        event = Event(
+            "Warning",
+            "BackOff",
+            f"Back-off restarting failed container {record.name} in pod {pod_ref}",
+        )
+        return (
+            False,
+            backoff,
+            transition(record, Input.RESTART_BACKOFF, now, message=message),
+            (event,),
+        )
     return True, backoff.next(key, now), record, ()

@@ -15,13 +15,34 @@ from shiplane.cluster.decisions.clock import format_time, parse_time
 from shiplane.cluster.decisions.int_or_percent import scaled_value
 
 __all__ = [
-    "DEFAULT_MAX_SURGE", "DEFAULT_MAX_UNAVAILABLE", "DESIRED_REPLICAS_ANNOTATION", "HASH_LABEL",
-    "MAX_REPLICAS_ANNOTATION", "REVISION_ANNOTATION", "REVISION_HISTORY_ANNOTATION",
-    "compute_hash", "deployment_complete", "deployment_progressing", "deployment_timed_out",
-    "equal_ignore_hash", "fnv32a", "get_condition", "has_progress_deadline", "max_revision",
-    "max_surge", "max_unavailable", "new_condition", "new_rs_new_replicas", "resolve_fenceposts",
-    "revision", "safe_encode_string", "set_condition", "remove_condition", "sort_by_creation",
-    "set_new_replica_set_annotations", "set_replicas_annotations",
+    "DEFAULT_MAX_SURGE",
+    "DEFAULT_MAX_UNAVAILABLE",
+    "DESIRED_REPLICAS_ANNOTATION",
+    "HASH_LABEL",
+    "MAX_REPLICAS_ANNOTATION",
+    "REVISION_ANNOTATION",
+    "REVISION_HISTORY_ANNOTATION",
+    "compute_hash",
+    "deployment_complete",
+    "deployment_progressing",
+    "deployment_timed_out",
+    "equal_ignore_hash",
+    "fnv32a",
+    "get_condition",
+    "has_progress_deadline",
+    "max_revision",
+    "max_surge",
+    "max_unavailable",
+    "new_condition",
+    "new_rs_new_replicas",
+    "resolve_fenceposts",
+    "revision",
+    "safe_encode_string",
+    "set_condition",
+    "remove_condition",
+    "sort_by_creation",
+    "set_new_replica_set_annotations",
+    "set_replicas_annotations",
 ]
 
 HASH_LABEL = "pod-template-hash"
@@ -31,8 +52,13 @@ DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS_ANNOTATION = "deployment.kubernetes.io/max-replicas"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 # deployment_util.go: annotations the Deployment never copies onto its ReplicaSets
-_SKIP_COPY = {LAST_APPLIED_ANNOTATION, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION,
-              DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION}
+_SKIP_COPY = {
+    LAST_APPLIED_ANNOTATION,
+    REVISION_ANNOTATION,
+    REVISION_HISTORY_ANNOTATION,
+    DESIRED_REPLICAS_ANNOTATION,
+    MAX_REPLICAS_ANNOTATION,
+}
 MAX_REV_HISTORY_LENGTH_IN_CHARS = 2000  # deployment controller's maxRevHistoryLengthInChars
 DEFAULT_MAX_SURGE = "25%"  # apps/v1 defaults.go SetDefaults_Deployment
 DEFAULT_MAX_UNAVAILABLE = "25%"
@@ -62,7 +88,9 @@ def _rolling(deployment: Obj) -> Mapping[str, Any]:
 
 
 # ---------------------------------------------------------------- fenceposts
-def resolve_fenceposts(max_surge_raw: Any, max_unavailable_raw: Any, desired: int) -> tuple[int, int]:
+def resolve_fenceposts(
+    max_surge_raw: Any, max_unavailable_raw: Any, desired: int
+) -> tuple[int, int]:
     """(surge, unavailable): surge rounds up, unavailable down; both 0 → unavailable 1.
 
     k8s deployment_util.go ResolveFenceposts. A missing value counts as 0 like
@@ -181,7 +209,10 @@ def max_revision(rss: Sequence[Obj]) -> int:
 def set_replicas_annotations(rs: dict, desired: int, maximum: int) -> bool:
     ann = rs.setdefault("metadata", {}).setdefault("annotations", {})
     changed = False
-    for key, val in ((DESIRED_REPLICAS_ANNOTATION, str(desired)), (MAX_REPLICAS_ANNOTATION, str(maximum))):
+    for key, val in (
+        (DESIRED_REPLICAS_ANNOTATION, str(desired)),
+        (MAX_REPLICAS_ANNOTATION, str(maximum)),
+    ):
         if ann.get(key) != val:
             ann[key] = val
             changed = True
@@ -190,7 +221,9 @@ def set_replicas_annotations(rs: dict, desired: int, maximum: int) -> bool:
 
 def replicas_annotations_need_update(rs: Obj, desired: int, maximum: int) -> bool:
     ann = (rs.get("metadata") or {}).get("annotations") or {}
-    return ann.get(DESIRED_REPLICAS_ANNOTATION) != str(desired) or ann.get(MAX_REPLICAS_ANNOTATION) != str(maximum)
+    return ann.get(DESIRED_REPLICAS_ANNOTATION) != str(desired) or ann.get(
+        MAX_REPLICAS_ANNOTATION
+    ) != str(maximum)
 
 
 def desired_replicas_annotation(rs: Obj) -> int | None:
@@ -220,7 +253,9 @@ def copy_deployment_annotations(deployment: Obj, rs: dict) -> bool:
     return changed
 
 
-def set_new_replica_set_annotations(deployment: Obj, rs: dict, new_revision: int, exists: bool) -> bool:
+def set_new_replica_set_annotations(
+    deployment: Obj, rs: dict, new_revision: int, exists: bool
+) -> bool:
     """SetNewReplicaSetAnnotations: copy annotations, raise revision, keep revision-history."""
     changed = copy_deployment_annotations(deployment, rs)
     ann = rs["metadata"]["annotations"]
@@ -268,8 +303,14 @@ def sort_by_creation(rss: Sequence[Obj], *, newest_first: bool = False) -> list:
 # ---------------------------------------------------------------- conditions
 def new_condition(kind: str, status: str, reason: str, message: str, now: datetime) -> dict:
     stamp = format_time(now)
-    return {"type": kind, "status": status, "lastUpdateTime": stamp, "lastTransitionTime": stamp,
-            "reason": reason, "message": message}
+    return {
+        "type": kind,
+        "status": status,
+        "lastUpdateTime": stamp,
+        "lastTransitionTime": stamp,
+        "reason": reason,
+        "message": message,
+    }
 
 
 def get_condition(status: Obj, kind: str) -> dict | None:
@@ -283,12 +324,18 @@ def set_condition(status: dict, condition: dict) -> None:
     """SetDeploymentCondition: no-op for the same status+reason; keeps transition time if the
     status is unchanged; the condition moves to the end of the list."""
     current = get_condition(status, condition["type"])
-    if current and current.get("status") == condition["status"] and current.get("reason") == condition["reason"]:
+    if (
+        current
+        and current.get("status") == condition["status"]
+        and current.get("reason") == condition["reason"]
+    ):
         return
     condition = dict(condition)
     if current and current.get("status") == condition["status"]:
         condition["lastTransitionTime"] = current.get("lastTransitionTime")
-    status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != condition["type"]]
+    status["conditions"] = [
+        c for c in status.get("conditions") or [] if c.get("type") != condition["type"]
+    ]
     status["conditions"].append(condition)
 
 
@@ -308,7 +355,8 @@ def deployment_complete(deployment: Obj, status: Obj) -> bool:
         int(status.get("updatedReplicas") or 0) == want
         and int(status.get("replicas") or 0) == want
         and int(status.get("availableReplicas") or 0) == want
-        and int(status.get("observedGeneration") or 0) >= int((deployment.get("metadata") or {}).get("generation") or 0)
+        and int(status.get("observedGeneration") or 0)
+        >= int((deployment.get("metadata") or {}).get("generation") or 0)
     )
 
 
@@ -335,7 +383,9 @@ def progress_deadline_at(deployment: Obj, status: Obj) -> datetime | None:
     since = parse_time(cond.get("lastUpdateTime"))
     if since is None:
         return None
-    return since + timedelta(seconds=int((deployment.get("spec") or {}).get("progressDeadlineSeconds", 600)))
+    return since + timedelta(
+        seconds=int((deployment.get("spec") or {}).get("progressDeadlineSeconds", 600))
+    )
 
 
 def deployment_timed_out(deployment: Obj, new_status: Obj, now: datetime) -> bool:

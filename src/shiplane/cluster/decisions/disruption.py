@@ -22,7 +22,14 @@ from shiplane.cluster.decisions.int_or_percent import scaled_value
 from shiplane.cluster.decisions.labels import matches_label_selector
 from shiplane.cluster.decisions.pods import is_pod_ready
 
-__all__ = ["DELETION_TIMEOUT", "EvictionDecision", "decide_eviction", "expected_scale", "matching_pdbs", "pdb_status"]
+__all__ = [
+    "DELETION_TIMEOUT",
+    "EvictionDecision",
+    "decide_eviction",
+    "expected_scale",
+    "matching_pdbs",
+    "pdb_status",
+]
 
 DELETION_TIMEOUT = timedelta(minutes=2)  # disruption.go DeletionTimeout
 MAX_DISRUPTED_POD_SIZE = 2000
@@ -41,10 +48,18 @@ def _selects(pdb: Obj, pod: Obj) -> bool:
 
 def matching_pdbs(pod: Obj, pdbs: Sequence[Obj]) -> list[Obj]:
     namespace = (pod.get("metadata") or {}).get("namespace", "default")
-    return [p for p in pdbs if (p.get("metadata") or {}).get("namespace", "default") == namespace and _selects(p, pod)]
+    return [
+        p
+        for p in pdbs
+        if (p.get("metadata") or {}).get("namespace", "default") == namespace and _selects(p, pod)
+    ]
 
 
-def expected_scale(pods: Sequence[Obj], controllers: Mapping[str, Obj], replicaset_owners: Mapping[str, Obj] | None = None) -> tuple[int, list[str]]:
+def expected_scale(
+    pods: Sequence[Obj],
+    controllers: Mapping[str, Obj],
+    replicaset_owners: Mapping[str, Obj] | None = None,
+) -> tuple[int, list[str]]:
     """getExpectedScale: the summed spec.replicas of the pods' controllers, each counted once.
 
     ``controllers`` maps a controller uid (the pod's controller ownerReference) to that object;
@@ -55,7 +70,14 @@ def expected_scale(pods: Sequence[Obj], controllers: Mapping[str, Obj], replicas
     seen: dict[str, int] = {}
     unmanaged = []
     for pod in pods:
-        ref = next((r for r in (pod.get("metadata") or {}).get("ownerReferences") or [] if r.get("controller")), None)
+        ref = next(
+            (
+                r
+                for r in (pod.get("metadata") or {}).get("ownerReferences") or []
+                if r.get("controller")
+            ),
+            None,
+        )
         if ref is None or ref.get("uid") not in controllers:
             unmanaged.append(pod["metadata"]["name"])
             continue
@@ -69,22 +91,37 @@ def expected_scale(pods: Sequence[Obj], controllers: Mapping[str, Obj], replicas
 
 
 def _condition(allowed: bool, generation: int, now: datetime, previous: Sequence[Obj]) -> dict:
-    cond = {"type": "DisruptionAllowed", "status": "True" if allowed else "False",
-            "reason": "SufficientPods" if allowed else "InsufficientPods", "message": "",
-            "observedGeneration": generation, "lastTransitionTime": format_time(now)}
+    cond = {
+        "type": "DisruptionAllowed",
+        "status": "True" if allowed else "False",
+        "reason": "SufficientPods" if allowed else "InsufficientPods",
+        "message": "",
+        "observedGeneration": generation,
+        "lastTransitionTime": format_time(now),
+    }
     for old in previous:  # apimeta.SetStatusCondition keeps the time when the status is unchanged
-        if old.get("type") == "DisruptionAllowed" and old.get("status") == cond["status"] and old.get("lastTransitionTime"):
+        if (
+            old.get("type") == "DisruptionAllowed"
+            and old.get("status") == cond["status"]
+            and old.get("lastTransitionTime")
+        ):
             cond["lastTransitionTime"] = old["lastTransitionTime"]
     return cond
 
 
-def pdb_status(pdb: Obj, pods: Sequence[Obj], now: datetime, scale: int | None = None) -> tuple[dict, tuple[Event, ...]]:
+def pdb_status(
+    pdb: Obj, pods: Sequence[Obj], now: datetime, scale: int | None = None
+) -> tuple[dict, tuple[Event, ...]]:
     """trySync: (status, events). ``pods`` are the namespace's pods; ``scale`` is
     :func:`expected_scale` (needed for maxUnavailable and percentage minAvailable)."""
     spec = pdb.get("spec") or {}
-    selected = [p for p in pods if (p.get("metadata") or {}).get("namespace", "default")
-                == (pdb.get("metadata") or {}).get("namespace", "default")
-                and matches_label_selector(spec.get("selector"), (p.get("metadata") or {}).get("labels"))]
+    selected = [
+        p
+        for p in pods
+        if (p.get("metadata") or {}).get("namespace", "default")
+        == (pdb.get("metadata") or {}).get("namespace", "default")
+        and matches_label_selector(spec.get("selector"), (p.get("metadata") or {}).get("labels"))
+    ]
     events: list[Event] = []
     if not selected:
         events.append(Event("Normal", "NoPods", "No matching pods found"))
@@ -122,8 +159,11 @@ def pdb_status(pdb: Obj, pods: Sequence[Obj], now: datetime, scale: int | None =
         allowed = 0
     generation = int((pdb.get("metadata") or {}).get("generation") or 0)
     status = {
-        "currentHealthy": healthy, "desiredHealthy": desired, "expectedPods": expected,
-        "disruptionsAllowed": allowed, "observedGeneration": generation,
+        "currentHealthy": healthy,
+        "desiredHealthy": desired,
+        "expectedPods": expected,
+        "disruptionsAllowed": allowed,
+        "observedGeneration": generation,
         "conditions": [_condition(allowed > 0, generation, now, old.get("conditions") or [])],
     }
     if disrupted:
@@ -140,10 +180,20 @@ class EvictionDecision:
     pdb_status: dict | None = None  # new status to write to that PDB (None: unchanged)
 
 
-def _status(code: int, message: str = "", reason: str = "", causes: Sequence[dict] | None = None,
-            retry_after: int = 0) -> dict:
-    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {},
-                            "status": "Success" if code < 400 else "Failure", "code": code}
+def _status(
+    code: int,
+    message: str = "",
+    reason: str = "",
+    causes: Sequence[dict] | None = None,
+    retry_after: int = 0,
+) -> dict:
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success" if code < 400 else "Failure",
+        "code": code,
+    }
     if message:
         body["message"] = message
     if reason:
@@ -159,7 +209,9 @@ def _status(code: int, message: str = "", reason: str = "", causes: Sequence[dic
 def decide_eviction(pod: Obj, pdbs: Sequence[Obj], now: datetime) -> EvictionDecision:
     """The eviction subresource for ``pod`` given the namespace's PDBs."""
     phase = (pod.get("status") or {}).get("phase")
-    if phase in ("Succeeded", "Failed", "Pending") or (pod.get("metadata") or {}).get("deletionTimestamp"):
+    if phase in ("Succeeded", "Failed", "Pending") or (pod.get("metadata") or {}).get(
+        "deletionTimestamp"
+    ):
         return EvictionDecision(201, _status(201), True)  # canIgnorePDB
     matches = matching_pdbs(pod, pdbs)
     if len(matches) > 1:
@@ -172,26 +224,59 @@ def decide_eviction(pod: Obj, pdbs: Sequence[Obj], now: datetime) -> EvictionDec
     if not is_pod_ready(pod):
         if spec.get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
             return EvictionDecision(201, _status(201), True, name)
-        desired, healthy = int(status.get("desiredHealthy") or 0), int(status.get("currentHealthy") or 0)
+        desired, healthy = (
+            int(status.get("desiredHealthy") or 0),
+            int(status.get("currentHealthy") or 0),
+        )
         if healthy >= desired and desired > 0:
             return EvictionDecision(201, _status(201), True, name)  # IfHealthyBudget
     generation = int((pdb.get("metadata") or {}).get("generation") or 0)
     if int(status.get("observedGeneration") or 0) < generation:
-        cause = {"reason": "DisruptionBudget", "message": f"The disruption budget {name} is still being processed by the server."}
-        return EvictionDecision(429, _status(429, EVICTION_BLOCKED, "TooManyRequests", [cause], 10), pdb_name=name)
+        cause = {
+            "reason": "DisruptionBudget",
+            "message": f"The disruption budget {name} is still being processed by the server.",
+        }
+        return EvictionDecision(
+            429, _status(429, EVICTION_BLOCKED, "TooManyRequests", [cause], 10), pdb_name=name
+        )
     allowed = int(status.get("disruptionsAllowed") or 0)
     if allowed < 0:
-        return EvictionDecision(403, _status(403, f'poddisruptionbudgets.policy "{name}" is forbidden: pdb disruptions allowed is negative', "Forbidden"), pdb_name=name)
+        return EvictionDecision(
+            403,
+            _status(
+                403,
+                f'poddisruptionbudgets.policy "{name}" is forbidden: pdb disruptions allowed is negative',
+                "Forbidden",
+            ),
+            pdb_name=name,
+        )
     if len(status.get("disruptedPods") or {}) > MAX_DISRUPTED_POD_SIZE:
-        return EvictionDecision(403, _status(403, f'poddisruptionbudgets.policy "{name}" is forbidden: DisruptedPods map too big - too many evictions not confirmed by PDB controller', "Forbidden"), pdb_name=name)
+        return EvictionDecision(
+            403,
+            _status(
+                403,
+                f'poddisruptionbudgets.policy "{name}" is forbidden: DisruptedPods map too big - too many evictions not confirmed by PDB controller',
+                "Forbidden",
+            ),
+            pdb_name=name,
+        )
     if allowed == 0:
-        cause = {"reason": "DisruptionBudget",
-                 "message": f"The disruption budget {name} needs {int(status.get('desiredHealthy') or 0)} healthy pods "
-                            f"and has {int(status.get('currentHealthy') or 0)} currently"}
-        return EvictionDecision(429, _status(429, EVICTION_BLOCKED, "TooManyRequests", [cause]), pdb_name=name)
+        cause = {
+            "reason": "DisruptionBudget",
+            "message": f"The disruption budget {name} needs {int(status.get('desiredHealthy') or 0)} healthy pods "
+            f"and has {int(status.get('currentHealthy') or 0)} currently",
+        }
+        return EvictionDecision(
+            429, _status(429, EVICTION_BLOCKED, "TooManyRequests", [cause]), pdb_name=name
+        )
     new_status = copy.deepcopy(status)
     new_status["disruptionsAllowed"] = allowed - 1
     if allowed - 1 == 0:
-        new_status["conditions"] = [_condition(False, generation, now, status.get("conditions") or [])]
-    new_status["disruptedPods"] = {**(status.get("disruptedPods") or {}), pod["metadata"]["name"]: format_time(now)}
+        new_status["conditions"] = [
+            _condition(False, generation, now, status.get("conditions") or [])
+        ]
+    new_status["disruptedPods"] = {
+        **(status.get("disruptedPods") or {}),
+        pod["metadata"]["name"]: format_time(now),
+    }
     return EvictionDecision(201, _status(201), True, name, new_status)

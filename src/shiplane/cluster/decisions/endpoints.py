@@ -59,13 +59,23 @@ def selected_pods(service: Obj, pods: Sequence[Obj]) -> list[Obj]:
     if not selector:
         return []
     namespace = (service.get("metadata") or {}).get("namespace", "default")
-    return [p for p in pods if (p.get("metadata") or {}).get("namespace", "default") == namespace
-            and matches_label_selector({"matchLabels": selector}, (p.get("metadata") or {}).get("labels"))]
+    return [
+        p
+        for p in pods
+        if (p.get("metadata") or {}).get("namespace", "default") == namespace
+        and matches_label_selector(
+            {"matchLabels": selector}, (p.get("metadata") or {}).get("labels")
+        )
+    ]
 
 
 def _target_ref(pod: Obj) -> dict:
     meta = pod.get("metadata") or {}
-    ref = {"kind": "Pod", "namespace": meta.get("namespace", "default"), "name": meta.get("name", "")}
+    ref = {
+        "kind": "Pod",
+        "namespace": meta.get("namespace", "default"),
+        "name": meta.get("name", ""),
+    }
     if meta.get("uid"):
         ref["uid"] = meta["uid"]
     return ref
@@ -73,7 +83,9 @@ def _target_ref(pod: Obj) -> dict:
 
 def _hostname(pod: Obj, service: Obj) -> str | None:
     spec = pod.get("spec") or {}
-    if spec.get("hostname") and spec.get("subdomain") == (service.get("metadata") or {}).get("name"):
+    if spec.get("hostname") and spec.get("subdomain") == (service.get("metadata") or {}).get(
+        "name"
+    ):
         return spec["hostname"]
     return None
 
@@ -87,7 +99,9 @@ def _service_ports(service: Obj, pod: Obj) -> list[tuple[str, int, str]]:
     return out
 
 
-def endpoint_slices(service: Obj, pods: Sequence[Obj], nodes: Mapping[str, Obj] | None = None) -> list[dict]:
+def endpoint_slices(
+    service: Obj, pods: Sequence[Obj], nodes: Mapping[str, Obj] | None = None
+) -> list[dict]:
     """The EndpointSlices the controller wants (names left to generateName ``<service>-``)."""
     spec = service.get("spec") or {}
     meta = service.get("metadata") or {}
@@ -101,14 +115,21 @@ def endpoint_slices(service: Obj, pods: Sequence[Obj], nodes: Mapping[str, Obj] 
         terminating = is_pod_terminating(pod)
         endpoint: dict[str, Any] = {
             "addresses": [_pod_ip(pod)],
-            "conditions": {"ready": publish or (serving and not terminating), "serving": serving,
-                           "terminating": terminating},
+            "conditions": {
+                "ready": publish or (serving and not terminating),
+                "serving": serving,
+                "terminating": terminating,
+            },
             "targetRef": _target_ref(pod),
         }
         node_name = (pod.get("spec") or {}).get("nodeName")
         if node_name:
             endpoint["nodeName"] = node_name
-            zone = (((nodes or {}).get(node_name) or {}).get("metadata") or {}).get("labels", {}).get("topology.kubernetes.io/zone")
+            zone = (
+                (((nodes or {}).get(node_name) or {}).get("metadata") or {})
+                .get("labels", {})
+                .get("topology.kubernetes.io/zone")
+            )
             if zone:
                 endpoint["zone"] = zone
         hostname = _hostname(pod, service)
@@ -119,17 +140,23 @@ def endpoint_slices(service: Obj, pods: Sequence[Obj], nodes: Mapping[str, Obj] 
     for ports, endpoints_ in sorted(groups.items()):
         endpoints_.sort(key=lambda e: (e["targetRef"]["name"], e["addresses"][0]))
         for start in range(0, len(endpoints_), MAX_ENDPOINTS_PER_SLICE):
-            slices.append({
-                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                "metadata": {
-                    "generateName": f"{meta.get('name', '')}-", "namespace": meta.get("namespace", "default"),
-                    "labels": {"kubernetes.io/service-name": meta.get("name", ""),
-                               "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
-                },
-                "addressType": "IPv4",
-                "endpoints": endpoints_[start:start + MAX_ENDPOINTS_PER_SLICE],
-                "ports": [{"name": n, "port": p, "protocol": proto} for n, p, proto in ports],
-            })
+            slices.append(
+                {
+                    "apiVersion": "discovery.k8s.io/v1",
+                    "kind": "EndpointSlice",
+                    "metadata": {
+                        "generateName": f"{meta.get('name', '')}-",
+                        "namespace": meta.get("namespace", "default"),
+                        "labels": {
+                            "kubernetes.io/service-name": meta.get("name", ""),
+                            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                        },
+                    },
+                    "addressType": "IPv4",
+                    "endpoints": endpoints_[start : start + MAX_ENDPOINTS_PER_SLICE],
+                    "ports": [{"name": n, "port": p, "protocol": proto} for n, p, proto in ports],
+                }
+            )
     return slices
 
 
@@ -164,7 +191,9 @@ def endpoints(service: Obj, pods: Sequence[Obj]) -> dict:
             subset["addresses"] = [first[0][ip] for ip in ready_ips]
         if unready_ips:
             subset["notReadyAddresses"] = [first[1][ip] for ip in unready_ips]
-        subset["ports"] = [{"name": n, "port": p, "protocol": proto} for n, p, proto in sorted(ports)]
+        subset["ports"] = [
+            {"name": n, "port": p, "protocol": proto} for n, p, proto in sorted(ports)
+        ]
         subsets.append(subset)
     out_meta = {"name": meta.get("name", ""), "namespace": meta.get("namespace", "default")}
     return {"apiVersion": "v1", "kind": "Endpoints", "metadata": out_meta, "subsets": subsets}

@@ -19,8 +19,13 @@ from shiplane.cluster.decisions.clock import format_go_duration
 from shiplane.cluster.decisions.events import Event
 
 __all__ = [
-    "PullDecision", "apply_default_tag", "decide_pull", "default_pull_policy", "pull_duration",
-    "pull_failed", "pull_succeeded",
+    "PullDecision",
+    "apply_default_tag",
+    "decide_pull",
+    "default_pull_policy",
+    "pull_duration",
+    "pull_failed",
+    "pull_succeeded",
 ]
 
 # docker/distribution reference grammar, simplified: [host[:port]/]path[:tag][@digest]
@@ -70,11 +75,15 @@ class PullDecision:
     message: str = ""
 
 
-def decide_pull(image: str, policy: str | None, present: bool, backoff: Backoff, pod_uid: str, now) -> PullDecision:
+def decide_pull(
+    image: str, policy: str | None, present: bool, backoff: Backoff, pod_uid: str, now
+) -> PullDecision:
     """EnsureImageExists up to the pull itself."""
     if apply_default_tag(image) is None:
         msg = f'Failed to apply default image tag "{image}": couldn\'t parse image name "{image}": invalid reference format'
-        return PullDecision("wait", (Event("Warning", "InspectFailed", msg),), "InvalidImageName", msg)
+        return PullDecision(
+            "wait", (Event("Warning", "InspectFailed", msg),), "InvalidImageName", msg
+        )
     policy = policy or default_pull_policy(image)
     should_pull = policy == "Always" or (policy == "IfNotPresent" and not present)
     if not should_pull:
@@ -82,11 +91,20 @@ def decide_pull(image: str, policy: str | None, present: bool, backoff: Backoff,
             msg = f'Container image "{image}" already present on machine'
             return PullDecision("use-cache", (Event("Normal", "Pulled", msg),))
         msg = f'Container image "{image}" is not present with pull policy of Never'
-        return PullDecision("wait", (Event("Warning", "ErrImageNeverPull", msg),), "ErrImageNeverPull", msg)
+        return PullDecision(
+            "wait", (Event("Warning", "ErrImageNeverPull", msg),), "ErrImageNeverPull", msg
+        )
     if backoff.in_backoff_since_update(image_backoff_key(pod_uid, image), now):
         msg = f'Back-off pulling image "{image}"'
-        return PullDecision("wait", (Event("Normal", "BackOff", msg), Event("Warning", "Failed", "Error: ImagePullBackOff")),
-                            "ImagePullBackOff", msg)
+        return PullDecision(
+            "wait",
+            (
+                Event("Normal", "BackOff", msg),
+                Event("Warning", "Failed", "Error: ImagePullBackOff"),
+            ),
+            "ImagePullBackOff",
+            msg,
+        )
     return PullDecision("pull", (Event("Normal", "Pulling", f'Pulling image "{image}"'),))
 
 
@@ -94,20 +112,32 @@ def pull_succeeded(image: str, pull_seconds: float, total_seconds: float, size_b
     """The Pulled event; durations truncated to milliseconds as upstream does."""
     pull = format_go_duration(int(pull_seconds * 1000) / 1000)
     total = format_go_duration(int(total_seconds * 1000) / 1000)
-    return Event("Normal", "Pulled",
-                 f'Successfully pulled image "{image}" in {pull} ({total} including waiting). Image size: {size_bytes} bytes.')
+    return Event(
+        "Normal",
+        "Pulled",
+        f'Successfully pulled image "{image}" in {pull} ({total} including waiting). Image size: {size_bytes} bytes.',
+    )
 
 
-def pull_failed(image: str, error: str, backoff: Backoff, pod_uid: str, now) -> tuple[Backoff, tuple[Event, ...], str, str]:
+def pull_failed(
+    image: str, error: str, backoff: Backoff, pod_uid: str, now
+) -> tuple[Backoff, tuple[Event, ...], str, str]:
     """A failed pull: (new back-off, events, waiting reason ErrImagePull, waiting message)."""
     backoff = backoff.next(image_backoff_key(pod_uid, image), now)
-    events = (Event("Warning", "Failed", f'Failed to pull image "{image}": {error}'),
-              Event("Warning", "Failed", "Error: ErrImagePull"))
+    events = (
+        Event("Warning", "Failed", f'Failed to pull image "{image}": {error}'),
+        Event("Warning", "Failed", "Error: ErrImagePull"),
+    )
     return backoff, events, "ErrImagePull", error
 
 
-def pull_duration(layer_sizes: Iterable[int], bandwidth_bytes_per_second: float, *,
-                  cached_layers: Iterable[int] = (), per_layer_seconds: float = 0.0) -> float:
+def pull_duration(
+    layer_sizes: Iterable[int],
+    bandwidth_bytes_per_second: float,
+    *,
+    cached_layers: Iterable[int] = (),
+    per_layer_seconds: float = 0.0,
+) -> float:
     """Simulated pull time: bytes still missing on the node over its bandwidth, plus a fixed cost
     per fetched layer. ``cached_layers`` are the indexes of layers already in the content store."""
     if bandwidth_bytes_per_second <= 0:

@@ -12,7 +12,9 @@ from shiplane.cluster.decisions.errors import InvalidIntOrPercent
 __all__ = ["scaled_value"]
 
 
-def scaled_value(raw: int | str | None, total: int, *, round_up: bool, default: int | str = 0) -> int:
+def scaled_value(
+    raw: int | str | None, total: int, *, round_up: bool, default: int | str = 0
+) -> int:
     """``raw`` (an int, a digit string is refused like upstream, or ``"N%"``) scaled to ``total``."""
     if raw is None:
         raw = default

@@ -12,7 +12,11 @@ from typing import Any
 
 from shiplane.cluster.decisions.errors import DecisionInputError
 
-__all__ = ["match_field_or_label_requirement", "matches_label_selector", "matches_node_selector_term"]
+__all__ = [
+    "match_field_or_label_requirement",
+    "matches_label_selector",
+    "matches_node_selector_term",
+]
 
 
 def _requirement(labels: Mapping[str, str], key: str, operator: str, values: list[str]) -> bool:
@@ -37,7 +41,9 @@ def _requirement(labels: Mapping[str, str], key: str, operator: str, values: lis
     raise DecisionInputError(f"unknown selector operator {operator!r} for key {key!r}")
 
 
-def matches_label_selector(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
+def matches_label_selector(
+    selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None
+) -> bool:
     """Whether ``labels`` satisfy a metav1.LabelSelector (None selector matches nothing)."""
     if selector is None:
         return False
@@ -47,7 +53,9 @@ def matches_label_selector(selector: Mapping[str, Any] | None, labels: Mapping[s
             return False
     for expr in selector.get("matchExpressions") or []:
         if expr.get("operator") in ("Gt", "Lt"):
-            raise DecisionInputError(f"label selector operator {expr['operator']!r} is only valid for nodes")
+            raise DecisionInputError(
+                f"label selector operator {expr['operator']!r} is only valid for nodes"
+            )
         if not _requirement(labels, expr["key"], expr["operator"], list(expr.get("values") or [])):
             return False
     return True
@@ -74,6 +82,8 @@ def matches_node_selector_term(term: Mapping[str, Any], node: Mapping[str, Any])
     for expr in fields:
         if expr["key"] not in name_fields:
             return False
-        if not _requirement(name_fields, expr["key"], expr["operator"], list(expr.get("values") or [])):
+        if not _requirement(
+            name_fields, expr["key"], expr["operator"], list(expr.get("values") or [])
+        ):
             return False
     return True

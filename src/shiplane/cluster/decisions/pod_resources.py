@@ -11,7 +11,12 @@ from typing import Any
 
 from shiplane.cluster.decisions.quantity import milli_value, value
 
-__all__ = ["DEFAULT_MILLI_CPU_REQUEST", "DEFAULT_MEMORY_REQUEST", "node_allocatable", "pod_requests"]
+__all__ = [
+    "DEFAULT_MILLI_CPU_REQUEST",
+    "DEFAULT_MEMORY_REQUEST",
+    "node_allocatable",
+    "pod_requests",
+]
 
 # pkg/scheduler/util/pod_resources.go: requests assumed for scoring when a container sets none
 DEFAULT_MILLI_CPU_REQUEST = 100

@@ -23,7 +23,9 @@ def _restartable(container: Obj) -> bool:
     return container.get("restartPolicy") == "Always"
 
 
-def pod_phase(spec: Obj, init_statuses: Sequence[Obj] | None, statuses: Sequence[Obj] | None) -> str:
+def pod_phase(
+    spec: Obj, init_statuses: Sequence[Obj] | None, statuses: Sequence[Obj] | None
+) -> str:
     """getPhase: Pending while initialising or any container waits without a previous run."""
     inits = _by_name(init_statuses)
     pending_init = failed_init = 0
@@ -92,8 +94,13 @@ def _names(names: list[str]) -> str:
 
 
 def pod_conditions(
-    spec: Obj, phase: str, init_statuses: Sequence[Obj] | None, statuses: Sequence[Obj] | None,
-    *, sandbox_ready: bool = True, existing_conditions: Sequence[Obj] = (),
+    spec: Obj,
+    phase: str,
+    init_statuses: Sequence[Obj] | None,
+    statuses: Sequence[Obj] | None,
+    *,
+    sandbox_ready: bool = True,
+    existing_conditions: Sequence[Obj] = (),
 ) -> list[dict]:
     """PodReadyToStartContainers, Initialized, ContainersReady and Ready (status/generate.go),
     with readinessGates looked up in ``existing_conditions``. No timestamps (see update_conditions)."""
@@ -119,8 +126,14 @@ def pod_conditions(
             parts.append(f"containers with unknown status: {_names(unknown_init)}")
         if incomplete:
             parts.append(f"containers with incomplete status: {_names(incomplete)}")
-        out.append({"type": "Initialized", "status": "False", "reason": "ContainersNotInitialized",
-                    "message": ", ".join(parts)})
+        out.append(
+            {
+                "type": "Initialized",
+                "status": "False",
+                "reason": "ContainersNotInitialized",
+                "message": ", ".join(parts),
+            }
+        )
     else:
         out.append({"type": "Initialized", "status": "True"})
     main = _by_name(statuses)
@@ -148,8 +161,12 @@ def pod_conditions(
         if unready:
             parts.append(f"containers with unready status: {_names(unready)}")
         if parts:
-            containers_ready = {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
-                                "message": ", ".join(parts)}
+            containers_ready = {
+                "type": "ContainersReady",
+                "status": "False",
+                "reason": "ContainersNotReady",
+                "message": ", ".join(parts),
+            }
         else:
             containers_ready = {"type": "ContainersReady", "status": "True"}
         ready = dict(containers_ready, type="Ready")
@@ -159,13 +176,21 @@ def pod_conditions(
         for gate in gates:
             cond = existing.get(gate)
             if cond is None:
-                gate_msgs.append(f'corresponding condition of pod readiness gate "{gate}" does not exist.')
+                gate_msgs.append(
+                    f'corresponding condition of pod readiness gate "{gate}" does not exist.'
+                )
             elif cond.get("status") != "True":
-                gate_msgs.append(f'the status of pod readiness gate "{gate}" is not "True", but {cond.get("status")}')
+                gate_msgs.append(
+                    f'the status of pod readiness gate "{gate}" is not "True", but {cond.get("status")}'
+                )
         if gate_msgs:
             if ready["status"] == "True":
-                ready = {"type": "Ready", "status": "False", "reason": "ReadinessGatesNotReady",
-                         "message": ", ".join(gate_msgs)}
+                ready = {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "ReadinessGatesNotReady",
+                    "message": ", ".join(gate_msgs),
+                }
             else:
                 ready["message"] = ", ".join([*parts, *gate_msgs])
     out.extend([containers_ready, ready])
@@ -180,7 +205,11 @@ def update_conditions(previous: Sequence[Obj], fresh: Sequence[Obj], now: dateti
     for cond in fresh:
         cond = dict(cond)
         before = old.get(cond["type"])
-        if before is not None and before.get("status") == cond["status"] and before.get("lastTransitionTime"):
+        if (
+            before is not None
+            and before.get("status") == cond["status"]
+            and before.get("lastTransitionTime")
+        ):
             cond["lastTransitionTime"] = before["lastTransitionTime"]
         else:
             cond["lastTransitionTime"] = format_time(now)

@@ -18,7 +18,14 @@ from typing import Any
 
 from shiplane.cluster.decisions.events import Event
 
-__all__ = ["ProbeSpec", "ProbeStep", "ProbeWorker", "container_started_and_ready", "new_worker", "probe_step"]
+__all__ = [
+    "ProbeSpec",
+    "ProbeStep",
+    "ProbeWorker",
+    "container_started_and_ready",
+    "new_worker",
+    "probe_step",
+]
 
 SUCCESS, FAILURE, UNKNOWN = "Success", "Failure", "Unknown"
 _INITIAL = {"readiness": FAILURE, "liveness": SUCCESS, "startup": UNKNOWN}
@@ -38,8 +45,10 @@ class ProbeSpec:
     @classmethod
     def from_probe(cls, probe: Mapping[str, Any]) -> "ProbeSpec":
         return cls(
-            int(probe.get("initialDelaySeconds") or 0), int(probe.get("periodSeconds") or 10),
-            int(probe.get("timeoutSeconds") or 1), int(probe.get("successThreshold") or 1),
+            int(probe.get("initialDelaySeconds") or 0),
+            int(probe.get("periodSeconds") or 10),
+            int(probe.get("timeoutSeconds") or 1),
+            int(probe.get("successThreshold") or 1),
             int(probe.get("failureThreshold") or 3),
         )
 
@@ -70,14 +79,22 @@ class ProbeStep:
 
 
 def probe_step(
-    worker: ProbeWorker, *, container_name: str, container_id: str, running: bool,
-    seconds_since_start: float, started: bool, deleting: bool = False,
+    worker: ProbeWorker,
+    *,
+    container_name: str,
+    container_id: str,
+    running: bool,
+    seconds_since_start: float,
+    started: bool,
+    deleting: bool = False,
     run_probe: Callable[[], tuple[bool, str]],
 ) -> ProbeStep:
     """One doProbe tick. ``run_probe`` returns (ok, output) and is only called when probing."""
     if container_id != worker.container_id:
         # a new container: results reset to the initial value and probing resumes
-        worker = replace(worker, container_id=container_id, result=_INITIAL[worker.kind], on_hold=False)
+        worker = replace(
+            worker, container_id=container_id, result=_INITIAL[worker.kind], on_hold=False
+        )
     if worker.on_hold:
         return ProbeStep(worker)
     if not running:
@@ -97,13 +114,20 @@ def probe_step(
         events = (Event("Warning", "Unhealthy", f"{_LABEL[worker.kind]} probe failed: {output}"),)
     run = worker.result_run + 1 if worker.last_result == result else 1
     worker = replace(worker, last_result=result, result_run=run)
-    threshold = worker.spec.failure_threshold if result == FAILURE else worker.spec.success_threshold
+    threshold = (
+        worker.spec.failure_threshold if result == FAILURE else worker.spec.success_threshold
+    )
     if run < threshold:
         return ProbeStep(worker, True, False, events)
     worker = replace(worker, result=result)
     if worker.kind in ("liveness", "startup") and result == FAILURE:
-        events += (Event("Normal", "Killing",
-                         f"Container {container_name} failed {worker.kind} probe, will be restarted"),)
+        events += (
+            Event(
+                "Normal",
+                "Killing",
+                f"Container {container_name} failed {worker.kind} probe, will be restarted",
+            ),
+        )
         return ProbeStep(replace(worker, on_hold=True, result_run=0), True, True, events)
     return ProbeStep(worker, True, False, events)
 

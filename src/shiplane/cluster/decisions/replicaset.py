@@ -22,12 +22,25 @@ from typing import Any
 from shiplane.cluster.decisions.clock import parse_time
 from shiplane.cluster.decisions.deployment_util import replicas_of
 from shiplane.cluster.decisions.labels import matches_label_selector
-from shiplane.cluster.decisions.pods import is_pod_active, is_pod_available, is_pod_ready, ready_since
+from shiplane.cluster.decisions.pods import (
+    is_pod_active,
+    is_pod_available,
+    is_pod_ready,
+    ready_since,
+)
 
 __all__ = [
-    "BURST_REPLICAS", "SLOW_START_INITIAL_BATCH_SIZE", "ReplicaSetPlan", "calculate_replicaset_status",
-    "created_event", "deleted_event", "failed_create_event", "pod_from_template", "pods_to_delete",
-    "plan_replicaset", "slow_start_batches",
+    "BURST_REPLICAS",
+    "SLOW_START_INITIAL_BATCH_SIZE",
+    "ReplicaSetPlan",
+    "calculate_replicaset_status",
+    "created_event",
+    "deleted_event",
+    "failed_create_event",
+    "pod_from_template",
+    "pods_to_delete",
+    "plan_replicaset",
+    "slow_start_batches",
 ]
 
 BURST_REPLICAS = 500  # replicaset controller's BurstReplicas
@@ -81,7 +94,9 @@ def _uid(pod: Obj) -> str:
 
 
 def _deletion_cost(pod: Obj) -> int:
-    raw = ((pod.get("metadata") or {}).get("annotations") or {}).get("controller.kubernetes.io/pod-deletion-cost")
+    raw = ((pod.get("metadata") or {}).get("annotations") or {}).get(
+        "controller.kubernetes.io/pod-deletion-cost"
+    )
     try:
         return int(raw) if raw is not None else 0
     except ValueError:
@@ -91,7 +106,10 @@ def _deletion_cost(pod: Obj) -> int:
 def _compare(a: tuple[Obj, int], b: tuple[Obj, int], now: datetime) -> int:
     """ActivePodsWithRanks.Less as a cmp: negative when ``a`` should be deleted first."""
     (pa, ra), (pb, rb) = a, b
-    na, nb = (pa.get("spec") or {}).get("nodeName") or "", (pb.get("spec") or {}).get("nodeName") or ""
+    na, nb = (
+        (pa.get("spec") or {}).get("nodeName") or "",
+        (pb.get("spec") or {}).get("nodeName") or "",
+    )
     if na != nb and (not na or not nb):  # 1. unassigned < assigned
         return -1 if not na else 1
     pha = _PHASE_ORDINAL.get((pa.get("status") or {}).get("phase"), 0)
@@ -131,7 +149,9 @@ def _newer_first(ta: datetime | None, tb: datetime | None, pa: Obj, pb: Obj, now
     return -1 if diff < 0 else 1
 
 
-def pods_to_delete(pods: Sequence[Obj], related_pods: Sequence[Obj], count: int, now: datetime) -> list[Obj]:
+def pods_to_delete(
+    pods: Sequence[Obj], related_pods: Sequence[Obj], count: int, now: datetime
+) -> list[Obj]:
     """getPodsToDelete: rank by pods of the same owner family on the same node, then sort."""
     pods = list(pods)
     if count >= len(pods):
@@ -148,26 +168,36 @@ def pods_to_delete(pods: Sequence[Obj], related_pods: Sequence[Obj], count: int,
 
 def calculate_replicaset_status(rs: Obj, pods: Sequence[Obj], now: datetime) -> dict:
     """replica_set_utils.go calculateStatus over the RS's active pods (+ observedGeneration)."""
-    template_labels = ((rs.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+    template_labels = ((rs.get("spec") or {}).get("template") or {}).get("metadata", {}).get(
+        "labels"
+    ) or {}
     min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
     fully, ready, available = 0, 0, 0
     for pod in pods:
-        if matches_label_selector({"matchLabels": template_labels}, (pod.get("metadata") or {}).get("labels")):
+        if matches_label_selector(
+            {"matchLabels": template_labels}, (pod.get("metadata") or {}).get("labels")
+        ):
             fully += 1
         if is_pod_ready(pod):
             ready += 1
             if is_pod_available(pod, min_ready, now):
                 available += 1
     status = copy.deepcopy(dict(rs.get("status") or {}))
-    status.update({
-        "replicas": len(pods), "fullyLabeledReplicas": fully, "readyReplicas": ready,
-        "availableReplicas": available,
-        "observedGeneration": int((rs.get("metadata") or {}).get("generation") or 0),
-    })
+    status.update(
+        {
+            "replicas": len(pods),
+            "fullyLabeledReplicas": fully,
+            "readyReplicas": ready,
+            "availableReplicas": available,
+            "observedGeneration": int((rs.get("metadata") or {}).get("generation") or 0),
+        }
+    )
     return status
 
 
-def plan_replicaset(rs: Obj, pods: Sequence[Obj], now: datetime, related_pods: Sequence[Obj] | None = None) -> ReplicaSetPlan:
+def plan_replicaset(
+    rs: Obj, pods: Sequence[Obj], now: datetime, related_pods: Sequence[Obj] | None = None
+) -> ReplicaSetPlan:
     """syncReplicaSet: ``pods`` are the pods the RS controls; ``related_pods`` those of its
     Deployment's other ReplicaSets too (for the same-node rank), defaulting to ``pods``."""
     active = [p for p in pods if is_pod_active(p)]
@@ -179,12 +209,20 @@ def plan_replicaset(rs: Obj, pods: Sequence[Obj], now: datetime, related_pods: S
     if diff < 0:
         batches = slow_start_batches(min(-diff, BURST_REPLICAS))
     elif diff > 0:
-        chosen = pods_to_delete(active, related_pods if related_pods is not None else active,
-                                min(diff, BURST_REPLICAS), now)
+        chosen = pods_to_delete(
+            active,
+            related_pods if related_pods is not None else active,
+            min(diff, BURST_REPLICAS),
+            now,
+        )
         delete = tuple(p["metadata"]["name"] for p in chosen)
     requeue = None
     min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
-    if min_ready > 0 and status["readyReplicas"] == desired and status["availableReplicas"] != desired:
+    if (
+        min_ready > 0
+        and status["readyReplicas"] == desired
+        and status["availableReplicas"] != desired
+    ):
         requeue = float(min_ready)  # re-check once pods have been ready long enough
     return ReplicaSetPlan(batches, delete, status, requeue)
 
@@ -198,17 +236,27 @@ def pod_from_template(rs: Obj) -> dict:
         "generateName": f"{meta.get('name', '')}-",
         "namespace": meta.get("namespace", "default"),
         "labels": dict(tmeta.get("labels") or {}),
-        "ownerReferences": [{
-            "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": meta.get("name", ""),
-            "uid": meta.get("uid", ""), "controller": True, "blockOwnerDeletion": True,
-        }],
+        "ownerReferences": [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": meta.get("name", ""),
+                "uid": meta.get("uid", ""),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
     }
     if tmeta.get("annotations"):
         pod_meta["annotations"] = dict(tmeta["annotations"])
     if tmeta.get("finalizers"):
         pod_meta["finalizers"] = list(tmeta["finalizers"])
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta,
-            "spec": copy.deepcopy(template.get("spec") or {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": pod_meta,
+        "spec": copy.deepcopy(template.get("spec") or {}),
+    }
 
 
 def created_event(pod_name: str) -> tuple[str, str, str]:

@@ -26,8 +26,16 @@ from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.events import Event
 
 __all__ = [
-    "CreateReplicaSet", "DeleteReplicaSet", "DeploymentPlan", "Event", "UpdateDeployment",
-    "UpdateReplicaSet", "calculate_status", "on_create_conflict", "on_create_failed", "plan_deployment",
+    "CreateReplicaSet",
+    "DeleteReplicaSet",
+    "DeploymentPlan",
+    "Event",
+    "UpdateDeployment",
+    "UpdateReplicaSet",
+    "calculate_status",
+    "on_create_conflict",
+    "on_create_failed",
+    "plan_deployment",
 ]
 
 Obj = Mapping[str, Any]
@@ -94,7 +102,9 @@ def calculate_status(all_rss: Sequence[dict | None], new_rs: dict | None, deploy
 
 
 class _Sync:
-    def __init__(self, deployment: Obj, replicasets: Sequence[Obj], pods: Sequence[Obj], now: datetime):
+    def __init__(
+        self, deployment: Obj, replicasets: Sequence[Obj], pods: Sequence[Obj], now: datetime
+    ):
         self.d: dict = copy.deepcopy(dict(deployment))
         self.d.setdefault("metadata", {}).setdefault("annotations", {})
         self.d.setdefault("status", {})
@@ -140,9 +150,16 @@ class _Sync:
             if rev is not None:
                 d["metadata"]["annotations"][du.REVISION_ANNOTATION] = rev
             if du.has_progress_deadline(d) and du.get_condition(d["status"], "Progressing") is None:
-                du.set_condition(d["status"], du.new_condition(
-                    "Progressing", "True", "FoundNewReplicaSet",
-                    f'Found new replica set "{_name(existing)}"', self.now))
+                du.set_condition(
+                    d["status"],
+                    du.new_condition(
+                        "Progressing",
+                        "True",
+                        "FoundNewReplicaSet",
+                        f'Found new replica set "{_name(existing)}"',
+                        self.now,
+                    ),
+                )
             return existing
         if not create:
             return None
@@ -153,7 +170,10 @@ class _Sync:
         template = copy.deepcopy(d["spec"]["template"])
         pod_hash = du.compute_hash(template, d["status"].get("collisionCount"))
         template.setdefault("metadata", {})
-        template["metadata"]["labels"] = {**(template["metadata"].get("labels") or {}), du.HASH_LABEL: pod_hash}
+        template["metadata"]["labels"] = {
+            **(template["metadata"].get("labels") or {}),
+            du.HASH_LABEL: pod_hash,
+        }
         selector = copy.deepcopy(d["spec"].get("selector") or {})
         selector["matchLabels"] = {**(selector.get("matchLabels") or {}), du.HASH_LABEL: pod_hash}
         meta = d["metadata"]
@@ -165,18 +185,29 @@ class _Sync:
             self.requeue = 0.0
             return None
         new_rs: dict = {
-            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
             "metadata": {
-                "name": name, "namespace": meta.get("namespace", "default"),
-                "labels": dict(template["metadata"]["labels"]), "annotations": {},
-                "ownerReferences": [{
-                    "apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
-                    "uid": meta.get("uid", ""), "controller": True, "blockOwnerDeletion": True,
-                }],
+                "name": name,
+                "namespace": meta.get("namespace", "default"),
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": {},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": meta["name"],
+                        "uid": meta.get("uid", ""),
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
             },
             "spec": {
-                "replicas": 0, "minReadySeconds": int(d["spec"].get("minReadySeconds") or 0),
-                "selector": selector, "template": template,
+                "replicas": 0,
+                "minReadySeconds": int(d["spec"].get("minReadySeconds") or 0),
+                "selector": selector,
+                "template": template,
             },
         }
         count = du.new_rs_new_replicas(d, [*old, new_rs], new_rs)
@@ -186,11 +217,23 @@ class _Sync:
         new_rs["metadata"]["creationTimestamp"] = format_time(self.now)
         self.rss.append(new_rs)
         if count > 0:
-            self.events.append(Event("Normal", "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {count}"))
+            self.events.append(
+                Event(
+                    "Normal", "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {count}"
+                )
+            )
         d["metadata"]["annotations"][du.REVISION_ANNOTATION] = str(new_revision)
         if du.has_progress_deadline(d):
-            du.set_condition(d["status"], du.new_condition(
-                "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"', self.now))
+            du.set_condition(
+                d["status"],
+                du.new_condition(
+                    "Progressing",
+                    "True",
+                    "NewReplicaSetCreated",
+                    f'Created new replica set "{name}"',
+                    self.now,
+                ),
+            )
         return new_rs
 
     def scale_rs(self, rs: dict, new_scale: int) -> bool:
@@ -206,8 +249,13 @@ class _Sync:
         self._emit_update(rs)
         if size_changed:
             op = "up" if old_scale < new_scale else "down"
-            self.events.append(Event(
-                "Normal", "ScalingReplicaSet", f"Scaled {op} replica set {_name(rs)} from {old_scale} to {new_scale}"))
+            self.events.append(
+                Event(
+                    "Normal",
+                    "ScalingReplicaSet",
+                    f"Scaled {op} replica set {_name(rs)} from {old_scale} to {new_scale}",
+                )
+            )
         return size_changed
 
     def scale_and_record(self, rs: dict, new_scale: int) -> bool:
@@ -222,11 +270,21 @@ class _Sync:
 
     def _with_availability(self, status: dict) -> dict:
         if status["availableReplicas"] >= du.min_available(self.d):
-            cond = du.new_condition("Available", "True", "MinimumReplicasAvailable",
-                                    "Deployment has minimum availability.", self.now)
+            cond = du.new_condition(
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+                self.now,
+            )
         else:
-            cond = du.new_condition("Available", "False", "MinimumReplicasUnavailable",
-                                    "Deployment does not have minimum availability.", self.now)
+            cond = du.new_condition(
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+                self.now,
+            )
         du.set_condition(status, cond)
         return status
 
@@ -237,23 +295,50 @@ class _Sync:
         if not du.has_progress_deadline(d):
             du.remove_condition(status, "Progressing")
         current = du.get_condition(d["status"], "Progressing")
-        complete_before = (status["replicas"] == status["updatedReplicas"] and current is not None
-                           and current.get("reason") == "NewReplicaSetAvailable")
-        subject = f'ReplicaSet "{_name(new_rs)}"' if new_rs is not None else f'Deployment "{_name(d)}"'
+        complete_before = (
+            status["replicas"] == status["updatedReplicas"]
+            and current is not None
+            and current.get("reason") == "NewReplicaSetAvailable"
+        )
+        subject = (
+            f'ReplicaSet "{_name(new_rs)}"' if new_rs is not None else f'Deployment "{_name(d)}"'
+        )
         if du.has_progress_deadline(d) and not complete_before:
             if du.deployment_complete(d, status):
-                du.set_condition(status, du.new_condition(
-                    "Progressing", "True", "NewReplicaSetAvailable", f"{subject} has successfully progressed.", self.now))
+                du.set_condition(
+                    status,
+                    du.new_condition(
+                        "Progressing",
+                        "True",
+                        "NewReplicaSetAvailable",
+                        f"{subject} has successfully progressed.",
+                        self.now,
+                    ),
+                )
             elif du.deployment_progressing(d, status):
-                cond = du.new_condition("Progressing", "True", "ReplicaSetUpdated", f"{subject} is progressing.", self.now)
+                cond = du.new_condition(
+                    "Progressing",
+                    "True",
+                    "ReplicaSetUpdated",
+                    f"{subject} is progressing.",
+                    self.now,
+                )
                 if current is not None:
                     if current.get("status") == "True":
                         cond["lastTransitionTime"] = current.get("lastTransitionTime")
                     du.remove_condition(status, "Progressing")
                 du.set_condition(status, cond)
             elif du.deployment_timed_out(d, status, self.now):
-                du.set_condition(status, du.new_condition(
-                    "Progressing", "False", "ProgressDeadlineExceeded", f"{subject} has timed out progressing.", self.now))
+                du.set_condition(
+                    status,
+                    du.new_condition(
+                        "Progressing",
+                        "False",
+                        "ProgressDeadlineExceeded",
+                        f"{subject} has timed out progressing.",
+                        self.now,
+                    ),
+                )
         self.new_status = status
         self.requeue = self._requeue_stuck(status)
 
@@ -261,7 +346,10 @@ class _Sync:
         current = du.get_condition(self.d["status"], "Progressing")
         if not du.has_progress_deadline(self.d) or current is None:
             return self.requeue
-        if du.deployment_complete(self.d, status) or current.get("reason") == "ProgressDeadlineExceeded":
+        if (
+            du.deployment_complete(self.d, status)
+            or current.get("reason") == "ProgressDeadlineExceeded"
+        ):
             return self.requeue
         deadline = du.progress_deadline_at(self.d, self.d["status"])
         if deadline is None:
@@ -281,8 +369,12 @@ class _Sync:
             return
         ordered = sorted(cleanable, key=lambda rs: (du.revision(rs), du._created(rs)))
         for rs in ordered[:diff]:
-            busy = (du.status_int(rs, "replicas") != 0 or du.replicas_of(rs) != 0
-                    or int(rs["metadata"].get("generation") or 0) > du.status_int(rs, "observedGeneration"))
+            busy = (
+                du.status_int(rs, "replicas") != 0
+                or du.replicas_of(rs) != 0
+                or int(rs["metadata"].get("generation") or 0)
+                > du.status_int(rs, "observedGeneration")
+            )
             if not busy:
                 self.actions.append(DeleteReplicaSet(_name(rs)))
                 self.rss.remove(rs)
@@ -360,8 +452,14 @@ class _Sync:
             return True
         old_names = {_name(rs) for rs in old}
         for pod in self.pods:
-            owner = next((r for r in (pod.get("metadata") or {}).get("ownerReferences") or []
-                          if r.get("controller") and r.get("kind") == "ReplicaSet"), None)
+            owner = next(
+                (
+                    r
+                    for r in (pod.get("metadata") or {}).get("ownerReferences") or []
+                    if r.get("controller") and r.get("kind") == "ReplicaSet"
+                ),
+                None,
+            )
             if owner is None or owner.get("name") not in old_names:
                 continue
             if (pod.get("status") or {}).get("phase") not in ("Failed", "Succeeded"):
@@ -412,8 +510,12 @@ class _Sync:
             if du.replicas_of(target) != desired:
                 self.scale_and_record(target, desired)
             return
-        if (new_rs is not None and du.desired_replicas_annotation(new_rs) == desired
-                and du.replicas_of(new_rs) == desired and du.status_int(new_rs, "availableReplicas") == desired):
+        if (
+            new_rs is not None
+            and du.desired_replicas_annotation(new_rs) == desired
+            and du.replicas_of(new_rs) == desired
+            and du.status_int(new_rs, "availableReplicas") == desired
+        ):
             for rs in _active(old):  # IsSaturated: old replica sets go to zero
                 self.scale_and_record(rs, 0)
             return
@@ -423,7 +525,9 @@ class _Sync:
         allowed = desired + du.max_surge(d) if desired > 0 else 0
         to_add = allowed - current
         if to_add > 0:  # ReplicaSetsBySizeNewer: larger first, newer first on ties
-            active = sorted(du.sort_by_creation(active, newest_first=True), key=du.replicas_of, reverse=True)
+            active = sorted(
+                du.sort_by_creation(active, newest_first=True), key=du.replicas_of, reverse=True
+            )
         elif to_add < 0:  # ReplicaSetsBySizeOlder
             active = sorted(du.sort_by_creation(active), key=du.replicas_of, reverse=True)
         sizes: dict[str, int] = {}
@@ -451,7 +555,11 @@ class _Sync:
             annotated = du.max_replicas_annotation(rs)
             if not annotated:
                 annotated = du.status_int(self.d, "replicas")
-            new_size = du.replicas_of(rs) * (desired + du.max_surge(self.d)) / annotated if annotated else 0
+            new_size = (
+                du.replicas_of(rs) * (desired + du.max_surge(self.d)) / annotated
+                if annotated
+                else 0
+            )
             # integer.RoundToInt32 = math.Round: halves away from zero
             rounded = int(new_size + 0.5) if new_size >= 0 else -int(-new_size + 0.5)
             fraction = rounded - du.replicas_of(rs)
@@ -475,18 +583,35 @@ class _Sync:
             return  # a reported lack of progress is not overwritten by pause
         paused_exists = cond is not None and cond.get("reason") == "DeploymentPaused"
         if d["spec"].get("paused") and not paused_exists:
-            du.set_condition(d["status"], du.new_condition(
-                "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", self.now))
+            du.set_condition(
+                d["status"],
+                du.new_condition(
+                    "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", self.now
+                ),
+            )
         elif not d["spec"].get("paused") and paused_exists:
-            du.set_condition(d["status"], du.new_condition(
-                "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", self.now))
+            du.set_condition(
+                d["status"],
+                du.new_condition(
+                    "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", self.now
+                ),
+            )
 
     def run(self) -> DeploymentPlan:
         d = self.d
         selector = d["spec"].get("selector")
-        if selector is not None and not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            self.events.append(Event("Warning", "SelectingAll",
-                                     "This deployment is selecting all pods. A non-empty selector is required."))
+        if (
+            selector is not None
+            and not selector.get("matchLabels")
+            and not selector.get("matchExpressions")
+        ):
+            self.events.append(
+                Event(
+                    "Warning",
+                    "SelectingAll",
+                    "This deployment is selecting all pods. A non-empty selector is required.",
+                )
+            )
             gen = int(d["metadata"].get("generation") or 0)
             if int(d["status"].get("observedGeneration") or 0) < gen:
                 d["status"]["observedGeneration"] = gen
@@ -512,14 +637,22 @@ class _Sync:
         status = self.new_status if self.new_status is not None else self.d["status"]
         original = self.original
         annotations = self.d["metadata"]["annotations"]
-        if status != (original.get("status") or {}) or annotations != ((original.get("metadata") or {}).get("annotations") or {}):
+        if status != (original.get("status") or {}) or annotations != (
+            (original.get("metadata") or {}).get("annotations") or {}
+        ):
             self.actions.append(UpdateDeployment(copy.deepcopy(annotations), copy.deepcopy(status)))
         new_rs = self.find_new()
-        return DeploymentPlan(tuple(self.actions), tuple(self.events), self.requeue,
-                              _name(new_rs) if new_rs is not None else None)
+        return DeploymentPlan(
+            tuple(self.actions),
+            tuple(self.events),
+            self.requeue,
+            _name(new_rs) if new_rs is not None else None,
+        )
 
 
-def plan_deployment(deployment: Obj, replicasets: Sequence[Obj], pods: Sequence[Obj], now: datetime) -> DeploymentPlan:
+def plan_deployment(
+    deployment: Obj, replicasets: Sequence[Obj], pods: Sequence[Obj], now: datetime
+) -> DeploymentPlan:
     """One syncDeployment: the writes and events the Deployment controller would make now."""
     return _Sync(deployment, replicasets, pods, now).run()
 
@@ -539,10 +672,14 @@ def on_create_conflict(deployment: Obj, existing: Obj) -> dict | None:
     return status
 
 
-def on_create_failed(deployment: Obj, replicaset_name: str, error: str, now: datetime) -> tuple[dict, Event]:
+def on_create_failed(
+    deployment: Obj, replicaset_name: str, error: str, now: datetime
+) -> tuple[dict, Event]:
     """Any other create error: Progressing False/ReplicaSetCreateError and a warning event."""
     message = f'Failed to create new replica set "{replicaset_name}": {error}'
     status = copy.deepcopy(dict(deployment.get("status") or {}))
     if du.has_progress_deadline(deployment):
-        du.set_condition(status, du.new_condition("Progressing", "False", "ReplicaSetCreateError", message, now))
+        du.set_condition(
+            status, du.new_condition("Progressing", "False", "ReplicaSetCreateError", message, now)
+        )
     return status, Event("Warning", "ReplicaSetCreateError", message)

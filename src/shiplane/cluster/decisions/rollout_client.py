@@ -13,14 +13,25 @@ from typing import Any
 from shiplane.cluster.decisions import deployment_util as du
 from shiplane.cluster.decisions.errors import DecisionInputError
 
-__all__ = ["RollbackDecision", "RolloutStatus", "RolloutStatusError", "RollbackError", "plan_rollback", "rollout_status"]
+__all__ = [
+    "RollbackDecision",
+    "RolloutStatus",
+    "RolloutStatusError",
+    "RollbackError",
+    "plan_rollback",
+    "rollout_status",
+]
 
 Obj = Mapping[str, Any]
 
 # rollback.go annotationsToSkip: kept from the Deployment, never copied from the ReplicaSet
 _ROLLBACK_SKIP = {
-    du.LAST_APPLIED_ANNOTATION, du.REVISION_ANNOTATION, du.REVISION_HISTORY_ANNOTATION,
-    du.DESIRED_REPLICAS_ANNOTATION, du.MAX_REPLICAS_ANNOTATION, "deprecated.deployment.rollback.to",
+    du.LAST_APPLIED_ANNOTATION,
+    du.REVISION_ANNOTATION,
+    du.REVISION_HISTORY_ANNOTATION,
+    du.DESIRED_REPLICAS_ANNOTATION,
+    du.MAX_REPLICAS_ANNOTATION,
+    "deprecated.deployment.rollback.to",
 }
 
 
@@ -44,7 +55,9 @@ def rollout_status(deployment: Obj, revision: int = 0) -> RolloutStatus:
     if revision > 0:
         current = du.revision(deployment)
         if revision != current:
-            raise RolloutStatusError(f"desired revision ({revision}) is different from the running revision ({current})")
+            raise RolloutStatusError(
+                f"desired revision ({revision}) is different from the running revision ({current})"
+            )
     status = deployment.get("status") or {}
     generation = int((deployment.get("metadata") or {}).get("generation") or 0)
     if generation > int(status.get("observedGeneration") or 0):
@@ -58,11 +71,17 @@ def rollout_status(deployment: Obj, revision: int = 0) -> RolloutStatus:
     available = int(status.get("availableReplicas") or 0)
     prefix = f'Waiting for deployment "{name}" rollout to finish: '
     if replicas is not None and updated < int(replicas):
-        return RolloutStatus(f"{prefix}{updated} out of {replicas} new replicas have been updated...", False)
+        return RolloutStatus(
+            f"{prefix}{updated} out of {replicas} new replicas have been updated...", False
+        )
     if total > updated:
-        return RolloutStatus(f"{prefix}{total - updated} old replicas are pending termination...", False)
+        return RolloutStatus(
+            f"{prefix}{total - updated} old replicas are pending termination...", False
+        )
     if available < updated:
-        return RolloutStatus(f"{prefix}{available} of {updated} updated replicas are available...", False)
+        return RolloutStatus(
+            f"{prefix}{available} of {updated} updated replicas are available...", False
+        )
     return RolloutStatus(f'deployment "{name}" successfully rolled out', True)
 
 
@@ -107,7 +126,9 @@ def _find_revision(name: str, replicasets: Sequence[Obj], to_revision: int) -> O
     return previous
 
 
-def plan_rollback(deployment: Obj, replicasets: Sequence[Obj], to_revision: int = 0) -> RollbackDecision:
+def plan_rollback(
+    deployment: Obj, replicasets: Sequence[Obj], to_revision: int = 0
+) -> RollbackDecision:
     """DeploymentRollbacker.Rollback over the Deployment and the ReplicaSets it controls."""
     if to_revision < 0:
         raise RollbackError(f"unable to find specified revision {to_revision} in history")
@@ -116,10 +137,13 @@ def plan_rollback(deployment: Obj, replicasets: Sequence[Obj], to_revision: int 
     if (deployment.get("spec") or {}).get("paused"):
         raise RollbackError(
             f"you cannot rollback a paused deployment; resume it first with "
-            f"'kubectl rollout resume deployment/{name}' and try again")
+            f"'kubectl rollout resume deployment/{name}' and try again"
+        )
     template = copy.deepcopy((target.get("spec") or {}).get("template") or {})
     if du.equal_ignore_hash(template, (deployment.get("spec") or {}).get("template") or {}):
-        return RollbackDecision(f"skipped rollback (current template already matches revision {to_revision})")
+        return RollbackDecision(
+            f"skipped rollback (current template already matches revision {to_revision})"
+        )
     ((template.get("metadata") or {}).get("labels") or {}).pop(du.HASH_LABEL, None)
     current = (deployment.get("metadata") or {}).get("annotations") or {}
     annotations = {k: v for k, v in current.items() if k in _ROLLBACK_SKIP}

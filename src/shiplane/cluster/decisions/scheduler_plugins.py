@@ -15,10 +15,23 @@ from shiplane.cluster.decisions.labels import matches_label_selector, matches_no
 from shiplane.cluster.decisions.pod_resources import node_allocatable, pod_requests
 
 __all__ = [
-    "ClusterView", "MAX_NODE_SCORE", "NodeInfo", "filter_inter_pod_affinity", "filter_node_affinity",
-    "filter_node_name", "filter_node_ports", "filter_node_resources_fit", "filter_node_unschedulable",
-    "filter_pod_topology_spread", "filter_taint_toleration", "normalize", "score_balanced_allocation",
-    "score_image_locality", "score_least_allocated", "score_node_affinity", "score_taint_toleration",
+    "ClusterView",
+    "MAX_NODE_SCORE",
+    "NodeInfo",
+    "filter_inter_pod_affinity",
+    "filter_node_affinity",
+    "filter_node_name",
+    "filter_node_ports",
+    "filter_node_resources_fit",
+    "filter_node_unschedulable",
+    "filter_pod_topology_spread",
+    "filter_taint_toleration",
+    "normalize",
+    "score_balanced_allocation",
+    "score_image_locality",
+    "score_least_allocated",
+    "score_node_affinity",
+    "score_taint_toleration",
     "tolerates",
 ]
 
@@ -47,7 +60,9 @@ class NodeInfo:
     requested: dict = field(default_factory=dict)
     non_zero_requested: dict = field(default_factory=dict)
     images: Mapping[str, int] = field(default_factory=dict)  # normalised image name -> bytes
-    anti_affinity_pods: int = 0  # pods here with required anti-affinity (InterPodAffinity PreFilter)
+    anti_affinity_pods: int = (
+        0  # pods here with required anti-affinity (InterPodAffinity PreFilter)
+    )
 
     name: str = field(init=False)
     labels: Mapping[str, str] = field(init=False)
@@ -129,7 +144,9 @@ def filter_taint_toleration(pod: Obj, info: NodeInfo, view: ClusterView) -> list
         if taint.get("effect") not in ("NoSchedule", "NoExecute"):
             continue
         if not any(tolerates(t, taint) for t in tolerations):
-            return [f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value', '')}}}"]
+            return [
+                f"node(s) had untolerated taint {{{taint.get('key', '')}: {taint.get('value', '')}}}"
+            ]
     return []
 
 
@@ -164,7 +181,13 @@ def _host_ports(pod: Obj) -> list[tuple[str, str, int]]:
     for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
         for port in container.get("ports") or []:
             if int(port.get("hostPort") or 0) > 0:
-                ports.append((port.get("hostIP") or "0.0.0.0", port.get("protocol") or "TCP", int(port["hostPort"])))
+                ports.append(
+                    (
+                        port.get("hostIP") or "0.0.0.0",
+                        port.get("protocol") or "TCP",
+                        int(port["hostPort"]),
+                    )
+                )
     return ports
 
 
@@ -222,8 +245,11 @@ def filter_pod_topology_spread(pod: Obj, info: NodeInfo, view: ClusterView) -> l
     (nodeAffinityPolicy Honor) and carry every constraint's key; taints are ignored
     (nodeTaintsPolicy Ignore); terminating pods are not counted.
     """
-    constraints = [c for c in (pod.get("spec") or {}).get("topologySpreadConstraints") or []
-                   if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"]
+    constraints = [
+        c
+        for c in (pod.get("spec") or {}).get("topologySpreadConstraints") or []
+        if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"
+    ]
     if not constraints:
         return []
     namespace = (pod.get("metadata") or {}).get("namespace", "default")
@@ -231,7 +257,9 @@ def filter_pod_topology_spread(pod: Obj, info: NodeInfo, view: ClusterView) -> l
     keys = [c["topologyKey"] for c in constraints]
     state = view.cycle_state.get("PodTopologySpread")
     if state is None:
-        state = view.cycle_state["PodTopologySpread"] = _spread_counts(pod, constraints, keys, namespace, view)
+        state = view.cycle_state["PodTopologySpread"] = _spread_counts(
+            pod, constraints, keys, namespace, view
+        )
     for constraint, (selector, counts) in zip(constraints, state):
         key = constraint["topologyKey"]
         if key not in info.labels:
@@ -247,7 +275,9 @@ def filter_pod_topology_spread(pod: Obj, info: NodeInfo, view: ClusterView) -> l
     return []
 
 
-def _spread_counts(pod: Obj, constraints: list, keys: list, namespace: str, view: ClusterView) -> list:
+def _spread_counts(
+    pod: Obj, constraints: list, keys: list, namespace: str, view: ClusterView
+) -> list:
     """PreFilter: matching pods per topology domain, once per scheduling cycle."""
     state = []
     for constraint in constraints:
@@ -257,12 +287,17 @@ def _spread_counts(pod: Obj, constraints: list, keys: list, namespace: str, view
         for other in view.nodes:
             if not all(k in other.labels for k in keys):
                 continue
-            if constraint.get("nodeAffinityPolicy", "Honor") == "Honor" and not pod_matches_node_selector_and_affinity(pod, other.node):
+            if constraint.get(
+                "nodeAffinityPolicy", "Honor"
+            ) == "Honor" and not pod_matches_node_selector_and_affinity(pod, other.node):
                 continue
-            if constraint.get("nodeTaintsPolicy", "Ignore") == "Honor" and filter_taint_toleration(pod, other, view):
+            if constraint.get("nodeTaintsPolicy", "Ignore") == "Honor" and filter_taint_toleration(
+                pod, other, view
+            ):
                 continue
             matched = sum(
-                1 for p in other.pods
+                1
+                for p in other.pods
                 if (p.get("metadata") or {}).get("namespace", "default") == namespace
                 and not (p.get("metadata") or {}).get("deletionTimestamp")
                 and matches_label_selector(selector, (p.get("metadata") or {}).get("labels"))
@@ -291,7 +326,8 @@ def _term_namespaces_match(term: Obj, owner: Obj, target: Obj, view: ClusterView
 def _term_matches(term: Obj, owner: Obj, target: Obj, view: ClusterView) -> bool:
     """A PodAffinityTerm of ``owner`` selects ``target``."""
     return _term_namespaces_match(term, owner, target, view) and matches_label_selector(
-        term.get("labelSelector"), (target.get("metadata") or {}).get("labels"))
+        term.get("labelSelector"), (target.get("metadata") or {}).get("labels")
+    )
 
 
 def _required_terms(pod: Obj, kind: str) -> list:
@@ -356,7 +392,10 @@ def filter_inter_pod_affinity(pod: Obj, info: NodeInfo, view: ClusterView) -> li
 
 # ---------------------------------------------------------------- PreFilter / PreScore skips
 def needs_node_affinity(pod: Obj, view: ClusterView) -> bool:
-    return bool((pod.get("spec") or {}).get("nodeSelector")) or _required_node_affinity(pod) is not None
+    return (
+        bool((pod.get("spec") or {}).get("nodeSelector"))
+        or _required_node_affinity(pod) is not None
+    )
 
 
 def needs_node_ports(pod: Obj, view: ClusterView) -> bool:
@@ -364,8 +403,10 @@ def needs_node_ports(pod: Obj, view: ClusterView) -> bool:
 
 
 def needs_topology_spread(pod: Obj, view: ClusterView) -> bool:
-    return any(c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"
-               for c in (pod.get("spec") or {}).get("topologySpreadConstraints") or [])
+    return any(
+        c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule"
+        for c in (pod.get("spec") or {}).get("topologySpreadConstraints") or []
+    )
 
 
 def needs_inter_pod_affinity(pod: Obj, view: ClusterView) -> bool:
@@ -386,10 +427,14 @@ def needs_image_locality(pod: Obj, view: ClusterView) -> bool:
 # ---------------------------------------------------------------- scores
 def score_taint_toleration(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     """Count of PreferNoSchedule taints not tolerated (normalised in reverse)."""
-    tolerations = [t for t in _tolerations(pod) if t.get("effect") in (None, "", "PreferNoSchedule")]
+    tolerations = [
+        t for t in _tolerations(pod) if t.get("effect") in (None, "", "PreferNoSchedule")
+    ]
     return sum(
-        1 for taint in (info.node.get("spec") or {}).get("taints") or []
-        if taint.get("effect") == "PreferNoSchedule" and not any(tolerates(t, taint) for t in tolerations)
+        1
+        for taint in (info.node.get("spec") or {}).get("taints") or []
+        if taint.get("effect") == "PreferNoSchedule"
+        and not any(tolerates(t, taint) for t in tolerations)
     )
 
 
@@ -398,7 +443,9 @@ def score_node_affinity(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     section = ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
     total = 0
     for pref in section.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
-        if int(pref.get("weight") or 0) and matches_node_selector_term(pref.get("preference") or {}, info.node):
+        if int(pref.get("weight") or 0) and matches_node_selector_term(
+            pref.get("preference") or {}, info.node
+        ):
             total += int(pref["weight"])
     return total
 
@@ -410,7 +457,11 @@ def score_least_allocated(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     for name in ("cpu", "memory"):
         capacity = info.allocatable.get(name, 0)
         requested = info.non_zero_requested.get(name, 0) + request.get(name, 0)
-        score = 0 if capacity == 0 or requested > capacity else (capacity - requested) * MAX_NODE_SCORE // capacity
+        score = (
+            0
+            if capacity == 0 or requested > capacity
+            else (capacity - requested) * MAX_NODE_SCORE // capacity
+        )
         total += score
         weights += 1
     return total // weights
@@ -463,7 +514,9 @@ def score_image_locality(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
         summed += int(size * holders / total_nodes)
     max_threshold = _MAX_CONTAINER_THRESHOLD * max(1, len(containers))
     summed = min(max(summed, _MIN_IMAGE_THRESHOLD), max_threshold)
-    return MAX_NODE_SCORE * (summed - _MIN_IMAGE_THRESHOLD) // (max_threshold - _MIN_IMAGE_THRESHOLD)
+    return (
+        MAX_NODE_SCORE * (summed - _MIN_IMAGE_THRESHOLD) // (max_threshold - _MIN_IMAGE_THRESHOLD)
+    )
 
 
 def normalize(scores: dict[str, int], *, reverse: bool) -> dict[str, int]:

@@ -24,8 +24,16 @@ from shiplane.cluster.decisions import scheduler_plugins as p
 from shiplane.cluster.decisions.events import Event
 
 __all__ = [
-    "FILTERS", "FitError", "SCORERS", "ScheduleResult", "build_node_infos", "fit_error_message",
-    "num_feasible_nodes_to_find", "schedule", "schedule_on_snapshot", "scheduling_outcome",
+    "FILTERS",
+    "FitError",
+    "SCORERS",
+    "ScheduleResult",
+    "build_node_infos",
+    "fit_error_message",
+    "num_feasible_nodes_to_find",
+    "schedule",
+    "schedule_on_snapshot",
+    "scheduling_outcome",
 ]
 
 Obj = Mapping[str, Any]
@@ -108,7 +116,8 @@ def _is_terminal(pod: Obj) -> bool:
 
 
 def build_node_infos(
-    nodes: Sequence[Obj], pods: Sequence[Obj] | Mapping[str, Sequence[Obj]],
+    nodes: Sequence[Obj],
+    pods: Sequence[Obj] | Mapping[str, Sequence[Obj]],
     image_cache: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[p.NodeInfo]:
     """NodeInfos: assigned, non-terminal pods per node; images from ``image_cache``
@@ -126,7 +135,9 @@ def build_node_infos(
     for node in nodes:
         name = node["metadata"]["name"]
         if image_cache is not None:
-            images = {p.normalized_image_name(k): int(v) for k, v in (image_cache.get(name) or {}).items()}
+            images = {
+                p.normalized_image_name(k): int(v) for k, v in (image_cache.get(name) or {}).items()
+            }
         else:
             images = {}
             for entry in (node.get("status") or {}).get("images") or []:
@@ -151,9 +162,13 @@ def schedule(
 ) -> ScheduleResult:
     """Pick a node for ``pod`` or explain, in upstream's words, why none fits."""
     infos = build_node_infos(nodes, pods, image_cache)
-    return schedule_on_snapshot(pod, infos, start_index=start_index,
-                                percentage_of_nodes_to_score=percentage_of_nodes_to_score,
-                                namespace_labels=namespace_labels)
+    return schedule_on_snapshot(
+        pod,
+        infos,
+        start_index=start_index,
+        percentage_of_nodes_to_score=percentage_of_nodes_to_score,
+        namespace_labels=namespace_labels,
+    )
 
 
 def schedule_on_snapshot(
@@ -172,7 +187,11 @@ def schedule_on_snapshot(
     if total == 0:
         return ScheduleResult(None, FitError(0, {}))
     wanted = num_feasible_nodes_to_find(total, percentage_of_nodes_to_score)
-    filters = [(name, check) for name, relevant, check in FILTERS if relevant is None or relevant(pod, view)]
+    filters = [
+        (name, check)
+        for name, relevant, check in FILTERS
+        if relevant is None or relevant(pod, view)
+    ]
     feasible: list[p.NodeInfo] = []
     reasons: dict[str, tuple[str, ...]] = {}
     plugins: dict[str, str] = {}
@@ -218,5 +237,10 @@ def scheduling_outcome(pod: Obj, result: ScheduleResult) -> tuple[Event, dict | 
     if result.node is not None:
         return Event("Normal", "Scheduled", f"Successfully assigned {ref} to {result.node}"), None
     message = result.error.message if result.error else "0/0 nodes are available:"
-    condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message}
+    condition = {
+        "type": "PodScheduled",
+        "status": "False",
+        "reason": "Unschedulable",
+        "message": message,
+    }
     return Event("Warning", "FailedScheduling", message), condition

@@ -33,8 +33,16 @@ __all__ = ["ANNOTATION_PREFIX", "ContainerBehaviour", "behaviour_for", "parse_se
 ANNOTATION_PREFIX = "sim.shiplane.dev/"
 ENV_PREFIX = "SHIPLANE_SIM_"
 ALWAYS = float("inf")
-_FIELDS = ("start-delay", "exit-after", "exit-code", "readiness-fail-for", "liveness-fail-after",
-           "startup-fail-for", "cpu-millicores", "memory-bytes")
+_FIELDS = (
+    "start-delay",
+    "exit-after",
+    "exit-code",
+    "readiness-fail-for",
+    "liveness-fail-after",
+    "startup-fail-for",
+    "cpu-millicores",
+    "memory-bytes",
+)
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -52,8 +60,10 @@ def parse_seconds(raw: str, *, key: str = "", allow_always: bool = False) -> flo
         pass
     match = _DURATION.match(text)
     if not text or match is None or not any(match.groups()):
-        raise InvalidBehaviour(f"{key or 'value'}: {raw!r} is not a number of seconds or a duration like 30s, 2m",
-                               hint="see the sim.shiplane.dev annotations in shiplane.cluster.decisions.sim_behaviour")
+        raise InvalidBehaviour(
+            f"{key or 'value'}: {raw!r} is not a number of seconds or a duration like 30s, 2m",
+            hint="see the sim.shiplane.dev annotations in shiplane.cluster.decisions.sim_behaviour",
+        )
     h, m, s = (float(g) if g else 0.0 for g in match.groups())
     return h * 3600 + m * 60 + s
 
@@ -88,20 +98,22 @@ def _settings(pod: Mapping[str, Any], container: Mapping[str, Any]) -> dict[str,
     for env in container.get("env") or []:
         name = env.get("name", "")
         if name.startswith(ENV_PREFIX) and "value" in env:
-            key = name[len(ENV_PREFIX):].lower().replace("_", "-")
+            key = name[len(ENV_PREFIX) :].lower().replace("_", "-")
             found[key] = env["value"]
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     for key, val in annotations.items():
-        if key.startswith(ANNOTATION_PREFIX) and "." not in key[len(ANNOTATION_PREFIX):]:
-            found[key[len(ANNOTATION_PREFIX):]] = val
+        if key.startswith(ANNOTATION_PREFIX) and "." not in key[len(ANNOTATION_PREFIX) :]:
+            found[key[len(ANNOTATION_PREFIX) :]] = val
     suffix = "." + container.get("name", "")
     for key, val in annotations.items():
         if key.startswith(ANNOTATION_PREFIX) and key.endswith(suffix):
-            found[key[len(ANNOTATION_PREFIX):-len(suffix)]] = val
+            found[key[len(ANNOTATION_PREFIX) : -len(suffix)]] = val
     unknown = sorted(set(found) - set(_FIELDS))
     if unknown:
-        raise InvalidBehaviour(f"unknown simulated-container setting(s): {', '.join(unknown)}",
-                               hint=f"known settings: {', '.join(_FIELDS)}")
+        raise InvalidBehaviour(
+            f"unknown simulated-container setting(s): {', '.join(unknown)}",
+            hint=f"known settings: {', '.join(_FIELDS)}",
+        )
     return found
 
 
