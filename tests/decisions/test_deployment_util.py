@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from k8s_objects import T0, at, deployment, replicaset, template
 
 from shiplane.cluster.decisions import deployment_util as du
+from shiplane.cluster.decisions import template_hash as th
 from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.errors import InvalidIntOrPercent
 
@@ -83,36 +84,36 @@ def test_new_rs_new_replicas_counts_old_pods_against_surge():
 
 def test_fnv32a_known_vectors():
     # FNV-1a 32-bit reference values (draft-eastlake-fnv test vectors)
-    assert du.fnv32a(b"") == 0x811C9DC5
-    assert du.fnv32a(b"a") == 0xE40C292C
-    assert du.fnv32a(b"foobar") == 0xBF9CF968
+    assert th.fnv32a(b"") == 0x811C9DC5
+    assert th.fnv32a(b"a") == 0xE40C292C
+    assert th.fnv32a(b"foobar") == 0xBF9CF968
 
 
 def test_safe_encode_string_maps_digits_like_rand_safe_encode():
     # '0'..'9' are ord 48..57 -> alphanums[ord % 27]
-    assert du.safe_encode_string("0123456789") == "456789bcdf"  # as in real hashes like 7c79c4bf97
-    assert set(du.safe_encode_string("4294967295")) <= set(du.SAFE_ALPHABET)
+    assert th.safe_encode_string("0123456789") == "456789bcdf"  # as in real hashes like 7c79c4bf97
+    assert set(th.safe_encode_string("4294967295")) <= set(th.SAFE_ALPHABET)
 
 
 def test_compute_hash_is_stable_and_sensitive_to_template_and_collision_count():
     t = template("web:1")
-    h = du.compute_hash(t, None)
-    assert h == du.compute_hash(template("web:1"), None)
-    assert h != du.compute_hash(template("web:2"), None)
-    assert du.compute_hash(t, 1) != du.compute_hash(t, 2) != h
-    assert 1 <= len(h) <= 10 and set(h) <= set(du.SAFE_ALPHABET)
+    h = th.compute_hash(t, None)
+    assert h == th.compute_hash(template("web:1"), None)
+    assert h != th.compute_hash(template("web:2"), None)
+    assert th.compute_hash(t, 1) != th.compute_hash(t, 2) != h
+    assert 1 <= len(h) <= 10 and set(h) <= set(th.SAFE_ALPHABET)
 
 
 def test_equal_ignore_hash():
     a, b = template("web:1"), template("web:1")
     b["metadata"]["labels"]["pod-template-hash"] = "abc"
-    assert du.equal_ignore_hash(a, b)
+    assert th.equal_ignore_hash(a, b)
     b["metadata"]["labels"]["tier"] = "x"
-    assert not du.equal_ignore_hash(a, b)
+    assert not th.equal_ignore_hash(a, b)
     c = template("web:1")
     c["spec"]["volumes"] = []  # nil and empty collections compare equal (Semantic.DeepEqual)
-    assert du.equal_ignore_hash(a, c)
-    assert not du.equal_ignore_hash(a, template("web:2"))
+    assert th.equal_ignore_hash(a, c)
+    assert not th.equal_ignore_hash(a, template("web:2"))
 
 
 def test_new_rs_annotations_copy_and_revision():
@@ -210,3 +211,13 @@ def test_deployment_timed_out_uses_last_update_time_strictly():
     assert not du.deployment_timed_out(
         deployment(progressDeadlineSeconds=2**31 - 1), {"conditions": []}, at(10**6)
     )
+
+
+def test_new_replicaset_object():
+    d = deployment(name="api", replicas=2, minReadySeconds=5)
+    rs = th.new_replicaset(d, None)
+    h = th.compute_hash(d["spec"]["template"], None)
+    assert rs["metadata"]["name"] == f"api-{h}" and rs["spec"]["replicas"] == 0
+    assert rs["spec"]["minReadySeconds"] == 5
+    assert rs["spec"]["selector"]["matchLabels"] == {"app": "api", "pod-template-hash": h}
+    assert d["spec"]["template"]["metadata"]["labels"] == {"app": "api"}  # input untouched

@@ -6,12 +6,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from k8s_objects import T0, at, pod
 
-from shiplane.cluster.decisions import scheduler_plugins as sp
 from shiplane.cluster.decisions.autoscaling import AutoscalerMemory, MetricSample, plan_hpa
 from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.disruption import pdb_status
 from shiplane.cluster.decisions.pods import is_pod_ready
 from shiplane.cluster.decisions.replicaset import pods_to_delete
+from shiplane.cluster.decisions.scheduler_snapshot import ClusterView
 from shiplane.cluster.decisions.scheduling import FILTERS, build_node_infos, schedule
 
 taint = st.fixed_dictionaries(
@@ -69,7 +69,7 @@ def test_schedule_result_is_consistent_with_filters(nodes, cpu, zone, tolerate, 
     ]
     result = schedule(candidate, nodes, existing)
     infos = {i.name: i for i in build_node_infos(nodes, existing)}
-    view = sp.ClusterView(list(infos.values()))
+    view = ClusterView(list(infos.values()))
     fits = {
         name
         for name, info in infos.items()

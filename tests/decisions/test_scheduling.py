@@ -4,8 +4,9 @@ framework/types.go FitError.Error, plugins/*/..._test.go, schedule_one.go numFea
 import pytest
 from k8s_objects import node
 
-from shiplane.cluster.decisions import scheduler_plugins as sp
+from shiplane.cluster.decisions import scheduler_scores as sp
 from shiplane.cluster.decisions.pod_resources import pod_requests
+from shiplane.cluster.decisions.scheduler_snapshot import ClusterView
 from shiplane.cluster.decisions.scheduling import (
     build_node_infos,
     fit_error_message,
@@ -364,7 +365,7 @@ def test_first_failing_filter_decides_a_nodes_reason():
 
 def infos(nodes, pods=(), cache=None):
     view_infos = build_node_infos(nodes, list(pods), cache)
-    return view_infos, sp.ClusterView(view_infos)
+    return view_infos, ClusterView(view_infos)
 
 
 def test_least_allocated_and_balanced_allocation_scores():

@@ -5,14 +5,17 @@ conditions, status and completeness. Everything takes and returns plain Kubernet
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from shiplane.cluster.decisions.clock import format_time, parse_time
 from shiplane.cluster.decisions.int_or_percent import scaled_value
+from shiplane.cluster.decisions.template_hash import (
+    HASH_LABEL,
+    compute_hash,
+    equal_ignore_hash,
+)
 
 __all__ = [
     "DEFAULT_MAX_SURGE",
@@ -27,7 +30,6 @@ __all__ = [
     "deployment_progressing",
     "deployment_timed_out",
     "equal_ignore_hash",
-    "fnv32a",
     "get_condition",
     "has_progress_deadline",
     "max_revision",
@@ -37,7 +39,6 @@ __all__ = [
     "new_rs_new_replicas",
     "resolve_fenceposts",
     "revision",
-    "safe_encode_string",
     "set_condition",
     "remove_condition",
     "sort_by_creation",
@@ -45,7 +46,6 @@ __all__ = [
     "set_replicas_annotations",
 ]
 
-HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history"
 DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
@@ -62,7 +62,6 @@ _SKIP_COPY = {
 MAX_REV_HISTORY_LENGTH_IN_CHARS = 2000  # deployment controller's maxRevHistoryLengthInChars
 DEFAULT_MAX_SURGE = "25%"  # apps/v1 defaults.go SetDefaults_Deployment
 DEFAULT_MAX_UNAVAILABLE = "25%"
-SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery util/rand alphanums
 
 Obj = Mapping[str, Any]
 
@@ -143,53 +142,6 @@ def new_rs_new_replicas(deployment: Obj, all_rss: Sequence[Obj], new_rs: Obj) ->
         return replicas_of(new_rs)
     scale_up = min(max_total - current, desired - replicas_of(new_rs))
     return replicas_of(new_rs) + scale_up
-
-
-# ---------------------------------------------------------------- hashing
-def fnv32a(data: bytes) -> int:
-    value = 0x811C9DC5
-    for byte in data:
-        value ^= byte
-        value = (value * 0x01000193) & 0xFFFFFFFF
-    return value
-
-
-def safe_encode_string(text: str) -> str:
-    """rand.SafeEncodeString: every character maps to alphanums[ord(c) % 27]."""
-    return "".join(SAFE_ALPHABET[ord(ch) % len(SAFE_ALPHABET)] for ch in text)
-
-
-def compute_hash(template: Obj, collision_count: int | None) -> str:
-    """pod-template-hash (controller_utils.go ComputeHash).
-
-    Upstream hashes a go-spew dump of the Go PodTemplateSpec struct, which cannot be reproduced
-    byte for byte from JSON; we hash a canonical JSON serialisation (sorted keys, compact)
-    instead, so names differ from a real cluster's but are equally stable. The rest is upstream:
-    FNV-32a, then collisionCount written as an 8-byte buffer holding a little-endian uint32,
-    then the decimal Sum32 encoded with SafeEncodeString.
-    """
-    data = json.dumps(template, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    if collision_count is not None:
-        data += (collision_count & 0xFFFFFFFF).to_bytes(4, "little") + b"\0\0\0\0"
-    return safe_encode_string(str(fnv32a(data)))
-
-
-def _semantic(value: Any) -> Any:
-    # apiequality.Semantic.DeepEqual treats nil and empty maps/slices alike
-    if isinstance(value, Mapping):
-        out = {k: _semantic(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, {}, [])}
-    if isinstance(value, list):
-        return [_semantic(v) for v in value]
-    return value
-
-
-def equal_ignore_hash(template1: Obj, template2: Obj) -> bool:
-    """EqualIgnoreHash: templates equal once the pod-template-hash label is dropped."""
-    t1, t2 = copy.deepcopy(dict(template1)), copy.deepcopy(dict(template2))
-    for t in (t1, t2):
-        ((t.get("metadata") or {}).get("labels") or {}).pop(HASH_LABEL, None)
-    return _semantic(t1) == _semantic(t2)
 
 
 # ---------------------------------------------------------------- revisions and annotations

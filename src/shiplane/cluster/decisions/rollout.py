@@ -22,8 +22,13 @@ from datetime import datetime
 from typing import Any
 
 from shiplane.cluster.decisions import deployment_util as du
+from shiplane.cluster.decisions import rollout_progress as progress
+from shiplane.cluster.decisions import rollout_scaling as scaling
 from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.rollout_progress import calculate_status
+from shiplane.cluster.decisions.rollout_scaling import active
+from shiplane.cluster.decisions.template_hash import new_replicaset
 
 __all__ = [
     "CreateReplicaSet",
@@ -76,31 +81,6 @@ def _name(obj: Obj) -> str:
     return (obj.get("metadata") or {}).get("name", "")
 
 
-def _active(rss: Sequence[dict | None]) -> list[dict]:
-    """controller.FilterActiveReplicaSets: spec.replicas > 0."""
-    return [rs for rs in rss if rs is not None and du.replicas_of(rs) > 0]
-
-
-def calculate_status(all_rss: Sequence[dict | None], new_rs: dict | None, deployment: Obj) -> dict:
-    """sync.go calculateStatus, including the Available condition."""
-    rss = [rs for rs in all_rss if rs is not None]
-    available = sum(du.status_int(rs, "availableReplicas") for rs in rss)
-    total_spec = sum(du.replicas_of(rs) for rs in rss)
-    old = deployment.get("status") or {}
-    status: dict[str, Any] = {
-        "observedGeneration": int((deployment.get("metadata") or {}).get("generation") or 0),
-        "replicas": sum(du.status_int(rs, "replicas") for rs in rss),
-        "updatedReplicas": du.status_int(new_rs, "replicas"),
-        "readyReplicas": sum(du.status_int(rs, "readyReplicas") for rs in rss),
-        "availableReplicas": available,
-        "unavailableReplicas": max(0, total_spec - available),
-        "conditions": copy.deepcopy(list(old.get("conditions") or [])),
-    }
-    if old.get("collisionCount") is not None:
-        status["collisionCount"] = old["collisionCount"]
-    return status
-
-
 class _Sync:
     def __init__(
         self, deployment: Obj, replicasets: Sequence[Obj], pods: Sequence[Obj], now: datetime
@@ -150,16 +130,11 @@ class _Sync:
             if rev is not None:
                 d["metadata"]["annotations"][du.REVISION_ANNOTATION] = rev
             if du.has_progress_deadline(d) and du.get_condition(d["status"], "Progressing") is None:
-                du.set_condition(
-                    d["status"],
-                    du.new_condition(
-                        "Progressing",
-                        "True",
-                        "FoundNewReplicaSet",
-                        f'Found new replica set "{_name(existing)}"',
-                        self.now,
-                    ),
+                message = f'Found new replica set "{_name(existing)}"'
+                cond = du.new_condition(
+                    "Progressing", "True", "FoundNewReplicaSet", message, self.now
                 )
+                du.set_condition(d["status"], cond)
             return existing
         if not create:
             return None
@@ -167,49 +142,13 @@ class _Sync:
 
     def create_new(self, old: list[dict], new_revision: int) -> dict | None:
         d = self.d
-        template = copy.deepcopy(d["spec"]["template"])
-        pod_hash = du.compute_hash(template, d["status"].get("collisionCount"))
-        template.setdefault("metadata", {})
-        template["metadata"]["labels"] = {
-            **(template["metadata"].get("labels") or {}),
-            du.HASH_LABEL: pod_hash,
-        }
-        selector = copy.deepcopy(d["spec"].get("selector") or {})
-        selector["matchLabels"] = {**(selector.get("matchLabels") or {}), du.HASH_LABEL: pod_hash}
-        meta = d["metadata"]
-        name = f"{meta['name']}-{pod_hash}"
-        clash = next((rs for rs in self.rss if _name(rs) == name), None)
-        if clash is not None:
+        new_rs = new_replicaset(d, d["status"].get("collisionCount"))
+        name = _name(new_rs)
+        if any(_name(rs) == name for rs in self.rss):
             # sync.go: same name, different template → bump collisionCount and retry
             d["status"]["collisionCount"] = int(d["status"].get("collisionCount") or 0) + 1
             self.requeue = 0.0
             return None
-        new_rs: dict = {
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "metadata": {
-                "name": name,
-                "namespace": meta.get("namespace", "default"),
-                "labels": dict(template["metadata"]["labels"]),
-                "annotations": {},
-                "ownerReferences": [
-                    {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": meta["name"],
-                        "uid": meta.get("uid", ""),
-                        "controller": True,
-                        "blockOwnerDeletion": True,
-                    }
-                ],
-            },
-            "spec": {
-                "replicas": 0,
-                "minReadySeconds": int(d["spec"].get("minReadySeconds") or 0),
-                "selector": selector,
-                "template": template,
-            },
-        }
         count = du.new_rs_new_replicas(d, [*old, new_rs], new_rs)
         new_rs["spec"]["replicas"] = count
         du.set_new_replica_set_annotations(d, new_rs, new_revision, False)
@@ -217,23 +156,15 @@ class _Sync:
         new_rs["metadata"]["creationTimestamp"] = format_time(self.now)
         self.rss.append(new_rs)
         if count > 0:
-            self.events.append(
-                Event(
-                    "Normal", "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {count}"
-                )
-            )
+            message = f"Scaled up replica set {name} from 0 to {count}"
+            self.events.append(Event("Normal", "ScalingReplicaSet", message))
         d["metadata"]["annotations"][du.REVISION_ANNOTATION] = str(new_revision)
         if du.has_progress_deadline(d):
-            du.set_condition(
-                d["status"],
-                du.new_condition(
-                    "Progressing",
-                    "True",
-                    "NewReplicaSetCreated",
-                    f'Created new replica set "{name}"',
-                    self.now,
-                ),
+            message = f'Created new replica set "{name}"'
+            cond = du.new_condition(
+                "Progressing", "True", "NewReplicaSetCreated", message, self.now
             )
+            du.set_condition(d["status"], cond)
         return new_rs
 
     def scale_rs(self, rs: dict, new_scale: int) -> bool:
@@ -249,13 +180,8 @@ class _Sync:
         self._emit_update(rs)
         if size_changed:
             op = "up" if old_scale < new_scale else "down"
-            self.events.append(
-                Event(
-                    "Normal",
-                    "ScalingReplicaSet",
-                    f"Scaled {op} replica set {_name(rs)} from {old_scale} to {new_scale}",
-                )
-            )
+            message = f"Scaled {op} replica set {_name(rs)} from {old_scale} to {new_scale}"
+            self.events.append(Event("Normal", "ScalingReplicaSet", message))
         return size_changed
 
     def scale_and_record(self, rs: dict, new_scale: int) -> bool:
@@ -266,96 +192,13 @@ class _Sync:
     # ------------------------------------------------------------ status
     def sync_status(self, all_rss: Sequence[dict | None], new_rs: dict | None) -> None:
         """syncDeploymentStatus: status without progress estimation (scaling, paused)."""
-        self.new_status = self._with_availability(calculate_status(all_rss, new_rs, self.d))
-
-    def _with_availability(self, status: dict) -> dict:
-        if status["availableReplicas"] >= du.min_available(self.d):
-            cond = du.new_condition(
-                "Available",
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-                self.now,
-            )
-        else:
-            cond = du.new_condition(
-                "Available",
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.",
-                self.now,
-            )
-        du.set_condition(status, cond)
-        return status
+        self.new_status = progress.status_with_availability(all_rss, new_rs, self.d, self.now)
 
     def sync_rollout_status(self, all_rss: Sequence[dict | None], new_rs: dict | None) -> None:
-        """progress.go syncRolloutStatus."""
-        d = self.d
-        status = self._with_availability(calculate_status(all_rss, new_rs, d))
-        if not du.has_progress_deadline(d):
-            du.remove_condition(status, "Progressing")
-        current = du.get_condition(d["status"], "Progressing")
-        complete_before = (
-            status["replicas"] == status["updatedReplicas"]
-            and current is not None
-            and current.get("reason") == "NewReplicaSetAvailable"
-        )
-        subject = (
-            f'ReplicaSet "{_name(new_rs)}"' if new_rs is not None else f'Deployment "{_name(d)}"'
-        )
-        if du.has_progress_deadline(d) and not complete_before:
-            if du.deployment_complete(d, status):
-                du.set_condition(
-                    status,
-                    du.new_condition(
-                        "Progressing",
-                        "True",
-                        "NewReplicaSetAvailable",
-                        f"{subject} has successfully progressed.",
-                        self.now,
-                    ),
-                )
-            elif du.deployment_progressing(d, status):
-                cond = du.new_condition(
-                    "Progressing",
-                    "True",
-                    "ReplicaSetUpdated",
-                    f"{subject} is progressing.",
-                    self.now,
-                )
-                if current is not None:
-                    if current.get("status") == "True":
-                        cond["lastTransitionTime"] = current.get("lastTransitionTime")
-                    du.remove_condition(status, "Progressing")
-                du.set_condition(status, cond)
-            elif du.deployment_timed_out(d, status, self.now):
-                du.set_condition(
-                    status,
-                    du.new_condition(
-                        "Progressing",
-                        "False",
-                        "ProgressDeadlineExceeded",
-                        f"{subject} has timed out progressing.",
-                        self.now,
-                    ),
-                )
-        self.new_status = status
-        self.requeue = self._requeue_stuck(status)
-
-    def _requeue_stuck(self, status: dict) -> float | None:
-        current = du.get_condition(self.d["status"], "Progressing")
-        if not du.has_progress_deadline(self.d) or current is None:
-            return self.requeue
-        if (
-            du.deployment_complete(self.d, status)
-            or current.get("reason") == "ProgressDeadlineExceeded"
-        ):
-            return self.requeue
-        deadline = du.progress_deadline_at(self.d, self.d["status"])
-        if deadline is None:
-            return self.requeue
-        after = (deadline - self.now).total_seconds()
-        return 0.0 if after < 1 else after + 1
+        self.new_status = progress.rollout_status_update(self.d, all_rss, new_rs, self.now)
+        requeue = progress.requeue_after(self.d, self.new_status, self.now)
+        if requeue is not None:
+            self.requeue = requeue if self.requeue is None else min(self.requeue, requeue)
 
     # ------------------------------------------------------------ strategies
     def cleanup(self, old: list[dict]) -> None:
@@ -387,7 +230,7 @@ class _Sync:
         all_rss = [*old, new_rs]
         if self.reconcile_new(all_rss, new_rs):
             return self.sync_rollout_status(all_rss, new_rs)
-        if self.reconcile_old(all_rss, _active(old), new_rs):
+        if self.reconcile_old(all_rss, active(old), new_rs):
             return self.sync_rollout_status(all_rss, new_rs)
         if du.deployment_complete(self.d, self.d["status"]):
             self.cleanup(old)
@@ -470,7 +313,7 @@ class _Sync:
         new_rs, old = self.get_all(create=False)
         all_rss = [*old, new_rs]
         scaled = False
-        for rs in _active(old):  # scaleDownOldReplicaSetsForRecreate
+        for rs in active(old):  # scaleDownOldReplicaSetsForRecreate
             if self.scale_and_record(rs, 0):
                 scaled = True
         if scaled:
@@ -491,80 +334,28 @@ class _Sync:
     # ------------------------------------------------------------ scaling (sync.go scale)
     def is_scaling_event(self, new_rs: dict | None, old: list[dict]) -> bool:
         desired = du.replicas_of(self.d)
-        for rs in _active([*old, new_rs]):
+        for rs in active([*old, new_rs]):
             annotated = du.desired_replicas_annotation(rs)
             if annotated is not None and annotated != desired:
                 return True
         return False
 
     def scale(self, new_rs: dict | None, old: list[dict]) -> None:
-        d = self.d
-        desired = du.replicas_of(d)
+        """sync.go scale."""
+        desired = du.replicas_of(self.d)
         if new_rs is None and not old:
             return
-        # FindActiveOrLatest: one active RS (or none: the newest) takes the whole count
-        newest_old = du.sort_by_creation(old, newest_first=True)
-        active = _active([*newest_old, new_rs])
-        if len(active) <= 1:
-            target = active[0] if active else (new_rs if new_rs is not None else newest_old[0])
-            if du.replicas_of(target) != desired:
-                self.scale_and_record(target, desired)
+        target = scaling.find_active_or_latest(new_rs, old)
+        if target is not None:
+            self.scale_and_record(target, desired)
             return
-        if (
-            new_rs is not None
-            and du.desired_replicas_annotation(new_rs) == desired
-            and du.replicas_of(new_rs) == desired
-            and du.status_int(new_rs, "availableReplicas") == desired
-        ):
-            for rs in _active(old):  # IsSaturated: old replica sets go to zero
+        if scaling.is_saturated(self.d, new_rs):
+            for rs in active(old):  # old replica sets go to zero
                 self.scale_and_record(rs, 0)
             return
-        if du.strategy_type(d) != "RollingUpdate":
-            return
-        current = sum(du.replicas_of(rs) for rs in active)
-        allowed = desired + du.max_surge(d) if desired > 0 else 0
-        to_add = allowed - current
-        if to_add > 0:  # ReplicaSetsBySizeNewer: larger first, newer first on ties
-            active = sorted(
-                du.sort_by_creation(active, newest_first=True), key=du.replicas_of, reverse=True
-            )
-        elif to_add < 0:  # ReplicaSetsBySizeOlder
-            active = sorted(du.sort_by_creation(active), key=du.replicas_of, reverse=True)
-        sizes: dict[str, int] = {}
-        added = 0
-        for rs in active:
-            if to_add != 0:
-                proportion = self._proportion(rs, to_add, added)
-                sizes[_name(rs)] = du.replicas_of(rs) + proportion
-                added += proportion
-            else:
-                sizes[_name(rs)] = du.replicas_of(rs)
-        for i, rs in enumerate(active):
-            if i == 0 and to_add != 0:  # leftovers go to the largest replica set
-                sizes[_name(rs)] = max(0, sizes[_name(rs)] + to_add - added)
-            self.scale_rs(rs, sizes[_name(rs)])
-
-    def _proportion(self, rs: dict, to_add: int, added: int) -> int:
-        """GetReplicaSetProportion / getReplicaSetFraction."""
-        if du.replicas_of(rs) == 0 or to_add == 0 or to_add == added:
-            return 0
-        desired = du.replicas_of(self.d)
-        if desired == 0:
-            fraction = -du.replicas_of(rs)
-        else:
-            annotated = du.max_replicas_annotation(rs)
-            if not annotated:
-                annotated = du.status_int(self.d, "replicas")
-            new_size = (
-                du.replicas_of(rs) * (desired + du.max_surge(self.d)) / annotated
-                if annotated
-                else 0
-            )
-            # integer.RoundToInt32 = math.Round: halves away from zero
-            rounded = int(new_size + 0.5) if new_size >= 0 else -int(-new_size + 0.5)
-            fraction = rounded - du.replicas_of(rs)
-        allowed = to_add - added
-        return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
+        if du.strategy_type(self.d) == "RollingUpdate":
+            for rs, size in scaling.proportional_sizes(self.d, active([*old, new_rs])):
+                self.scale_rs(rs, size)
 
     def sync(self) -> None:
         """sync.go sync: used for paused Deployments and scaling events."""
@@ -575,27 +366,9 @@ class _Sync:
         self.sync_status([*old, new_rs], new_rs)
 
     def check_paused_conditions(self) -> None:
-        d = self.d
-        if not du.has_progress_deadline(d):
-            return
-        cond = du.get_condition(d["status"], "Progressing")
-        if cond is not None and cond.get("reason") == "ProgressDeadlineExceeded":
-            return  # a reported lack of progress is not overwritten by pause
-        paused_exists = cond is not None and cond.get("reason") == "DeploymentPaused"
-        if d["spec"].get("paused") and not paused_exists:
-            du.set_condition(
-                d["status"],
-                du.new_condition(
-                    "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", self.now
-                ),
-            )
-        elif not d["spec"].get("paused") and paused_exists:
-            du.set_condition(
-                d["status"],
-                du.new_condition(
-                    "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", self.now
-                ),
-            )
+        status = progress.paused_conditions(self.d, self.now)
+        if status is not None:
+            self.d["status"] = status
 
     def run(self) -> DeploymentPlan:
         d = self.d

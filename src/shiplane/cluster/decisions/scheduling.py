@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shiplane.cluster.decisions import scheduler_plugins as p
+from shiplane.cluster.decisions import scheduler_filters as f
+from shiplane.cluster.decisions import scheduler_scores as sc
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.scheduler_snapshot import ClusterView, NodeInfo
 
 __all__ = [
     "FILTERS",
@@ -41,22 +43,22 @@ Obj = Mapping[str, Any]
 # default_plugins.go order (Filter extension point); the second item says whether the plugin
 # matters for this pod at all (upstream PreFilter returning Skip), so irrelevant ones cost nothing
 FILTERS = (
-    ("NodeUnschedulable", None, p.filter_node_unschedulable),
-    ("NodeName", None, p.filter_node_name),
-    ("TaintToleration", None, p.filter_taint_toleration),
-    ("NodeAffinity", p.needs_node_affinity, p.filter_node_affinity),
-    ("NodePorts", p.needs_node_ports, p.filter_node_ports),
-    ("NodeResourcesFit", None, p.filter_node_resources_fit),
-    ("PodTopologySpread", p.needs_topology_spread, p.filter_pod_topology_spread),
-    ("InterPodAffinity", p.needs_inter_pod_affinity, p.filter_inter_pod_affinity),
+    ("NodeUnschedulable", None, f.filter_node_unschedulable),
+    ("NodeName", None, f.filter_node_name),
+    ("TaintToleration", None, f.filter_taint_toleration),
+    ("NodeAffinity", f.needs_node_affinity, f.filter_node_affinity),
+    ("NodePorts", f.needs_node_ports, f.filter_node_ports),
+    ("NodeResourcesFit", None, f.filter_node_resources_fit),
+    ("PodTopologySpread", f.needs_topology_spread, f.filter_pod_topology_spread),
+    ("InterPodAffinity", f.needs_inter_pod_affinity, f.filter_inter_pod_affinity),
 )
 # (name, relevance, scorer, weight, normalisation: None | "forward" | "reverse")
 SCORERS = (
-    ("TaintToleration", None, p.score_taint_toleration, 3, "reverse"),
-    ("NodeAffinity", p.needs_preferred_node_affinity, p.score_node_affinity, 2, "forward"),
-    ("NodeResourcesFit", None, p.score_least_allocated, 1, None),
-    ("NodeResourcesBalancedAllocation", None, p.score_balanced_allocation, 1, None),
-    ("ImageLocality", p.needs_image_locality, p.score_image_locality, 1, None),
+    ("TaintToleration", None, sc.score_taint_toleration, 3, "reverse"),
+    ("NodeAffinity", sc.needs_preferred_node_affinity, sc.score_node_affinity, 2, "forward"),
+    ("NodeResourcesFit", None, sc.score_least_allocated, 1, None),
+    ("NodeResourcesBalancedAllocation", None, sc.score_balanced_allocation, 1, None),
+    ("ImageLocality", sc.needs_image_locality, sc.score_image_locality, 1, None),
 )
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -119,7 +121,7 @@ def build_node_infos(
     nodes: Sequence[Obj],
     pods: Sequence[Obj] | Mapping[str, Sequence[Obj]],
     image_cache: Mapping[str, Mapping[str, int]] | None = None,
-) -> list[p.NodeInfo]:
+) -> list[NodeInfo]:
     """NodeInfos: assigned, non-terminal pods per node; images from ``image_cache``
     (node -> {image: bytes}) or else from node.status.images."""
     if isinstance(pods, Mapping):
@@ -136,14 +138,15 @@ def build_node_infos(
         name = node["metadata"]["name"]
         if image_cache is not None:
             images = {
-                p.normalized_image_name(k): int(v) for k, v in (image_cache.get(name) or {}).items()
+                sc.normalized_image_name(k): int(v)
+                for k, v in (image_cache.get(name) or {}).items()
             }
         else:
             images = {}
             for entry in (node.get("status") or {}).get("images") or []:
                 for image_name in entry.get("names") or []:
-                    images[p.normalized_image_name(image_name)] = int(entry.get("sizeBytes") or 0)
-        info = p.NodeInfo(node=node, images=images)
+                    images[sc.normalized_image_name(image_name)] = int(entry.get("sizeBytes") or 0)
+        info = NodeInfo(node=node, images=images)
         for pod in by_node.get(name, []):
             info.add_pod(pod)
         infos.append(info)
@@ -173,7 +176,7 @@ def schedule(
 
 def schedule_on_snapshot(
     pod: Obj,
-    infos: Sequence[p.NodeInfo],
+    infos: Sequence[NodeInfo],
     *,
     start_index: int = 0,
     percentage_of_nodes_to_score: int = 0,
@@ -182,7 +185,7 @@ def schedule_on_snapshot(
     """:func:`schedule` over NodeInfos the caller keeps up to date (upstream's scheduler cache
     snapshot): after binding, ``info.add_pod(pod)`` on the chosen node instead of rebuilding."""
     infos = list(infos)
-    view = p.ClusterView(infos, namespace_labels or {})
+    view = ClusterView(infos, namespace_labels or {})
     total = len(infos)
     if total == 0:
         return ScheduleResult(None, FitError(0, {}))
@@ -192,7 +195,7 @@ def schedule_on_snapshot(
         for name, relevant, check in FILTERS
         if relevant is None or relevant(pod, view)
     ]
-    feasible: list[p.NodeInfo] = []
+    feasible: list[NodeInfo] = []
     reasons: dict[str, tuple[str, ...]] = {}
     plugins: dict[str, str] = {}
     processed = 0
@@ -221,7 +224,7 @@ def schedule_on_snapshot(
             continue  # every node would score 0 (PreScore Skip)
         raw = {info.name: scorer(pod, info, view) for info in feasible}
         if how is not None:
-            raw = p.normalize(raw, reverse=how == "reverse")
+            raw = sc.normalize(raw, reverse=how == "reverse")
         for name, score in raw.items():
             totals[name] += score * weight
     best = min(names, key=lambda n: (-totals[n], n))

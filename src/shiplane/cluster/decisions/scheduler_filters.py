@@ -1,23 +1,24 @@
-"""The default scheduler plugins' Filter and Score as plain functions
-(k8s pkg/scheduler/framework/plugins/*). Each filter returns the reasons a node is rejected
-(empty = fits); each scorer returns a raw score per node, normalised by ``normalize``.
-
-Filter reasons are upstream's exact strings; they end up counted in the FitError message.
+"""The default scheduler Filter plugins as plain functions (k8s pkg/scheduler/framework/plugins:
+nodeunschedulable, nodename, tainttoleration, nodeaffinity, nodeports, noderesources/fit.go,
+podtopologyspread/filtering.go, interpodaffinity/filtering.go). Each returns the reasons a node
+is rejected (empty = fits), in upstream's exact words, and each ``needs_*`` says whether the
+plugin matters for a pod at all (PreFilter returning Skip).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from shiplane.cluster.decisions.labels import matches_label_selector, matches_node_selector_term
-from shiplane.cluster.decisions.pod_resources import node_allocatable, pod_requests
+from shiplane.cluster.decisions.scheduler_snapshot import (
+    ClusterView,
+    NodeInfo,
+    incoming_requests,
+    required_terms,
+)
 
 __all__ = [
-    "ClusterView",
-    "MAX_NODE_SCORE",
-    "NodeInfo",
     "filter_inter_pod_affinity",
     "filter_node_affinity",
     "filter_node_name",
@@ -26,16 +27,16 @@ __all__ = [
     "filter_node_unschedulable",
     "filter_pod_topology_spread",
     "filter_taint_toleration",
-    "normalize",
-    "score_balanced_allocation",
-    "score_image_locality",
-    "score_least_allocated",
-    "score_node_affinity",
-    "score_taint_toleration",
+    "needs_inter_pod_affinity",
+    "needs_node_affinity",
+    "needs_node_ports",
+    "needs_topology_spread",
+    "pod_matches_node_selector_and_affinity",
     "tolerates",
 ]
 
-MAX_NODE_SCORE = 100
+Obj = Mapping[str, Any]
+
 Obj = Mapping[str, Any]
 
 # reasons (exact upstream strings)
@@ -49,58 +50,6 @@ ERR_SPREAD_LABEL = "node(s) didn't match pod topology spread constraints (missin
 ERR_AFFINITY = "node(s) didn't match pod affinity rules"  # interpodaffinity/filtering.go
 ERR_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
 ERR_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
-
-
-@dataclass
-class NodeInfo:
-    """A node and the pods assigned to it, with their summed requests (framework.NodeInfo)."""
-
-    node: Obj
-    pods: list = field(default_factory=list)
-    requested: dict = field(default_factory=dict)
-    non_zero_requested: dict = field(default_factory=dict)
-    images: Mapping[str, int] = field(default_factory=dict)  # normalised image name -> bytes
-    anti_affinity_pods: int = (
-        0  # pods here with required anti-affinity (InterPodAffinity PreFilter)
-    )
-
-    name: str = field(init=False)
-    labels: Mapping[str, str] = field(init=False)
-    allocatable: dict = field(init=False)
-
-    def __post_init__(self) -> None:
-        # read once: the filters and scores look these up for every node of every cycle
-        self.name = self.node["metadata"]["name"]
-        self.labels = (self.node.get("metadata") or {}).get("labels") or {}
-        self.allocatable = node_allocatable(self.node)
-
-    def add_pod(self, pod: Obj) -> None:
-        self.pods.append(pod)
-        if _required_terms(pod, "podAntiAffinity"):
-            self.anti_affinity_pods += 1
-        for name, amount in pod_requests(pod).items():
-            self.requested[name] = self.requested.get(name, 0) + amount
-        for name, amount in pod_requests(pod, non_zero=True).items():
-            if name in ("cpu", "memory"):
-                self.non_zero_requested[name] = self.non_zero_requested.get(name, 0) + amount
-
-
-@dataclass
-class ClusterView:
-    """Everything the filters need beyond one node: all nodes (for topology domains)."""
-
-    nodes: list  # list[NodeInfo]
-    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    # per-scheduling-cycle memo (upstream's PreFilter state), keyed by plugin
-    cycle_state: dict = field(default_factory=dict)
-
-
-def incoming_requests(pod: Obj, view: ClusterView, *, non_zero: bool = False) -> dict:
-    """The scheduled pod's requests, computed once per cycle (PreFilter/PreScore state)."""
-    key = ("requests", non_zero)
-    if key not in view.cycle_state:
-        view.cycle_state[key] = pod_requests(pod, non_zero=non_zero)
-    return view.cycle_state[key]
 
 
 # ---------------------------------------------------------------- taints
@@ -330,16 +279,11 @@ def _term_matches(term: Obj, owner: Obj, target: Obj, view: ClusterView) -> bool
     )
 
 
-def _required_terms(pod: Obj, kind: str) -> list:
-    section = ((pod.get("spec") or {}).get("affinity") or {}).get(kind) or {}
-    return list(section.get("requiredDuringSchedulingIgnoredDuringExecution") or [])
-
-
 def _inter_pod_state(pod: Obj, view: ClusterView) -> tuple[dict, dict, dict]:
     """PreFilter: (affinity, anti-affinity, existing pods' anti-affinity) counts per
     (topologyKey, value), over every assigned pod, once per scheduling cycle."""
-    affinity = _required_terms(pod, "podAffinity")
-    anti = _required_terms(pod, "podAntiAffinity")
+    affinity = required_terms(pod, "podAffinity")
+    anti = required_terms(pod, "podAntiAffinity")
     aff_counts: dict[tuple[str, str], int] = {}
     anti_counts: dict[tuple[str, str], int] = {}
     existing_counts: dict[tuple[str, str], int] = {}
@@ -351,7 +295,7 @@ def _inter_pod_state(pod: Obj, view: ClusterView) -> tuple[dict, dict, dict]:
                     if key in other.labels and _term_matches(term, pod, existing, view):
                         pair = (key, other.labels[key])
                         counts[pair] = counts.get(pair, 0) + 1
-            for term in _required_terms(existing, "podAntiAffinity"):
+            for term in required_terms(existing, "podAntiAffinity"):
                 key = term["topologyKey"]
                 if key in other.labels and _term_matches(term, existing, pod, view):
                     pair = (key, other.labels[key])
@@ -362,8 +306,8 @@ def _inter_pod_state(pod: Obj, view: ClusterView) -> tuple[dict, dict, dict]:
 def filter_inter_pod_affinity(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
     """interpodaffinity/filtering.go Filter: affinity, then anti-affinity, then existing pods'
     anti-affinity."""
-    affinity = _required_terms(pod, "podAffinity")
-    anti = _required_terms(pod, "podAntiAffinity")
+    affinity = required_terms(pod, "podAffinity")
+    anti = required_terms(pod, "podAntiAffinity")
     state = view.cycle_state.get("InterPodAffinity")
     if state is None:
         state = view.cycle_state["InterPodAffinity"] = _inter_pod_state(pod, view)
@@ -410,122 +354,6 @@ def needs_topology_spread(pod: Obj, view: ClusterView) -> bool:
 
 
 def needs_inter_pod_affinity(pod: Obj, view: ClusterView) -> bool:
-    if _required_terms(pod, "podAffinity") or _required_terms(pod, "podAntiAffinity"):
+    if required_terms(pod, "podAffinity") or required_terms(pod, "podAntiAffinity"):
         return True
     return any(info.anti_affinity_pods for info in view.nodes)
-
-
-def needs_preferred_node_affinity(pod: Obj, view: ClusterView) -> bool:
-    section = ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
-    return bool(section.get("preferredDuringSchedulingIgnoredDuringExecution"))
-
-
-def needs_image_locality(pod: Obj, view: ClusterView) -> bool:
-    return any(info.images for info in view.nodes)
-
-
-# ---------------------------------------------------------------- scores
-def score_taint_toleration(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
-    """Count of PreferNoSchedule taints not tolerated (normalised in reverse)."""
-    tolerations = [
-        t for t in _tolerations(pod) if t.get("effect") in (None, "", "PreferNoSchedule")
-    ]
-    return sum(
-        1
-        for taint in (info.node.get("spec") or {}).get("taints") or []
-        if taint.get("effect") == "PreferNoSchedule"
-        and not any(tolerates(t, taint) for t in tolerations)
-    )
-
-
-def score_node_affinity(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
-    """Sum of the weights of matching preferredDuringScheduling terms."""
-    section = ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
-    total = 0
-    for pref in section.get("preferredDuringSchedulingIgnoredDuringExecution") or []:
-        if int(pref.get("weight") or 0) and matches_node_selector_term(
-            pref.get("preference") or {}, info.node
-        ):
-            total += int(pref["weight"])
-    return total
-
-
-def score_least_allocated(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
-    """noderesources/least_allocated.go over cpu and memory (weight 1 each), non-zero requests."""
-    request = incoming_requests(pod, view, non_zero=True)
-    total, weights = 0, 0
-    for name in ("cpu", "memory"):
-        capacity = info.allocatable.get(name, 0)
-        requested = info.non_zero_requested.get(name, 0) + request.get(name, 0)
-        score = (
-            0
-            if capacity == 0 or requested > capacity
-            else (capacity - requested) * MAX_NODE_SCORE // capacity
-        )
-        total += score
-        weights += 1
-    return total // weights
-
-
-def score_balanced_allocation(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
-    """balanced_allocation.go: (1 - std of cpu/memory fractions) * 100, actual requests;
-    best-effort pods are skipped (score 0, upstream PreScore returns Skip)."""
-    request = incoming_requests(pod, view)
-    if not request.get("cpu") and not request.get("memory"):
-        return 0
-    fractions = []
-    for name in ("cpu", "memory"):
-        capacity = info.allocatable.get(name, 0)
-        if capacity == 0:
-            continue
-        fractions.append(min(1.0, (info.requested.get(name, 0) + request.get(name, 0)) / capacity))
-    std = abs(fractions[0] - fractions[1]) / 2 if len(fractions) == 2 else 0.0
-    return int((1 - std) * MAX_NODE_SCORE)
-
-
-MB = 1024 * 1024
-_MIN_IMAGE_THRESHOLD = 23 * MB  # imagelocality/image_locality.go
-_MAX_CONTAINER_THRESHOLD = 1000 * MB
-
-
-def normalized_image_name(name: str) -> str:
-    """normalizedImageName: a name without tag or digest means :latest."""
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and "@" not in name:
-        return name + ":latest"
-    return name
-
-
-def score_image_locality(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
-    """Sum of image sizes present on the node, scaled by how many nodes have them (spread)."""
-    spec = pod.get("spec") or {}
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    total_nodes = len(view.nodes) or 1
-    summed = 0
-    for container in containers:
-        image = normalized_image_name(container.get("image", ""))
-        size = info.images.get(image)
-        if size is None:
-            continue
-        key = ("image-holders", image)
-        if key not in view.cycle_state:
-            view.cycle_state[key] = sum(1 for other in view.nodes if image in other.images)
-        holders = view.cycle_state[key]
-        summed += int(size * holders / total_nodes)
-    max_threshold = _MAX_CONTAINER_THRESHOLD * max(1, len(containers))
-    summed = min(max(summed, _MIN_IMAGE_THRESHOLD), max_threshold)
-    return (
-        MAX_NODE_SCORE * (summed - _MIN_IMAGE_THRESHOLD) // (max_threshold - _MIN_IMAGE_THRESHOLD)
-    )
-
-
-def normalize(scores: dict[str, int], *, reverse: bool) -> dict[str, int]:
-    """helper.DefaultNormalizeScore: scale to 0..100 by the maximum (optionally reversed)."""
-    top = max(scores.values(), default=0)
-    if top == 0:
-        return {name: MAX_NODE_SCORE if reverse else 0 for name in scores}
-    out = {}
-    for name, score in scores.items():
-        value = MAX_NODE_SCORE * score // top
-        out[name] = MAX_NODE_SCORE - value if reverse else value
-    return out
