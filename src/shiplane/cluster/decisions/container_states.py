@@ -66,30 +66,35 @@ class Input(enum.Enum):
     RESTART_BACKOFF = "restart-backoff"
 
 
-P, I = Phase, Input
 _WAITING_FOR_IMAGE = (
-    P.CREATING,
-    P.ERR_IMAGE_PULL,
-    P.IMAGE_PULL_BACKOFF,
-    P.ERR_IMAGE_NEVER_PULL,
-    P.INVALID_IMAGE_NAME,
+    Phase.CREATING,
+    Phase.ERR_IMAGE_PULL,
+    Phase.IMAGE_PULL_BACKOFF,
+    Phase.ERR_IMAGE_NEVER_PULL,
+    Phase.INVALID_IMAGE_NAME,
 )
 TRANSITIONS: dict[Phase, dict[Input, Phase]] = {
-    P.POD_INITIALIZING: {I.INIT_DONE: P.CREATING},
+    Phase.POD_INITIALIZING: {Input.INIT_DONE: Phase.CREATING},
     **{
         phase: {
-            I.PULL_FAILED: P.ERR_IMAGE_PULL,
-            I.PULL_BACKOFF: P.IMAGE_PULL_BACKOFF,
-            I.NEVER_PULL: P.ERR_IMAGE_NEVER_PULL,
-            I.INVALID_IMAGE: P.INVALID_IMAGE_NAME,
-            I.RETRY: P.CREATING,
-            I.STARTED: P.RUNNING,
+            Input.PULL_FAILED: Phase.ERR_IMAGE_PULL,
+            Input.PULL_BACKOFF: Phase.IMAGE_PULL_BACKOFF,
+            Input.NEVER_PULL: Phase.ERR_IMAGE_NEVER_PULL,
+            Input.INVALID_IMAGE: Phase.INVALID_IMAGE_NAME,
+            Input.RETRY: Phase.CREATING,
+            Input.STARTED: Phase.RUNNING,
         }
         for phase in _WAITING_FOR_IMAGE
     },
-    P.RUNNING: {I.EXITED: P.TERMINATED, I.KILLED: P.TERMINATED},
-    P.TERMINATED: {I.STARTED: P.RUNNING, I.RESTART_BACKOFF: P.CRASH_LOOP_BACKOFF},
-    P.CRASH_LOOP_BACKOFF: {I.STARTED: P.RUNNING, I.RESTART_BACKOFF: P.CRASH_LOOP_BACKOFF},
+    Phase.RUNNING: {Input.EXITED: Phase.TERMINATED, Input.KILLED: Phase.TERMINATED},
+    Phase.TERMINATED: {
+        Input.STARTED: Phase.RUNNING,
+        Input.RESTART_BACKOFF: Phase.CRASH_LOOP_BACKOFF,
+    },
+    Phase.CRASH_LOOP_BACKOFF: {
+        Input.STARTED: Phase.RUNNING,
+        Input.RESTART_BACKOFF: Phase.CRASH_LOOP_BACKOFF,
+    },
 }
 
 
