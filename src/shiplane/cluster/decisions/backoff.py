@@ -54,7 +54,8 @@ class Backoff:
         return (now - entry.last_update).total_seconds() < entry.delay
 
     def in_backoff_since(self, key: str, event_time: datetime, now: datetime) -> bool:
-        """IsInBackOffSince (crash loops): within delay of ``event_time`` (the container's finishedAt)."""
+        """IsInBackOffSince (crash loops): within delay of ``event_time`` (the container's
+        finishedAt)."""
         entry = self.entries.get(key)
         if entry is None or self._expired(entry, event_time):
             return False

@@ -1,4 +1,4 @@
-"""RFC 3339 timestamps as the API server writes them (``metav1.Time``: second precision, UTC, "Z")."""
+"""RFC 3339 timestamps as the API server writes them (``metav1.Time``: seconds, UTC, "Z")."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def format_time(moment: datetime) -> str:
 
 
 def format_go_duration(seconds: float) -> str:
-    """Go's ``time.Duration.String()`` for a non-negative duration (e.g. 1.2s, 500ms, 5m0s, 1h2m3s)."""
+    """Go's ``time.Duration.String()`` for a duration >= 0 (1.2s, 500ms, 5m0s, 1h2m3s)."""
     nanos = round(seconds * 1e9)
     if nanos == 0:
         return "0s"

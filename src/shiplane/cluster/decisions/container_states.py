@@ -218,7 +218,8 @@ def should_restart(restart_policy: str, exit_code: int) -> bool:
 def crash_loop_decision(
     record: ContainerRecord, backoff: Backoff, key: str, now: datetime, pod_ref: str
 ) -> tuple[bool, Backoff, ContainerRecord, tuple[Event, ...]]:
-    """doBackOff for a terminated container that should restart: (restart now?, back-off, record, events).
+    """doBackOff for a terminated container that should restart:
+    (restart now?, back-off, record, events).
 
     ``pod_ref`` is format.Pod: ``name_namespace(uid)``.
     """

@@ -34,7 +34,10 @@ __all__ = [
 DELETION_TIMEOUT = timedelta(minutes=2)  # disruption.go DeletionTimeout
 MAX_DISRUPTED_POD_SIZE = 2000
 EVICTION_BLOCKED = "Cannot evict pod as it would violate the pod's disruption budget."
-MORE_THAN_ONE_PDB = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
+MORE_THAN_ONE_PDB = (
+    "This pod has more than one PodDisruptionBudget, "
+    "which the eviction subresource does not support."
+)
 Obj = Mapping[str, Any]
 
 
@@ -255,7 +258,8 @@ def decide_eviction(pod: Obj, pdbs: Sequence[Obj], now: datetime) -> EvictionDec
             403,
             _status(
                 403,
-                f'poddisruptionbudgets.policy "{name}" is forbidden: DisruptedPods map too big - too many evictions not confirmed by PDB controller',
+                f'poddisruptionbudgets.policy "{name}" is forbidden: DisruptedPods map too big - '
+                "too many evictions not confirmed by PDB controller",
                 "Forbidden",
             ),
             pdb_name=name,

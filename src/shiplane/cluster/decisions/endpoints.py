@@ -1,5 +1,6 @@
 """Endpoints and EndpointSlices for a Service (k8s pkg/controller/endpoint/endpoints_controller.go,
-staging/src/k8s.io/endpointslice/utils.go podToEndpoint / getEndpointPorts, pkg/api/v1/pod FindPort).
+staging/src/k8s.io/endpointslice/utils.go podToEndpoint / getEndpointPorts,
+pkg/api/v1/pod FindPort).
 
 Only pods with an IP and not Succeeded/Failed take part. EndpointSlice conditions: ``serving`` is
 the pod's Ready condition, ``terminating`` is a deletionTimestamp, and

@@ -1,4 +1,4 @@
-"""An event a controller or kubelet would record (type, reason, message), the reasons upstream uses."""
+"""An event a controller or kubelet would record: type, upstream reason, upstream message."""
 
 from __future__ import annotations
 

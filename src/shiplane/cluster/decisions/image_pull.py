@@ -57,7 +57,8 @@ def apply_default_tag(image: str) -> str | None:
 
 
 def default_pull_policy(image: str) -> str:
-    """SetDefaults_Container: Always for ":latest" or no tag (unless a digest), else IfNotPresent."""
+    """SetDefaults_Container: Always for ":latest" or no tag (unless a digest), else
+    IfNotPresent."""
     match = _parts(image)
     if match is None:
         return "IfNotPresent"
@@ -80,7 +81,10 @@ def decide_pull(
 ) -> PullDecision:
     """EnsureImageExists up to the pull itself."""
     if apply_default_tag(image) is None:
-        msg = f'Failed to apply default image tag "{image}": couldn\'t parse image name "{image}": invalid reference format'
+        msg = (
+            f'Failed to apply default image tag "{image}": '
+            f'couldn\'t parse image name "{image}": invalid reference format'
+        )
         return PullDecision(
             "wait", (Event("Warning", "InspectFailed", msg),), "InvalidImageName", msg
         )
@@ -115,7 +119,8 @@ def pull_succeeded(image: str, pull_seconds: float, total_seconds: float, size_b
     return Event(
         "Normal",
         "Pulled",
-        f'Successfully pulled image "{image}" in {pull} ({total} including waiting). Image size: {size_bytes} bytes.',
+        f'Successfully pulled image "{image}" in {pull} ({total} including waiting). '
+        f"Image size: {size_bytes} bytes.",
     )
 
 

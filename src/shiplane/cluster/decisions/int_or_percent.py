@@ -15,7 +15,8 @@ __all__ = ["scaled_value"]
 def scaled_value(
     raw: int | str | None, total: int, *, round_up: bool, default: int | str = 0
 ) -> int:
-    """``raw`` (an int, a digit string is refused like upstream, or ``"N%"``) scaled to ``total``."""
+    """``raw`` (an int or ``"N%"``; a digit string is refused like upstream) scaled to
+    ``total``."""
     if raw is None:
         raw = default
     if isinstance(raw, bool):

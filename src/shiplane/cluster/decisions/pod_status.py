@@ -103,7 +103,8 @@ def pod_conditions(
     existing_conditions: Sequence[Obj] = (),
 ) -> list[dict]:
     """PodReadyToStartContainers, Initialized, ContainersReady and Ready (status/generate.go),
-    with readinessGates looked up in ``existing_conditions``. No timestamps (see update_conditions)."""
+    with readinessGates looked up in ``existing_conditions``. No timestamps (see
+    update_conditions)."""
     out = [{"type": "PodReadyToStartContainers", "status": "True" if sandbox_ready else "False"}]
     inits = _by_name(init_statuses)
     incomplete, unknown_init = [], []

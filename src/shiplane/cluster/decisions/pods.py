@@ -1,4 +1,5 @@
-"""Pod predicates shared by the controllers (k8s pkg/api/v1/pod/util.go, pkg/controller/controller_utils.go)."""
+"""Pod predicates shared by the controllers (k8s pkg/api/v1/pod/util.go,
+pkg/controller/controller_utils.go)."""
 
 from __future__ import annotations
 

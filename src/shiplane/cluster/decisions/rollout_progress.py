@@ -52,7 +52,7 @@ def calculate_status(all_rss: Sequence[Obj | None], new_rs: Obj | None, deployme
 def status_with_availability(
     all_rss: Sequence[Obj | None], new_rs: Obj | None, deployment: Obj, now: datetime
 ) -> dict:
-    """calculateStatus + the Available condition (minimum availability = replicas - maxUnavailable)."""
+    """calculateStatus + the Available condition (minimum: replicas - maxUnavailable)."""
     status = calculate_status(all_rss, new_rs, deployment)
     if status["availableReplicas"] >= du.min_available(deployment):
         cond = du.new_condition(

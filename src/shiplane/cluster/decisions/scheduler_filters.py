@@ -54,7 +54,8 @@ ERR_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity
 
 # ---------------------------------------------------------------- taints
 def tolerates(toleration: Obj, taint: Obj) -> bool:
-    """v1 Toleration.ToleratesTaint: effect and key must match (empty = any); Exists ignores value."""
+    """v1 Toleration.ToleratesTaint: effect and key must match (empty = any); Exists
+    ignores the value."""
     if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
         return False
     if toleration.get("key") and toleration["key"] != taint.get("key"):
@@ -141,7 +142,8 @@ def _host_ports(pod: Obj) -> list[tuple[str, str, int]]:
 
 
 def filter_node_ports(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
-    """nodeports: a hostPort clashes on the same protocol when either IP is 0.0.0.0 or they match."""
+    """nodeports: a hostPort clashes on the same protocol when either IP is 0.0.0.0 or
+    they are equal."""
     wanted = _host_ports(pod)
     if not wanted:
         return []
