@@ -74,7 +74,7 @@ def _tolerations(pod: Obj) -> list:
 
 def filter_node_unschedulable(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
     """nodeunschedulable: a cordoned node, unless the pod tolerates its unschedulable taint."""
-    if not (info.node.get("spec") or {}).get("unschedulable"):
+    if not info.unschedulable:
         return []
     taint = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
     if any(tolerates(t, taint) for t in _tolerations(pod)):
@@ -90,7 +90,7 @@ def filter_node_name(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
 def filter_taint_toleration(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
     """tainttoleration: the first NoSchedule/NoExecute taint the pod does not tolerate."""
     tolerations = _tolerations(pod)
-    for taint in (info.node.get("spec") or {}).get("taints") or []:
+    for taint in info.taints:
         if taint.get("effect") not in ("NoSchedule", "NoExecute"):
             continue
         if not any(tolerates(t, taint) for t in tolerations):
@@ -156,22 +156,27 @@ def filter_node_ports(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
 
 
 # ---------------------------------------------------------------- resources
+def _fit_request(pod: Obj, view: ClusterView) -> list[tuple[str, int]]:
+    """The resources fitsRequest checks, in its order: cpu, memory, ephemeral-storage, then
+    extended resources (Go iterates a map there; sorted here). Empty for best-effort pods."""
+    key = "fit-request"
+    if key not in view.cycle_state:
+        request = {k: v for k, v in incoming_requests(pod, view).items() if k != "pods"}
+        ordered = [(n, request.pop(n, 0)) for n in ("cpu", "memory", "ephemeral-storage")]
+        ordered += sorted(request.items())
+        view.cycle_state[key] = [(n, a) for n, a in ordered if a > 0]
+    return view.cycle_state[key]
+
+
 def filter_node_resources_fit(pod: Obj, info: NodeInfo, view: ClusterView) -> list[str]:
     """noderesources/fit.go fitsRequest: pod count, then every requested resource."""
     reasons = []
     alloc = info.allocatable
     if len(info.pods) + 1 > alloc.get("pods", 0):
         reasons.append(ERR_TOO_MANY_PODS)
-    request = {k: v for k, v in incoming_requests(pod, view).items() if k != "pods"}
-    if not any(request.values()):
-        return reasons
-    for name in ("cpu", "memory", "ephemeral-storage"):
-        amount = request.pop(name, 0)
-        if amount > 0 and amount > alloc.get(name, 0) - info.requested.get(name, 0):
-            reasons.append(f"Insufficient {name}")
-    for name in sorted(request):  # extended resources (Go map order is random; sorted here)
-        amount = request[name]
-        if amount > 0 and amount > alloc.get(name, 0) - info.requested.get(name, 0):
+    requested = info.requested
+    for name, amount in _fit_request(pod, view):
+        if amount > alloc.get(name, 0) - requested.get(name, 0):
             reasons.append(f"Insufficient {name}")
     return reasons
 

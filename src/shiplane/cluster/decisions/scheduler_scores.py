@@ -16,6 +16,7 @@ from shiplane.cluster.decisions.scheduler_snapshot import ClusterView, NodeInfo,
 __all__ = [
     "MAX_NODE_SCORE",
     "needs_image_locality",
+    "needs_taint_score",
     "needs_preferred_node_affinity",
     "normalize",
     "normalized_image_name",
@@ -39,6 +40,11 @@ def needs_image_locality(pod: Obj, view: ClusterView) -> bool:
     return any(info.images for info in view.nodes)
 
 
+def needs_taint_score(pod: Obj, view: ClusterView) -> bool:
+    """Without any PreferNoSchedule taint every node gets the same (reversed: full) score."""
+    return any(t.get("effect") == "PreferNoSchedule" for info in view.nodes for t in info.taints)
+
+
 def score_taint_toleration(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     """Count of PreferNoSchedule taints not tolerated (normalised in reverse)."""
     tolerations = [
@@ -46,7 +52,7 @@ def score_taint_toleration(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     ]
     return sum(
         1
-        for taint in (info.node.get("spec") or {}).get("taints") or []
+        for taint in info.taints
         if taint.get("effect") == "PreferNoSchedule"
         and not any(tolerates(t, taint) for t in tolerations)
     )

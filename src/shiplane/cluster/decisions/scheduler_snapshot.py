@@ -31,12 +31,17 @@ class NodeInfo:
     name: str = field(init=False)
     labels: Mapping[str, str] = field(init=False)
     allocatable: dict = field(init=False)
+    taints: list = field(init=False)
+    unschedulable: bool = field(init=False)
 
     def __post_init__(self) -> None:
         # read once: the filters and scores look these up for every node of every cycle
         self.name = self.node["metadata"]["name"]
         self.labels = (self.node.get("metadata") or {}).get("labels") or {}
         self.allocatable = node_allocatable(self.node)
+        spec = self.node.get("spec") or {}
+        self.taints = list(spec.get("taints") or [])
+        self.unschedulable = bool(spec.get("unschedulable"))
 
     def add_pod(self, pod: Obj) -> None:
         self.pods.append(pod)

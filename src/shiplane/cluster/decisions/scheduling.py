@@ -54,7 +54,7 @@ FILTERS = (
 )
 # (name, relevance, scorer, weight, normalisation: None | "forward" | "reverse")
 SCORERS = (
-    ("TaintToleration", None, sc.score_taint_toleration, 3, "reverse"),
+    ("TaintToleration", sc.needs_taint_score, sc.score_taint_toleration, 3, "reverse"),
     ("NodeAffinity", sc.needs_preferred_node_affinity, sc.score_node_affinity, 2, "forward"),
     ("NodeResourcesFit", None, sc.score_least_allocated, 1, None),
     ("NodeResourcesBalancedAllocation", None, sc.score_balanced_allocation, 1, None),
@@ -221,7 +221,11 @@ def schedule_on_snapshot(
     totals = {info.name: 0 for info in feasible}
     for _plugin, relevant, scorer, weight, how in SCORERS:
         if relevant is not None and not relevant(pod, view):
-            continue  # every node would score 0 (PreScore Skip)
+            # every node would get the same raw score 0: normalised that is 0, or 100 reversed
+            if how == "reverse":
+                for name in totals:
+                    totals[name] += sc.MAX_NODE_SCORE * weight
+            continue
         raw = {info.name: scorer(pod, info, view) for info in feasible}
         if how is not None:
             raw = sc.normalize(raw, reverse=how == "reverse")
