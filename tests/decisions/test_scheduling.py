@@ -496,3 +496,10 @@ def test_scheduling_outcome_events_and_condition():
         "reason": "Unschedulable",
         "message": "0/1 nodes are available: 1 Insufficient cpu.",
     }
+
+
+def test_total_score_matches_upstream_arithmetic_without_taints():
+    # TaintToleration 3 x 100 (no PreferNoSchedule taints), LeastAllocated (75 + 87) // 2 = 81,
+    # BalancedAllocation int((1 - |0.25 - 0.125| / 2) * 100) = 93, NodeAffinity/ImageLocality 0
+    result = schedule(new_pod(cpu="1", memory="1Gi"), [node("a"), node("b")], [])
+    assert result.scores == {"a": 474, "b": 474} and result.node == "a"
