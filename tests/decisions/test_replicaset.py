@@ -190,3 +190,24 @@ def test_pod_from_template_and_events():
     )
     assert created_event("web-abc-x1") == ("Normal", "SuccessfulCreate", "Created pod: web-abc-x1")
     assert deleted_event("web-abc-x1") == ("Normal", "SuccessfulDelete", "Deleted pod: web-abc-x1")
+
+
+def test_replica_failure_condition_is_added_once_and_cleared():
+    from shiplane.cluster.decisions.replicaset import settle_replica_failure
+
+    status = plan_replicaset(rs(3), [], T0).status
+    failed = settle_replica_failure(
+        status, -3, 'pods "web-abc-x" is forbidden: exceeded quota', at(1)
+    )
+    (cond,) = failed["conditions"]
+    assert (cond["type"], cond["status"], cond["reason"]) == (
+        "ReplicaFailure",
+        "True",
+        "FailedCreate",
+    )
+    again = settle_replica_failure(failed, -3, "other", at(9))
+    assert again["conditions"] == [cond]  # kept as it was
+    assert "conditions" not in settle_replica_failure(again, -3, None, at(10))
+    assert (
+        settle_replica_failure(status, 2, "x", at(1))["conditions"][0]["reason"] == "FailedDelete"
+    )

@@ -495,3 +495,27 @@ def test_create_conflict_and_failure_helpers():
         "ReplicaSetCreateError",
         'Failed to create new replica set "web-x": quota exceeded',
     )
+
+
+def test_replica_failure_of_the_new_replicaset_surfaces_on_the_deployment():
+    d, rss = stuck_rollout()
+    failure = {
+        "type": "ReplicaFailure",
+        "status": "True",
+        "reason": "FailedCreate",
+        "message": "exceeded quota",
+        "lastTransitionTime": format_time(at(3)),
+    }
+    rss[1]["status"]["conditions"] = [failure]
+    cond = du.get_condition(
+        deployment_update(plan_deployment(d, rss, [], at(5))).status, "ReplicaFailure"
+    )
+    assert (cond["reason"], cond["message"], cond["lastUpdateTime"]) == (
+        "FailedCreate",
+        "exceeded quota",
+        format_time(at(3)),
+    )
+    d["status"]["conditions"].append(dict(cond, type="ReplicaFailure"))
+    rss[1]["status"]["conditions"] = []
+    plan = plan_deployment(d, rss, [], at(6))
+    assert du.get_condition(deployment_update(plan).status, "ReplicaFailure") is None

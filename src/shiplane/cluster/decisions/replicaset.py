@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shiplane.cluster.decisions.clock import parse_time
+from shiplane.cluster.decisions.clock import format_time, parse_time
 from shiplane.cluster.decisions.deployment_util import replicas_of
 from shiplane.cluster.decisions.labels import matches_label_selector
 from shiplane.cluster.decisions.pods import (
@@ -40,6 +40,7 @@ __all__ = [
     "pod_from_template",
     "pods_to_delete",
     "plan_replicaset",
+    "settle_replica_failure",
     "slow_start_batches",
 ]
 
@@ -269,3 +270,25 @@ def deleted_event(pod_name: str) -> tuple[str, str, str]:
 
 def failed_create_event(error: str) -> tuple[str, str, str]:
     return ("Warning", "FailedCreate", f"Error creating: {error}")
+
+
+def settle_replica_failure(status: dict, diff: int, error: str | None, now: datetime) -> dict:
+    """After executing a plan (replica_set_utils.go calculateStatus with manageReplicasErr):
+    an error adds ReplicaFailure (FailedCreate when pods were missing, FailedDelete when there
+    were too many) unless one is already there; success removes it. ``diff`` is
+    ``len(active pods) - spec.replicas`` as planned."""
+    status = copy.deepcopy(status)
+    conditions = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
+    existing = next(
+        (c for c in status.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None
+    )
+    if error is not None and existing is None:
+        reason = "FailedCreate" if diff < 0 else "FailedDelete" if diff > 0 else ""
+        conditions.append({"type": "ReplicaFailure", "status": "True", "reason": reason,
+                           "message": error, "lastTransitionTime": format_time(now)})  # fmt: skip
+    elif error is not None:
+        conditions.append(existing)
+    status["conditions"] = conditions
+    if not conditions:
+        del status["conditions"]
+    return status

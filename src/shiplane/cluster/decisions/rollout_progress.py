@@ -77,6 +77,7 @@ def rollout_status_update(
     progress; ProgressDeadlineExceeded once lastUpdateTime + progressDeadlineSeconds is past;
     nothing is re-estimated after a rollout completed."""
     status = status_with_availability(all_rss, new_rs, deployment, now)
+    _replica_failures(status, all_rss, new_rs)
     if not du.has_progress_deadline(deployment):
         du.remove_condition(status, "Progressing")
         return status
@@ -112,6 +113,27 @@ def rollout_status_update(
             f"{subject} has timed out progressing.", now,
         ))  # fmt: skip
     return status
+
+
+def _replica_failures(status: dict, all_rss: Sequence[Obj | None], new_rs: Obj | None) -> None:
+    """getReplicaFailures: a ReplicaSet's ReplicaFailure condition (the new RS's first) becomes
+    the Deployment's; none left means the Deployment's is removed."""
+
+    def failures(rss):
+        return [c for rs in rss if rs is not None
+                for c in (rs.get("status") or {}).get("conditions") or []
+                if c.get("type") == "ReplicaFailure"]  # fmt: skip
+
+    found = failures([new_rs]) or failures(all_rss)
+    if not found:
+        du.remove_condition(status, "ReplicaFailure")
+        return
+    cond = found[0]
+    du.set_condition(status, {
+        "type": "ReplicaFailure", "status": cond.get("status"), "reason": cond.get("reason"),
+        "message": cond.get("message"), "lastTransitionTime": cond.get("lastTransitionTime"),
+        "lastUpdateTime": cond.get("lastTransitionTime"),
+    })  # fmt: skip
 
 
 def requeue_after(deployment: Obj, new_status: Obj, now: datetime) -> float | None:
