@@ -3,23 +3,28 @@
 No I/O, no clocks (``now`` is always passed in), no randomness. The controllers, scheduler and
 simulated kubelets call these and perform the returned plans through the API server.
 
-=====================  =========================================================================
-``rollout``            ``plan_deployment`` — one Deployment controller sync (RollingUpdate,
-                       Recreate, scaling, pause, status and conditions, revision cleanup)
-``deployment_util``    fenceposts, NewRSNewReplicas, pod-template-hash, revision annotations
-``rollout_client``     ``kubectl rollout status`` text and ``rollout undo`` patch
-``replicaset``         ``plan_replicaset`` — slow-start creates, ranked deletes, status
-``scheduling``         ``schedule`` — filters, scores, FitError message (``scheduler_plugins``)
-``quantity``           resource.Quantity parsing; ``pod_resources`` effective requests
-``image_pull``         pull policy, cache/pull/back-off decision, Pulled/Pulling events, duration
-``backoff``            kubelet exponential back-off (10 s → 300 s, reset after 10 min)
-``container_states``   container lifecycle transition table, CrashLoopBackOff decision
-``probes``             probe workers (thresholds, startup gating); ``pod_status`` phase/conditions
-``sim_behaviour``      the ``sim.shiplane.dev/*`` annotations of simulated containers
-``endpoints``          Endpoints and EndpointSlices of a Service
-``autoscaling``        HPA replica calculation, stabilisation, scaling policies
-``disruption``         PDB status and the eviction decision
-=====================  =========================================================================
+=======================  =======================================================================
+``rollout``              ``plan_deployment`` — one Deployment controller sync (RollingUpdate,
+                         Recreate, scaling, pause, status and conditions, revision cleanup)
+``rollout_progress``     status, Available/Progressing/ReplicaFailure conditions, deadlines
+``rollout_scaling``      proportional scaling of ReplicaSets when replicas change mid-rollout
+``deployment_util``      fenceposts, NewRSNewReplicas, revision annotations, completeness
+``template_hash``        pod-template-hash, EqualIgnoreHash, the new ReplicaSet object
+``rollout_client``       ``kubectl rollout status`` text and ``rollout undo`` patch
+``replicaset``           ``plan_replicaset`` — slow-start creates, ranked deletes, status
+``scheduling``           ``schedule`` — FitError message, node search, weighted scores
+``scheduler_*``          snapshot (NodeInfo), filters, scores of the default plugins
+``quantity``             resource.Quantity parsing; ``pod_resources`` effective requests
+``image_pull``           pull policy, cache/pull/back-off decision, Pulled/Pulling events, duration
+``backoff``              kubelet exponential back-off (10 s → 300 s, reset after 10 min)
+``container_states``     container lifecycle transition table, CrashLoopBackOff decision
+``probes``               probe workers (thresholds, startup gating); ``pod_status`` phase/conditions
+``termination``          preStop, SIGTERM, SIGKILL timeline of a stopping container
+``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers
+``endpoints``            Endpoints and EndpointSlices of a Service
+``autoscaling``          HPA reconcile: stabilisation, scaling policies (``hpa_replicas``: calculator)
+``disruption``           PDB status and the eviction decision
+=======================  =======================================================================
 """
 
 from shiplane.cluster.decisions.autoscaling import (
@@ -70,6 +75,7 @@ from shiplane.cluster.decisions.rollout_client import (
 )
 from shiplane.cluster.decisions.scheduling import FitError, ScheduleResult, schedule
 from shiplane.cluster.decisions.sim_behaviour import ContainerBehaviour, behaviour_for
+from shiplane.cluster.decisions.termination import TerminationPlan, plan_termination
 
 __all__ = [
     "AutoscalerMemory",
@@ -96,6 +102,7 @@ __all__ = [
     "RollbackDecision",
     "RolloutStatus",
     "ScheduleResult",
+    "TerminationPlan",
     "UpdateDeployment",
     "UpdateReplicaSet",
     "behaviour_for",
@@ -111,6 +118,7 @@ __all__ = [
     "plan_hpa",
     "plan_replicaset",
     "plan_rollback",
+    "plan_termination",
     "pod_conditions",
     "pod_phase",
     "probe_step",
