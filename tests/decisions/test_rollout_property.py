@@ -56,11 +56,6 @@ class Cluster:
                     generation=1,
                     creationTimestamp=format_time(self.now),
                 )
-                self.counter += 1
-                rs["metadata"]["creationTimestamp"] = format_time(
-                    self.now + timedelta(microseconds=0)
-                )
-                rs["metadata"]["_order"] = self.counter
                 self.rss[rs["metadata"]["name"]] = rs
             elif isinstance(action, UpdateReplicaSet):
                 rs = copy.deepcopy(action.replicaset)
@@ -252,3 +247,21 @@ def test_scaling_in_the_middle_of_a_rollout_converges(replicas, new_replicas, se
     d["metadata"]["generation"] += 1
     assert run_until_stable(cluster, 400)
     assert len(cluster.pods) == new_replicas
+
+
+@settings(max_examples=30, deadline=None)
+@given(replicas=st.integers(1, 8), max_delay=st.integers(0, 3), seed=st.integers(0, 2**16))
+def test_recreate_never_runs_old_and_new_pods_together(replicas, max_delay, seed):
+    d = make_deployment(replicas, 1, 0, 0, "web:1")
+    d["spec"]["strategy"] = {"type": "Recreate"}
+    cluster = Cluster(d, seed, max_delay)
+    assert run_until_stable(cluster, 200)
+
+    def check(c: Cluster) -> None:
+        images = {p["spec"]["containers"][0]["image"] for p in c.pods}
+        assert len(images) <= 1, images
+
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = "web:2"
+    d["metadata"]["generation"] += 1
+    assert run_until_stable(cluster, 400, check)
+    assert {p["spec"]["containers"][0]["image"] for p in cluster.pods} == {"web:2"}
