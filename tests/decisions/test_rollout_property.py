@@ -27,6 +27,7 @@ from shiplane.cluster.decisions.rollout import (
     UpdateReplicaSet,
     plan_deployment,
 )
+from shiplane.cluster.decisions.rollout_client import rollout_status
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -205,6 +206,7 @@ def test_rolling_update_keeps_bounds_and_converges(
     assert run_until_stable(cluster, 400, check), "rolling update did not converge"
     assert d["metadata"]["annotations"][du.REVISION_ANNOTATION] == "2"
     assert len(cluster.rss) == 2
+    assert rollout_status(d).message == 'deployment "web" successfully rolled out'
     images = {p["spec"]["containers"][0]["image"] for p in cluster.pods}
     assert images == {"web:2"}
 
