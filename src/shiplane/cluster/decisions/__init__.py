@@ -24,6 +24,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``endpoints``            Endpoints and EndpointSlices of a Service
 ``autoscaling``          HPA reconcile: stabilisation, scaling policies (``hpa_replicas``: calculator)
 ``disruption``           PDB status and the eviction decision
+``garbage_collection``   ownerReference collection: background, foreground, orphan
 =======================  =======================================================================
 """
 
@@ -49,6 +50,7 @@ from shiplane.cluster.decisions.errors import (
     InvalidQuantity,
 )
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.garbage_collection import plan_collection
 from shiplane.cluster.decisions.image_pull import (
     PullDecision,
     decide_pull,
@@ -114,6 +116,7 @@ __all__ = [
     "new_worker",
     "parse_quantity",
     "pdb_status",
+    "plan_collection",
     "plan_deployment",
     "plan_hpa",
     "plan_replicaset",
