@@ -25,6 +25,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``autoscaling``          HPA reconcile: stabilisation, scaling policies (``hpa_replicas``: calculator)
 ``disruption``           PDB status and the eviction decision
 ``garbage_collection``   ownerReference collection: background, foreground, orphan
+``node_lifecycle``       node health from Lease age, unreachable/not-ready taints, taint eviction
 =======================  =======================================================================
 """
 
@@ -57,6 +58,7 @@ from shiplane.cluster.decisions.image_pull import (
     default_pull_policy,
     pull_duration,
 )
+from shiplane.cluster.decisions.node_lifecycle import node_health, taint_eviction
 from shiplane.cluster.decisions.pod_status import pod_conditions, pod_phase
 from shiplane.cluster.decisions.probes import ProbeWorker, new_worker, probe_step
 from shiplane.cluster.decisions.quantity import parse_quantity
@@ -114,6 +116,7 @@ __all__ = [
     "endpoint_slices",
     "endpoints",
     "new_worker",
+    "node_health",
     "parse_quantity",
     "pdb_status",
     "plan_collection",
@@ -128,5 +131,6 @@ __all__ = [
     "pull_duration",
     "rollout_status",
     "schedule",
+    "taint_eviction",
     "transition",
 ]
