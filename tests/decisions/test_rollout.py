@@ -93,6 +93,8 @@ def test_rolling_step_scales_up_to_surge_then_down_within_budget():
     assert create.replicaset["spec"]["replicas"] == 2
     assert create.replicaset["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
     assert scaled(plan) == {"web-old": 8}
+    # the status of this sync is computed from the sizes before scaling, as upstream (12 - 10)
+    assert deployment_update(plan).status["unavailableReplicas"] == 2
     assert [e.message for e in plan.events] == [
         f"Scaled up replica set {plan.new_replicaset} from 0 to 2",
         "Scaled down replica set web-old from 10 to 8",

@@ -228,13 +228,15 @@ class _Sync:
             self.new_status = self.d["status"]
             return
         all_rss = [*old, new_rs]
+        # upstream scales copies, so the status of this sync sees the sizes from before scaling
+        seen = copy.deepcopy(all_rss)
         if self.reconcile_new(all_rss, new_rs):
-            return self.sync_rollout_status(all_rss, new_rs)
+            return self.sync_rollout_status(seen, seen[-1])
         if self.reconcile_old(all_rss, active(old), new_rs):
-            return self.sync_rollout_status(all_rss, new_rs)
+            return self.sync_rollout_status(seen, seen[-1])
         if du.deployment_complete(self.d, self.d["status"]):
             self.cleanup(old)
-        self.sync_rollout_status(all_rss, new_rs)
+        self.sync_rollout_status(seen, seen[-1])
 
     def reconcile_new(self, all_rss: list[dict], new_rs: dict) -> bool:
         desired = du.replicas_of(self.d)
@@ -311,25 +313,23 @@ class _Sync:
 
     def rollout_recreate(self) -> None:
         new_rs, old = self.get_all(create=False)
-        all_rss = [*old, new_rs]
+        seen = copy.deepcopy([*old, new_rs])  # status sees the sizes from before scaling
         scaled = False
         for rs in active(old):  # scaleDownOldReplicaSetsForRecreate
             if self.scale_and_record(rs, 0):
                 scaled = True
-        if scaled:
-            return self.sync_rollout_status(all_rss, new_rs)
-        if self.old_pods_running(new_rs, old):
-            return self.sync_rollout_status(all_rss, new_rs)
+        if scaled or self.old_pods_running(new_rs, old):
+            return self.sync_rollout_status(seen, seen[-1])
         if new_rs is None:
             new_rs = self.create_new(old, du.max_revision(old) + 1)
             if new_rs is None:
                 self.new_status = self.d["status"]
                 return
-            all_rss = [*old, new_rs]
-        self.scale_and_record(new_rs, du.replicas_of(self.d))
+        seen = copy.deepcopy([*old, new_rs])
+        self.scale_and_record(new_rs, du.replicas_of(self.d))  # scaleUpNewReplicaSetForRecreate
         if du.deployment_complete(self.d, self.d["status"]):
             self.cleanup(old)
-        self.sync_rollout_status(all_rss, new_rs)
+        self.sync_rollout_status(seen, seen[-1])
 
     # ------------------------------------------------------------ scaling (sync.go scale)
     def is_scaling_event(self, new_rs: dict | None, old: list[dict]) -> bool:
