@@ -503,3 +503,41 @@ def test_total_score_matches_upstream_arithmetic_without_taints():
     # BalancedAllocation int((1 - |0.25 - 0.125| / 2) * 100) = 93, NodeAffinity/ImageLocality 0
     result = schedule(new_pod(cpu="1", memory="1Gi"), [node("a"), node("b")], [])
     assert result.scores == {"a": 474, "b": 474} and result.node == "a"
+
+
+def test_topology_spread_scoring_with_system_default_constraints():
+    nodes = [node("n1", labels={"topology.kubernetes.io/zone": "z1"}),
+             node("n2", labels={"topology.kubernetes.io/zone": "z1"}),
+             node("n3", labels={"topology.kubernetes.io/zone": "z2"})]  # fmt: skip
+    web = {"app": "web"}
+    existing = [
+        placed("w1", "n1", labels=web),
+        placed("w2", "n1", labels=web),
+        placed("w3", "n3", labels=web),
+    ]
+    selector = {"matchLabels": web}
+    view_infos = build_node_infos(nodes, existing)
+    view = ClusterView(view_infos, default_spread_selector=selector)
+    p = new_pod(labels=web)
+    raw = {i.name: sp.score_pod_topology_spread(p, i, view) for i in view_infos}
+    # hostname: count * ln(3 + 2) + (3 - 1); zone: count * ln(2 + 2) + (5 - 1), rounded
+    assert raw == {"n1": 12, "n2": 9, "n3": 9}
+    assert sp.normalize_spread(raw, p, view) == {"n1": 75, "n2": 100, "n3": 100}
+    with_spread = schedule(p, nodes, existing, default_spread_selector=selector)
+    without = schedule(p, nodes, existing)
+    assert with_spread.scores["n1"] - without.scores["n1"] == 2 * 75
+    assert with_spread.scores["n2"] - without.scores["n2"] == 2 * 100
+
+
+def test_declared_schedule_anyway_constraint_ignores_nodes_without_the_key():
+    nodes = [node("a", labels={"rack": "r1"}), node("b", labels={"rack": "r2"}), node("c")]
+    existing = [placed("w1", "a", labels={"app": "web"})]
+    constraint = {"maxSkew": 1, "topologyKey": "rack", "whenUnsatisfiable": "ScheduleAnyway",
+                  "labelSelector": {"matchLabels": {"app": "web"}}}  # fmt: skip
+    p = new_pod(labels={"app": "web"}, topologySpreadConstraints=[constraint])
+    view_infos = build_node_infos(nodes, existing)
+    view = ClusterView(view_infos)
+    raw = {i.name: sp.score_pod_topology_spread(p, i, view) for i in view_infos}
+    assert raw == {"a": 1, "b": 0, "c": 0}  # ln(2 + 2) * 1 + 0, rounded
+    assert sp.normalize_spread(raw, p, view) == {"a": 0, "b": 100, "c": 0}
+    assert schedule(p, nodes, existing).node == "b"

@@ -31,7 +31,9 @@ __all__ = [
     "taint_eviction",
 ]
 
-MONITOR_GRACE_SECONDS = 50  # --node-monitor-grace-period default (50 s in recent releases, 40 s before)
+MONITOR_GRACE_SECONDS = (
+    50  # --node-monitor-grace-period default (50 s in recent releases, 40 s before)
+)
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 # DefaultTolerationSeconds admission: added to every pod that does not set them itself

@@ -6,17 +6,26 @@ them to 0..100 where upstream's plugin has a NormalizeScore step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
-from shiplane.cluster.decisions.labels import matches_node_selector_term
-from shiplane.cluster.decisions.scheduler_filters import _tolerations, tolerates
+from shiplane.cluster.decisions.labels import matches_label_selector, matches_node_selector_term
+from shiplane.cluster.decisions.scheduler_filters import (
+    _spread_selector,
+    _tolerations,
+    pod_matches_node_selector_and_affinity,
+    tolerates,
+)
 from shiplane.cluster.decisions.scheduler_snapshot import ClusterView, NodeInfo, incoming_requests
 
 __all__ = [
     "MAX_NODE_SCORE",
     "needs_image_locality",
+    "needs_spread_score",
     "needs_taint_score",
+    "normalize_spread",
+    "score_pod_topology_spread",
     "needs_preferred_node_affinity",
     "normalize",
     "normalized_image_name",
@@ -148,4 +157,118 @@ def normalize(scores: dict[str, int], *, reverse: bool) -> dict[str, int]:
     for name, score in scores.items():
         value = MAX_NODE_SCORE * score // top
         out[name] = MAX_NODE_SCORE - value if reverse else value
+    return out
+
+
+# ---------------------------------------------------------------- PodTopologySpread (scoring.go)
+HOSTNAME_KEY = "kubernetes.io/hostname"
+# apis/config/v1 defaults: SystemDefaultConstraints, used when a pod declares none of its own
+SYSTEM_DEFAULT_CONSTRAINTS = (
+    {"topologyKey": HOSTNAME_KEY, "maxSkew": 3, "whenUnsatisfiable": "ScheduleAnyway"},
+    {
+        "topologyKey": "topology.kubernetes.io/zone",
+        "maxSkew": 5,
+        "whenUnsatisfiable": "ScheduleAnyway",
+    },
+)
+
+
+def _soft_constraints(pod: Obj, view: ClusterView) -> list:
+    """(constraint, selector) pairs: the pod's ScheduleAnyway constraints, or - when it declares
+    none - the system defaults with the selector of the controllers/services selecting it."""
+    declared = (pod.get("spec") or {}).get("topologySpreadConstraints") or []
+    if declared:
+        return [(c, _spread_selector(pod, c)) for c in declared
+                if c.get("whenUnsatisfiable") == "ScheduleAnyway"]  # fmt: skip
+    if not view.default_spread_selector:
+        return []
+    return [(c, view.default_spread_selector) for c in SYSTEM_DEFAULT_CONSTRAINTS]
+
+
+def needs_spread_score(pod: Obj, view: ClusterView) -> bool:
+    return bool(_soft_constraints(pod, view))
+
+
+def _count(info: NodeInfo, selector: Obj, namespace: str) -> int:
+    return sum(
+        1 for p in info.pods
+        if (p.get("metadata") or {}).get("namespace", "default") == namespace
+        and not (p.get("metadata") or {}).get("deletionTimestamp")
+        and matches_label_selector(selector, (p.get("metadata") or {}).get("labels"))
+    )  # fmt: skip
+
+
+def _spread_state(pod: Obj, view: ClusterView) -> dict:
+    """PreScore: domain sizes, pod counts per (key, value) and the ignored nodes."""
+    if "spread-score" in view.cycle_state:
+        return view.cycle_state["spread-score"]
+    constraints = _soft_constraints(pod, view)
+    feasible = view.cycle_state.get("feasible", view.nodes)
+    require_all = bool((pod.get("spec") or {}).get("topologySpreadConstraints"))
+    keys = [c["topologyKey"] for c, _ in constraints]
+    ignored = {i.name for i in feasible if require_all and not all(k in i.labels for k in keys)}
+    counts: dict[tuple[str, str], int] = {}
+    sizes = [0] * len(constraints)
+    for info in feasible:
+        if info.name in ignored:
+            continue
+        for n, (c, _) in enumerate(constraints):
+            key = c["topologyKey"]
+            if key != HOSTNAME_KEY and key in info.labels and (key, info.labels[key]) not in counts:
+                counts[(key, info.labels[key])] = 0
+                sizes[n] += 1
+    namespace = (pod.get("metadata") or {}).get("namespace", "default")
+    for info in view.nodes:
+        if require_all and not all(k in info.labels for k in keys):
+            continue
+        for c, selector in constraints:
+            if c.get(
+                "nodeAffinityPolicy", "Honor"
+            ) == "Honor" and not pod_matches_node_selector_and_affinity(pod, info.node):
+                continue
+            pair = (c["topologyKey"], info.labels.get(c["topologyKey"]))
+            if pair in counts:
+                counts[pair] += _count(info, selector, namespace)
+    weights = []
+    for n, (c, _) in enumerate(constraints):
+        size = len(feasible) - len(ignored) if c["topologyKey"] == HOSTNAME_KEY else sizes[n]
+        weights.append(math.log(size + 2))  # topologyNormalizingWeight
+    state = {"constraints": constraints, "counts": counts, "weights": weights, "ignored": ignored,
+             "namespace": namespace}  # fmt: skip
+    view.cycle_state["spread-score"] = state
+    return state
+
+
+def score_pod_topology_spread(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
+    """Matching pods in the node's domains, weighted by log(domains + 2), plus maxSkew - 1 per
+    constraint: lower is better (NormalizeScore inverts it)."""
+    state = _spread_state(pod, view)
+    if info.name in state["ignored"]:
+        return 0
+    score = 0.0
+    for (c, selector), weight in zip(state["constraints"], state["weights"]):
+        key = c["topologyKey"]
+        if key not in info.labels:
+            continue
+        if key == HOSTNAME_KEY:
+            count = _count(info, selector, state["namespace"])
+        else:
+            count = state["counts"].get((key, info.labels[key]), 0)
+        score += count * weight + (int(c.get("maxSkew", 1)) - 1)  # scoreForCount
+    return int(score + 0.5)  # math.Round (scores are >= 0)
+
+
+def normalize_spread(scores: dict[str, int], pod: Obj, view: ClusterView) -> dict[str, int]:
+    """PodTopologySpread NormalizeScore: MAX * (max + min - s) / max; ignored nodes get 0."""
+    ignored = _spread_state(pod, view)["ignored"]
+    counted = [s for name, s in scores.items() if name not in ignored]
+    low, high = (min(counted), max(counted)) if counted else (0, 0)
+    out = {}
+    for name, s in scores.items():
+        if name in ignored:
+            out[name] = 0
+        elif high == 0:
+            out[name] = MAX_NODE_SCORE
+        else:
+            out[name] = MAX_NODE_SCORE * (high + low - s) // high
     return out

@@ -62,6 +62,9 @@ class ClusterView:
     namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # per-scheduling-cycle memo (upstream's PreFilter state), keyed by plugin
     cycle_state: dict = field(default_factory=dict)
+    # selector of the Services/ReplicaSets selecting the pod (helper.DefaultSelector), used by
+    # the system default topology spread constraints; None: no default spreading
+    default_spread_selector: Mapping[str, Any] | None = None
 
 
 def incoming_requests(pod: Obj, view: ClusterView, *, non_zero: bool = False) -> dict:

@@ -52,13 +52,20 @@ FILTERS = (
     ("PodTopologySpread", f.needs_topology_spread, f.filter_pod_topology_spread),
     ("InterPodAffinity", f.needs_inter_pod_affinity, f.filter_inter_pod_affinity),
 )
-# (name, relevance, scorer, weight, normalisation: None | "forward" | "reverse")
+# (name, relevance, scorer, weight, normalisation: None | "forward" | "reverse" | function)
 SCORERS = (
     ("TaintToleration", sc.needs_taint_score, sc.score_taint_toleration, 3, "reverse"),
     ("NodeAffinity", sc.needs_preferred_node_affinity, sc.score_node_affinity, 2, "forward"),
     ("NodeResourcesFit", None, sc.score_least_allocated, 1, None),
     ("NodeResourcesBalancedAllocation", None, sc.score_balanced_allocation, 1, None),
     ("ImageLocality", sc.needs_image_locality, sc.score_image_locality, 1, None),
+    (
+        "PodTopologySpread",
+        sc.needs_spread_score,
+        sc.score_pod_topology_spread,
+        2,
+        sc.normalize_spread,
+    ),
 )
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -162,6 +169,7 @@ def schedule(
     start_index: int = 0,
     percentage_of_nodes_to_score: int = 0,
     namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+    default_spread_selector: Mapping[str, Any] | None = None,
 ) -> ScheduleResult:
     """Pick a node for ``pod`` or explain, in upstream's words, why none fits."""
     infos = build_node_infos(nodes, pods, image_cache)
@@ -171,6 +179,7 @@ def schedule(
         start_index=start_index,
         percentage_of_nodes_to_score=percentage_of_nodes_to_score,
         namespace_labels=namespace_labels,
+        default_spread_selector=default_spread_selector,
     )
 
 
@@ -181,11 +190,14 @@ def schedule_on_snapshot(
     start_index: int = 0,
     percentage_of_nodes_to_score: int = 0,
     namespace_labels: Mapping[str, Mapping[str, str]] | None = None,
+    default_spread_selector: Mapping[str, Any] | None = None,
 ) -> ScheduleResult:
     """:func:`schedule` over NodeInfos the caller keeps up to date (upstream's scheduler cache
     snapshot): after binding, ``info.add_pod(pod)`` on the chosen node instead of rebuilding."""
     infos = list(infos)
-    view = ClusterView(infos, namespace_labels or {})
+    view = ClusterView(
+        infos, namespace_labels or {}, default_spread_selector=default_spread_selector
+    )
     total = len(infos)
     if total == 0:
         return ScheduleResult(None, FitError(0, {}))
@@ -218,6 +230,7 @@ def schedule_on_snapshot(
     names = tuple(info.name for info in feasible)
     if len(feasible) == 1:  # schedulePod: a single feasible node needs no scoring
         return ScheduleResult(feasible[0].name, None, {}, names, next_start)
+    view.cycle_state["feasible"] = feasible
     totals = {info.name: 0 for info in feasible}
     for _plugin, relevant, scorer, weight, how in SCORERS:
         if relevant is not None and not relevant(pod, view):
@@ -227,7 +240,9 @@ def schedule_on_snapshot(
                     totals[name] += sc.MAX_NODE_SCORE * weight
             continue
         raw = {info.name: scorer(pod, info, view) for info in feasible}
-        if how is not None:
+        if callable(how):
+            raw = how(raw, pod, view)
+        elif how is not None:
             raw = sc.normalize(raw, reverse=how == "reverse")
         for name, score in raw.items():
             totals[name] += score * weight
