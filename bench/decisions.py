@@ -45,20 +45,24 @@ def make_pod(i: int) -> dict:
     }
 
 
-def bench_scheduler(nodes: int, pods: int) -> None:
+def bench_scheduler(nodes: int, pods: int, spread: bool = False) -> None:
     infos = build_node_infos([make_node(i) for i in range(nodes)], [], {})
     by_name = {info.name: info for info in infos}
     start_index = 0
     started = time.perf_counter()
     for i in range(pods):
         pod = make_pod(i)
-        result = schedule_on_snapshot(pod, infos, start_index=start_index)
+        selector = {"matchLabels": {"app": "web"}} if spread else None
+        result = schedule_on_snapshot(
+            pod, infos, start_index=start_index, default_spread_selector=selector
+        )
         start_index = result.next_start_index
         pod["spec"]["nodeName"] = result.node
         by_name[result.node].add_pod(pod)
     elapsed = time.perf_counter() - started
+    label = " with default topology spread" if spread else ""
     print(
-        f"scheduler: {pods} pods on {nodes} nodes in {elapsed:.2f} s = {pods / elapsed:.0f} pods/s "
+        f"scheduler{label}: {pods} pods on {nodes} nodes in {elapsed:.2f} s = {pods / elapsed:.0f} pods/s "
         f"({elapsed / pods * 1000:.2f} ms/pod)"
     )
 
@@ -110,8 +114,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=2000)
+    parser.add_argument("--spread", action="store_true", help="system default topology spreading")
     args = parser.parse_args()
-    bench_scheduler(args.nodes, args.pods)
+    bench_scheduler(args.nodes, args.pods, args.spread)
     bench_rollout(10_000)
 
 
