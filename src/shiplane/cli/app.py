@@ -18,6 +18,7 @@ __all__ = ["COMMAND_GROUPS", "app"]
 # (group name, module under shiplane.cli, help) — the explicit command table.
 COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("config", "config_cmd", "Show and check the workspace configuration (shiplane.yaml)."),
+    ("cluster", "cluster_cmd", "Run the embedded Kubernetes API server (up, down, status, kubeconfig)."),
 )
 
 app = typer.Typer(

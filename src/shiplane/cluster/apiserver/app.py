@@ -46,6 +46,7 @@ __all__ = ["build_app"]
 log = logging.getLogger("shiplane.cluster.apiserver")
 JSON = "application/json"
 DEFAULT_WATCH_TIMEOUT = 1800.0
+NAMESPACE_FINALIZE_PERIOD = 1.0
 
 
 def _json(body: str | dict[str, Any], status: int = 200, media: str = JSON) -> Response:
@@ -296,12 +297,23 @@ def build_app(backend: ApiBackend, *, hub: WatchHub | None = None) -> Starlette:
         Route("/apis/{group}/{version}/{path:path}", h.grouped, methods=all_methods),
     ]
 
+    async def namespace_finalizer() -> None:
+        while True:
+            await asyncio.sleep(NAMESPACE_FINALIZE_PERIOD)
+            try:
+                if backend.has_terminating_namespaces():
+                    backend.finalize_namespaces()
+            except Exception:  # noqa: BLE001 — keep the loop alive; the next round retries
+                log.exception("finalizing namespaces failed")
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hub.attach(asyncio.get_running_loop())
+        task = asyncio.create_task(namespace_finalizer())
         try:
             yield
         finally:
+            task.cancel()
             hub.close()
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -433,33 +433,63 @@ class ApiBackend:
 
     def _delete_namespace(self, rt: ResourceType, current: StoredObject, *,
                           dry_run: bool) -> tuple[StoredObject, bool]:
+        """Mark the namespace Terminating; :meth:`finalize_namespaces` empties it later."""
         name = current.obj["metadata"]["name"]
         if name in SYSTEM_NAMESPACES:
             raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                             details={"name": name, "kind": "namespaces"})
-        # The namespace controller's job, done inline: remove (or mark) everything inside.
-        writes: list[Write] = []
-        remaining = False
-        for other in self.registry.types:
-            if not other.namespaced:
-                continue
-            for entry in self.store.list(other.group_resource, name):
-                more, gone = self._deletion_writes(other, entry, DeleteOptions())
-                writes += more
-                remaining = remaining or not gone
+        obj = current.copy()
+        meta = obj["metadata"]
+        if not meta.get("deletionTimestamp"):
+            meta["deletionTimestamp"] = format_time(self.clock())
+            meta["deletionGracePeriodSeconds"] = 0
+        obj.setdefault("status", {})["phase"] = "Terminating"
+        if _same(current.obj, obj):
+            return current, False
         key = ObjectKey("namespaces", "", name)
-        if remaining:
-            obj = current.copy()
-            plan_meta = obj["metadata"]
-            if not plan_meta.get("deletionTimestamp"):
-                plan_meta["deletionTimestamp"] = format_time(self.clock())
-                plan_meta["deletionGracePeriodSeconds"] = 0
-            obj.setdefault("status", {})["phase"] = "Terminating"
-            writes.append(Write("update", key, obj, current.rv))
-        else:
-            writes.append(Write("delete", key, None, current.rv))
-        results = self.store.commit(writes, dry_run=dry_run)
-        return results[-1], not remaining
+        [stored] = self.store.commit([Write("update", key, obj, current.rv)], dry_run=dry_run)
+        return stored, False
+
+    def finalize_namespaces(self) -> int:
+        """The namespace controller's job: empty Terminating namespaces, then remove them.
+
+        Objects with finalizers are only marked, so their namespace stays until they
+        go. Returns how many namespaces were removed.
+        """
+        removed = 0
+        for ns in self.store.list("namespaces"):
+            meta = ns.obj.get("metadata") or {}
+            if not meta.get("deletionTimestamp"):
+                continue
+            name = meta["name"]
+            writes: list[Write] = []
+            remaining = False
+            for other in self.registry.types:
+                if not other.namespaced:
+                    continue
+                for entry in self.store.list(other.group_resource, name):
+                    if (entry.obj.get("metadata") or {}).get("deletionTimestamp") and (
+                        entry.obj["metadata"].get("finalizers")
+                    ):
+                        remaining = True
+                        continue
+                    more, gone = self._deletion_writes(other, entry, DeleteOptions(
+                        grace_period_seconds=0))
+                    writes += more
+                    remaining = remaining or not gone
+            if not remaining:
+                writes.append(Write("delete", ObjectKey("namespaces", "", name), None, ns.rv))
+                removed += 1
+            if writes:
+                try:
+                    self.store.commit(writes)
+                except (Conflict, NotFound):
+                    continue  # raced with a client write: try again next round
+        return removed
+
+    def has_terminating_namespaces(self) -> bool:
+        return any((ns.obj.get("metadata") or {}).get("deletionTimestamp")
+                   for ns in self.store.list("namespaces"))
 
     def delete_collection(self, rt: ResourceType, namespace: str | None, options: DeleteOptions,
                           *, labels: LabelSelector | None = None,

@@ -70,6 +70,7 @@ class ApiServerRunner:
         self.backend = ApiBackend(self.store)
         self.hub = WatchHub(self.store)
         self.app = build_app(self.backend, hub=self.hub)
+        self.kubeconfig: Path | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -106,6 +107,7 @@ class ApiServerRunner:
     def write_kubeconfig(self, path: Path, namespace: str = "default") -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(kubeconfig_text(self.url, self.name, namespace))
+        self.kubeconfig = path
         return path
 
     def __enter__(self) -> ApiServerRunner:

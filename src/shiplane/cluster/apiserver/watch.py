@@ -48,7 +48,7 @@ class WatchRequest:
     encode_object: ObjectEncoder | None = None  # e.g. rows of a Table; None = the raw object
 
 
-@dataclass
+@dataclass(eq=False)
 class Watcher:
     request: WatchRequest
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)

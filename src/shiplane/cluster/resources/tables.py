@@ -142,12 +142,12 @@ def _pod_cells(pod: dict[str, Any], now: datetime) -> list[Any]:
                 last_restart = finished
             if (state.get("waiting") or {}).get("reason"):
                 reason = state["waiting"]["reason"]
-            elif state.get("terminated"):
+            elif state.get("terminated") is not None:
                 term = state["terminated"]
                 reason = term.get("reason") or (
                     f"Signal:{term['signal']}" if term.get("signal")
                     else f"ExitCode:{term.get('exitCode')}")
-            elif state.get("running") and cs.get("ready"):
+            elif state.get("running") is not None and cs.get("ready"):
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
