@@ -184,3 +184,21 @@ def test_deletion_plans() -> None:
     assert graceful.obj["metadata"]["deletionGracePeriodSeconds"] == 30
     finish = plan_deletion(graceful.obj, now=NOW, propagation=None, grace_period=0, graceful=True)
     assert finish.remove
+
+
+def test_sqlite_compaction_keeps_current_objects(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    first = SqliteObjectStore(path, watch_window=4)
+    [a] = first.commit([Write("create", key("a"), cm("a"))])
+    for i in range(12):
+        first.commit([Write("create", key(f"o{i}"), cm(f"o{i}"))])
+    first.commit([Write("update", key("o0"), cm("o0", "new"))])
+    oldest = first.oldest_resource_version
+    assert oldest > a.rv
+    first.close()
+    again = SqliteObjectStore(path, watch_window=4)
+    assert len(again.list("configmaps")) == 13
+    assert again.get(key("a")).rv == a.rv and again.get(key("o0")).obj["data"] == {"k": "new"}
+    assert again.oldest_resource_version >= oldest
+    with pytest.raises(Gone):
+        again.events_since(a.rv)
