@@ -1,7 +1,9 @@
 """Benchmark the embedded API server: 10,000 pods, then create/get/list/patch/watch figures.
 
 Runs the real server process (``python -m shiplane.cluster.apiserver.serve``, SQLite WAL
-store) and drives it over loopback HTTP from this process with asyncio + httpx:
+store) and drives it over loopback HTTP from this process with asyncio + aiohttp (the
+``kubernetes`` test dependency brings it; its client costs less CPU than httpx, and client
+and server share the same two cores):
 
     PYTHONPATH=src python bench/apiserver.py [--pods 10000] [--concurrency 32] [--watchers 100]
 
@@ -24,6 +26,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,32 +73,35 @@ async def run_many(count: int, concurrency: int, op: Callable[[int], Awaitable[N
 
 
 async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
-    limits = httpx.Limits(max_connections=concurrency + watchers + 8,
-                          max_keepalive_connections=concurrency + 8)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as api:
+    connector = aiohttp.TCPConnector(limit=concurrency + watchers + 8)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(url, connector=connector, timeout=timeout) as api:
+        json_headers = {"content-type": "application/json"}
+
         async def create(i: int) -> None:
-            response = await api.post(PODS, content=json.dumps(pod(i)),
-                                      headers={"content-type": "application/json"})
-            assert response.status_code == 201, response.text
+            async with api.post(PODS, data=json.dumps(pod(i)), headers=json_headers) as response:
+                assert response.status == 201, await response.text()
+                await response.read()
 
         latencies, elapsed = await run_many(pods, concurrency, create)
         report("create pod", latencies, elapsed)
 
         async def get(i: int) -> None:
-            response = await api.get(f"{PODS}/pod-{random.randrange(pods):05d}")
-            assert response.status_code == 200
+            async with api.get(f"{PODS}/pod-{random.randrange(pods):05d}") as response:
+                assert response.status == 200
+                await response.read()
 
         report("get pod", *await run_many(3000, concurrency, get))
 
         async def full_list(i: int) -> None:
-            response = await api.get(PODS)
-            assert len(response.json()["items"]) == pods
+            async with api.get(PODS) as response:
+                assert len((await response.json())["items"]) == pods
 
         report(f"list {pods} (full)", *await run_many(10, 1, full_list))
 
         async def selector_list(i: int) -> None:
-            response = await api.get(PODS, params={"labelSelector": "app=app-3"})
-            assert len(response.json()["items"]) == pods // 10
+            async with api.get(PODS, params={"labelSelector": "app=app-3"}) as response:
+                assert len((await response.json())["items"]) == pods // 10
 
         report("list label selector", *await run_many(10, 1, selector_list))
 
@@ -105,7 +111,8 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
         while True:
             t0 = time.perf_counter()
             params = {"limit": "500"} | ({"continue": token} if token else {})
-            page = (await api.get(PODS, params=params)).json()
+            async with api.get(PODS, params=params) as response:
+                page = await response.json()
             page_latencies.append(time.perf_counter() - t0)
             seen += len(page["items"])
             token = page["metadata"].get("continue")
@@ -116,13 +123,15 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
 
         async def patch(i: int) -> None:
             body = json.dumps({"metadata": {"labels": {"round": str(i)}}})
-            response = await api.patch(f"{PODS}/pod-{i % pods:05d}", content=body, headers=MERGE)
-            assert response.status_code == 200, response.text
+            async with api.patch(f"{PODS}/pod-{i % pods:05d}", data=body, headers=MERGE) as response:
+                assert response.status == 200, await response.text()
+                await response.read()
 
         report("patch pod (merge)", *await run_many(3000, concurrency, patch))
 
         # Watch fan-out: every watcher sees every write; latency = write sent -> event received.
-        rv = (await api.get(PODS, params={"limit": "1"})).json()["metadata"]["resourceVersion"]
+        async with api.get(PODS, params={"limit": "1"}) as response:
+            rv = (await response.json())["metadata"]["resourceVersion"]
         writes = 200
         sent: dict[str, float] = {}
         delivery: list[float] = []
@@ -133,13 +142,13 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
             nonlocal connected
             params = {"watch": "1", "resourceVersion": rv, "timeoutSeconds": "60",
                       "labelSelector": "bench=watch"}
-            async with api.stream("GET", PODS, params=params) as response:
+            async with api.get(PODS, params=params) as response:
                 connected += 1
                 if connected == watchers:
                     ready.set()
                 got = 0
-                async for line in response.aiter_lines():
-                    if not line:
+                async for line in response.content:
+                    if not line.strip():
                         continue
                     name = json.loads(line)["object"]["metadata"]["name"]
                     delivery.append(time.perf_counter() - sent[name])
@@ -156,7 +165,8 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
             body = pod(i)
             body["metadata"].update(name=name, labels={"bench": "watch"})
             sent[name] = time.perf_counter()
-            await api.post(PODS, content=json.dumps(body), headers={"content-type": "application/json"})
+            async with api.post(PODS, data=json.dumps(body), headers=json_headers) as response:
+                await response.read()
         await asyncio.wait_for(asyncio.gather(*tasks), 120)
         elapsed = time.perf_counter() - started
         print(f"{'watch fan-out':<22} {watchers} watchers x {writes} events = {len(delivery)} "
