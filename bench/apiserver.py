@@ -50,10 +50,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+SERVER_PID: int | None = None
+_last_cpu = 0.0
+
+
+def server_cpu() -> float:
+    """CPU seconds (user + system) the server process has used so far."""
+    fields = Path(f"/proc/{SERVER_PID}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def report(name: str, latencies: list[float], elapsed: float) -> None:
+    """Throughput and latency seen by the client, and the server's CPU cost per operation
+    (independent of what else runs on the machine: capacity ~ 1 / cpu per op per core)."""
+    global _last_cpu
+    cpu = server_cpu()
+    per_op = (cpu - _last_cpu) / len(latencies)
+    _last_cpu = cpu
     print(f"{name:<22} n={len(latencies):>6}  {len(latencies) / elapsed:>8.0f} ops/s  "
           f"p50={percentile(latencies, .5) * 1000:7.1f} ms  p99={percentile(latencies, .99) * 1000:7.1f} ms"
-          f"  max={max(latencies) * 1000:7.1f} ms")
+          f"  max={max(latencies) * 1000:7.1f} ms  server cpu/op={per_op * 1e6:6.0f} us")
 
 
 async def run_many(count: int, concurrency: int, op: Callable[[int], Awaitable[None]]
@@ -83,6 +99,8 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
                 assert response.status == 201, await response.text()
                 await response.read()
 
+        global _last_cpu
+        _last_cpu = server_cpu()
         latencies, elapsed = await run_many(pods, concurrency, create)
         report("create pod", latencies, elapsed)
 
@@ -188,6 +206,8 @@ def main() -> int:
             [sys.executable, "-m", "shiplane.cluster.apiserver.serve", "--db",
              str(Path(tmp) / "store.db"), "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        global SERVER_PID
+        SERVER_PID = server.pid
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 20
@@ -200,7 +220,8 @@ def main() -> int:
                         raise
                     time.sleep(0.1)
             print(f"API server (SQLite WAL store) at {url}; {args.pods} pods, "
-                  f"concurrency {args.concurrency}, {os.cpu_count()} CPUs")
+                  f"concurrency {args.concurrency}, {os.cpu_count()} CPUs, "
+                  f"load average {os.getloadavg()[0]:.1f}")
             asyncio.run(bench(url, args.pods, args.concurrency, args.watchers))
         finally:
             server.terminate()

@@ -323,3 +323,11 @@ async def test_watch_initial_state_bookmarks_and_expiry(api: httpx.AsyncClient) 
     assert expired == [{"type": "ERROR", "object": expired[0]["object"]}]
     assert expired[0]["object"]["code"] == 410 and expired[0]["object"]["reason"] == "Expired"
     assert expired[0]["object"]["message"].startswith("too old resource version: 2 (")
+
+
+async def test_legacy_watch_path_for_one_object(api: httpx.AsyncClient) -> None:
+    for name in ("a", "b"):
+        await api.post(CONFIGMAPS, json={"metadata": {"name": name}})
+    events = frames((await api.get("/api/v1/watch/namespaces/default/configmaps/b",
+                                   params={"timeoutSeconds": "0.2"})).text)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "b")]

@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from shiplane.cluster.apiserver import discovery
@@ -184,6 +184,8 @@ class _Handlers:
         subresource = info.subresource if info.subresource in ("status",) else None
         if info.subresource == "finalize":
             subresource = None
+        if method == "GET" and info.watch_path and subresource is None:
+            return self._watch(request, info)
         if method == "GET":
             stored = backend.get(rt, namespace, name)
             if wants_table(request.headers.get("accept", "")):
@@ -264,6 +266,11 @@ class _Handlers:
                                     with_columns=with_columns)
 
         fields = parse_field_selector(query.get("fieldSelector"), rt.selectable_fields)
+        if info.name is not None:
+            # Legacy /watch/.../NAME: the same as fieldSelector=metadata.name=NAME.
+            fields = parse_field_selector(
+                ",".join(filter(None, [query.get("fieldSelector"), f"metadata.name={info.name}"])),
+                rt.selectable_fields)
         watch = WatchRequest(
             resource=rt.group_resource, kind=rt.kind, api_version=rt.api_version,
             namespace=info.namespace if rt.namespaced else None,
@@ -273,8 +280,6 @@ class _Handlers:
             send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
             encode_object=encoder,
         )
-        if info.name is not None:
-            raise BadRequest("watch of a single object: use fieldSelector=metadata.name=NAME")
         return StreamingResponse(self.hub.stream(watch), media_type=JSON)
 
 

@@ -11,12 +11,9 @@ change goes through one atomic ``ObjectStore.commit``.
 
 from __future__ import annotations
 
-import base64
 import copy
 import ipaddress
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,7 +22,10 @@ from shiplane.cluster.apiserver.allocators import (
     allocate_service_addresses,
     carry_service_addresses,
 )
+from shiplane.cluster.apiserver.deletion import DeleteOptions
+from shiplane.cluster.apiserver.paging import ListResult, decode_continue, encode_continue
 from shiplane.cluster.apiserver.patches import apply_patch
+from shiplane.cluster.apiserver.scale import scale_of, set_path
 from shiplane.cluster.apiserver.selectors import FieldSelector, LabelSelector
 from shiplane.cluster.resources.registry import REGISTRY, ResourceRegistry, ResourceType
 from shiplane.cluster.store.errors import (
@@ -51,43 +51,6 @@ __all__ = ["ApiBackend", "DeleteOptions", "ListResult", "SYSTEM_NAMESPACES"]
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _GENERATE_ATTEMPTS = 8
-
-
-@dataclass(frozen=True)
-class DeleteOptions:
-    propagation_policy: str | None = None
-    grace_period_seconds: int | None = None
-    precondition_uid: str | None = None
-    precondition_rv: str | None = None
-
-    @classmethod
-    def parse(cls, body: Any, query: dict[str, str]) -> DeleteOptions:
-        body = body if isinstance(body, dict) else {}
-        pre = body.get("preconditions") or {}
-        grace = body.get("gracePeriodSeconds", query.get("gracePeriodSeconds"))
-        policy = body.get("propagationPolicy") or query.get("propagationPolicy")
-        if body.get("orphanDependents") is True or query.get("orphanDependents") == "true":
-            policy = policy or "Orphan"
-        if policy not in (None, "Background", "Foreground", "Orphan"):
-            raise Invalid("", "DeleteOptions", "", [_unsupported_policy(policy)])
-        try:
-            grace_int = None if grace in (None, "") else int(grace)
-        except ValueError:
-            raise BadRequest(f"invalid gracePeriodSeconds {grace!r}") from None
-        return cls(policy, grace_int, pre.get("uid"), pre.get("resourceVersion"))
-
-
-def _unsupported_policy(policy: str) -> FieldError:
-    return FieldError("Unsupported", "propagationPolicy", policy,
-                      supported=("Foreground", "Background", "Orphan", "nil"))
-
-
-@dataclass(frozen=True)
-class ListResult:
-    items: list[StoredObject]
-    resource_version: int
-    continue_token: str | None = None
-    remaining: int | None = None
 
 
 class ApiBackend:
@@ -215,7 +178,7 @@ class ApiBackend:
         rv = self.store.resource_version
         start_after: tuple[str, str] | None = None
         if continue_token:
-            rv, start_after = _decode_continue(continue_token)
+            rv, start_after = decode_continue(continue_token)
             if rv < self.store.oldest_resource_version:
                 raise Gone(
                     "The provided continue parameter is too old to display a consistent list "
@@ -246,7 +209,7 @@ class ApiBackend:
                 break
         if wanted is not None:
             last = items[wanted - 1].obj["metadata"]
-            token = _encode_continue(rv, (last.get("namespace", ""), last.get("name", "")))
+            token = encode_continue(rv, (last.get("namespace", ""), last.get("name", "")))
             return ListResult(items[:wanted], rv, token, None)
         return ListResult(items, rv)
 
@@ -370,14 +333,14 @@ class ApiBackend:
     def get_scale(self, rt: ResourceType, namespace: str, name: str) -> dict[str, Any]:
         if rt.scale is None:
             raise NotFound(rt.group, f"{rt.plural}/scale", name)
-        return _scale_of(rt, self._load(rt, namespace, name).obj)
+        return scale_of(rt, self._load(rt, namespace, name).obj)
 
     def update_scale(self, rt: ResourceType, namespace: str, name: str, scale: Any, *,
                      patch_type: str | None = None, dry_run: bool = False) -> dict[str, Any]:
         if rt.scale is None:
             raise NotFound(rt.group, f"{rt.plural}/scale", name)
         current = self._load(rt, namespace, name)
-        old_scale = _scale_of(rt, current.obj)
+        old_scale = scale_of(rt, current.obj)
         if patch_type is not None:
             scale = apply_patch(copy.deepcopy(old_scale), patch_type, scale, rt.patch_schema)
         if not isinstance(scale, dict):
@@ -390,9 +353,9 @@ class ApiBackend:
             raise Invalid("autoscaling", "Scale", name, [FieldError(
                 "Invalid", "spec.replicas", replicas, "must be greater than or equal to 0")])
         obj = current.copy()
-        _set_path(obj, rt.scale.replicas_path, replicas)
+        set_path(obj, rt.scale.replicas_path, replicas)
         stored = self._write_update(rt, current, obj, subresource=None, dry_run=dry_run)
-        return _scale_of(rt, stored.obj)
+        return scale_of(rt, stored.obj)
 
     # -- deletion ------------------------------------------------------------------------
 
@@ -523,54 +486,3 @@ def _dry(obj: dict[str, Any]) -> StoredObject:
     return StoredObject(obj, encode(obj), rv)
 
 
-def _set_path(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    node = obj
-    for part in path[:-1]:
-        node = node.setdefault(part, {})
-    node[path[-1]] = value
-
-
-def _get_path(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = obj
-    for part in path:
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
-
-
-def _scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """autoscaling/v1 Scale for a workload (selector rendered as a label-selector string)."""
-    assert rt.scale is not None
-    meta = obj.get("metadata") or {}
-    selector = _get_path(obj, rt.scale.selector_path) or {}
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expr in selector.get("matchExpressions") or []:
-        values = ",".join(expr.get("values") or [])
-        op = {"In": "in", "NotIn": "notin"}.get(expr.get("operator", ""))
-        if op:
-            parts.append(f"{expr['key']} {op} ({values})")
-        elif expr.get("operator") == "Exists":
-            parts.append(expr["key"])
-        else:
-            parts.append(f"!{expr['key']}")
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                          "creationTimestamp") if k in meta},
-        "spec": {"replicas": _get_path(obj, rt.scale.replicas_path) or 0},
-        "status": {"replicas": _get_path(obj, rt.scale.status_replicas_path) or 0,
-                   "selector": ",".join(parts)},
-    }
-
-
-def _encode_continue(rv: int, start_after: tuple[str, str]) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": list(start_after)})
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
-        return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
-    except (ValueError, KeyError, TypeError, IndexError):
-        raise BadRequest("continue key is not valid: invalid continue token") from None

@@ -31,6 +31,7 @@ class MemoryObjectStore:
     def __init__(self, *, watch_window: int = DEFAULT_WATCH_WINDOW) -> None:
         self._lock = threading.RLock()
         self._objects: dict[str, dict[tuple[str, str], StoredObject]] = {}
+        self._sorted: dict[str, list[tuple[str, str]]] = {}  # per-resource sorted key cache
         self._rv = 0
         self._log: list[WatchEvent] = []
         self._compacted_rv = 0  # events with rv <= this are gone from the log
@@ -53,10 +54,13 @@ class MemoryObjectStore:
     def list(self, resource: str, namespace: str | None = None) -> list[StoredObject]:
         with self._lock:
             table = self._objects.get(resource, {})
-            if namespace is None:
-                keys = sorted(table)
-            else:
-                keys = sorted(k for k in table if k[0] == namespace)
+            keys = self._sorted.get(resource)
+            if keys is None:  # rebuilt only after a create or delete of this resource
+                keys = self._sorted[resource] = sorted(table)
+            if namespace is not None:
+                start = bisect.bisect_left(keys, (namespace, ""))
+                end = bisect.bisect_left(keys, (namespace + "\0", ""))
+                keys = keys[start:end]
             return [table[k] for k in keys]
 
     def events_since(self, resource_version: int) -> list[WatchEvent]:
@@ -109,7 +113,10 @@ class MemoryObjectStore:
                 table = self._objects.setdefault(key.resource, {})
                 if stored is None:
                     table.pop((key.namespace, key.name), None)
+                    self._sorted.pop(key.resource, None)
                 else:
+                    if (key.namespace, key.name) not in table:
+                        self._sorted.pop(key.resource, None)
                     table[(key.namespace, key.name)] = stored
             self._rv = rv
             self._log.extend(events)
