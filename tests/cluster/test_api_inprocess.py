@@ -331,3 +331,32 @@ async def test_legacy_watch_path_for_one_object(api: httpx.AsyncClient) -> None:
     events = frames((await api.get("/api/v1/watch/namespaces/default/configmaps/b",
                                    params={"timeoutSeconds": "0.2"})).text)
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "b")]
+
+
+async def test_periodic_bookmarks_carry_the_current_version(backend: ApiBackend) -> None:
+    app = build_app(backend, bookmark_interval=0.1)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as api:
+        await api.post(CONFIGMAPS, json={"metadata": {"name": "b"}})
+        rv = str(backend.store.resource_version)
+        events = frames((await api.get(CONFIGMAPS, params={
+            "watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "true",
+            "timeoutSeconds": "0.35"})).text)
+    assert len(events) >= 2 and {e["type"] for e in events} == {"BOOKMARK"}
+    assert events[0]["object"] == {"kind": "ConfigMap", "apiVersion": "v1",
+                                   "metadata": {"resourceVersion": rv}}
+
+
+async def test_hundreds_of_watchers_each_get_every_event(api: httpx.AsyncClient,
+                                                         backend: ApiBackend) -> None:
+    rv = str(backend.store.resource_version)
+    watches = [api.get(CONFIGMAPS, params={"watch": "1", "resourceVersion": rv,
+                                           "timeoutSeconds": "1"}) for _ in range(300)]
+
+    async def writes() -> None:
+        await asyncio.sleep(0.3)
+        for i in range(3):
+            await api.post(CONFIGMAPS, json={"metadata": {"name": f"fan{i}"}})
+
+    *responses, _ = await asyncio.gather(*watches, writes())
+    names = {tuple(e["object"]["metadata"]["name"] for e in frames(r.text)) for r in responses}
+    assert names == {("fan0", "fan1", "fan2")}

@@ -47,6 +47,7 @@ log = logging.getLogger("shiplane.cluster.apiserver")
 JSON = "application/json"
 DEFAULT_WATCH_TIMEOUT = 1800.0
 NAMESPACE_FINALIZE_PERIOD = 1.0
+DEFAULT_BOOKMARK_INTERVAL = 30.0
 
 
 def _json(body: str | dict[str, Any], status: int = 200, media: str = JSON) -> Response:
@@ -68,9 +69,10 @@ def _success(rt: ResourceType, stored: StoredObject) -> dict[str, Any]:
 
 
 class _Handlers:
-    def __init__(self, backend: ApiBackend, hub: WatchHub) -> None:
+    def __init__(self, backend: ApiBackend, hub: WatchHub, bookmark_interval: float) -> None:
         self.backend = backend
         self.hub = hub
+        self.bookmark_interval = bookmark_interval
         self.registry = backend.registry
 
     # -- discovery -----------------------------------------------------------------------
@@ -278,15 +280,21 @@ class _Handlers:
             resource_version=query.get("resourceVersion"), timeout_seconds=timeout,
             bookmarks=query.get("allowWatchBookmarks") in ("true", "1"),
             send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
+            bookmark_interval=self.bookmark_interval,
             encode_object=encoder,
         )
         return StreamingResponse(self.hub.stream(watch), media_type=JSON)
 
 
-def build_app(backend: ApiBackend, *, hub: WatchHub | None = None) -> Starlette:
-    """The ASGI app for ``backend``; ``hub`` defaults to a new one on the same store."""
+def build_app(backend: ApiBackend, *, hub: WatchHub | None = None,
+              bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL) -> Starlette:
+    """The ASGI app for ``backend``; ``hub`` defaults to a new one on the same store.
+
+    ``bookmark_interval``: seconds between BOOKMARK events on watches that allow them
+    (kube-apiserver sends one about every minute; tests use less).
+    """
     hub = hub or WatchHub(backend.store)
-    h = _Handlers(backend, hub)
+    h = _Handlers(backend, hub, bookmark_interval)
     all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     routes = [
         Route("/version", h.version),

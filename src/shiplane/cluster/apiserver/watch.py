@@ -189,28 +189,44 @@ class WatchHub:
                 yield frame
             deadline = time.monotonic() + request.timeout_seconds
             last_bookmark = time.monotonic()
+            queue = watcher.queue
+            pending: list[Any] = []
             while True:
+                # Everything already queued goes out as one chunk (one socket write per
+                # burst); only an empty queue is awaited, with a timeout.
+                while not queue.empty():
+                    pending.append(queue.get_nowait())
+                chunk: list[bytes] = []
+                for item in pending:
+                    if item is _CLOSED:
+                        if chunk:
+                            yield b"".join(chunk)
+                        return
+                    if item.rv <= seen:
+                        continue
+                    seen = item.rv
+                    frame = self._translate(watcher, item)
+                    if frame is not None:
+                        chunk.append(frame)
+                pending.clear()
+                if chunk:
+                    yield b"".join(chunk)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return
                 wait = remaining
                 if request.bookmarks:
-                    wait = min(wait, max(0.0, last_bookmark + request.bookmark_interval - time.monotonic()))
+                    due = last_bookmark + request.bookmark_interval - time.monotonic()
+                    wait = min(wait, max(0.0, due))
                 try:
-                    item = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
+                    pending.append(await asyncio.wait_for(queue.get(), timeout=wait))
                 except asyncio.TimeoutError:
-                    if request.bookmarks and time.monotonic() - last_bookmark >= request.bookmark_interval:
-                        seen = max(seen, self.store.resource_version) if watcher.queue.empty() else seen
+                    if request.bookmarks and (
+                        time.monotonic() - last_bookmark >= request.bookmark_interval
+                    ):
+                        if queue.empty():
+                            seen = max(seen, self.store.resource_version)
                         yield self._bookmark(watcher, seen)
                         last_bookmark = time.monotonic()
-                    continue
-                if item is _CLOSED:
-                    return
-                if item.rv <= seen:
-                    continue
-                seen = item.rv
-                frame = self._translate(watcher, item)
-                if frame is not None:
-                    yield frame
         finally:
             self._unregister(watcher)
