@@ -230,6 +230,15 @@ async def test_finalizers_foreground_preconditions_and_dry_run(api: httpx.AsyncC
     dry = await api.post(CONFIGMAPS, params={"dryRun": "All"}, json={"metadata": {"name": "dry"}})
     assert dry.status_code == 201 and dry.json()["metadata"]["name"] == "dry"
     assert (await api.get(f"{CONFIGMAPS}/dry")).status_code == 404
+    live = (await api.post(CONFIGMAPS, json={"metadata": {"name": "live"}, "data": {"a": "1"}})).json()
+    dry_patch = await api.patch(f"{CONFIGMAPS}/live", params={"dryRun": "All"}, headers=MERGE,
+                                content=json.dumps({"data": {"a": "2"}}))
+    assert dry_patch.json()["data"] == {"a": "2"}
+    assert dry_patch.json()["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
+    assert (await api.get(f"{CONFIGMAPS}/live")).json()["data"] == {"a": "1"}
+    dry_delete = await api.delete(f"{CONFIGMAPS}/live", params={"dryRun": "All"})
+    assert dry_delete.status_code == 200
+    assert (await api.get(f"{CONFIGMAPS}/live")).status_code == 200
 
 
 async def test_generate_name_services_pods_and_collections(api: httpx.AsyncClient) -> None:

@@ -286,7 +286,12 @@ class ApiBackend:
         if _same(old, obj):
             return current
         [stored] = self.store.commit([Write("update", key, obj, current.rv)], dry_run=dry_run)
-        return _dry(stored.copy()) if dry_run else stored
+        if dry_run:
+            # A dry run writes nothing, so the object keeps its stored resourceVersion.
+            result = stored.copy()
+            result["metadata"]["resourceVersion"] = str(current.rv)
+            return _dry(result)
+        return stored
 
     def patch(self, rt: ResourceType, namespace: str, name: str, patch_type: str, patch: Any, *,
               subresource: str | None = None, dry_run: bool = False) -> StoredObject:
