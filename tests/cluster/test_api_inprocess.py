@@ -369,3 +369,13 @@ async def test_hundreds_of_watchers_each_get_every_event(api: httpx.AsyncClient,
     *responses, _ = await asyncio.gather(*watches, writes())
     names = {tuple(e["object"]["metadata"]["name"] for e in frames(r.text)) for r in responses}
     assert names == {("fan0", "fan1", "fan2")}
+
+
+async def test_watch_from_a_future_or_malformed_version(api: httpx.AsyncClient,
+                                                        backend: ApiBackend) -> None:
+    future = backend.store.resource_version + 100
+    response = await api.get(CONFIGMAPS, params={"watch": "1", "resourceVersion": str(future)})
+    assert response.status_code == 504 and response.json()["reason"] == "Timeout"
+    assert response.json()["message"].startswith(f"Too large resource version: {future}")
+    malformed = await api.get(CONFIGMAPS, params={"watch": "1", "resourceVersion": "abc"})
+    assert malformed.status_code == 400

@@ -37,6 +37,7 @@ from shiplane.cluster.store.errors import (
     ApiError,
     BadRequest,
     MethodNotAllowed,
+    TooLargeResourceVersion,
     UnsupportedMediaType,
 )
 from shiplane.cluster.store.model import StoredObject, encode
@@ -257,6 +258,14 @@ class _Handlers:
             timeout = float(timeout_text) if timeout_text else DEFAULT_WATCH_TIMEOUT
         except ValueError:
             raise BadRequest(f"invalid timeoutSeconds {timeout_text!r}") from None
+        rv_text = query.get("resourceVersion")
+        if rv_text not in (None, "", "0"):
+            try:
+                requested = int(rv_text)
+            except ValueError:
+                raise BadRequest(f'invalid resource version "{rv_text}"') from None
+            if requested > self.backend.store.resource_version:
+                raise TooLargeResourceVersion(requested, self.backend.store.resource_version)
         encoder = None
         if wants_table(request.headers.get("accept", "")):
             include = query.get("includeObject", "Metadata")

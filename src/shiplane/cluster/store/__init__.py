@@ -20,6 +20,7 @@ from shiplane.cluster.store.errors import (
     MethodNotAllowed,
     NotFound,
     RequestEntityTooLarge,
+    TooLargeResourceVersion,
     UnsupportedMediaType,
 )
 from shiplane.cluster.store.memory import DEFAULT_WATCH_WINDOW, MemoryObjectStore
@@ -58,6 +59,7 @@ __all__ = [
     "RequestEntityTooLarge",
     "SqliteObjectStore",
     "StoredObject",
+    "TooLargeResourceVersion",
     "UnsupportedMediaType",
     "WatchEvent",
     "Write",

@@ -16,7 +16,8 @@ prints against a real cluster::
         ├── MethodNotAllowed          405
         ├── Gone                      410  reason Expired (watch / continue too old)
         ├── RequestEntityTooLarge     413
-        └── UnsupportedMediaType      415
+        ├── UnsupportedMediaType      415
+        └── TooLargeResourceVersion   504  reason Timeout (a version the server has not reached)
 
 Message formats follow k8s.io/apimachinery/pkg/api/errors/errors.go and
 k8s.io/apimachinery/pkg/util/validation/field/errors.go.
@@ -42,6 +43,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "RequestEntityTooLarge",
+    "TooLargeResourceVersion",
     "UnsupportedMediaType",
     "format_value",
     "qualified_kind",
@@ -247,3 +249,17 @@ class RequestEntityTooLarge(ApiError):
 class UnsupportedMediaType(ApiError):
     code = 415
     reason = "UnsupportedMediaType"
+
+
+class TooLargeResourceVersion(ApiError):
+    """storage.NewTooLargeResourceVersionError: clients then relist."""
+
+    code = 504
+    reason = "Timeout"
+
+    def __init__(self, requested: int, current: int) -> None:
+        super().__init__(
+            f"Too large resource version: {requested}, current: {current}",
+            details={"causes": [{"reason": "ResourceVersionTooLarge",
+                                 "message": "Too large resource version"}], "retryAfterSeconds": 1},
+        )
