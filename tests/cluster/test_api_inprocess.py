@@ -379,3 +379,38 @@ async def test_watch_from_a_future_or_malformed_version(api: httpx.AsyncClient,
     assert response.json()["message"].startswith(f"Too large resource version: {future}")
     malformed = await api.get(CONFIGMAPS, params={"watch": "1", "resourceVersion": "abc"})
     assert malformed.status_code == 400
+
+
+async def test_eviction_respects_disruption_budgets(api: httpx.AsyncClient) -> None:
+    pods = "/api/v1/namespaces/default/pods"
+    budgets = "/apis/policy/v1/namespaces/default/poddisruptionbudgets"
+    for name in ("e1", "e2", "pending"):
+        await api.post(pods, json={"metadata": {"name": name, "labels": {"app": "e"}},
+                                   "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    for name in ("e1", "e2"):
+        await api.patch(f"{pods}/{name}/status", headers=MERGE,
+                        content=json.dumps({"status": {"phase": "Running"}}))
+    await api.post(budgets, json={"metadata": {"name": "pdb"},
+                                  "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "e"}}}})
+    eviction = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "e1"}}
+    unobserved = await api.post(f"{pods}/e1/eviction", json=eviction)
+    assert unobserved.status_code == 429
+    assert unobserved.json()["details"]["causes"][0]["message"] == (
+        "The disruption budget pdb is still being processed by the server.")
+    await api.patch(f"{budgets}/pdb/status", headers=MERGE, content=json.dumps({"status": {
+        "observedGeneration": 1, "disruptionsAllowed": 1, "currentHealthy": 2,
+        "desiredHealthy": 1, "expectedPods": 2}}))
+    allowed = await api.post(f"{pods}/e1/eviction", json=eviction)
+    assert allowed.status_code == 201 and allowed.json()["status"] == "Success"
+    assert (await api.get(f"{pods}/e1")).status_code == 404
+    budget = (await api.get(f"{budgets}/pdb")).json()["status"]
+    assert budget["disruptionsAllowed"] == 0 and "e1" in budget["disruptedPods"]
+    blocked = await api.post(f"{pods}/e2/eviction", json=eviction | {"metadata": {"name": "e2"}})
+    assert blocked.status_code == 429 and blocked.json()["message"] == (
+        "Cannot evict pod as it would violate the pod's disruption budget.")
+    assert blocked.json()["details"]["causes"] == [{
+        "reason": "DisruptionBudget",
+        "message": "The disruption budget pdb needs 1 healthy pods and has 2 currently"}]
+    assert (await api.get(f"{pods}/e2")).status_code == 200
+    pending = await api.post(f"{pods}/pending/eviction", json=eviction | {"metadata": {"name": "pending"}})
+    assert pending.status_code == 201

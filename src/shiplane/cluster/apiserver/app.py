@@ -28,6 +28,7 @@ from shiplane.cluster.apiserver.encoding import (
     encode_table,
     wants_table,
 )
+from shiplane.cluster.apiserver.eviction import evict
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
@@ -184,6 +185,11 @@ class _Handlers:
             if not node:
                 raise BadRequest("binding target name is required")
             return _json(backend.bind(rt, namespace, name, node, dry_run=dry_run), 201)
+        if info.subresource == "eviction":
+            if method != "POST":
+                raise MethodNotAllowed()
+            body = await self._body(request)
+            return _json(evict(backend, namespace, name, body, dry_run=dry_run), 201)
         subresource = info.subresource if info.subresource in ("status",) else None
         if info.subresource == "finalize":
             subresource = None

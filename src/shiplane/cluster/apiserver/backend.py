@@ -379,12 +379,13 @@ class ApiBackend:
                            f"{options.precondition_rv}, ResourceVersion in object meta: {current.rv}")
         if rt.group_resource == "namespaces":
             return self._delete_namespace(rt, current, dry_run=dry_run)
-        writes, gone = self._deletion_writes(rt, current, options)
+        writes, gone = self.deletion_writes(rt, current, options)
         [stored] = self.store.commit(writes, dry_run=dry_run)
         return stored, gone
 
-    def _deletion_writes(self, rt: ResourceType, current: StoredObject,
-                         options: DeleteOptions) -> tuple[list[Write], bool]:
+    def deletion_writes(self, rt: ResourceType, current: StoredObject,
+                        options: DeleteOptions) -> tuple[list[Write], bool]:
+        """The writes that delete (or mark) ``current``, and whether it will be gone."""
         obj = current.copy()
         spec = obj.get("spec") or {}
         graceful = rt.graceful_delete and bool(spec.get("nodeName")) and (
@@ -441,7 +442,7 @@ class ApiBackend:
                     ):
                         remaining = True
                         continue
-                    more, gone = self._deletion_writes(other, entry, DeleteOptions(
+                    more, gone = self.deletion_writes(other, entry, DeleteOptions(
                         grace_period_seconds=0))
                     writes += more
                     remaining = remaining or not gone
@@ -466,7 +467,7 @@ class ApiBackend:
         listed = self.list(rt, namespace, labels=labels, fields=fields)
         writes: list[Write] = []
         for entry in listed.items:
-            more, _ = self._deletion_writes(rt, entry, options)
+            more, _ = self.deletion_writes(rt, entry, options)
             writes += more
         if not writes:
             return []

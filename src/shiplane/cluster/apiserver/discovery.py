@@ -32,6 +32,7 @@ _SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),
     "scale": ("get", "patch", "update"),
     "binding": ("create",),
+    "eviction": ("create",),
     "finalize": ("update",),
 }
 
@@ -99,6 +100,8 @@ def api_resource_list(registry: ResourceRegistry, group: str, version: str) -> d
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")
             if sub == "binding":
                 sub_entry["kind"] = "Binding"
+            if sub == "eviction":
+                sub_entry.update(group="policy", version="v1", kind="Eviction")
             resources.append(sub_entry)
     group_version = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
@@ -124,6 +127,8 @@ def _discovery_resource(rt: ResourceType) -> dict[str, Any]:
             kind = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
         elif sub == "binding":
             kind = {"group": "", "version": "v1", "kind": "Binding"}
+        elif sub == "eviction":
+            kind = {"group": "policy", "version": "v1", "kind": "Eviction"}
         subs.append({"subresource": sub, "responseKind": kind,
                      "verbs": list(_SUBRESOURCE_VERBS.get(sub, ("get",)))})
     if subs:

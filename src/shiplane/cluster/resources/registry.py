@@ -165,7 +165,7 @@ REGISTRY = ResourceRegistry([
                  name_rule="label", selectable_fields=("status.phase",),
                  initial_status=_namespace_status),
     ResourceType("", "v1", "Pod", "pods", "pod", short_names=("po",), categories=_ALL,
-                 subresources=("status", "binding"),
+                 subresources=("status", "binding", "eviction"),
                  defaulter=pods.default_pod, validator=pods.validate_pod,
                  selectable_fields=("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
                                     "spec.serviceAccountName", "spec.hostNetwork", "status.phase",

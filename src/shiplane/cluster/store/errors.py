@@ -16,6 +16,7 @@ prints against a real cluster::
         ├── MethodNotAllowed          405
         ├── Gone                      410  reason Expired (watch / continue too old)
         ├── RequestEntityTooLarge     413
+        ├── TooManyRequests           429  (eviction blocked by a disruption budget)
         ├── UnsupportedMediaType      415
         └── TooLargeResourceVersion   504  reason Timeout (a version the server has not reached)
 
@@ -44,6 +45,7 @@ __all__ = [
     "NotFound",
     "RequestEntityTooLarge",
     "TooLargeResourceVersion",
+    "TooManyRequests",
     "UnsupportedMediaType",
     "format_value",
     "qualified_kind",
@@ -263,3 +265,8 @@ class TooLargeResourceVersion(ApiError):
             details={"causes": [{"reason": "ResourceVersionTooLarge",
                                  "message": "Too large resource version"}], "retryAfterSeconds": 1},
         )
+
+
+class TooManyRequests(ApiError):
+    code = 429
+    reason = "TooManyRequests"
