@@ -70,8 +70,13 @@ def _success(rt: ResourceType, stored: StoredObject) -> dict[str, Any]:
     details = {"name": meta.get("name", ""), "kind": rt.plural, "uid": meta.get("uid", "")}
     if rt.group:
         details["group"] = rt.group
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "details": details}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }
 
 
 class _Handlers:
@@ -91,15 +96,19 @@ class _Handlers:
 
     async def api_root(self, request: Request) -> Response:
         if discovery.wants_aggregated(request.headers.get("accept", "")):
-            return _json(discovery.aggregated_discovery(self.registry, core=True),
-                         media=discovery.AGGREGATED_CONTENT_TYPE)
+            return _json(
+                discovery.aggregated_discovery(self.registry, core=True),
+                media=discovery.AGGREGATED_CONTENT_TYPE,
+            )
         host = request.headers.get("host", "127.0.0.1")
         return _json(discovery.api_versions(host))
 
     async def apis_root(self, request: Request) -> Response:
         if discovery.wants_aggregated(request.headers.get("accept", "")):
-            return _json(discovery.aggregated_discovery(self.registry, core=False),
-                         media=discovery.AGGREGATED_CONTENT_TYPE)
+            return _json(
+                discovery.aggregated_discovery(self.registry, core=False),
+                media=discovery.AGGREGATED_CONTENT_TYPE,
+            )
         return _json(discovery.api_group_list(self.registry))
 
     async def core_resources(self, request: Request) -> Response:
@@ -147,8 +156,9 @@ class _Handlers:
     async def _dispatch(self, request: Request, info: RequestInfo) -> Response:
         if info.name is None:
             return await self._collection(request, info)
-        handler = {"scale": self._scale, "binding": self._binding,
-                   "eviction": self._eviction}.get(info.subresource or "", self._item)
+        handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction}.get(
+            info.subresource or "", self._item
+        )
         return await handler(request, info)
 
     async def _collection(self, request: Request, info: RequestInfo) -> Response:
@@ -159,15 +169,20 @@ class _Handlers:
                 return self._watch(request, info)
             return self._list(request, info)
         if method == "POST" and "create" in rt.verbs:
-            stored = self.backend.create(rt, info.namespace or "", await self._body(request),
-                                         dry_run=_dry_run(request))
+            stored = self.backend.create(
+                rt, info.namespace or "", await self._body(request), dry_run=_dry_run(request)
+            )
             return _json(stored.raw, 201)
         if method == "DELETE" and "deletecollection" in rt.verbs:
             options = DeleteOptions.parse(await self._optional_body(request), dict(query))
             deleted = self.backend.delete_collection(
-                rt, info.namespace, options, dry_run=_dry_run(request),
+                rt,
+                info.namespace,
+                options,
+                dry_run=_dry_run(request),
                 labels=parse_label_selector(query.get("labelSelector")),
-                fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields))
+                fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields),
+            )
             return _json(encode_list(rt, deleted, self.backend.store.resource_version, None))
         raise MethodNotAllowed()
 
@@ -186,14 +201,21 @@ class _Handlers:
                 return _json(encode_table(rt, [stored.obj], include=include, rv=None))
             return _json(stored.raw)
         if method == "PUT" and "update" in rt.verbs:
-            stored = self.backend.update(rt, namespace, name, await self._body(request),
-                                         subresource=subresource, dry_run=dry_run)
+            stored = self.backend.update(
+                rt,
+                namespace,
+                name,
+                await self._body(request),
+                subresource=subresource,
+                dry_run=dry_run,
+            )
             return _json(stored.raw)
         if method == "PATCH" and "patch" in rt.verbs:
             patch_type = self._patch_type(request)
             body = await self._body(request, allowed=PATCH_TYPES)
-            stored = self.backend.patch(rt, namespace, name, patch_type, body,
-                                        subresource=subresource, dry_run=dry_run)
+            stored = self.backend.patch(
+                rt, namespace, name, patch_type, body, subresource=subresource, dry_run=dry_run
+            )
             return _json(stored.raw)
         if method == "DELETE" and "delete" in rt.verbs and subresource is None:
             options = DeleteOptions.parse(await self._optional_body(request), dict(query))
@@ -209,14 +231,19 @@ class _Handlers:
         if request.method == "GET":
             return _json(self.backend.get_scale(rt, namespace, name))
         if request.method == "PUT":
-            return _json(self.backend.update_scale(rt, namespace, name, await self._body(request),
-                                                   dry_run=_dry_run(request)))
+            return _json(
+                self.backend.update_scale(
+                    rt, namespace, name, await self._body(request), dry_run=_dry_run(request)
+                )
+            )
         if request.method == "PATCH":
             patch_type = self._patch_type(request)
             body = await self._body(request, allowed=PATCH_TYPES)
-            return _json(self.backend.update_scale(rt, namespace, name, body,
-                                                   patch_type=patch_type,
-                                                   dry_run=_dry_run(request)))
+            return _json(
+                self.backend.update_scale(
+                    rt, namespace, name, body, patch_type=patch_type, dry_run=_dry_run(request)
+                )
+            )
         raise MethodNotAllowed()
 
     async def _binding(self, request: Request, info: RequestInfo) -> Response:
@@ -227,22 +254,35 @@ class _Handlers:
         node = target.get("name") if isinstance(target, dict) else None
         if not node:
             raise BadRequest("binding target name is required")
-        return _json(self.backend.bind(info.resource, info.namespace or "", info.name or "", node,
-                                       dry_run=_dry_run(request)), 201)
+        return _json(
+            self.backend.bind(
+                info.resource,
+                info.namespace or "",
+                info.name or "",
+                node,
+                dry_run=_dry_run(request),
+            ),
+            201,
+        )
 
     async def _eviction(self, request: Request, info: RequestInfo) -> Response:
         if request.method != "POST":
             raise MethodNotAllowed()
         body = await self._body(request)
-        return _json(evict(self.backend, info.namespace or "", info.name or "", body,
-                           dry_run=_dry_run(request)), 201)
+        return _json(
+            evict(
+                self.backend, info.namespace or "", info.name or "", body, dry_run=_dry_run(request)
+            ),
+            201,
+        )
 
     def _patch_type(self, request: Request) -> str:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media not in PATCH_TYPES:
             raise UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types "
-                "include: " + ", ".join(PATCH_TYPES))
+                "include: " + ", ".join(PATCH_TYPES)
+            )
         return media
 
     async def _optional_body(self, request: Request) -> Any:
@@ -261,7 +301,8 @@ class _Handlers:
         except ValueError:
             raise BadRequest(f"invalid limit {limit_text!r}") from None
         result = self.backend.list(
-            rt, info.namespace,
+            rt,
+            info.namespace,
             labels=parse_label_selector(query.get("labelSelector")),
             fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields),
             limit=limit if limit and limit > 0 else None,
@@ -269,11 +310,16 @@ class _Handlers:
         )
         if wants_table(request.headers.get("accept", "")):
             include = query.get("includeObject", "Metadata")
-            return _json(encode_table(rt, [i.obj for i in result.items], include=include,
-                                      rv=result.resource_version,
-                                      continue_token=result.continue_token))
-        return _json(encode_list(rt, result.items, result.resource_version,
-                                 result.continue_token))
+            return _json(
+                encode_table(
+                    rt,
+                    [i.obj for i in result.items],
+                    include=include,
+                    rv=result.resource_version,
+                    continue_token=result.continue_token,
+                )
+            )
+        return _json(encode_list(rt, result.items, result.resource_version, result.continue_token))
 
     def _watch(self, request: Request, info: RequestInfo) -> Response:
         query = request.query_params
@@ -298,20 +344,26 @@ class _Handlers:
 
             def encoder(stored: StoredObject, _type: str) -> str:
                 with_columns, first[0] = first[0], False
-                return encode_table(rt, [stored.obj], include=include, rv=None,
-                                    with_columns=with_columns)
+                return encode_table(
+                    rt, [stored.obj], include=include, rv=None, with_columns=with_columns
+                )
 
         fields = parse_field_selector(query.get("fieldSelector"), rt.selectable_fields)
         if info.name is not None:
             # Legacy /watch/.../NAME: the same as fieldSelector=metadata.name=NAME.
             fields = parse_field_selector(
                 ",".join(filter(None, [query.get("fieldSelector"), f"metadata.name={info.name}"])),
-                rt.selectable_fields)
+                rt.selectable_fields,
+            )
         watch = WatchRequest(
-            resource=rt.group_resource, kind=rt.kind, api_version=rt.api_version,
+            resource=rt.group_resource,
+            kind=rt.kind,
+            api_version=rt.api_version,
             namespace=info.namespace if rt.namespaced else None,
-            labels=parse_label_selector(query.get("labelSelector")), fields=fields,
-            resource_version=query.get("resourceVersion"), timeout_seconds=timeout,
+            labels=parse_label_selector(query.get("labelSelector")),
+            fields=fields,
+            resource_version=query.get("resourceVersion"),
+            timeout_seconds=timeout,
             bookmarks=query.get("allowWatchBookmarks") in ("true", "1"),
             send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
             bookmark_interval=self.bookmark_interval,
@@ -320,8 +372,12 @@ class _Handlers:
         return StreamingResponse(self.hub.stream(watch), media_type=JSON)
 
 
-def build_app(backend: ApiBackend, *, hub: WatchHub | None = None,
-              bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL) -> Starlette:
+def build_app(
+    backend: ApiBackend,
+    *,
+    hub: WatchHub | None = None,
+    bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL,
+) -> Starlette:
     """The ASGI app for ``backend``; ``hub`` defaults to a new one on the same store.
 
     ``bookmark_interval``: seconds between BOOKMARK events on watches that allow them

@@ -123,11 +123,15 @@ class Conflict(ApiError):
     reason = "Conflict"
 
     # errors.NewConflict + registry.OptimisticLockErrorMsg
-    MODIFIED = "the object has been modified; please apply your changes to the latest version and try again"
+    MODIFIED = (
+        "the object has been modified; please apply your changes to the latest version and try "
+        "again"
+    )
 
     def __init__(self, group: str, plural: str, name: str, detail: str = MODIFIED) -> None:
         super().__init__(
-            f'Operation cannot be fulfilled on {qualified_resource(group, plural)} "{name}": {detail}',
+            f"Operation cannot be fulfilled on {qualified_resource(group, plural)} "
+            f'"{name}": {detail}',
             details=_details(group, plural, name),
         )
 
@@ -165,7 +169,9 @@ def format_value(value: Any) -> str:
 class FieldError:
     """One ``field.Error``: type, path, bad value and detail."""
 
-    type: str  # "Invalid", "Required", "Unsupported", "Duplicate", "Forbidden", "TooLong", "NotFound"
+    type: (
+        str  # "Invalid", "Required", "Unsupported", "Duplicate", "Forbidden", "TooLong", "NotFound"
+    )
     field: str
     value: Any = None
     detail: str = ""
@@ -234,7 +240,9 @@ class MethodNotAllowed(ApiError):
     code = 405
     reason = "MethodNotAllowed"
 
-    def __init__(self, message: str = "the server does not allow this method on the requested resource") -> None:
+    def __init__(
+        self, message: str = "the server does not allow this method on the requested resource"
+    ) -> None:
         super().__init__(message)
 
 
@@ -262,8 +270,12 @@ class TooLargeResourceVersion(ApiError):
     def __init__(self, requested: int, current: int) -> None:
         super().__init__(
             f"Too large resource version: {requested}, current: {current}",
-            details={"causes": [{"reason": "ResourceVersionTooLarge",
-                                 "message": "Too large resource version"}], "retryAfterSeconds": 1},
+            details={
+                "causes": [
+                    {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+                ],
+                "retryAfterSeconds": 1,
+            },
         )
 
 
