@@ -248,3 +248,47 @@ def test_pod_and_deployment_rows() -> None:
     dep["status"] = {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}
     [row] = table_rows(rt("deployments", "apps").table, [dep], NOW)
     assert row == ["web", "2/3", 3, 2, "60m", "web", "nginx", "app=web"]
+
+
+def test_cronjob_and_pvc() -> None:
+    cron = {
+        "metadata": {"name": "nightly"},
+        "spec": {
+            "schedule": "0 3 * * *",
+            "jobTemplate": {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "OnFailure",
+                            "containers": [{"name": "c", "image": "x:1"}],
+                        }
+                    }
+                }
+            },
+        },
+    }
+    kind = rt("cronjobs", "batch")
+    kind.default(cron)
+    assert (
+        cron["spec"]["concurrencyPolicy"],
+        cron["spec"]["successfulJobsHistoryLimit"],
+        cron["spec"]["failedJobsHistoryLimit"],
+    ) == ("Allow", 3, 1)
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["imagePullPolicy"] == "IfNotPresent"
+    assert kind.validate(cron, None) == []
+    cron["spec"]["schedule"] = "every day"
+    cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["restartPolicy"] = "Always"
+    text = message("cronjobs", cron, group="batch")
+    assert 'spec.schedule: Invalid value: "every day": Expected exactly 5 fields, found 2' in text
+    assert 'spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: "Always"' in text
+    cron["metadata"]["creationTimestamp"] = "2026-01-01T11:00:00Z"
+    [row] = table_rows(kind.table, [cron], NOW)
+    assert row[:7] == ["nightly", "every day", "<none>", "False", 0, "<none>", "60m"]
+    pvc = {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}
+    assert "spec.resources[storage]: Required value" in message(
+        "persistentvolumeclaims", pvc, group=""
+    )
+    pvc["spec"]["resources"] = {"requests": {"storage": "1Gi"}}
+    assert rt("persistentvolumeclaims").validate(pvc, None) == []
+    assert pvc["spec"]["volumeMode"] == "Filesystem"

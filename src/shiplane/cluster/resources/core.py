@@ -20,11 +20,14 @@ from shiplane.cluster.resources.validation import (
 from shiplane.cluster.store.errors import FieldError
 
 __all__ = [
+    "ACCESS_MODES",
     "default_namespace",
+    "default_pvc",
     "default_secret",
     "default_service",
     "validate_configmap",
     "validate_namespace",
+    "validate_pvc",
     "validate_secret",
     "validate_service",
 ]
@@ -258,4 +261,49 @@ def validate_service_account(obj: dict[str, Any], old: dict[str, Any] | None) ->
     for i, ref in enumerate(obj.get("imagePullSecrets") or []):
         if not is_dns1123_subdomain(ref.get("name", "")):
             errors.append(FieldError("Required", f"imagePullSecrets[{i}].name"))
+    return errors
+
+
+ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
+
+
+def default_pvc(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def validate_pvc(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
+    """ValidatePersistentVolumeClaimSpec: access modes and a storage request."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [FieldError("Required", "spec")]
+    errors: Errors = []
+    modes = spec.get("accessModes") or []
+    if not modes:
+        errors.append(
+            FieldError("Required", "spec.accessModes", detail="at least 1 access mode is required")
+        )
+    for mode in modes:
+        if mode not in ACCESS_MODES:
+            errors.append(
+                FieldError("Unsupported", "spec.accessModes", mode, supported=ACCESS_MODES)
+            )
+    requests = ((spec.get("resources") or {}).get("requests")) or {}
+    if "storage" not in requests:
+        errors.append(FieldError("Required", "spec.resources[storage]"))
+    if old is not None:
+        old_spec = dict(old.get("spec") or {})
+        new_spec = dict(spec)
+        for mutable in ("resources", "volumeAttributesClassName", "volumeName"):
+            old_spec.pop(mutable, None)
+            new_spec.pop(mutable, None)
+        if old_spec != new_spec:
+            errors.append(
+                FieldError(
+                    "Forbidden",
+                    "spec",
+                    detail="spec is immutable after creation except resources.requests and "
+                    "volumeAttributesClassName for bound claims",
+                )
+            )
     return errors

@@ -83,6 +83,9 @@ PATCH_SCHEMAS: dict[str, Struct] = {
     "statefulsets.apps": _kind({"template": _POD_TEMPLATE}),
     "daemonsets.apps": _kind({"template": _POD_TEMPLATE}),
     "jobs.batch": _kind({"template": _POD_TEMPLATE}),
+    "cronjobs.batch": _kind(
+        {"jobTemplate": Struct({"metadata": _META, "spec": Struct({"template": _POD_TEMPLATE})})}
+    ),
     "services": _kind({"ports": ListOf("port")}, Struct({"conditions": _CONDITIONS})),
     "nodes": _kind(
         {"podCIDRs": ListOf(None)}, Struct({"conditions": _CONDITIONS, "addresses": ListOf("type")})

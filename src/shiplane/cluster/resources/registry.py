@@ -275,6 +275,18 @@ REGISTRY = ResourceRegistry(
             validator=core.validate_node,
             selectable_fields=("spec.unschedulable",),
         ),
+        ResourceType(
+            "",
+            "v1",
+            "PersistentVolumeClaim",
+            "persistentvolumeclaims",
+            "persistentvolumeclaim",
+            short_names=("pvc",),
+            subresources=_STATUS,
+            defaulter=core.default_pvc,
+            validator=core.validate_pvc,
+            initial_status=lambda obj: {"phase": "Pending"},
+        ),
         # apps/v1
         ResourceType(
             "apps",
@@ -344,6 +356,19 @@ REGISTRY = ResourceRegistry(
             validator=workloads.validate_job,
             initial_status=_empty_status,
             selectable_fields=("status.successful",),
+        ),
+        ResourceType(
+            "batch",
+            "v1",
+            "CronJob",
+            "cronjobs",
+            "cronjob",
+            short_names=("cj",),
+            categories=_ALL,
+            subresources=_STATUS,
+            defaulter=workloads.default_cronjob,
+            validator=workloads.validate_cronjob,
+            initial_status=_empty_status,
         ),
         # autoscaling/v2
         ResourceType(

@@ -288,6 +288,52 @@ def _job_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     ]
 
 
+def _cronjob_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    last = _parse_time(status.get("lastScheduleTime"))
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    containers = ((job_spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    return [
+        _name(obj),
+        spec.get("schedule", ""),
+        spec.get("timeZone") or "<none>",
+        "True" if spec.get("suspend") else "False",
+        len(status.get("active") or []),
+        human_duration((now - last).total_seconds()) if last else "<none>",
+        _age(obj, now),
+        ",".join(c.get("name", "") for c in containers),
+        ",".join(c.get("image", "") for c in containers),
+        _selector_string(job_spec.get("selector")),
+    ]
+
+
+_ACCESS_MODE_SHORT = {
+    "ReadWriteOnce": "RWO",
+    "ReadOnlyMany": "ROX",
+    "ReadWriteMany": "RWX",
+    "ReadWriteOncePod": "RWOP",
+}
+
+
+def _pvc_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    bound = status.get("phase") == "Bound"
+    modes = ",".join(_ACCESS_MODE_SHORT.get(m, m) for m in status.get("accessModes") or [])
+    return [
+        _name(obj),
+        "Terminating"
+        if (obj.get("metadata") or {}).get("deletionTimestamp")
+        else status.get("phase", ""),
+        spec.get("volumeName", ""),
+        ((status.get("capacity") or {}).get("storage", "")) if bound else "",
+        modes if bound else "",
+        spec.get("storageClassName") or "<unset>",
+        spec.get("volumeAttributesClassName") or "<unset>",
+        _age(obj, now),
+        spec.get("volumeMode", ""),
+    ]
+
+
 def _port_text(port: dict[str, Any]) -> str:
     text = f"{port.get('port')}"
     if port.get("nodePort"):
@@ -529,6 +575,33 @@ TABLES: dict[str, TableSpec] = {
     ),
     "jobs.batch": TableSpec(
         (_NAME, _c("Status"), _c("Completions"), _c("Duration"), _AGE, *_WIDE_WORKLOAD), _job_cells
+    ),
+    "cronjobs.batch": TableSpec(
+        (
+            _NAME,
+            _c("Schedule"),
+            _c("Timezone"),
+            _c("Suspend"),
+            _c("Active", 0, "integer"),
+            _c("Last Schedule"),
+            _AGE,
+            *_WIDE_WORKLOAD,
+        ),
+        _cronjob_cells,
+    ),
+    "persistentvolumeclaims": TableSpec(
+        (
+            _NAME,
+            _c("Status"),
+            _c("Volume"),
+            _c("Capacity"),
+            _c("Access Modes"),
+            _c("StorageClass"),
+            _c("VolumeAttributesClass"),
+            _AGE,
+            _c("VolumeMode", 1),
+        ),
+        _pvc_cells,
     ),
     "services": TableSpec(
         (

@@ -22,11 +22,13 @@ from shiplane.cluster.resources.validation import (
 from shiplane.cluster.store.errors import FieldError, GoLiteral
 
 __all__ = [
+    "default_cronjob",
     "default_daemonset",
     "default_deployment",
     "default_job",
     "default_replicaset",
     "default_statefulset",
+    "validate_cronjob",
     "validate_daemonset",
     "validate_deployment",
     "validate_job",
@@ -390,4 +392,103 @@ def validate_job(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
                     "field is immutable",
                 )
             )
+    return errors
+
+
+_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+
+
+def default_cronjob(obj: dict[str, Any]) -> None:
+    """batch/v1 SetDefaults_CronJob; the job template's pod spec gets pod defaults."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = (spec.get("jobTemplate") or {}).get("spec")
+    if isinstance(job_spec, dict):
+        default_pod_template(job_spec.get("template"))
+
+
+def _schedule_errors(schedule: Any) -> Errors:
+    if not schedule:
+        return [FieldError("Required", "spec.schedule")]
+    if not isinstance(schedule, str):
+        return [FieldError("Invalid", "spec.schedule", schedule, "must be a string")]
+    text = schedule.strip()
+    if text.startswith("TZ=") or text.startswith("CRON_TZ="):
+        return [
+            FieldError(
+                "Invalid",
+                "spec.schedule",
+                schedule,
+                "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
+            )
+        ]
+    if text in _CRON_MACROS or text.startswith("@every "):
+        return []
+    fields = text.split()
+    if len(fields) != 5:
+        # robfig/cron's parser message, as the CronJob validation reports it.
+        return [
+            FieldError(
+                "Invalid",
+                "spec.schedule",
+                schedule,
+                f"Expected exactly 5 fields, found {len(fields)}: {text}",
+            )
+        ]
+    return []
+
+
+def validate_cronjob(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [FieldError("Required", "spec")]
+    errors: Errors = []
+    name = (obj.get("metadata") or {}).get("name") or ""
+    if len(name) > 52:
+        errors.append(
+            FieldError("Invalid", "metadata.name", name, "must be no more than 52 characters")
+        )
+    errors += _schedule_errors(spec.get("schedule"))
+    policy = spec.get("concurrencyPolicy")
+    if policy not in _CONCURRENCY_POLICIES:
+        errors.append(
+            FieldError(
+                "Unsupported", "spec.concurrencyPolicy", policy, supported=_CONCURRENCY_POLICIES
+            )
+        )
+    for field in (
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    ):
+        errors += _non_negative(spec, field)
+    job_spec = (spec.get("jobTemplate") or {}).get("spec")
+    template = job_spec.get("template") if isinstance(job_spec, dict) else None
+    if not isinstance(template, dict):
+        return errors + [FieldError("Required", "spec.jobTemplate.spec.template")]
+    pod_spec = template.get("spec")
+    errors += [
+        FieldError(
+            e.type,
+            e.field.replace("spec.template", "spec.jobTemplate.spec.template", 1),
+            e.value,
+            e.detail,
+            e.supported,
+        )
+        for e in validate_pod_spec(pod_spec, "spec.template.spec")
+    ]
+    restart = (pod_spec or {}).get("restartPolicy") if isinstance(pod_spec, dict) else None
+    if restart not in ("OnFailure", "Never"):
+        errors.append(
+            FieldError(
+                "Unsupported",
+                "spec.jobTemplate.spec.template.spec.restartPolicy",
+                restart or "Always",
+                supported=("OnFailure", "Never"),
+            )
+        )
     return errors
