@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from shiplane.cluster.apiserver import ApiServerRunner
+if TYPE_CHECKING:
+    from shiplane.cluster.apiserver import ApiServerRunner
 
 
 @pytest.fixture
@@ -26,6 +29,8 @@ def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServ
     One per test module; ``kube_apiserver.kubeconfig`` is a kubeconfig file for it that
     kubectl and the ``kubernetes`` Python client accept.
     """
+    from shiplane.cluster.apiserver import ApiServerRunner  # imported lazily: a web server
+
     with ApiServerRunner() as server:
         server.write_kubeconfig(tmp_path_factory.mktemp("kube") / "kubeconfig")
         yield server
