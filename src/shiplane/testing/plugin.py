@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
+if TYPE_CHECKING:
+    from shiplane.cluster.apiserver import ApiServerRunner
 
 
 @pytest.fixture
@@ -28,3 +32,15 @@ def embedded_registry() -> Iterator[EmbeddedRegistry]:
     """
     with EmbeddedRegistry(MemoryStorage()) as registry:
         yield registry
+@pytest.fixture(scope="module")
+def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServerRunner]:
+    """An embedded Kubernetes API server (memory store) on a free loopback port.
+
+    One per test module; ``kube_apiserver.kubeconfig`` is a kubeconfig file for it that
+    kubectl and the ``kubernetes`` Python client accept.
+    """
+    from shiplane.cluster.apiserver import ApiServerRunner  # imported lazily: a web server
+
+    with ApiServerRunner() as server:
+        server.write_kubeconfig(tmp_path_factory.mktemp("kube") / "kubeconfig")
+        yield server
