@@ -1,0 +1,89 @@
+"""Model 2's GitOps controller with Argo CD Application semantics, and promotion.
+
+Pure cores: ``application`` (Application/AppProject models), ``project``
+(whitelists), ``ignore`` + ``diff`` (normalised diff → sync status), ``plan``
+(sync order), ``health``, ``retry``, ``tracking``. Adapters: ``desired``
+(render through ``shiplane.charts``), ``reconciler`` (apply/prune through
+``shiplane.kube``). Errors: the ``GitOpsError`` subtree in ``errors``.
+"""
+
+from shiplane.gitops.application import (
+    Application,
+    AppProject,
+    Destination,
+    HelmParameter,
+    HelmSource,
+    IgnoreDifference,
+    Retry,
+    Source,
+    SyncPolicy,
+    load_documents,
+    parse_application,
+    parse_project,
+)
+from shiplane.gitops.desired import DesiredState, GitSources, LocalSources, render_application
+from shiplane.gitops.diff import Comparison, ResourceDiff, SyncStatus, compare, normalise
+from shiplane.gitops.errors import (
+    ApplicationInvalid,
+    GateRefused,
+    GitOpsError,
+    ProjectViolation,
+    PromotionError,
+    RollbackRefused,
+    SourceUnavailable,
+    SyncFailed,
+)
+from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
+from shiplane.gitops.plan import KIND_ORDER, Action, Phase, SyncTask, plan_sync
+from shiplane.gitops.project import project_problems
+from shiplane.gitops.retry import backoff_schedule, next_delay, parse_duration, should_retry
+from shiplane.gitops.tracking import mark, owned_by, tracking_id
+
+__all__ = [
+    "KIND_ORDER",
+    "Action",
+    "AppProject",
+    "Application",
+    "ApplicationInvalid",
+    "Comparison",
+    "DesiredState",
+    "Destination",
+    "GateRefused",
+    "GitOpsError",
+    "GitSources",
+    "Health",
+    "HealthStatus",
+    "HelmParameter",
+    "HelmSource",
+    "IgnoreDifference",
+    "LocalSources",
+    "Phase",
+    "ProjectViolation",
+    "PromotionError",
+    "ResourceDiff",
+    "Retry",
+    "RollbackRefused",
+    "Source",
+    "SourceUnavailable",
+    "SyncFailed",
+    "SyncPolicy",
+    "SyncStatus",
+    "SyncTask",
+    "app_health",
+    "backoff_schedule",
+    "compare",
+    "load_documents",
+    "mark",
+    "next_delay",
+    "normalise",
+    "owned_by",
+    "parse_application",
+    "parse_duration",
+    "parse_project",
+    "plan_sync",
+    "project_problems",
+    "render_application",
+    "resource_health",
+    "should_retry",
+    "tracking_id",
+]
