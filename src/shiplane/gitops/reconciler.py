@@ -150,7 +150,7 @@ class Reconciler:
             self.client.create({"apiVersion": "v1", "kind": "Namespace",
                                 "metadata": {"name": namespace}})
 
-    def _run(self, task: SyncTask) -> dict[str, Any]:
+    def _run(self, task: SyncTask, propagation: str = "foreground") -> dict[str, Any]:
         group, kind, namespace, name = resource_key(task.obj)
         result = {"group": group, "kind": kind, "namespace": namespace, "name": name,
                   "syncPhase": task.phase.value, "hookPhase": "", "status": "Synced",
@@ -158,7 +158,7 @@ class Reconciler:
         try:
             if task.action is Action.PRUNE:
                 self.client.delete(str(task.obj["apiVersion"]), kind, name, namespace or None,
-                                   propagation_policy="Foreground")
+                                   propagation_policy=propagation.capitalize())
                 result.update(status="Pruned", message="pruned")
             else:
                 result["message"] = f"{kind.lower()}/{name} {self._apply(task.obj)}"
@@ -198,8 +198,10 @@ class Reconciler:
                           apply_out_of_sync_only=policy.option("ApplyOutOfSyncOnly"))
         results = []
         failed = False
+        # PrunePropagationPolicy=foreground|background|orphan (Argo CD default foreground)
+        propagation = policy.options.get("PrunePropagationPolicy", "foreground").lower()
         for task in tasks:
-            result = self._run(task)
+            result = self._run(task, propagation)
             results.append(result)
             if result["status"] == "SyncFailed":
                 failed = True

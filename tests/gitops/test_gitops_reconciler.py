@@ -1,0 +1,162 @@
+"""The reconciler against the embedded API server, checked with kubectl.
+
+The embedded API server does not serve server-side apply yet (branch apicore), so
+these tests use apply mode ``update`` (create / replace); nor the Application CRD,
+so status goes to a file store.
+"""
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shiplane.gitops import GitSources, HealthStatus, RollbackRefused, SyncStatus, load_documents
+from shiplane.gitops.reconciler import Reconciler
+from shiplane.gitops.status import FileStatusStore
+from shiplane.kube import KubeClient
+from shiplane.scaffold import set_image
+
+
+@pytest.fixture
+def kubectl(kube_apiserver):
+    def run(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(["kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), *args],
+                              capture_output=True, text=True, input=stdin)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+    return run
+
+
+@pytest.fixture
+def client(kube_apiserver):
+    with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as c:
+        yield c
+
+
+def _app(root: Path, name: str, namespace: str):
+    apps, _ = load_documents((root / "argocd-apps").glob("*.yaml"))
+    app = next(a for a in apps if a.name == name)
+    # one namespace per test: the API server is shared by the module. No garbage
+    # collector runs on it yet, so foreground deletion (Argo CD's default) would
+    # leave pruned objects waiting for their foregroundDeletion finalizer.
+    policy = dataclasses.replace(app.sync_policy, options={
+        **app.sync_policy.options, "PrunePropagationPolicy": "background"})
+    return dataclasses.replace(app, sync_policy=policy, destination=dataclasses.replace(
+        app.destination, namespace=namespace))
+
+
+def _image(kubectl, ns):
+    return kubectl("-n", ns, "get", "deployment", "payment-service", "-o",
+                   "jsonpath={.spec.template.spec.containers[0].image}")
+
+
+def test_automated_sync_creates_namespace_and_resources_then_is_synced(
+        repos, platform_root, client, kubectl, tmp_path):
+    app = _app(platform_root, "payment-service-dev", "gitops-a")
+    store = FileStatusStore(tmp_path / "status")
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update")
+    state = reconciler.reconcile(app)
+    assert state.comparison.status is SyncStatus.SYNCED, state.comparison.out_of_sync
+    assert _image(kubectl, "gitops-a").endswith("/payment-service:dev")
+    kinds = kubectl("-n", "gitops-a", "get", "deployment,service,configmap", "-o", "name")
+    assert "deployment.apps/payment-service" in kinds and "service/payment-service" in kinds
+    status = json.loads((tmp_path / "status" / "payment-service-dev.json").read_text())
+    assert status["sync"]["status"] == "Synced"
+    assert status["operationState"]["phase"] == "Succeeded"
+    assert [h["id"] for h in status["history"]] == [0]
+    assert status["history"][0]["initiatedBy"] == {"automated": True}
+    deployment = next(r for r in status["resources"] if r["kind"] == "Deployment")
+    # no deployment controller on this API server: the rollout never progresses
+    assert deployment["health"]["status"] == "Progressing"
+    assert state.health.status is HealthStatus.PROGRESSING
+
+    # a second pass with nothing new does not sync again
+    again = reconciler.reconcile(app)
+    assert again.comparison.status is SyncStatus.SYNCED
+    assert len(store.load(app.name)["history"]) == 1
+
+
+def test_new_commit_synced_drift_self_healed_and_removed_resource_pruned(
+        repos, platform_root, client, kubectl, tmp_path):
+    app = _app(platform_root, "payment-service-dev", "gitops-b")
+    store = FileStatusStore(tmp_path / "status")
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update")
+    reconciler.reconcile(app)
+
+    set_image("payment-service", environment="dev", tag="1.4.0", directory=platform_root)
+    state = reconciler.reconcile(app)
+    assert state.comparison.status is SyncStatus.SYNCED
+    assert _image(kubectl, "gitops-b").endswith(":1.4.0")
+    assert len(store.load(app.name)["history"]) == 2
+
+    # drift by kubectl: selfHeal puts git back
+    kubectl("-n", "gitops-b", "set", "image", "deployment/payment-service",
+            "payment-service=evil:1")
+    assert reconciler.observe(app).comparison.status is SyncStatus.OUT_OF_SYNC
+    reconciler.reconcile(app)
+    assert _image(kubectl, "gitops-b").endswith(":1.4.0")
+
+    # an object with our tracking mark that git does not have is pruned
+    # (kubectl create configmap NAME sends protobuf, which the embedded server refuses)
+    kubectl("-n", "gitops-b", "create", "--validate=false", "-f", "-", stdin=json.dumps({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "leftover", "annotations": {
+            "argocd.argoproj.io/tracking-id":
+                "payment-service-dev:/ConfigMap:gitops-b/leftover"}}}))
+    kubectl("-n", "gitops-b", "create", "--validate=false", "-f", "-", stdin=json.dumps({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-ours"}}))
+    state = reconciler.observe(app)
+    assert state.comparison.get("ConfigMap", "leftover").requires_pruning
+    reconciler.reconcile(app)
+    names = kubectl("-n", "gitops-b", "get", "configmap", "-o", "name")
+    assert "configmap/leftover" not in names and "configmap/not-ours" in names
+
+
+def test_admission_refusal_blocks_sync_and_keeps_running_version(
+        repos, platform_root, client, kubectl, tmp_path):
+    app = _app(platform_root, "payment-service-dev", "gitops-c")
+    store = FileStatusStore(tmp_path / "status")
+    Reconciler(client, GitSources(repos), store, apply_mode="update").reconcile(app)
+    set_image("payment-service", environment="dev", tag="latest", directory=platform_root)
+
+    def no_latest(app, manifests):
+        return [f"{m['kind']}/{m['metadata']['name']}: tag latest" for m in manifests
+                if m["kind"] == "Deployment" and
+                m["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":latest")]
+
+    guarded = Reconciler(client, GitSources(repos), store, apply_mode="update", admit=no_latest)
+    state = guarded.reconcile(app)
+    assert state.comparison.status is SyncStatus.OUT_OF_SYNC
+    assert _image(kubectl, "gitops-c").endswith(":dev")
+    status = store.load(app.name)
+    assert status["operationState"]["phase"] == "Failed"
+    assert status["operationState"]["message"] == "Deployment/payment-service: tag latest"
+
+
+def test_manual_sync_rollback_and_refusal_under_automation(
+        repos, platform_root, client, kubectl, tmp_path):
+    prod = _app(platform_root, "payment-service-prod", "gitops-d")
+    store = FileStatusStore(tmp_path / "status")
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update")
+    # prod is manual: reconcile reports OutOfSync, applies nothing
+    state = reconciler.reconcile(prod)
+    assert state.comparison.status is SyncStatus.OUT_OF_SYNC
+    deployed_in = kubectl("get", "deployments", "-A", "-o",
+                          "jsonpath={.items[*].metadata.namespace}").split()
+    assert "gitops-d" not in deployed_in
+    reconciler.sync(prod, initiated_by="alice")
+    first = _image(kubectl, "gitops-d")
+    set_image("payment-service", environment="prod", tag="1.3.0", directory=platform_root)
+    reconciler.sync(prod, initiated_by="bob")
+    assert _image(kubectl, "gitops-d").endswith(":1.3.0")
+    history = store.load(prod.name)["history"]
+    assert [(h["id"], h["initiatedBy"]) for h in history] == [
+        (0, {"username": "alice"}), (1, {"username": "bob"})]
+    reconciler.rollback(prod, 0, initiated_by="carol")
+    assert _image(kubectl, "gitops-d") == first
+    assert store.load(prod.name)["history"][-1]["revisions"] == history[0]["revisions"]
+
+    dev = _app(platform_root, "payment-service-dev", "gitops-d")
+    with pytest.raises(RollbackRefused, match="automated sync is enabled"):
+        reconciler.rollback(dev, 0, initiated_by="carol")
