@@ -24,6 +24,9 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("quickstart", "quickstart_cmd", "Scaffold, lint and render the guide's repos end to end."),
     ("registry", "registry_cmd", "Run the OCI registry; log in, list, inspect and copy images."),
     ("cluster", "cluster_cmd", "Run the embedded Kubernetes API server: up, down, status, kubeconfig."),
+    ("gitops", "gitops_cmd", "Argo CD Applications of a platform repo: status, diff, sync, history, rollback."),
+    ("promote", "promote_cmd", "Promote an image tag between environments through gates; review; audit."),
+    ("policy", "policy_cmd", "Governance rules: list them, check rendered manifests per environment."),
 )
 
 app = typer.Typer(

@@ -38,6 +38,7 @@ __all__ = [
     "audit",
     "commit_promotion",
     "copy_keys",
+    "file_at_revision",
     "list_pending",
     "plan_promotion",
     "reject",
@@ -119,7 +120,7 @@ def _head(repo: Repo) -> bytes:
         raise PromotionError(f"{repo.path} has no commits") from None
 
 
-def _file_at(repo: Repo, commit: bytes, path: str) -> str | None:
+def file_at_revision(repo: Repo, commit: bytes, path: str) -> str | None:
     try:
         _, sha = tree_lookup_path(repo.__getitem__, repo[commit].tree, path.encode())
     except KeyError:
@@ -135,8 +136,8 @@ def plan_promotion(root: Path, service: str, source: str, target: str,
     with Repo(str(root)) as repo:
         head = _head(repo)
         source_path, target_path = f"{source}/{service}/values.yaml", f"{target}/{service}/values.yaml"
-        source_text = _file_at(repo, head, source_path)
-        target_text = _file_at(repo, head, target_path)
+        source_text = file_at_revision(repo, head, source_path)
+        target_text = file_at_revision(repo, head, target_path)
     for text, path in ((source_text, source_path), (target_text, target_path)):
         if text is None:
             raise PromotionError(f"{path} is not in the platform repo {root.name}",
@@ -247,7 +248,7 @@ def approve(root: Path, branch: str, *, approver: str,
         raise GateRefused("approval refused: " + "; ".join(str(g) for g in failed), gates=gates)
     with Repo(str(root)) as repo:
         commit = repo[pending.commit.encode()]
-        text = _file_at(repo, commit.id, pending.path)
+        text = file_at_revision(repo, commit.id, pending.path)
         message = commit.message.decode().rstrip("\n") + f"\nApproved-by: {approver}\n"
     assert text is not None
     (root / pending.path).write_text(text, encoding="utf-8")

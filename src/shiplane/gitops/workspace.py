@@ -1,0 +1,148 @@
+"""A platform repo on disk wired to a cluster: what the ``shiplane gitops`` / ``promote``
+commands call (one function per command; tests call the same ones).
+
+Sources: the platform repo itself, and each service repo found next to it
+(``<parent>/<service>``, the layout ``shiplane init`` and quickstart produce), or
+given explicitly as ``repoURL=path``. Status goes to the Application objects when
+the cluster serves the ``argoproj.io`` CRD, else to ``.git/shiplane-gitops/`` in the
+platform repo. Before every sync the platform's policies (``policies.yaml``) are
+evaluated for the app's environment; error-severity violations refuse the sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from shiplane.gitops.application import Application, HelmParameter, load_documents
+from shiplane.gitops.desired import GitSources, render_application
+from shiplane.gitops.errors import GitOpsError, PromotionError
+from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
+from shiplane.gitops.promotion import Promotion, file_at_revision, plan_promotion
+from shiplane.gitops.reconciler import Reconciler
+from shiplane.gitops.status import ClusterStatusStore, FileStatusStore, StatusStore
+from shiplane.kube import KubeClient, KubeError
+from shiplane.policy import POLICY_FILE, Policy, blocking, evaluate, load_policy
+from shiplane.scaffold import find_platform_root, load_platform
+
+__all__ = ["ENVIRONMENT_LABEL", "PlatformWorkspace"]
+
+ENVIRONMENT_LABEL = "shiplane.io/environment"
+
+
+@dataclass
+class PlatformWorkspace:
+    root: Path
+    repos: dict[str, Path]
+    apps: dict[str, Application]
+    policy: Policy
+
+    @classmethod
+    def open(cls, directory: Path | None = None,
+             extra_repos: Mapping[str, Path] | None = None) -> PlatformWorkspace:
+        root = find_platform_root(directory)
+        spec = load_platform(root)
+        repos = {spec.repo_url: root}
+        for service in spec.services:
+            sibling = root.parent / service
+            if (sibling / ".git").exists():
+                repos[spec.service_repo(service)] = sibling
+        repos.update({k: Path(v) for k, v in (extra_repos or {}).items()})
+        apps, _ = load_documents((root / "argocd-apps").glob("*.yaml"))
+        return cls(root, repos, {a.name: a for a in apps}, load_policy(root / POLICY_FILE))
+
+    def app(self, name: str) -> Application:
+        if name not in self.apps:
+            raise GitOpsError(f"no Application {name!r} in {self.root.name}/argocd-apps",
+                              hint=f"known: {', '.join(sorted(self.apps)) or 'none'}")
+        return self.apps[name]
+
+    def environment_of(self, app: Application) -> str:
+        return str(app.labels.get(ENVIRONMENT_LABEL) or app.name.rsplit("-", 1)[-1])
+
+    def violations(self, app: Application, manifests: Sequence[Mapping[str, Any]]) -> list[str]:
+        env = self.environment_of(app)
+        return [str(v) for v in blocking(evaluate(manifests, self.policy, env))]
+
+    def store(self, client: KubeClient | None) -> StatusStore:
+        if client is not None:
+            try:
+                client.resource("argoproj.io/v1alpha1", "Application")
+                return ClusterStatusStore(client)
+            except KubeError:
+                pass
+        return FileStatusStore(self.root / ".git" / "shiplane-gitops")
+
+    def reconciler(self, client: KubeClient, *, apply_mode: str = "server-side") -> Reconciler:
+        return Reconciler(client, GitSources(self.repos), self.store(client),
+                          apply_mode=apply_mode, admit=self.violations)
+
+    # -- promotion ----------------------------------------------------------------------------
+    def _synced_tag(self, app: Application, status: Mapping[str, Any], service: str,
+                    environment: str) -> str | None:
+        revisions = (status.get("sync") or {}).get("revisions") or []
+        platform = next((i for i, s in enumerate(app.sources) if self.repos.get(s.repo_url)
+                         == self.root), None)
+        if platform is None or platform >= len(revisions):
+            return None
+        from dulwich.repo import Repo
+        with Repo(str(self.root)) as repo:
+            try:
+                text = file_at_revision(repo, str(revisions[platform]).encode(),
+                                f"{environment}/{service}/values.yaml")
+            except (KeyError, ValueError):
+                return None
+        data = YAML().load(text) if text else None
+        tag = ((data or {}).get("image") or {}).get("tag")
+        return str(tag) if tag is not None else None
+
+    def promotion_gates(self, promotion: Promotion, *, author: str,
+                        pipeline_passed: bool | None, approvers: Sequence[str] = (),
+                        client: KubeClient | None = None) -> list[Gate]:
+        source_app = self.app(f"{promotion.service}-{promotion.source}")
+        target_app = self.app(f"{promotion.service}-{promotion.target}")
+        status = self.store(client).load(source_app.name)
+        # the target as it would render after the promotion: same chart, promoted tag
+        chart = target_app.chart_sources[0]
+        helm = dataclasses.replace(chart.helm or _empty_helm(), parameters=(
+            *(chart.helm.parameters if chart.helm else ()),
+            HelmParameter("image.tag", promotion.tag, True)))
+        promoted = dataclasses.replace(target_app, sources=tuple(
+            dataclasses.replace(s, helm=helm) if s is chart else s for s in target_app.sources))
+        try:
+            manifests = render_application(promoted, GitSources(self.repos)).manifests
+            violations = self.violations(target_app, manifests)
+        except GitOpsError as error:
+            violations = [f"cannot render {target_app.name}: {error}"]
+        return evaluate_gates(GateFacts(
+            tag=promotion.tag, target_environment=promotion.target, author=author,
+            source_status=status,
+            source_tag_at_synced_revision=self._synced_tag(source_app, status, promotion.service,
+                                                           promotion.source),
+            pipeline_passed=pipeline_passed, policy_violations=violations, approvers=approvers))
+
+    def plan(self, service: str, source: str, target: str) -> Promotion:
+        keys = self.policy.promotion_keys
+        if not keys:
+            raise PromotionError("the promotion policy allows no keys (promotion.allowedKeys)")
+        return plan_promotion(self.root, service, source, target, keys)
+
+    def history(self, client: KubeClient | None) -> dict[str, list[Mapping[str, Any]]]:
+        store = self.store(client)
+        out: dict[str, list[Mapping[str, Any]]] = {}
+        for name in self.apps:
+            try:
+                out[name] = list(store.load(name).get("history") or [])
+            except KubeError:
+                out[name] = []  # the Application object is not on the cluster yet
+        return out
+
+
+def _empty_helm():
+    from shiplane.gitops.application import HelmSource
+    return HelmSource()
