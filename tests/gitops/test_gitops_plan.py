@@ -104,3 +104,31 @@ def test_go_durations_and_backoff():
     assert should_retry(forever, 1000)
     assert backoff_schedule(forever, at_most=4) == [1, 3, 9, 10]
     assert backoff_schedule(Retry(limit=0)) == []
+
+
+def _decide(**changes):
+    from shiplane.gitops.retry import auto_sync_decision
+    facts = dict(out_of_sync=True, automated=True, self_heal=False, revisions=("b",),
+                 last_revisions=("a",), last_phase="Succeeded",
+                 last_finished="2026-11-25T12:00:00Z", retry_count=0,
+                 retry=Retry(limit=2, duration="10s", factor=2, max_duration="1m"),
+                 now="2026-11-25T12:00:05Z")
+    facts.update(changes)
+    return auto_sync_decision(**facts)
+
+
+def test_auto_sync_decisions():
+    assert _decide() == (True, 0, "new revision")
+    assert _decide(automated=False)[0] is False
+    assert _decide(out_of_sync=False) == (False, 0, "Synced")
+    same = dict(last_revisions=("b",))
+    assert _decide(**same) == (False, 0, "already synced this revision (selfHeal off)")
+    assert _decide(**same, self_heal=True) == (True, 0, "self-heal")
+    failed = dict(same, last_phase="Failed", self_heal=True)
+    assert _decide(**failed) == (False, 0, "waiting for retry back-off")  # 5 s < 10 s
+    assert _decide(**failed, now="2026-11-25T12:00:10Z") == (True, 1, "retry 1")
+    # second retry waits 20 s after the first retry finished
+    assert _decide(**failed, retry_count=1, now="2026-11-25T12:00:19Z")[0] is False
+    assert _decide(**failed, retry_count=1, now="2026-11-25T12:00:20Z") == (True, 2, "retry 2")
+    assert _decide(**failed, retry_count=2, now="2026-11-25T13:00:00Z")[0] is False
+    assert "no retries left" in _decide(**failed, retry=None)[2]

@@ -160,3 +160,27 @@ def test_manual_sync_rollback_and_refusal_under_automation(
     dev = _app(platform_root, "payment-service-dev", "gitops-d")
     with pytest.raises(RollbackRefused, match="automated sync is enabled"):
         reconciler.rollback(dev, 0, initiated_by="carol")
+
+
+def test_failed_auto_sync_is_retried_after_backoff(repos, platform_root, client, kubectl,
+                                                   tmp_path):
+    app = _app(platform_root, "payment-service-dev", "gitops-e")
+    store = FileStatusStore(tmp_path / "status")
+    now = ["2026-11-25T12:00:00Z"]
+    refusing = [True]
+
+    def admit(app, manifests):
+        return ["registry is down for maintenance"] if refusing[0] else []
+
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update", admit=admit,
+                            clock=lambda: now[0])
+    reconciler.reconcile(app)
+    assert store.load(app.name)["operationState"]["phase"] == "Failed"
+    refusing[0] = False
+    now[0] = "2026-11-25T12:00:04Z"  # the scaffold's retry: 5s, factor 2
+    assert reconciler.reconcile(app).comparison.status is SyncStatus.OUT_OF_SYNC
+    now[0] = "2026-11-25T12:00:05Z"
+    assert reconciler.reconcile(app).comparison.status is SyncStatus.SYNCED
+    op = store.load(app.name)["operationState"]
+    assert (op["phase"], op["retryCount"]) == ("Succeeded", 1)
+    assert _image(kubectl, "gitops-e").endswith(":dev")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shiplane.gitops.application import IgnoreDifference

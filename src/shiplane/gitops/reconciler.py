@@ -33,6 +33,7 @@ from shiplane.gitops.diff import Comparison, SyncStatus, compare
 from shiplane.gitops.errors import GitOpsError, RollbackRefused
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
 from shiplane.gitops.plan import Action, SyncTask, plan_sync
+from shiplane.gitops.retry import auto_sync_decision
 from shiplane.gitops.status import OperationState, StatusStore, append_history, application_status
 from shiplane.gitops.tracking import owned_by, resource_key
 from shiplane.kube import KubeClient, KubeError
@@ -168,7 +169,8 @@ class Reconciler:
 
     def sync(self, app: Application, *, prune: bool | None = None,
              revisions: Mapping[int, str] | None = None,
-             initiated_by: str = "automated", state: AppState | None = None) -> AppState:
+             initiated_by: str = "automated", state: AppState | None = None,
+             retry_count: int = 0) -> AppState:
         """One sync operation; returns the state observed afterwards (status saved)."""
         started = self.clock()
         state = state or self.observe(app, revisions)
@@ -186,7 +188,7 @@ class Reconciler:
                             "refusing to prune everything")
         if refusals:
             operation = OperationState("Failed", "; ".join(refusals), started, self.clock(),
-                                       state.revisions, initiated_by)
+                                       state.revisions, initiated_by, retry_count=retry_count)
             self._save(state, operation, history)
             return state
         policy = app.sync_policy
@@ -212,7 +214,8 @@ class Reconciler:
         message = next((r["message"] for r in results if r["status"] == "SyncFailed"),
                        "successfully synced (all tasks run)")
         operation = OperationState("Failed" if failed else "Succeeded", message, started,
-                                   self.clock(), state.revisions, initiated_by, tuple(results))
+                                   self.clock(), state.revisions, initiated_by, tuple(results),
+                                   retry_count)
         if not failed:
             sources = [{"repoURL": s.repo_url, "targetRevision": s.target_revision,
                         **({"path": s.path} if s.path else {}), **({"ref": s.ref} if s.ref else {})}
@@ -233,13 +236,17 @@ class Reconciler:
         """Observe; auto-sync when the policy says so; save status."""
         state = self.observe(app)
         saved = self.store.load(app.name)
-        last = tuple((saved.get("operationState") or {}).get("syncResult", {}).get("revisions")
-                     or ())
+        last = _operation_from(saved)
         policy = app.sync_policy
-        out_of_sync = state.comparison.status is SyncStatus.OUT_OF_SYNC
-        if policy.automated and out_of_sync and (state.revisions != last or policy.self_heal):
-            return self.sync(app, state=state)
-        self._save(state, _operation_from(saved), list(saved.get("history") or []))
+        go, retry_count, _why = auto_sync_decision(
+            out_of_sync=state.comparison.status is SyncStatus.OUT_OF_SYNC,
+            automated=policy.automated, self_heal=policy.self_heal, revisions=state.revisions,
+            last_revisions=last.revisions if last else (), last_phase=last.phase if last else None,
+            last_finished=last.finished_at if last else None,
+            retry_count=last.retry_count if last else 0, retry=policy.retry, now=self.clock())
+        if go and state.desired is not None:
+            return self.sync(app, state=state, retry_count=retry_count)
+        self._save(state, last, list(saved.get("history") or []))
         return state
 
     def rollback(self, app: Application, history_id: int, *, initiated_by: str,
