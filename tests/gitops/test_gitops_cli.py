@@ -113,3 +113,12 @@ def test_policy_check_command(tmp_path):
     assert "[immutable-tags] Deployment/payment-service spec.template.spec.containers[0].image" \
         in bad.stdout
     assert run_cli(["policy", "check", "--env", "dev"]).exit_code == 2
+
+
+def test_app_project_refusal_blocks_sync(cli, platform_root):
+    path = platform_root / "argocd-apps" / "appproject.yaml"
+    path.write_text(path.read_text().replace("  sourceRepos:\n", "  sourceRepos:\n  - '!*service*'\n"))
+    result = cli("gitops", "sync", "payment-service-prod", "--apply-mode", "update")
+    assert result.exit_code == 1
+    assert "source repo https://github.com/example-org/payment-service.git is not permitted " \
+           "in project plat" in result.stdout

@@ -19,10 +19,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from shiplane.gitops.application import Application, HelmParameter, load_documents
-from shiplane.gitops.desired import GitSources, render_application
+from shiplane.gitops.application import AppProject, Application, HelmParameter, load_documents
+from shiplane.gitops.desired import CLUSTER_SCOPED, GitSources, render_application
 from shiplane.gitops.errors import GitOpsError, PromotionError
 from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
+from shiplane.gitops.project import project_problems, resource_permitted
 from shiplane.gitops.promotion import Promotion, file_at_revision, plan_promotion
 from shiplane.gitops.reconciler import Reconciler
 from shiplane.gitops.status import ClusterStatusStore, FileStatusStore, StatusStore
@@ -41,6 +42,7 @@ class PlatformWorkspace:
     repos: dict[str, Path]
     apps: dict[str, Application]
     policy: Policy
+    projects: dict[str, AppProject] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def open(cls, directory: Path | None = None,
@@ -53,8 +55,9 @@ class PlatformWorkspace:
             if (sibling / ".git").exists():
                 repos[spec.service_repo(service)] = sibling
         repos.update({k: Path(v) for k, v in (extra_repos or {}).items()})
-        apps, _ = load_documents((root / "argocd-apps").glob("*.yaml"))
-        return cls(root, repos, {a.name: a for a in apps}, load_policy(root / POLICY_FILE))
+        apps, projects = load_documents((root / "argocd-apps").glob("*.yaml"))
+        return cls(root, repos, {a.name: a for a in apps}, load_policy(root / POLICY_FILE),
+                   {p.name: p for p in projects})
 
     def app(self, name: str) -> Application:
         if name not in self.apps:
@@ -66,8 +69,18 @@ class PlatformWorkspace:
         return str(app.labels.get(ENVIRONMENT_LABEL) or app.name.rsplit("-", 1)[-1])
 
     def violations(self, app: Application, manifests: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Why ``app`` must not sync these manifests: its AppProject, then the policies."""
+        project = self.projects.get(app.project)
+        if project is None:
+            return [f"AppProject {app.project!r} is not defined in argocd-apps/"]
+        problems = project_problems(app, project)
+        for manifest in manifests:
+            kind = str(manifest.get("kind"))
+            group = str(manifest.get("apiVersion", "")).rpartition("/")[0]
+            if not resource_permitted(project, group, kind, namespaced=kind not in CLUSTER_SCOPED):
+                problems.append(f"{kind} is not permitted in project {project.name}")
         env = self.environment_of(app)
-        return [str(v) for v in blocking(evaluate(manifests, self.policy, env))]
+        return problems + [str(v) for v in blocking(evaluate(manifests, self.policy, env))]
 
     def store(self, client: KubeClient | None) -> StatusStore:
         if client is not None:
