@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.kube import KubeClient
 from shiplane.testing.cli import run_cli
 
@@ -122,3 +123,30 @@ def test_app_project_refusal_blocks_sync(cli, platform_root):
     assert result.exit_code == 1
     assert "source repo https://github.com/example-org/payment-service.git is not permitted " \
            "in project plat" in result.stdout
+
+
+def test_controller_loop_picks_up_new_commits_between_passes(kube_apiserver, platform_root):
+    from shiplane.gitops.workspace import run_controller
+    from shiplane.scaffold import set_image
+
+    seen = []
+    waits = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        set_image("payment-service", environment="dev", tag="2.0.0", directory=platform_root)
+
+    with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as client:
+        done = run_controller(platform_root, client, interval=180, jitter=60, passes=2,
+                              apply_mode="update", sleep=sleep,
+                              report=lambda name, state: seen.append(
+                                  (name, state.comparison.status.value)))
+        dev_ns = next(a for a in PlatformWorkspace.open(platform_root).apps.values()
+                      if a.name == "payment-service-dev").destination.namespace
+        image = client.get("apps/v1", "Deployment", "payment-service", dev_ns)[
+            "spec"]["template"]["spec"]["containers"][0]["image"]
+    assert done == 2 and len(waits) == 1 and 180 <= waits[0] <= 240
+    assert seen.count(("payment-service-dev", "Synced")) == 2
+    assert image.endswith(":2.0.0")
+    audit = run_cli(["audit", "payment-service", "--dir", str(platform_root)])
+    assert audit.exit_code == 0 and "2.0.0" in audit.stdout

@@ -26,6 +26,7 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("cluster", "cluster_cmd", "Run the embedded Kubernetes API server: up, down, status, kubeconfig."),
     ("gitops", "gitops_cmd", "Argo CD Applications of a platform repo: status, diff, sync, history, rollback."),
     ("promote", "promote_cmd", "Promote an image tag between environments through gates; review; audit."),
+    ("audit", "audit_cmd", "Who promoted what, where and when (platform repo + sync history)."),
     ("policy", "policy_cmd", "Governance rules: list them, check rendered manifests per environment."),
 )
 

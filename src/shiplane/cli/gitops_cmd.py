@@ -11,7 +11,7 @@ from rich.table import Table
 
 from shiplane.errors import UsageError
 from shiplane.gitops.diff import SyncStatus
-from shiplane.gitops.workspace import PlatformWorkspace
+from shiplane.gitops.workspace import PlatformWorkspace, run_controller
 from shiplane.kube import KubeClient
 
 app = typer.Typer(no_args_is_help=True)
@@ -121,6 +121,25 @@ def reconcile_cmd(directory: Path | None = _DIR, kubeconfig: Path | None = _KUBE
                 if op.get("phase") in ("Failed", "Error") else ""
             console.print(f"{app_name}: {state.comparison.status.value} "
                           f"{state.health.status.value}{failed}", markup=False)
+
+
+@app.command("run")
+def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds between passes."),
+            jitter: float = typer.Option(0.0, "--jitter", help="Up to this many extra seconds."),
+            passes: int = typer.Option(0, "--passes", help="Stop after N passes (0: forever)."),
+            directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
+            context: str | None = _CONTEXT, repo: list[str] = _REPO,
+            apply_mode: str = _MODE) -> None:
+    """The controller loop: reconcile every Application, wait, repeat (polling)."""
+    console = Console(highlight=False, width=200)
+
+    def report(name, state):
+        console.print(f"{name}: {state.comparison.status.value} {state.health.status.value}",
+                      markup=False)
+
+    with KubeClient.from_kubeconfig(kubeconfig, context) as client:
+        run_controller(directory, client, interval=interval, jitter=jitter, passes=passes,
+                       apply_mode=apply_mode, extra_repos=_repos(repo), report=report)
 
 
 @app.command("history")

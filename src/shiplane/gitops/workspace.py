@@ -31,7 +31,7 @@ from shiplane.kube import KubeClient, KubeError
 from shiplane.policy import POLICY_FILE, Policy, blocking, evaluate, load_policy
 from shiplane.scaffold import find_platform_root, load_platform
 
-__all__ = ["ENVIRONMENT_LABEL", "PlatformWorkspace"]
+__all__ = ["ENVIRONMENT_LABEL", "PlatformWorkspace", "run_controller"]
 
 ENVIRONMENT_LABEL = "shiplane.io/environment"
 
@@ -159,3 +159,29 @@ class PlatformWorkspace:
 def _empty_helm():
     from shiplane.gitops.application import HelmSource
     return HelmSource()
+
+
+def run_controller(directory: Path | None, client: KubeClient, *, interval: float = 180.0,
+                   jitter: float = 0.0, passes: int = 0, apply_mode: str = "server-side",
+                   extra_repos: Mapping[str, Path] | None = None,
+                   sleep: Any = None, report: Any = None) -> int:
+    """Reconcile every Application, then wait ``interval`` (+ up to ``jitter``) seconds and
+    repeat — Argo CD's polling (``timeout.reconciliation`` 120 s + jitter). The platform
+    repo is re-read on each pass, so added or removed Applications are picked up.
+    ``passes`` > 0 stops after that many passes; returns the number of passes run.
+    """
+    import random
+    import time
+    sleep = sleep or time.sleep
+    done = 0
+    while True:
+        workspace = PlatformWorkspace.open(directory, extra_repos)
+        reconciler = workspace.reconciler(client, apply_mode=apply_mode)
+        for name in sorted(workspace.apps):
+            state = reconciler.reconcile(workspace.apps[name])
+            if report is not None:
+                report(name, state)
+        done += 1
+        if passes and done >= passes:
+            return done
+        sleep(interval + random.uniform(0, jitter))
