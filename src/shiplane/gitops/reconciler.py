@@ -108,10 +108,14 @@ class Reconciler:
         return [o for o in live if resource_key(o) in wanted
                 or owned_by(o, app.name, self.tracking_method)]
 
-    def observe(self, app: Application, revisions: Mapping[int, str] | None = None) -> AppState:
+    def observe(self, app: Application, revisions: Mapping[int, str] | None = None,
+                desired: DesiredState | None = None) -> AppState:
+        """Render (unless ``desired`` is given), list live objects, compare, assess health."""
         try:
-            desired = render_application(app, self.sources, tracking_method=self.tracking_method,
-                                         revisions=revisions)
+            if desired is None:
+                desired = render_application(app, self.sources,
+                                             tracking_method=self.tracking_method,
+                                             revisions=revisions)
         except GitOpsError as error:
             comparison = compare([], [], app_name=app.name, error=str(error))
             return AppState(app, comparison, Health(HealthStatus.UNKNOWN, str(error)), None)
@@ -221,7 +225,7 @@ class Reconciler:
                         **({"path": s.path} if s.path else {}), **({"ref": s.ref} if s.ref else {})}
                        for s in app.sources]
             history = append_history(history, operation, sources, app.revision_history_limit)
-        after = self.observe(app, revisions)
+        after = self.observe(app, desired=state.desired)  # same revision: no re-render
         self._save(after, operation, history)
         return after
 
