@@ -1,0 +1,139 @@
+"""Local images, pulling base images and pushing results — the builder's registry seam.
+
+:class:`ImageStore` keeps images in the builder's blob store with a reference → manifest
+digest record. Like ``docker build`` without ``--pull``, a FROM reference already in the store
+is used without asking a registry.
+
+Transport today is ``skopeo`` (``skopeo copy`` between an OCI layout and ``docker://``).
+Pulling and pushing each go through one function (:func:`pull_image`, :func:`push_layout`) so
+moving to ``shiplane.registry.client`` changes only these two.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from shiplane.build.config import BaseImage
+from shiplane.build.errors import BaseImageError, PushError
+from shiplane.build.oci import Image, read_layout
+from shiplane.build.store import BlobStore, RecordStore
+
+__all__ = ["ImageStore", "is_insecure", "normalize_reference", "pull_image", "push_layout"]
+
+_LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$")
+
+
+def normalize_reference(reference: str) -> str:
+    """Add ``:latest`` when neither a tag nor a digest is given."""
+    if "@" in reference:
+        return reference
+    last = reference.rsplit("/", 1)[-1]
+    return reference if ":" in last else reference + ":latest"
+
+
+def _registry_host(reference: str) -> str:
+    first = reference.split("/", 1)[0]
+    if "/" in reference and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def is_insecure(reference: str) -> bool:
+    """Plain-HTTP registries: loopback hosts and ``SHIPLANE_INSECURE_REGISTRIES``."""
+    host = _registry_host(reference)
+    extra = {h.strip() for h in os.environ.get("SHIPLANE_INSECURE_REGISTRIES", "").split(",")}
+    return bool(_LOOPBACK.match(host)) or host in extra
+
+
+class ImageStore:
+    def __init__(self, blobs: BlobStore, refs: RecordStore) -> None:
+        self.blobs = blobs
+        self.refs = refs
+
+    def load(self, digest: str) -> Image:
+        manifest_bytes = self.blobs.get(digest)
+        manifest = json.loads(manifest_bytes)
+        config = json.loads(self.blobs.get(manifest["config"]["digest"]))
+        return Image(digest, manifest, config, len(manifest_bytes))
+
+    def lookup(self, reference: str) -> Image | None:
+        record = self.refs.get("ref:" + normalize_reference(reference))
+        if record is None or not self.blobs.has(record["digest"]):
+            return None
+        image = self.load(record["digest"])
+        if not all(self.blobs.has(layer["digest"]) for layer in image.layers):
+            return None
+        return image
+
+    def tag(self, reference: str, image: Image) -> None:
+        self.refs.put("ref:" + normalize_reference(reference), {"digest": image.digest})
+
+    def base_image(self, reference: str, *, pull: bool = False) -> BaseImage:
+        image = None if pull else self.lookup(reference)
+        if image is None:
+            image = pull_image(self, reference)
+        return BaseImage(reference, image.digest, image.config, image.layers)
+
+
+def _skopeo() -> str:
+    path = shutil.which("skopeo")
+    if path is None:
+        raise BaseImageError("skopeo is not installed (needed to pull and push images)",
+                             hint="apt-get install skopeo")
+    return path
+
+
+def _tail(text: str, lines: int = 5) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def pull_image(store: ImageStore, reference: str) -> Image:
+    """Pull ``reference`` from its registry into ``store`` (blob digests verified)."""
+    normalized = normalize_reference(reference)
+    tls = "false" if is_insecure(reference) else "true"
+    with tempfile.TemporaryDirectory(prefix="shiplane-pull-") as tmp:
+        layout = Path(tmp) / "layout"
+        result = subprocess.run(
+            [_skopeo(), "copy", "--quiet", f"--src-tls-verify={tls}",
+             f"docker://{normalized}", f"oci:{layout}:pulled"],
+            capture_output=True, text=True, check=False, timeout=600,
+        )
+        if result.returncode != 0:
+            raise BaseImageError(
+                f"base image {reference!r} cannot be pulled: {_tail(result.stderr)}",
+                hint="create offline base images with `shiplane base-image --push <registry>`, "
+                "or check the reference and that the registry is running",
+            )
+        image = read_layout(layout, store.blobs, "pulled")
+    store.tag(reference, image)
+    return image
+
+
+def push_layout(layout: Path, tag: str, destination: str) -> None:
+    """Push the image tagged ``tag`` in an OCI layout to ``destination`` (repo:tag)."""
+    tls = "false" if is_insecure(destination) else "true"
+    result = subprocess.run(
+        [_skopeo(), "copy", "--quiet", f"--dest-tls-verify={tls}",
+         f"oci:{layout}:{tag}", f"docker://{destination}"],
+        capture_output=True, text=True, check=False, timeout=600,
+    )
+    if result.returncode != 0:
+        raise PushError(f"pushing {destination} failed: {_tail(result.stderr)}")
+
+
+def layout_digest(layout: Path, tags: Sequence[str]) -> str:
+    """Digest of the manifest a layout tags (used after pushes to print ``ref@digest``)."""
+    index = json.loads((Path(layout) / "index.json").read_text())
+    for manifest in index.get("manifests", []):
+        if manifest.get("annotations", {}).get("org.opencontainers.image.ref.name") in tags:
+            return manifest["digest"]
+    raise PushError(f"{layout} has none of the tags {list(tags)}")
+
+
