@@ -18,6 +18,8 @@ __all__ = ["COMMAND_GROUPS", "app"]
 # (group name, module under shiplane.cli, help) — the explicit command table.
 COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("config", "config_cmd", "Show and check the workspace configuration (shiplane.yaml)."),
+    ("build", "build_cmd", "Build a Dockerfile into a tagged OCI image (no daemon needed)."),
+    ("base-image", "base_image_cmd", "Create small offline base images (busybox, python)."),
 )
 
 app = typer.Typer(
