@@ -40,7 +40,7 @@ from shiplane.build.layers import (
 )
 from shiplane.build.oci import LAYER_MEDIA_TYPE, Image, rfc3339, store_image, write_layout
 from shiplane.build.plan import BuildPlan, CopyOp, Stage, Step, plan_build, required_images
-from shiplane.build.sandbox import prepare_mountpoints, resolve_user, run_sandboxed
+from shiplane.build.sandbox import prepare_mountpoints, resolve_user, run_sandboxed, traversable
 from shiplane.build.store import BlobStore, DiskBlobStore, DiskRecordStore, RecordStore
 
 __all__ = ["BuildOptions", "BuildResult", "Builder"]
@@ -137,12 +137,17 @@ class Builder:
             bases[reference] = self.images.base_image(reference, pull=options.pull)
         plan = plan_build(dockerfile, context, options.build_args, bases, options.target)
         work = Path(tempfile.mkdtemp(prefix="shiplane-build-", dir=self.work_root))
-        os.chmod(work, 0o755)  # a RUN as non-root USER must reach its root folder
-        run = _Run(self, options, plan, context, work, _epoch(options))
+        os.chmod(work, 0o755)
+        # A RUN as a non-root USER drops privileges before bwrap, so its root folder must be
+        # reachable by that uid: when the work folder is not, root folders go under /tmp.
+        roots = work if traversable(work) else Path(tempfile.mkdtemp(prefix="shiplane-rootfs-"))
+        os.chmod(roots, 0o711 if roots != work else 0o755)
+        run = _Run(self, options, plan, context, work, _epoch(options), roots)
         try:
             image = run.execute()
         finally:
             shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(roots, ignore_errors=True)
         for tag in options.tags:
             self.images.tag(tag, image)
         if options.layout is not None:
@@ -157,12 +162,13 @@ class _Run:
     """One build's mutable state: stage states, counters, the temp dir."""
 
     def __init__(self, builder: Builder, options: BuildOptions, plan: BuildPlan,
-                 context: ContextMap, work: Path, epoch: int) -> None:
+                 context: ContextMap, work: Path, epoch: int, roots: Path) -> None:
         self.b = builder
         self.options = options
         self.plan = plan
         self.context = context
         self.work = work
+        self.roots = roots
         self.epoch = epoch
         self.created = rfc3339(epoch)
         self.states: dict[int, _StageState] = {}
@@ -237,7 +243,7 @@ class _Run:
     def rootfs(self, state: _StageState, name: str) -> Path:
         """The stage's root folder with every layer so far applied."""
         if state.rootfs is None:
-            state.rootfs = Path(tempfile.mkdtemp(prefix=f"rootfs-{name}-", dir=self.work))
+            state.rootfs = Path(tempfile.mkdtemp(prefix=f"rootfs-{name}-", dir=self.roots))
             os.chmod(state.rootfs, 0o755)
             state.applied = 0
         for layer in state.layers[state.applied:]:

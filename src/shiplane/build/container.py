@@ -15,7 +15,12 @@ from pathlib import Path
 from shiplane.build.errors import BuildError
 from shiplane.build.layers import apply_layer
 from shiplane.build.oci import Image
-from shiplane.build.sandbox import prepare_mountpoints, resolve_user, sandbox_command
+from shiplane.build.sandbox import (
+    check_reachable,
+    prepare_mountpoints,
+    resolve_user,
+    sandbox_command,
+)
 from shiplane.build.store import BlobStore
 
 __all__ = ["start_image", "unpack_rootfs"]
@@ -43,6 +48,7 @@ def start_image(rootfs: Path, image: Image, *, command: Sequence[str] | None = N
     environment = dict(item.split("=", 1) for item in config.get("Env", []))
     environment.update(env or {})
     uid, gid = resolve_user(rootfs, config.get("User", ""))
+    check_reachable(rootfs, uid)
     prepare_mountpoints(rootfs)
     drop = os.geteuid() == 0 and uid != 0
     cmd = sandbox_command(rootfs, argv, workdir=config.get("WorkingDir") or "/",

@@ -116,6 +116,9 @@ def _add(tar: tarfile.TarFile, entry: TarEntry) -> None:
     info.mtime = int(entry.mtime)
     if entry.kind == "file":
         info.type = tarfile.REGTYPE
+        if not entry.source:  # whiteouts and other empty files
+            tar.addfile(info)
+            return
         info.size = entry.size
         with open(entry.source, "rb") as handle:
             tar.addfile(info, handle)

@@ -19,7 +19,15 @@ from pathlib import Path
 from shiplane.build.errors import SandboxError
 from shiplane.build.layers import secure_join
 
-__all__ = ["RunResult", "prepare_mountpoints", "resolve_user", "run_sandboxed", "sandbox_command"]
+__all__ = [
+    "RunResult",
+    "check_reachable",
+    "prepare_mountpoints",
+    "resolve_user",
+    "run_sandboxed",
+    "sandbox_command",
+    "traversable",
+]
 
 # Docker's default capability set (moby oci/caps/defaults.go).
 _DEFAULT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
@@ -86,6 +94,23 @@ def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
     return uid, gid if gid is not None else uid
 
 
+def traversable(path: Path) -> bool:
+    """Can any user reach ``path`` (search permission on every ancestor)?"""
+    path = Path(path).resolve()
+    for parent in [path, *path.parents]:
+        if not os.stat(parent).st_mode & 0o001:
+            return False
+    return True
+
+
+def check_reachable(rootfs: Path, uid: int) -> None:
+    if uid != 0 and os.geteuid() == 0 and not traversable(rootfs):
+        raise SandboxError(
+            f"{rootfs} cannot be reached by uid {uid} (a parent folder is not world-searchable)",
+            hint="keep root folders for non-root USERs under a world-searchable folder like /tmp",
+        )
+
+
 def sandbox_command(rootfs: Path, argv: Sequence[str], *, workdir: str = "/",
                     network_host: bool = False, as_root: bool = True) -> list[str]:
     command = [_bwrap(), "--die-with-parent", "--new-session"]
@@ -110,6 +135,7 @@ def run_sandboxed(rootfs: Path, argv: Sequence[str], env: Mapping[str, str], *,
                   timeout: float | None = None) -> RunResult:
     """Run ``argv`` with ``rootfs`` as ``/``; stdout and stderr are captured together."""
     uid, gid = resolve_user(rootfs, user)
+    check_reachable(rootfs, uid)
     euid = os.geteuid()
     drop = euid == 0 and uid != 0
     command = sandbox_command(rootfs, argv, workdir=workdir, network_host=network_host,
