@@ -50,6 +50,7 @@ class BuildRequest:
     source_date_epoch: int | None = None
     now: datetime | None = None
     progress: object = None
+    buildah_root: Path | None = None  # separate buildah storage (default: buildah's own)
 
 
 @dataclass
@@ -123,7 +124,7 @@ def build_and_tag(request: BuildRequest) -> TaggedBuild:
                                no_cache=request.no_cache, network=request.network,
                                insecure=any(is_insecure(r) for r in refs),
                                source_date_epoch=request.source_date_epoch,
-                               target=request.target)
+                               target=request.target, root=request.buildah_root)
             image = read_layout(staging, builder.blobs, "build")
         else:
             result = builder.build(BuildOptions(
