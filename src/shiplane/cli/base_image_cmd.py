@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from shiplane.build import Builder, create_base_images
 from shiplane.cli.build_cmd import state_dir_option
 
 app = typer.Typer()
@@ -22,6 +21,8 @@ def base_image(
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Builder state folder."),
 ) -> None:
     """Create busybox (Debian busybox-static) and python (host CPython, lean) images."""
+    from shiplane.build import Builder, create_base_images
+
     if push and not registry:
         raise typer.BadParameter("--push needs --registry")
     results = create_base_images(Builder.at(state_dir_option(state_dir)), registry=registry,

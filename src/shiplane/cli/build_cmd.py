@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from shiplane.build import BuildRequest, build_and_tag
 from shiplane.config import STATE_DIR_ENV_VAR, find_config, load_workspace, resolve_setting
 from shiplane.errors import UsageError
 
@@ -57,6 +56,8 @@ def build(
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Builder state folder (cache, blobs)."),
 ) -> None:
     """Build PATH's Dockerfile into an OCI image tagged with semver, sha-<7>, build number and time."""
+    from shiplane.build import BuildRequest, build_and_tag  # imported on use: keeps startup fast
+
     result = build_and_tag(BuildRequest(
         path=path, state_dir=state_dir_option(state_dir), repository=repository, tags=tag,
         version=version, environment=environment, push=push, output_layout=output_layout,
