@@ -232,3 +232,24 @@ def test_tar_bomb_in_add_is_refused(builder, base_images, make_context, tmp_path
         builder.build(BuildOptions(ctx, tags=["bad:1"], layout=tmp_path / "out",
                                    archive_limits=ArchiveLimits(max_bytes=1 << 20)))
     _assert_nothing_left(builder, tmp_path)
+
+
+def test_copy_from_image_and_exec_form_run(builder, base_images, make_context):
+    ctx = make_context({"Dockerfile": f"""
+FROM scratch
+COPY --from={base_images.busybox} /bin/busybox /bin/sh
+RUN ["/bin/sh", "-c", "echo exec-form > /out"]
+"""})
+    result = builder.build(BuildOptions(ctx))
+    assert "bin/sh" in layer_members(builder, result.image, 0)
+    assert "out" in layer_members(builder, result.image, 1)
+
+
+def test_chown_by_name_uses_the_stage_passwd(builder, base_images, make_context):
+    ctx = make_context({"f.txt": "x", "Dockerfile": f"FROM {base_images.busybox}\n"
+                                                    "COPY --chown=nobody:nobody f.txt /data/\n"})
+    chowned = layer_members(builder, builder.build(BuildOptions(ctx)).image)["data/f.txt"]
+    assert (chowned.uid, chowned.gid) == (65534, 65534)
+    bad = make_context({"f.txt": "x", "Dockerfile": "FROM scratch\nCOPY --chown=app f.txt /\n"})
+    with pytest.raises(ContextError, match="Dockerfile:2: --chown app: no user 'app'"):
+        builder.build(BuildOptions(bad))

@@ -293,13 +293,16 @@ class _Run:
         user, _, group = spec.partition(":")
         if user.isdigit() and (not group or group.isdigit()):
             return int(user), int(group) if group else int(user)
-        uid, gid = resolve_user(self.rootfs(state, "chown"), spec)
+        uid, gid = resolve_user(self.rootfs(state, "chown"), spec, what="--chown")
         return uid, gid if group else uid
 
     def copy_step(self, state: _StageState, step: Step) -> LayerBlob | None:
         op = step.copy
         assert op is not None
-        ids = self.owner(state, op.chown)
+        try:
+            ids = self.owner(state, op.chown)
+        except SandboxError as error:
+            raise ContextError(f"Dockerfile:{step.instruction.line}: {error.message}") from None
         entries = (self.stage_entries(op, step) if op.from_stage is not None
                    else self.context_entries(op, step))
         if ids is not None:

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from shiplane.build.config import HOST_PLATFORM
 from shiplane.build.errors import BaseImageError
 from shiplane.build.store import BlobStore, sha256_digest
 
@@ -137,8 +138,14 @@ def read_layout(layout: Path, blobs: BlobStore, tag: str | None = None) -> Image
     descriptor = manifests[0]
     manifest_bytes = load(descriptor["digest"])
     manifest = json.loads(manifest_bytes)
-    if manifest.get("mediaType", MANIFEST_MEDIA_TYPE) == INDEX_MEDIA_TYPE or "manifests" in manifest:
-        raise BaseImageError(f"{layout}: an image index is not a single-platform image")
+    if "manifests" in manifest:  # an image index: take this machine's platform
+        chosen = [m for m in manifest["manifests"]
+                  if m.get("platform", {}).get("os") == HOST_PLATFORM.os
+                  and m.get("platform", {}).get("architecture") == HOST_PLATFORM.architecture]
+        if not chosen:
+            raise BaseImageError(f"{layout}: the image index has no {HOST_PLATFORM} image")
+        manifest_bytes = load(chosen[0]["digest"])
+        manifest = json.loads(manifest_bytes)
     config = json.loads(load(manifest["config"]["digest"]))
     for layer in manifest.get("layers", []):
         if layer.get("mediaType") not in (LAYER_MEDIA_TYPE, _DOCKER_LAYER):

@@ -57,7 +57,7 @@ def prepare_mountpoints(rootfs: Path) -> None:
             path.mkdir(mode=0o755)
 
 
-def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
+def resolve_user(rootfs: Path, user: str, what: str = "USER") -> tuple[int, int]:
     """``USER`` (``name``, ``uid``, ``name:group``, ``uid:gid``) → numeric ids via /etc files."""
     if not user:
         return 0, 0
@@ -82,14 +82,14 @@ def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
             if len(row) > 3 and row[0] == name:
                 uid, gid = int(row[2]), int(row[3])
         if uid is None:
-            raise SandboxError(f"USER {user}: no user {name!r} in the image's /etc/passwd")
+            raise SandboxError(f"{what} {user}: no user {name!r} in the image's /etc/passwd")
     if group:
         if group.isdigit():
             gid = int(group)
         else:
             match = [row for row in table("etc/group") if len(row) > 2 and row[0] == group]
             if not match:
-                raise SandboxError(f"USER {user}: no group {group!r} in the image's /etc/group")
+                raise SandboxError(f"{what} {user}: no group {group!r} in the image's /etc/group")
             gid = int(match[0][2])
     return uid, gid if gid is not None else uid
 
