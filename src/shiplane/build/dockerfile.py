@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from shiplane.build.errors import DockerfileError, UnsupportedInstruction
 
-__all__ = ["Dockerfile", "Instruction", "KEYWORDS", "parse_dockerfile"]
+__all__ = ["Dockerfile", "Instruction", "KEYWORDS", "exec_form_of", "parse_dockerfile"]
 
 KEYWORDS = frozenset(
     {
@@ -102,7 +102,7 @@ def _split_flags(keyword: str, line: int, rest: str) -> tuple[tuple[tuple[str, s
     return tuple(flags), rest.strip()
 
 
-def _exec_form(rest: str) -> tuple[str, ...] | None:
+def exec_form_of(rest: str) -> tuple[str, ...] | None:
     text = rest.strip()
     if not text.startswith("["):
         return None
@@ -130,9 +130,9 @@ def _instruction(text: str, line: int) -> Instruction:
     if keyword == "ONBUILD":
         raise UnsupportedInstruction(line, "ONBUILD triggers are not supported")
     flags, rest = _split_flags(keyword, line, rest)
-    if keyword in ("RUN", "COPY", "ADD") and _HEREDOC.search(rest) and not _exec_form(rest):
+    if keyword in ("RUN", "COPY", "ADD") and _HEREDOC.search(rest) and not exec_form_of(rest):
         raise UnsupportedInstruction(line, f"heredocs in {keyword} are not supported")
-    exec_form = _exec_form(rest) if keyword in _EXEC_FORM else None
+    exec_form = exec_form_of(rest) if keyword in _EXEC_FORM else None
     if keyword == "SHELL" and exec_form is None:
         raise DockerfileError(line, 'SHELL requires the JSON form, e.g. SHELL ["/bin/sh", "-c"]')
     if not rest and keyword not in ("RUN",):
