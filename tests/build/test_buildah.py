@@ -32,7 +32,7 @@ def test_buildah_build_is_tagged_like_the_embedded_one(base_images, make_context
     image = builder.images.lookup("demo/app:2.0.0")
     assert image is not None and image.digest == result.digest
     root = unpack_rootfs(builder.blobs, image, tmp_path / "rootfs")
-    process = start_image(root, image, network_host=False, stdout=-1)
+    process = start_image(root, image, network_host=False, stdout=-1).process
     assert process.communicate(timeout=30)[0] == b"from buildah\n"
 
 

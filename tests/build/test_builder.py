@@ -54,7 +54,7 @@ CMD ["/out/msg"]
     assert result.image.config["config"]["Entrypoint"] == ["/bin/busybox", "cat"]
     assert read_layout(tmp_path / "layout", MemoryBlobStore(), "1").digest == result.digest
     root = unpack_rootfs(builder.blobs, result.image, tmp_path / "rootfs")
-    process = start_image(root, result.image, stdout=subprocess.PIPE, network_host=False)
+    process = start_image(root, result.image, stdout=subprocess.PIPE, network_host=False).process
     out, _ = process.communicate(timeout=30)
     assert out.decode() == "hello from the build context\nbuilt as 0 in /work\n"
     assert os.listdir(tmp_path / "work") == []  # the build's temp dir is gone

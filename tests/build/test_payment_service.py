@@ -108,8 +108,9 @@ def test_build_from_registry_base_and_serve_healthz(base_images, tmp_path):
         os.chmod(tmp, 0o711)  # uid 10001 must reach the root folder
         root = unpack_rootfs(blobs, result.image, Path(tmp) / "rootfs")
         port = _port()
-        process = start_image(root, result.image, env={"PORT": str(port)},
+        running = start_image(root, result.image, env={"PORT": str(port)},
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = running.process
         try:
             deadline = time.monotonic() + 20
             while True:
@@ -121,8 +122,7 @@ def test_build_from_registry_base_and_serve_healthz(base_images, tmp_path):
                         raise AssertionError(process.stdout.read().decode()) from None
                     time.sleep(0.05)
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            running.stop()
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "uid": 10001, "cwd": "/app"}
 
@@ -162,3 +162,42 @@ def test_cli_build_push_and_skopeo_inspect(base_images, tmp_path, monkeypatch):
     assert refused.exit_code == 1 and "'latest' is refused for prod" in refused.stderr
     tags_list = httpx.get(f"http://{repo.split('/')[0]}/v2/payment-service/tags/list").json()
     assert "latest" not in tags_list["tags"]
+
+
+def test_real_scaffolded_service_builds_and_serves(base_images, tmp_path):
+    """The foundation's ``shiplane init service`` output, built offline and run."""
+    from shiplane.build import BuildRequest, Builder, build_and_tag
+    from shiplane.scaffold import init_service
+
+    init_service("payment-service", directory=tmp_path)
+    repo = tmp_path / "payment-service"
+    built = build_and_tag(BuildRequest(
+        path=repo, state_dir=base_images.state, repository=f"{base_images.registry}/payment-service",
+        build_args={"BASE_IMAGE": base_images.python}))
+    assert built.tags[1].startswith("sha-") and not built.tags[1].endswith("-dirty")
+    builder = Builder.at(base_images.state)
+    image = builder.images.lookup(f"{base_images.registry}/payment-service:{built.tags[0]}")
+    assert image is not None and image.digest == built.digest
+    with tempfile.TemporaryDirectory(prefix="shiplane-test-") as tmp:
+        os.chmod(tmp, 0o711)
+        root = unpack_rootfs(builder.blobs, image, Path(tmp) / "rootfs")
+        port = _port()
+        running = start_image(root, image, env={"PORT": str(port), "HOST": "127.0.0.1"},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        process = running.process
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                    break
+                except httpx.HTTPError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise AssertionError(process.stdout.read().decode()) from None
+                    time.sleep(0.05)
+        finally:
+            code = running.stop()
+            output = process.stdout.read().decode()
+    assert response.status_code == 200, output
+    assert code == 0, output  # SIGTERM reaches the app, which drains and exits 0
+    assert "shutting down" in output

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from shiplane.build.baseimage import BaseImageResult, create_base_images
 from shiplane.build.builder import BuildOptions, BuildResult, Builder
-from shiplane.build.container import start_image, unpack_rootfs
+from shiplane.build.container import RunningImage, start_image, unpack_rootfs
 from shiplane.build.dockerfile import Dockerfile, Instruction, parse_dockerfile
 from shiplane.build.dockerignore import IgnoreRules, parse_dockerignore
 from shiplane.build.errors import (
@@ -48,6 +48,7 @@ __all__ = [
     "Instruction",
     "PushError",
     "RunFailed",
+    "RunningImage",
     "SandboxError",
     "TagError",
     "TagInputs",

@@ -142,7 +142,11 @@ def _python_entries(prefix: Path) -> tuple[list[TarEntry], str]:
                 extensions.append(host)
     multiarch = sysconfig.get_config_var("MULTIARCH") or f"{os.uname().machine}-linux-gnu"
     system_dirs = {f"/usr/lib/{multiarch}", "/usr/lib64", "/usr/lib", "/lib", "/lib64"}
-    for library in sorted(_ldd([binary, *extensions])):
+    # glibc dlopen()s libgcc_s for pthread_exit/cancellation: ldd does not list it, but a
+    # threaded server stopping on SIGTERM needs it ("libgcc_s.so.1 must be installed").
+    libgcc = f"/usr/lib/{multiarch}/libgcc_s.so.1"
+    dlopened = {libgcc} if os.path.exists(libgcc) else set()
+    for library in sorted(_ldd([binary, *extensions]) | dlopened):
         real_dir = os.path.realpath(os.path.dirname(library))
         if real_dir not in system_dirs and not real_dir.startswith("/usr/lib/"):
             real_dir = f"/usr/lib/{multiarch}"  # e.g. libpython from the pyenv prefix
