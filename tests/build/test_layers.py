@@ -83,28 +83,54 @@ def test_layers_never_write_outside_the_root(tmp_path: Path) -> None:
     assert secure_join(root, "../../etc") == root / "etc"
 
 
+def _tree(root: Path) -> dict[str, str]:
+    out = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(directory, name)
+            out[str(path.relative_to(root))] = "" if path.is_dir() else path.read_text()
+    return out
+
+
 def test_diff_emits_changes_whiteouts_and_opaque(tmp_path: Path) -> None:
+    import shutil
+
     root = tmp_path / "root"
     for name in ("keep/a", "del/x", "del/y", "edit", "replace/old"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(name)
+    lower = tmp_path / "lower"
+    shutil.copytree(root, lower)
     before = snapshot(root)
     (root / "keep" / "new").write_text("n")
-    for name in ("del/x", "del/y"):
-        (root / name).unlink()
-    (root / "del").rmdir()
+    shutil.rmtree(root / "del")
     (root / "edit").write_text("changed")
-    for name in ("replace/old",):
-        (root / name).unlink()
-    (root / "replace").rmdir()
+    shutil.rmtree(root / "replace")
     (root / "replace").mkdir()
     (root / "replace" / "fresh").write_text("f")
     entries = {e.path: e for e in diff_entries(root, before, snapshot(root), epoch=0)}
     assert ".wh.del" in entries and "del/.wh.x" not in entries  # one whiteout for the dir
-    assert "replace/.wh..wh..opq" in entries and "replace/.wh.old" not in entries
+    # a recreated dir: opaque marker if it got a new inode, else a whiteout of its old child
+    assert ("replace/.wh..wh..opq" in entries) != ("replace/.wh.old" in entries)
     assert {"keep", "keep/new", "edit", "replace", "replace/fresh"} <= set(entries)
     assert "keep/a" not in entries
     assert all(e.mtime == 0 for e in entries.values())
+    layer = write_layer(entries.values(), tmp_path)
+    with open(layer.path, "rb") as handle:
+        apply_layer(lower, handle)
+    assert _tree(lower) == _tree(root)  # lower + diff == upper
+
+
+def test_opaque_marker_hides_lower_entries(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "d").mkdir(parents=True)
+    (root / "d" / "old").write_text("o")
+    before = snapshot(root)
+    before["d"] = before["d"][:6] + (before["d"][6] + 1,)  # as if the dir had another inode
+    (root / "d" / "old").unlink()
+    (root / "d" / "new").write_text("n")
+    entries = {e.path for e in diff_entries(root, before, snapshot(root), epoch=0)}
+    assert "d/.wh..wh..opq" in entries and "d/.wh.old" not in entries
 
 
 @pytest.mark.parametrize("members,limits,message", [
