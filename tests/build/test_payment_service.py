@@ -9,6 +9,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -156,6 +157,11 @@ def test_cli_build_push_and_skopeo_inspect(base_images, tmp_path, monkeypatch):
     assert info["Labels"]["org.opencontainers.image.revision"] == sha
     assert info["Labels"]["org.opencontainers.image.version"] == "1.5.0"
     assert info["Os"] == "linux" and len(info["Layers"]) == 3
+    commit_time = subprocess.run(["git", "-C", str(ctx), "log", "-1", "--format=%cI"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    created = info["Labels"]["org.opencontainers.image.created"]  # HEAD's time: reproducible
+    assert created.replace("Z", "+00:00")[:19] == \
+        datetime.fromisoformat(commit_time).astimezone(timezone.utc).isoformat()[:19]
 
     refused = run_cli(["build", str(ctx), "--repo", repo, "--push", "-t", "latest",
                        "--env", "prod", "--state-dir", str(base_images.state)])

@@ -11,6 +11,7 @@ dir is removed whatever happens.
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import posixpath
 import shutil
@@ -215,6 +216,11 @@ class _Run:
                                       "comment": "shiplane", "empty_layer": True})
             return
         key = f"{step.key}|{self.epoch}|{self.options.compresslevel}|{LAYER_FORMAT}"
+        if step.copy is not None and step.copy.entries:
+            # layer bytes carry min(mtime, SOURCE_DATE_EPOCH): part of the cache key, so a
+            # cached layer is byte-identical to what a clean build would write
+            times = ",".join(str(min(e.source.mtime, self.epoch)) for e in step.copy.entries)
+            key += "|" + hashlib.sha256(times.encode()).hexdigest()
         record = None if self.options.no_cache else self.b.cache.get(key)
         if record is not None and (record.get("empty") or self.b.blobs.has(record["digest"])):
             self.hits += 1

@@ -23,6 +23,7 @@ class GitState:
     sha: str
     dirty: bool
     remote: str = ""
+    commit_time: int = 0  # committer time of HEAD (a natural SOURCE_DATE_EPOCH)
 
 
 def _git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -39,7 +40,10 @@ def git_state(path: Path) -> GitState | None:
         return None
     status = _git(path, "status", "--porcelain", "--untracked-files=normal")
     remote = _git(path, "config", "--get", "remote.origin.url")
-    return GitState(head.stdout.strip(), bool(status.stdout.strip()), remote.stdout.strip())
+    when = _git(path, "log", "-1", "--format=%ct")
+    commit_time = int(when.stdout.strip()) if when.stdout.strip().isdigit() else 0
+    return GitState(head.stdout.strip(), bool(status.stdout.strip()), remote.stdout.strip(),
+                    commit_time)
 
 
 def chart_app_version(path: Path) -> str | None:

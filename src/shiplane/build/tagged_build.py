@@ -8,6 +8,7 @@ leaves nothing tagged or pushed.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,10 @@ def build_and_tag(request: BuildRequest) -> TaggedBuild:
     if version:
         labels["org.opencontainers.image.version"] = version
 
+    # Reproducible by default: SOURCE_DATE_EPOCH, else HEAD's commit time, else 0.
+    epoch = request.source_date_epoch
+    if epoch is None and not os.environ.get("SOURCE_DATE_EPOCH") and git and git.commit_time:
+        epoch = git.commit_time
     builder = Builder.at(request.state_dir)
     with tempfile.TemporaryDirectory(prefix="shiplane-out-", dir=builder.work_root) as tmp:
         layout = Path(request.output_layout) if request.output_layout else Path(tmp) / "layout"
@@ -123,14 +128,14 @@ def build_and_tag(request: BuildRequest) -> TaggedBuild:
             build_with_buildah(path, dockerfile, staging, "build", build_args=request.build_args,
                                no_cache=request.no_cache, network=request.network,
                                insecure=any(is_insecure(r) for r in refs),
-                               source_date_epoch=request.source_date_epoch,
+                               source_date_epoch=epoch,
                                target=request.target, root=request.buildah_root)
             image = read_layout(staging, builder.blobs, "build")
         else:
             result = builder.build(BuildOptions(
                 path, dockerfile=request.dockerfile, build_args=request.build_args,
                 target=request.target, no_cache=request.no_cache, pull=request.pull,
-                network=request.network, source_date_epoch=request.source_date_epoch,
+                network=request.network, source_date_epoch=epoch,
                 labels=labels, progress=request.progress,  # type: ignore[arg-type]
             ))
             image = result.image
