@@ -253,3 +253,9 @@ def test_chown_by_name_uses_the_stage_passwd(builder, base_images, make_context)
     bad = make_context({"f.txt": "x", "Dockerfile": "FROM scratch\nCOPY --chown=app f.txt /\n"})
     with pytest.raises(ContextError, match="Dockerfile:2: --chown app: no user 'app'"):
         builder.build(BuildOptions(bad))
+
+
+def test_run_cannot_create_device_nodes(builder, base_images, make_context):
+    ctx = make_context({"Dockerfile": f"FROM {base_images.busybox}\nRUN mknod /tmp/sda b 8 0\n"})
+    with pytest.raises(RunFailed, match="Operation not permitted"):
+        builder.build(BuildOptions(ctx))

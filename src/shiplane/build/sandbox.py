@@ -29,8 +29,9 @@ __all__ = [
     "traversable",
 ]
 
-# Docker's default capability set (moby oci/caps/defaults.go).
-_DEFAULT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+# Docker's default capability set (moby oci/caps/defaults.go) minus CAP_MKNOD: without the
+# device cgroup Docker relies on, mknod of a host disk would be reachable as real root.
+_DEFAULT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
                  "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
                  "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE")
 
