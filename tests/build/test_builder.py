@@ -259,3 +259,15 @@ def test_run_cannot_create_device_nodes(builder, base_images, make_context):
     ctx = make_context({"Dockerfile": f"FROM {base_images.busybox}\nRUN mknod /tmp/sda b 8 0\n"})
     with pytest.raises(RunFailed, match="Operation not permitted"):
         builder.build(BuildOptions(ctx))
+
+
+def test_copy_from_stage_globs_through_symlinks_inside_the_stage(builder, base_images,
+                                                                 make_context):
+    ctx = make_context({"Dockerfile": f"""
+FROM {base_images.busybox} AS s
+RUN mkdir -p /a/x && echo 1 > /a/x/f1 && echo 2 > /a/x/g && ln -s /a /lnk
+FROM scratch
+COPY --from=s /lnk/x/f* /out/
+"""})
+    result = builder.build(BuildOptions(ctx))
+    assert sorted(layer_members(builder, result.image)) == ["out/f1"]

@@ -10,6 +10,7 @@ dir is removed whatever happens.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import os
@@ -366,8 +367,7 @@ class _Run:
         matches: list[str] = []
         for source in op.sources:
             rel = posixpath.normpath("/" + source).lstrip("/")
-            found = (sorted(glob.glob(rel, root_dir=root)) if glob.has_magic(rel)
-                     else ([rel] if os.path.lexists(secure_join(root, rel)) else []))
+            found = _stage_glob(root, rel)
             if not found:
                 raise ContextError(f"Dockerfile:{step.instruction.line}: COPY --from={name}: "
                                    f"{source} does not exist in that stage")
@@ -407,6 +407,25 @@ class _Run:
         if config.author:
             config_json["author"] = config.author
         return store_image(self.b.blobs, config_json, state.layers)
+
+
+def _stage_glob(root: Path, pattern: str) -> list[str]:
+    """Paths in a stage's root matching ``pattern``; symlinked folders resolve inside root."""
+    matches = [""]
+    for part in pattern.split("/"):
+        found: list[str] = []
+        for base in matches:
+            if glob.has_magic(part):
+                folder = secure_join(root, base)
+                if folder.is_dir():
+                    found += [posixpath.join(base, name) for name in sorted(os.listdir(folder))
+                              if fnmatch.fnmatchcase(name, part)]
+            else:
+                candidate = posixpath.join(base, part)
+                if os.path.lexists(secure_join(root, candidate, follow_last=False)):
+                    found.append(candidate)
+        matches = found
+    return matches
 
 
 def _dedupe(entries: list[TarEntry]) -> list[TarEntry]:
