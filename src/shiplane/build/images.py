@@ -4,9 +4,9 @@
 digest record. Like ``docker build`` without ``--pull``, a FROM reference already in the store
 is used without asking a registry.
 
-Transport today is ``skopeo`` (``skopeo copy`` between an OCI layout and ``docker://``).
-Pulling and pushing each go through one function (:func:`pull_image`, :func:`push_layout`) so
-moving to ``shiplane.registry.client`` changes only these two.
+Transport is ``shiplane.registry`` (``pull_to_oci_layout`` / ``push_oci_layout``: digests
+verified, token/basic/ECR auth, plain HTTP for loopback hosts). Pulling and pushing each go
+through one function (:func:`pull_image`, :func:`push_layout`): the only registry seam.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +22,8 @@ from shiplane.build.config import BaseImage
 from shiplane.build.errors import BaseImageError, PushError
 from shiplane.build.oci import Image, read_layout
 from shiplane.build.store import BlobStore, RecordStore
+from shiplane.errors import ShiplaneError
+from shiplane.registry import ImageReference, RegistryClient, pull_to_oci_layout, push_oci_layout
 
 __all__ = ["ImageStore", "is_insecure", "normalize_reference", "pull_image", "push_layout"]
 
@@ -82,50 +82,38 @@ class ImageStore:
         return BaseImage(reference, image.digest, image.config, image.layers)
 
 
-def _skopeo() -> str:
-    path = shutil.which("skopeo")
-    if path is None:
-        raise BaseImageError("skopeo is not installed (needed to pull and push images)",
-                             hint="apt-get install skopeo")
-    return path
-
-
-def _tail(text: str, lines: int = 5) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
+def _client(reference: str) -> RegistryClient:
+    """One client for the reference's registry (plain HTTP for loopback/insecure hosts)."""
+    ref = ImageReference.parse(normalize_reference(reference))
+    return RegistryClient(ref.api_host, plain_http=True if is_insecure(reference) else None)
 
 
 def pull_image(store: ImageStore, reference: str) -> Image:
     """Pull ``reference`` from its registry into ``store`` (blob digests verified)."""
     normalized = normalize_reference(reference)
-    tls = "false" if is_insecure(reference) else "true"
     with tempfile.TemporaryDirectory(prefix="shiplane-pull-") as tmp:
         layout = Path(tmp) / "layout"
-        result = subprocess.run(
-            [_skopeo(), "copy", "--quiet", f"--src-tls-verify={tls}",
-             f"docker://{normalized}", f"oci:{layout}:pulled"],
-            capture_output=True, text=True, check=False, timeout=600,
-        )
-        if result.returncode != 0:
+        try:
+            with _client(reference) as client:
+                pull_to_oci_layout(normalized, layout, client=client)
+        except ShiplaneError as error:  # RegistryError tree, reference syntax errors
             raise BaseImageError(
-                f"base image {reference!r} cannot be pulled: {_tail(result.stderr)}",
-                hint="create offline base images with `shiplane base-image --push <registry>`, "
-                "or check the reference and that the registry is running",
-            )
-        image = read_layout(layout, store.blobs, "pulled")
+                f"base image {reference!r} cannot be pulled: {error.message}",
+                hint="create offline base images with `shiplane base-image --push --registry "
+                "<host:port>`, or check the reference and that the registry is running",
+            ) from None
+        image = read_layout(layout, store.blobs, None)
     store.tag(reference, image)
     return image
 
 
 def push_layout(layout: Path, tag: str, destination: str) -> None:
     """Push the image tagged ``tag`` in an OCI layout to ``destination`` (repo:tag)."""
-    tls = "false" if is_insecure(destination) else "true"
-    result = subprocess.run(
-        [_skopeo(), "copy", "--quiet", f"--dest-tls-verify={tls}",
-         f"oci:{layout}:{tag}", f"docker://{destination}"],
-        capture_output=True, text=True, check=False, timeout=600,
-    )
-    if result.returncode != 0:
-        raise PushError(f"pushing {destination} failed: {_tail(result.stderr)}")
+    try:
+        with _client(destination) as client:
+            push_oci_layout(layout, destination, client=client, layout_tag=tag)
+    except ShiplaneError as error:
+        raise PushError(f"pushing {destination} failed: {error.message}", hint=error.hint) from None
 
 
 def layout_digest(layout: Path, tags: Sequence[str]) -> str:
