@@ -25,7 +25,14 @@ from shiplane.build.store import BlobStore, RecordStore
 from shiplane.errors import ShiplaneError
 from shiplane.registry import ImageReference, RegistryClient, pull_to_oci_layout, push_oci_layout
 
-__all__ = ["ImageStore", "is_insecure", "normalize_reference", "pull_image", "push_layout"]
+__all__ = [
+    "ImageStore",
+    "is_insecure",
+    "normalize_reference",
+    "pull_image",
+    "push_layout",
+    "push_tags",
+]
 
 _LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$")
 
@@ -109,11 +116,24 @@ def pull_image(store: ImageStore, reference: str) -> Image:
 
 def push_layout(layout: Path, tag: str, destination: str) -> None:
     """Push the image tagged ``tag`` in an OCI layout to ``destination`` (repo:tag)."""
+    push_tags(layout, destination.rsplit(":", 1)[0], [tag], layout_tags=[tag],
+              remote_tags=[destination.rsplit(":", 1)[1]])
+
+
+def push_tags(layout: Path, repository: str, tags: Sequence[str], *,
+              layout_tags: Sequence[str] | None = None,
+              remote_tags: Sequence[str] | None = None) -> None:
+    """Push ``repository:<tag>`` for each tag over one connection (blobs go up once; later
+    tags only PUT the manifest)."""
+    remote = list(remote_tags or tags)
+    local = list(layout_tags or tags)
     try:
-        with _client(destination) as client:
-            push_oci_layout(layout, destination, client=client, layout_tag=tag)
+        with _client(repository + ":x") as client:
+            for layout_tag, tag in zip(local, remote, strict=True):
+                push_oci_layout(layout, f"{repository}:{tag}", client=client,
+                                layout_tag=layout_tag)
     except ShiplaneError as error:
-        raise PushError(f"pushing {destination} failed: {error.message}", hint=error.hint) from None
+        raise PushError(f"pushing {repository} failed: {error.message}", hint=error.hint) from None
 
 
 def layout_digest(layout: Path, tags: Sequence[str]) -> str:

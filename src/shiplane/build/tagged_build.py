@@ -20,7 +20,7 @@ from shiplane.build.builder import BuildOptions, Builder, BuildResult
 from shiplane.build.buildinfo import chart_app_version, git_state, next_build_number
 from shiplane.build.dockerfile import parse_dockerfile
 from shiplane.build.errors import BuildError
-from shiplane.build.images import is_insecure, push_layout
+from shiplane.build.images import is_insecure, push_tags
 from shiplane.build.oci import read_layout, write_layout
 from shiplane.build.plan import required_images
 from shiplane.build.tags import TagInputs, compute_tags
@@ -155,5 +155,4 @@ def build_and_tag(request: BuildRequest) -> TaggedBuild:
 
 def push_image(layout: Path, repository: str, tags: Sequence[str]) -> None:
     """Push every tag of ``layout`` to ``repository`` (the one place that pushes)."""
-    for tag in tags:
-        push_layout(layout, tag, f"{repository}:{tag}")
+    push_tags(layout, repository, tags)
