@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from shiplane.build.config import BaseImage
@@ -23,7 +24,9 @@ from shiplane.build.errors import BaseImageError, PushError
 from shiplane.build.oci import Image, read_layout
 from shiplane.build.store import BlobStore, RecordStore
 from shiplane.errors import ShiplaneError
-from shiplane.registry import ImageReference, RegistryClient, pull_to_oci_layout, push_oci_layout
+
+if TYPE_CHECKING:
+    from shiplane.registry import RegistryClient
 
 __all__ = [
     "ImageStore",
@@ -91,6 +94,10 @@ class ImageStore:
 
 def _client(reference: str) -> RegistryClient:
     """One client for the reference's registry (plain HTTP for loopback/insecure hosts)."""
+    # imported on use: the registry package pulls in its server (uvicorn, starlette), which a
+    # cached rebuild never needs
+    from shiplane.registry import ImageReference, RegistryClient
+
     ref = ImageReference.parse(normalize_reference(reference))
     return RegistryClient(ref.api_host, plain_http=True if is_insecure(reference) else None)
 
@@ -100,6 +107,8 @@ def pull_image(store: ImageStore, reference: str) -> Image:
     normalized = normalize_reference(reference)
     with tempfile.TemporaryDirectory(prefix="shiplane-pull-") as tmp:
         layout = Path(tmp) / "layout"
+        from shiplane.registry import pull_to_oci_layout
+
         try:
             with _client(reference) as client:
                 pull_to_oci_layout(normalized, layout, client=client)
@@ -125,6 +134,8 @@ def push_tags(layout: Path, repository: str, tags: Sequence[str], *,
               remote_tags: Sequence[str] | None = None) -> None:
     """Push ``repository:<tag>`` for each tag over one connection (blobs go up once; later
     tags only PUT the manifest)."""
+    from shiplane.registry import push_oci_layout
+
     remote = list(remote_tags or tags)
     local = list(layout_tags or tags)
     try:
