@@ -271,3 +271,14 @@ COPY --from=s /lnk/x/f* /out/
 """})
     result = builder.build(BuildOptions(ctx))
     assert sorted(layer_members(builder, result.image)) == ["out/f1"]
+
+
+def test_dockerfile_specific_ignore_file_wins(builder, make_context):
+    ctx = make_context({"a.txt": "a", "b.txt": "b", ".dockerignore": "a.txt\n",
+                        "build/app.Dockerfile": "FROM scratch\nCOPY *.txt /\n",
+                        "build/app.Dockerfile.dockerignore": "b.txt\n"})
+    result = builder.build(BuildOptions(ctx, dockerfile=ctx / "build" / "app.Dockerfile"))
+    assert sorted(layer_members(builder, result.image)) == ["a.txt"]
+    plain = make_context({"a.txt": "a", "b.txt": "b", ".dockerignore": "a.txt\n",
+                          "Dockerfile": "FROM scratch\nCOPY *.txt /\n"})
+    assert sorted(layer_members(builder, builder.build(BuildOptions(plain)).image)) == ["b.txt"]

@@ -27,6 +27,7 @@ from typing import Any
 from shiplane.build.config import HOST_PLATFORM, BaseImage
 from shiplane.build.context import ContextMap, scan_context
 from shiplane.build.dockerfile import parse_dockerfile
+from shiplane.build.dockerignore import parse_dockerignore, read_dockerignore
 from shiplane.build.errors import BuildError, ContextError, RunFailed, SandboxError
 from shiplane.build.images import ImageStore
 from shiplane.build.layers import (
@@ -133,7 +134,12 @@ class Builder:
         except OSError as error:
             raise BuildError(f"cannot read {dockerfile_path}: {error.strerror}") from None
         dockerfile = parse_dockerfile(text)
-        context = scan_context(context_dir)
+        # BuildKit: "<Dockerfile name>.dockerignore" next to the Dockerfile wins over
+        # the context's .dockerignore
+        specific = dockerfile_path.parent / (dockerfile_path.name + ".dockerignore")
+        rules = (parse_dockerignore(specific.read_text(errors="replace")) if specific.is_file()
+                 else read_dockerignore(context_dir))
+        context = scan_context(context_dir, rules)
         bases: dict[str, BaseImage] = {}
         for reference in required_images(dockerfile, options.build_args):
             bases[reference] = self.images.base_image(reference, pull=options.pull)
