@@ -127,3 +127,30 @@ def test_hash_changes_with_content(catalog):
     c = v3_group_version_document(catalog, RESOURCES[:1] + [
         ResourceEntry("apps", "v1", "StatefulSet", "statefulsets", True)], "apps", "v1")
     assert document_hash(a) != document_hash(c)
+
+
+def test_service_caches_and_refreshes_on_change(catalog):
+    import json
+
+    from shiplane.cluster.openapi import OpenAPIService, v2_acceptable
+
+    served = list(RESOURCES)
+    service = OpenAPIService(catalog, lambda: served)
+    root = json.loads(service.v3_root())
+    url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    doc = service.v3_document("apis/apps/v1")
+    assert url.endswith("?hash=" + doc.etag)
+    assert json.loads(doc.body)["openapi"] == "3.0.0"
+    assert service.v3_document("apis/nope/v1") is None
+    assert service.v3_document("apis/apps/v1") is doc  # cached
+    served.append(ResourceEntry("batch", "v1", "Job", "jobs", True, ("status",)))
+    assert "apis/batch/v1" in json.loads(service.v3_root())["paths"]
+    assert json.loads(service.v2().body)["swagger"] == "2.0"
+    gvk = GroupVersionKind("apps", "v1", "Deployment")
+    before = service.v3_document("apis/apps/v1").etag
+    catalog.add_custom(GroupVersionKind("example.com", "v1", "X"), {"type": "object"})
+    catalog.remove_custom(GroupVersionKind("example.com", "v1", "X"))
+    assert service.v3_document("apis/apps/v1").etag == before  # same content, same hash
+    assert gvk in catalog.known_gvks()
+    assert v2_acceptable("application/json") and v2_acceptable("")
+    assert not v2_acceptable("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")

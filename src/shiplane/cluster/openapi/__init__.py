@@ -4,16 +4,38 @@
 
 from shiplane.cluster.openapi.catalog import GroupVersionKind, SchemaCatalog, custom_definition_name
 from shiplane.cluster.openapi.definitions import KUBERNETES_VERSION
+from shiplane.cluster.openapi.documents import ResourceEntry
 from shiplane.cluster.openapi.errors import FieldValidationFailed, OpenAPIError
+from shiplane.cluster.openapi.fieldvalidation import (
+    Decoded,
+    FieldValidationMode,
+    check_fields,
+    decode_json,
+    decode_yaml,
+    parse_field_validation,
+    unknown_fields,
+)
+from shiplane.cluster.openapi.service import EncodedDocument, OpenAPIService, v2_acceptable
 from shiplane.cluster.openapi.types import NodeKind, TypeNode
 
 __all__ = [
     "KUBERNETES_VERSION",
+    "Decoded",
+    "EncodedDocument",
     "FieldValidationFailed",
+    "FieldValidationMode",
     "GroupVersionKind",
     "NodeKind",
     "OpenAPIError",
+    "OpenAPIService",
+    "ResourceEntry",
     "SchemaCatalog",
     "TypeNode",
+    "check_fields",
     "custom_definition_name",
+    "decode_json",
+    "decode_yaml",
+    "parse_field_validation",
+    "unknown_fields",
+    "v2_acceptable",
 ]

@@ -63,6 +63,7 @@ class SchemaCatalog:
                 if current is None or name.endswith(f".{gvk.version}.{gvk.kind}"):
                     self._by_gvk[gvk] = name
         self._schemas = _Layered(self._custom, self._builtin)
+        self.generation = 0  # bumped on every custom change (documents cache on it)
 
     # -- lookups ------------------------------------------------------------------------
     @property
@@ -115,6 +116,7 @@ class SchemaCatalog:
         self._custom[name + "List"] = list_schema
         self._by_gvk[gvk] = name
         self._by_gvk[list_gvk] = name + "List"
+        self.generation += 1
         return name
 
     def remove_custom(self, gvk: GroupVersionKind) -> None:
@@ -123,6 +125,7 @@ class SchemaCatalog:
             self._custom.pop(key, None)
         self._by_gvk.pop(gvk, None)
         self._by_gvk.pop(GroupVersionKind(gvk.group, gvk.version, gvk.kind + "List"), None)
+        self.generation += 1
 
     def is_custom(self, name: str) -> bool:
         return name in self._custom
