@@ -17,6 +17,7 @@ from shiplane.cluster.auth.errors import (
     TLSMaterialError,
     Unauthenticated,
 )
+from shiplane.cluster.auth.peercert import PeerCertH11Protocol, peer_certificate
 from shiplane.cluster.auth.rbac import Decision, RBACAuthorizer, forbidden, forbidden_message, rule_allows
 from shiplane.cluster.auth.requestinfo import Attributes, request_attributes
 from shiplane.cluster.auth.serviceaccount import DEFAULT_ISSUER, ServiceAccountTokens, service_account_user
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidReview",
     "InvalidTokenFile",
     "IssuedCertificate",
+    "PeerCertH11Protocol",
     "RBACAuthorizer",
     "RequestCredentials",
     "ServiceAccountTokens",
@@ -59,6 +61,7 @@ __all__ = [
     "forbidden_message",
     "load_certificate",
     "parse_token_file",
+    "peer_certificate",
     "request_attributes",
     "rule_allows",
     "service_account_user",
