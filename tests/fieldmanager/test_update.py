@@ -141,3 +141,17 @@ def test_field_set_marks_empty_and_null_maps_and_map_entries(deployment_type):
     assert (("f", "spec"), ("f", "strategy")) in fields
     assert (("f", "spec"), ("f", "template"), ("f", "metadata"), ("f", "labels"), ("f", "a")) in fields
     assert (("f", "spec"),) not in fields and (("f", "spec"), ("f", "template")) not in fields
+
+
+def test_undeclared_fields_use_structured_merge_diff_paths(deployment_type, configmap_type):
+    from shiplane.cluster.fieldmanager import typed_patch_error, undeclared_fields
+
+    config = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w", "labelz": {}},
+              "spec": {"replicass": 1, "template": {"spec": {"containers": [
+                  {"name": "c", "imagee": "x", "args": ["a"]}]}}}}
+    problems = undeclared_fields(config, deployment_type)
+    assert problems == [".metadata.labelz", ".spec.replicass", '.spec.template.spec.containers[name="c"].imagee']
+    assert typed_patch_error("apps/v1", "Deployment", problems[:1]) == (
+        "failed to create typed patch object (apps/v1, Kind=Deployment): .metadata.labelz: field not declared in schema")
+    assert typed_patch_error("v1", "ConfigMap", [".x"]).startswith("failed to create typed patch object (/v1, Kind=ConfigMap)")
+    assert undeclared_fields({"data": {"any": "key"}}, configmap_type) == []

@@ -34,7 +34,13 @@ from shiplane.cluster.fieldmanager.managed import (
     manager_from_user_agent,
     validate_field_manager,
 )
-from shiplane.cluster.fieldmanager.typed import Comparison, compare, field_set
+from shiplane.cluster.fieldmanager.typed import (
+    Comparison,
+    compare,
+    field_set,
+    typed_patch_error,
+    undeclared_fields,
+)
 
 __all__ = [
     "BEFORE_FIRST_APPLY",
@@ -58,5 +64,7 @@ __all__ = [
     "manager_from_user_agent",
     "path_string",
     "record_update",
+    "typed_patch_error",
+    "undeclared_fields",
     "validate_field_manager",
 ]

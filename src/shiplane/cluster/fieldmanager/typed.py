@@ -25,7 +25,15 @@ from shiplane.cluster.fieldmanager.errors import InvalidObject
 from shiplane.cluster.fieldmanager.fieldpath import Path, PathElement, canonical_json, path_string
 from shiplane.cluster.openapi.types import TypeNode
 
-__all__ = ["Comparison", "compare", "field_set", "item_element", "list_is_associative"]
+__all__ = [
+    "Comparison",
+    "compare",
+    "field_set",
+    "item_element",
+    "list_is_associative",
+    "typed_patch_error",
+    "undeclared_fields",
+]
 
 _ABSENT: Any = object()
 
@@ -201,3 +209,44 @@ def _index_items(node: TypeNode, items: list[Any], path: Path) -> dict[PathEleme
     for item in items:
         out.setdefault(item_element(node, item, path), []).append(item)
     return out
+
+
+def undeclared_fields(value: Any, node: TypeNode, path: Path = ()) -> list[str]:
+    """Fields the schema does not declare, as structured-merge-diff paths
+    (``.spec.template.spec.containers[name="c"].imagee``): what server-side apply reports as
+    ``field not declared in schema`` when it converts an applied configuration."""
+    out: list[str] = []
+    _undeclared(value, node, path, out)
+    return out
+
+
+def _undeclared(value: Any, node: TypeNode, path: Path, out: list[str]) -> None:
+    kind = node.kind
+    if kind == "untyped":
+        return
+    if isinstance(value, dict) and kind in ("struct", "map"):
+        for key, child_value in value.items():
+            child = node.field(key)
+            child_path = path + (("f", key),)
+            if child is None:
+                out.append(path_string(child_path))
+            else:
+                _undeclared(child_value, child, child_path, out)
+    elif isinstance(value, list) and kind == "list":
+        element = node.element()
+        for index, item in enumerate(value):
+            if node.list_type == "atomic":
+                pe: PathElement = ("i", index)
+            else:
+                try:
+                    pe = item_element(node, item, path)
+                except InvalidObject:
+                    pe = ("i", index)
+            _undeclared(item, element, path + (pe,), out)
+
+
+def typed_patch_error(api_version: str, kind: str, problems: list[str]) -> str:
+    """Upstream's 400 text for an applied configuration that does not fit its type."""
+    group, _, version = api_version.rpartition("/")
+    detail = "\n".join(f"{p}: field not declared in schema" for p in problems)
+    return f"failed to create typed patch object ({group}/{version}, Kind={kind}): {detail}"
