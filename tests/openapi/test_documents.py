@@ -154,3 +154,11 @@ def test_service_caches_and_refreshes_on_change(catalog):
     assert gvk in catalog.known_gvks()
     assert v2_acceptable("application/json") and v2_acceptable("")
     assert not v2_acceptable("application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+
+
+def test_v2_keeps_schema_properties_named_paths(catalog):
+    resources = [ResourceEntry("networking.k8s.io", "v1", "Ingress", "ingresses", True, ("status",))]
+    doc = v2_document(catalog, resources)
+    rule = doc["definitions"]["io.k8s.api.networking.v1.HTTPIngressRuleValue"]
+    assert rule["properties"]["paths"]["items"] == {"$ref": "#/definitions/io.k8s.api.networking.v1.HTTPIngressPath"}
+    assert "/apis/networking.k8s.io/v1/namespaces/{namespace}/ingresses/{name}" in doc["paths"]

@@ -145,7 +145,10 @@ def v2_document(catalog: SchemaCatalog, resources: Iterable[ResourceEntry]) -> d
         },
         "security": [{"BearerToken": []}],
     }
-    return _to_v2(doc)
+    paths_v2 = {p: _v2_path_item(item) for p, item in doc.pop("paths").items()}
+    out = _to_v2(doc)
+    out["paths"] = paths_v2
+    return {k: out[k] for k in ("swagger", "info", "paths", "definitions", "securityDefinitions", "security")}
 
 
 # -- paths -----------------------------------------------------------------------------
@@ -178,6 +181,8 @@ def _resource_paths(r: ResourceEntry, name: str, list_name: str | None) -> dict[
         "parameters": _scope_params(r.namespaced, named=True),
     }
     for sub in r.subresources:
+        if sub not in ("status", "scale"):
+            continue  # binding/eviction/finalize/log have their own shapes; not described
         target = "io.k8s.api.autoscaling.v1.Scale" if sub == "scale" else name
         sub_gvk = {"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else gvk
         title = op_kind + sub.capitalize()
@@ -328,10 +333,7 @@ def _to_v2(node: Any) -> Any:
         node = {k: v for k, v in node.items() if k != "allOf"}
         out["$ref"] = "#/definitions/" + all_of[0]["$ref"].rsplit("/", 1)[-1]
     for key, value in node.items():
-        if key == "paths":
-            out[key] = {p: _v2_path_item(item) for p, item in value.items()}
-        else:
-            out[key] = _to_v2(value)
+        out[key] = _to_v2(value)
     return out
 
 
