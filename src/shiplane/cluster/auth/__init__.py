@@ -17,7 +17,9 @@ from shiplane.cluster.auth.errors import (
     TLSMaterialError,
     Unauthenticated,
 )
+from shiplane.cluster.auth.guard import Authenticators, guard
 from shiplane.cluster.auth.peercert import PeerCertH11Protocol, peer_certificate
+from shiplane.cluster.auth.pki import ClusterPKI, user_kubeconfig
 from shiplane.cluster.auth.rbac import Decision, RBACAuthorizer, forbidden, forbidden_message, rule_allows
 from shiplane.cluster.auth.requestinfo import Attributes, request_attributes
 from shiplane.cluster.auth.serviceaccount import DEFAULT_ISSUER, ServiceAccountTokens, service_account_user
@@ -39,7 +41,9 @@ __all__ = [
     "UNAUTHENTICATED",
     "Attributes",
     "AuthError",
+    "Authenticators",
     "CertificateAuthority",
+    "ClusterPKI",
     "Decision",
     "Forbidden",
     "InvalidReview",
@@ -59,6 +63,7 @@ __all__ = [
     "evaluate_access_review",
     "forbidden",
     "forbidden_message",
+    "guard",
     "load_certificate",
     "parse_token_file",
     "peer_certificate",
@@ -67,6 +72,7 @@ __all__ = [
     "service_account_user",
     "serving_names",
     "user_from_certificate",
+    "user_kubeconfig",
     "write_private",
     "write_public",
 ]
