@@ -18,6 +18,7 @@ from shiplane.cluster.auth.errors import (
     Unauthenticated,
 )
 from shiplane.cluster.auth.guard import Authenticators, guard
+from shiplane.cluster.auth.middleware import AuthMiddleware
 from shiplane.cluster.auth.peercert import PeerCertH11Protocol, peer_certificate
 from shiplane.cluster.auth.pki import ClusterPKI, user_kubeconfig
 from shiplane.cluster.auth.rbac import Decision, RBACAuthorizer, forbidden, forbidden_message, rule_allows
@@ -41,6 +42,7 @@ __all__ = [
     "UNAUTHENTICATED",
     "Attributes",
     "AuthError",
+    "AuthMiddleware",
     "Authenticators",
     "CertificateAuthority",
     "ClusterPKI",

@@ -15,6 +15,7 @@ from shiplane.cluster.openapi.fieldvalidation import (
     parse_field_validation,
     unknown_fields,
 )
+from shiplane.cluster.openapi.routes import openapi_routes
 from shiplane.cluster.openapi.service import EncodedDocument, OpenAPIService, v2_acceptable
 from shiplane.cluster.openapi.types import NodeKind, TypeNode
 
@@ -35,6 +36,7 @@ __all__ = [
     "custom_definition_name",
     "decode_json",
     "decode_yaml",
+    "openapi_routes",
     "parse_field_validation",
     "unknown_fields",
     "v2_acceptable",
