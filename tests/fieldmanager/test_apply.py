@@ -282,3 +282,53 @@ def test_apply_entry_survives_api_version_in_decoding(deployment_type):
     obj = apply(None, deployment(), "helm", False, deployment_type, now=T0).object
     (key,) = decode_managed_fields(obj["metadata"]["managedFields"])
     assert key.api_version == "" and key.operation == "Apply"
+
+
+# -- multi-manager cases after structured-merge-diff merge/multiple_appliers_test.go ----------
+
+
+def containers_of(obj):
+    return [(c["name"], c.get("image")) for c in obj["spec"]["template"]["spec"]["containers"]]
+
+
+def test_item_co_owned_by_another_applier_survives_removal(deployment_type):
+    a = deployment(containers=[{"name": "a", "image": "1"}, {"name": "b", "image": "2"}])
+    live = apply(None, a, "alpha", False, deployment_type, now=T0).object
+    b = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+         "spec": {"template": {"spec": {"containers": [{"name": "b", "image": "2"}]}}}}
+    live = apply(live, b, "beta", False, deployment_type, now=T0).object
+    result = apply(live, deployment(containers=[{"name": "a", "image": "1"}]), "alpha", False, deployment_type, now=T1)
+    assert containers_of(result.object) == [("a", "1"), ("b", "2")]
+    # beta lets go too: now b goes
+    gone = apply(result.object, {**b, "spec": {"template": {"spec": {"containers": []}}}}, "beta", False,
+                 deployment_type, now=T1)
+    assert containers_of(gone.object) == [("a", "1")]
+
+
+def test_set_items_dropped_by_their_only_applier_go():
+    from shiplane.cluster.openapi import SchemaCatalog
+
+    node = SchemaCatalog().type_for("v1", "Pod")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "finalizers": ["x", "y"]}}
+    live = apply(None, pod, "m", False, node, now=T0).object
+    result = apply(live, {**pod, "metadata": {"name": "p", "finalizers": ["x"]}}, "m", False, node, now=T1)
+    assert result.object["metadata"]["finalizers"] == ["x"]
+
+
+def test_fields_taken_by_an_update_stay_when_the_applier_drops_them(deployment_type):
+    live = apply(None, deployment(replicas=3), "helm", False, deployment_type, now=T0).object
+    scaled = record_update(live, {**live, "spec": {**live["spec"], "replicas": 6}}, "kubectl-scale",
+                           deployment_type, now=T1)
+    config = deployment()
+    del config["spec"]["replicas"]
+    result = apply(scaled, config, "helm", False, deployment_type, now=T1)
+    assert result.ok and result.object["spec"]["replicas"] == 6
+    assert REPLICAS in owned(result.object, "kubectl-scale", "Update")
+
+
+def test_reordering_an_associative_list_follows_the_applied_order(deployment_type):
+    live = apply(None, deployment(containers=[{"name": "a", "image": "1"}, {"name": "b", "image": "2"}]),
+                 "m", False, deployment_type, now=T0).object
+    result = apply(live, deployment(containers=[{"name": "b", "image": "2"}, {"name": "a", "image": "1"}]),
+                   "m", False, deployment_type, now=T1)
+    assert containers_of(result.object) == [("b", "2"), ("a", "1")]

@@ -117,3 +117,10 @@ def test_bad_mode_is_refused():
 def test_malformed_bodies(bad, decoder):
     with pytest.raises(OpenAPIError):
         decoder(bad)
+
+
+def test_warning_header_format():
+    from shiplane.cluster.openapi import warning_header
+
+    assert warning_header('unknown field "spec.foo"') == '299 - "unknown field \\"spec.foo\\""'
+    assert warning_header("a\\b") == '299 - "a\\\\b"'

@@ -14,6 +14,7 @@ from shiplane.cluster.openapi.fieldvalidation import (
     decode_yaml,
     parse_field_validation,
     unknown_fields,
+    warning_header,
 )
 from shiplane.cluster.openapi.routes import openapi_routes
 from shiplane.cluster.openapi.service import EncodedDocument, OpenAPIService, v2_acceptable
@@ -40,4 +41,5 @@ __all__ = [
     "parse_field_validation",
     "unknown_fields",
     "v2_acceptable",
+    "warning_header",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "parse_field_validation",
     "unknown_fields",
     "validate_fields",
+    "warning_header",
 ]
 
 FieldValidationMode = Literal["Strict", "Warn", "Ignore"]
@@ -185,3 +186,10 @@ def check_fields(
 
 
 validate_fields = check_fields
+
+
+def warning_header(text: str) -> str:
+    """A ``Warning`` header value as kube-apiserver writes it (RFC 7234 code 299, agent
+    ``-``, quoted text with quotes and backslashes escaped)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'
