@@ -124,3 +124,19 @@ def test_warning_header_format():
 
     assert warning_header('unknown field "spec.foo"') == '299 - "unknown field \\"spec.foo\\""'
     assert warning_header("a\\b") == '299 - "a\\\\b"'
+
+
+def test_unknown_fields_are_dropped_and_patch_directives_kept(deployment_type):
+    from shiplane.cluster.openapi import drop_unknown_fields
+
+    body = {"spec": {"replicass": 1, "replicas": 2, "$retainKeys": ["replicas"],
+                     "template": {"spec": {"$setElementOrder/containers": [{"name": "c"}],
+                                           "containers": [{"name": "c", "imagee": "x", "$patch": "replace"}]}}}}
+    assert unknown_fields(body, deployment_type, directives=True) == [
+        'unknown field "spec.replicass"', 'unknown field "spec.template.spec.containers[0].imagee"']
+    cleaned = drop_unknown_fields(body, deployment_type, directives=True)
+    assert cleaned == {"spec": {"replicas": 2, "$retainKeys": ["replicas"],
+                                "template": {"spec": {"$setElementOrder/containers": [{"name": "c"}],
+                                                      "containers": [{"name": "c", "$patch": "replace"}]}}}}
+    assert "replicass" in body["spec"]  # input untouched
+    assert drop_unknown_fields({"x": 1}, None) == {"x": 1}

@@ -33,6 +33,7 @@ __all__ = [
     "check_fields",
     "decode_json",
     "decode_yaml",
+    "drop_unknown_fields",
     "parse_field_validation",
     "unknown_fields",
     "validate_fields",
@@ -144,30 +145,63 @@ def decode_yaml(data: bytes | str) -> Decoded:
 # -- unknown fields ---------------------------------------------------------------------------
 
 
-def unknown_fields(obj: Any, node: TypeNode | None) -> list[str]:
+def unknown_fields(obj: Any, node: TypeNode | None, *, directives: bool = False) -> list[str]:
+    """``unknown field "<path>"`` for every field ``node`` does not declare. With
+    ``directives``, strategic-merge-patch keys (``$patch``, ``$setElementOrder/x``, ...) are
+    not fields."""
     if node is None:
         return []
     out: list[str] = []
-    _walk(obj, node, "", out)
+    _walk(obj, node, "", out, directives)
     return out
 
 
-def _walk(value: Any, node: TypeNode, path: str, out: list[str]) -> None:
+def _walk(value: Any, node: TypeNode, path: str, out: list[str], directives: bool) -> None:
     kind = node.kind
     if kind == "untyped" or node.preserves_unknown_fields and kind != "struct":
         return
     if isinstance(value, dict) and kind in ("struct", "map"):
         for key, child_value in value.items():
+            if directives and key.startswith("$"):
+                continue
             child = node.field(key)
             child_path = _join(path, key)
             if child is None:
                 out.append(f'unknown field "{child_path}"')
                 continue
-            _walk(child_value, child, child_path, out)
+            _walk(child_value, child, child_path, out, directives)
     elif isinstance(value, list) and kind == "list":
         element = node.element()
         for index, item in enumerate(value):
-            _walk(item, element, f"{path}[{index}]", out)
+            _walk(item, element, f"{path}[{index}]", out, directives)
+
+
+def drop_unknown_fields(obj: Any, node: TypeNode | None, *, directives: bool = False) -> Any:
+    """A copy of ``obj`` without the fields :func:`unknown_fields` reports — what decoding into
+    the typed object does upstream when validation is Warn or Ignore."""
+    if node is None:
+        return obj
+    return _drop(obj, node, directives)
+
+
+def _drop(value: Any, node: TypeNode, directives: bool) -> Any:
+    kind = node.kind
+    if kind == "untyped" or node.preserves_unknown_fields and kind != "struct":
+        return value
+    if isinstance(value, dict) and kind in ("struct", "map"):
+        out = {}
+        for key, child_value in value.items():
+            if directives and key.startswith("$"):
+                out[key] = child_value
+                continue
+            child = node.field(key)
+            if child is not None:
+                out[key] = _drop(child_value, child, directives)
+        return out
+    if isinstance(value, list) and kind == "list":
+        element = node.element()
+        return [_drop(item, element, directives) for item in value]
+    return value
 
 
 def check_fields(
