@@ -18,7 +18,14 @@ from shiplane.cluster.crd.definition import (
 )
 from shiplane.cluster.crd.discovery import aggregated_resources, api_resources, storage_version_hash
 from shiplane.cluster.crd.errors import CRDError, CRDInvalid, CustomResourceInvalid, FieldError
-from shiplane.cluster.crd.printing import JSONPathError, evaluate_jsonpath, human_duration, table
+from shiplane.cluster.crd.printing import (
+    JSONPathError,
+    evaluate_jsonpath,
+    human_duration,
+    row_cells,
+    table,
+    table_columns,
+)
 from shiplane.cluster.crd.serving import admit_custom_resource, register_crd, unregister_crd
 from shiplane.cluster.crd.structural import structural_errors
 from shiplane.cluster.crd.validation import validate_custom_resource
@@ -47,9 +54,11 @@ __all__ = [
     "parse_crd",
     "prune",
     "register_crd",
+    "row_cells",
     "storage_version_hash",
     "structural_errors",
     "table",
+    "table_columns",
     "unregister_crd",
     "validate_crd",
     "validate_custom_resource",

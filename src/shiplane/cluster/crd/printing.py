@@ -19,7 +19,7 @@ from typing import Any
 
 from shiplane.cluster.crd.definition import PrinterColumn, VersionInfo
 
-__all__ = ["JSONPathError", "evaluate_jsonpath", "human_duration", "table", "table_columns"]
+__all__ = ["JSONPathError", "evaluate_jsonpath", "human_duration", "row_cells", "table", "table_columns"]
 
 
 class JSONPathError(ValueError):
@@ -157,15 +157,19 @@ def _cell(obj: dict[str, Any], column: PrinterColumn, now: datetime) -> Any:
     return ",".join(str(v) if not isinstance(v, (dict, list)) else repr(v) for v in values)
 
 
+def row_cells(obj: dict[str, Any], version: VersionInfo, now: datetime) -> list[Any]:
+    """One Table row: the name, then a cell per column of :func:`table_columns`."""
+    return [(obj.get("metadata") or {}).get("name", "")] + [_cell(obj, c, now) for c in table_columns(version)]
+
+
 def table(objects: list[dict[str, Any]], version: VersionInfo, now: datetime, *,
           include_object: str = "Metadata", resource_version: str = "") -> dict[str, Any]:
     """A ``meta.k8s.io/v1`` Table (``include_object``: None, Metadata or Object)."""
     columns = table_columns(version)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for obj in objects:
         meta = obj.get("metadata") or {}
-        cells = [meta.get("name", "")] + [_cell(obj, c, now) for c in columns]
-        row: dict[str, Any] = {"cells": cells}
+        row: dict[str, Any] = {"cells": row_cells(obj, version, now)}
         if include_object == "Object":
             row["object"] = obj
         elif include_object == "Metadata":
