@@ -85,3 +85,20 @@ def test_delete_options():
 def test_refusals(body, problem):
     with pytest.raises(UnsupportedProtobuf, match=problem):
         decode_object(body)
+
+
+def test_kubectl_auth_can_i_review_from_the_real_client():
+    # kubectl auth can-i create deployments -n dev (kubectl v1.37) sends this body
+    obj = decode_object((HERE / "kubectl-selfsubjectaccessreview.pb").read_bytes())
+    assert obj["apiVersion"] == "authorization.k8s.io/v1" and obj["kind"] == "SelfSubjectAccessReview"
+    assert obj["spec"] == {"resourceAttributes": {"namespace": "dev", "verb": "create", "group": "apps",
+                                                  "resource": "deployments"}}
+
+
+def test_subject_access_review():
+    spec = (field(1, field(2, "get") + field(5, "pods")) + field(3, "alice") + field(4, "devs")
+            + field(4, "system:authenticated") + field(6, "u-1"))
+    body = envelope("SubjectAccessReview", field(2, spec), api_version="authorization.k8s.io/v1")
+    assert decode_object(body)["spec"] == {"resourceAttributes": {"verb": "get", "resource": "pods"},
+                                           "user": "alice", "groups": ["devs", "system:authenticated"],
+                                           "uid": "u-1"}

@@ -181,7 +181,50 @@ def _delete_options(f: Fields) -> dict[str, Any]:
     return out
 
 
+def _resource_attributes(raw: bytes) -> dict[str, Any]:
+    f = _fields(raw)
+    out: dict[str, Any] = {}
+    for key, number in (("namespace", 1), ("verb", 2), ("group", 3), ("version", 4),
+                        ("resource", 5), ("subresource", 6), ("name", 7)):
+        _put(out, key, _str(f, number))
+    return out
+
+
+def _non_resource_attributes(raw: bytes) -> dict[str, Any]:
+    f = _fields(raw)
+    out: dict[str, Any] = {}
+    _put(out, "path", _str(f, 1))
+    _put(out, "verb", _str(f, 2))
+    return out
+
+
+def _review_spec(raw: bytes, *, subject: bool) -> dict[str, Any]:
+    f = _fields(raw)
+    spec: dict[str, Any] = {}
+    if f.get(1):
+        spec["resourceAttributes"] = _resource_attributes(f[1][-1])
+    if f.get(2):
+        spec["nonResourceAttributes"] = _non_resource_attributes(f[2][-1])
+    if subject:
+        _put(spec, "user", _str(f, 3))
+        _put(spec, "groups", [g.decode("utf-8") for g in f.get(4, [])])
+        _put(spec, "uid", _str(f, 6))
+    return spec
+
+
+def _self_subject_access_review(f: Fields) -> dict[str, Any]:
+    return {"metadata": _object_meta(f[1][-1]) if f.get(1) else {},
+            "spec": _review_spec(f[2][-1], subject=False) if f.get(2) else {}}
+
+
+def _subject_access_review(f: Fields) -> dict[str, Any]:
+    return {"metadata": _object_meta(f[1][-1]) if f.get(1) else {},
+            "spec": _review_spec(f[2][-1], subject=True) if f.get(2) else {}}
+
+
 _KINDS: dict[str, Callable[[Fields], dict[str, Any]]] = {
+    "SelfSubjectAccessReview": _self_subject_access_review,
+    "SubjectAccessReview": _subject_access_review,
     "Secret": _secret,
     "ConfigMap": _config_map,
     "DeleteOptions": _delete_options,
