@@ -18,6 +18,10 @@ __all__ = ["COMMAND_GROUPS", "app"]
 # (group name, module under shiplane.cli, help) — the explicit command table.
 COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("config", "config_cmd", "Show and check the workspace configuration (shiplane.yaml)."),
+    ("init", "init_cmd", "Generate a service repo (Model 1/2) or a platform (GitOps) repo."),
+    ("platform", "platform_cmd", "Change a platform repo: add services, set image tags."),
+    ("chart", "chart_cmd", "Lint and render Helm charts with Helm's own Go SDK."),
+    ("quickstart", "quickstart_cmd", "Scaffold, lint and render the guide's repos end to end."),
 )
 
 app = typer.Typer(

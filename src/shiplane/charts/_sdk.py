@@ -1,0 +1,110 @@
+"""The boundary to Helm: the only module of shiplane that imports ``helm_python``.
+
+``helm_python`` binds Helm 4's Go SDK (``libhelm_c``) with ctypes, so the same
+code Helm runs parses ``--set`` expressions, coalesces values, lints and renders.
+Every call goes through :func:`converted`, which turns ``HelmError`` into the
+``ChartError`` subtree with the file or expression at fault in the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+
+from shiplane.charts.errors import (
+    ChartError,
+    ChartInvalidError,
+    ChartNotFoundError,
+    RenderError,
+    SetExpressionError,
+    ValuesFileError,
+)
+
+__all__ = [
+    "converted",
+    "helm_version",
+    "lint",
+    "load_chart",
+    "parse_set",
+    "parse_values_yaml",
+    "render",
+]
+
+# --set flavour -> the helm_python parser that implements it (pkg/strvals/parser.go).
+_SET_PARSERS = {
+    "set": helm.parse_set_string,
+    "set-string": helm.parse_set_string_values,
+    "set-json": helm.parse_set_json,
+    "set-file": helm.parse_set_file,
+    "set-literal": helm.parse_set_literal,
+}
+
+
+@contextlib.contextmanager
+def converted(what: str, *, default: type[ChartError] = ChartError) -> Iterator[None]:
+    """Convert Helm's errors raised inside the block; ``what`` names the culprit."""
+    try:
+        yield
+    except helm.HelmChartLoadError as error:
+        raise ChartNotFoundError(
+            f"{what}: not a loadable chart: {error.detail}",
+            hint="point at a directory holding Chart.yaml (or a .tgz chart archive)",
+        ) from error
+    except helm.HelmChartInvalidError as error:
+        raise ChartInvalidError(f"{what}: invalid chart: {error.detail}") from error
+    except helm.HelmRenderError as error:
+        raise RenderError(f"{what}: template failed to render: {error.detail}") from error
+    except helm.HelmError as error:
+        raise default(f"{what}: {error.detail}") from error
+
+
+def helm_version() -> str:
+    """The version of the Helm Go SDK linked in (e.g. ``v4.2.3``)."""
+    return str(helm.helm_sdk_version())
+
+
+def parse_set(flavour: str, expression: str) -> dict[str, Any]:
+    """Parse one ``--<flavour>`` expression with Helm's own strvals parser."""
+    parser = _SET_PARSERS[flavour]
+    with converted(f"--{flavour} {expression!r}", default=SetExpressionError):
+        return parser(expression)
+
+
+def parse_values_yaml(text: str, source: str) -> dict[str, Any]:
+    """Parse a values document as ``-f`` does; ``source`` names it in errors."""
+    with converted(source, default=ValuesFileError):
+        values = helm.values_from_yaml(text)
+    if not isinstance(values, dict):  # pragma: no cover - helm only returns maps
+        raise ValuesFileError(f"{source}: a values file must be a YAML mapping")
+    return values
+
+
+def load_chart(path: Path) -> helm.Chart:
+    """Load a chart directory or archive (the caller closes it)."""
+    if not path.exists():
+        raise ChartNotFoundError(f"{path}: no such chart directory or archive")
+    with converted(str(path)):
+        return helm.Chart.load(path)
+
+
+def render(
+    path: Path, values: dict[str, Any], *, release_name: str, namespace: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Render offline; returns (template path -> text, coalesced values)."""
+    chart = load_chart(path)
+    with chart, converted(str(path), default=RenderError):
+        effective = chart.merge_values(values)
+        rendered = chart.render(values, name=release_name, namespace=namespace)
+    return rendered, effective
+
+
+def lint(path: Path, values: dict[str, Any], *, strict: bool, namespace: str) -> dict[str, Any]:
+    """Run ``helm lint`` and return Helm's raw report."""
+    if not path.exists():
+        raise ChartNotFoundError(f"{path}: no such chart directory")
+    with converted(str(path)):
+        return helm.lint(path, values, strict=strict, namespace=namespace)

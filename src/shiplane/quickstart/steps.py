@@ -1,0 +1,166 @@
+"""The quickstart as a list of steps over one shared context.
+
+Theory of operation: :data:`STEPS` is an ordered table of :class:`Step`; each
+step is a plain function ``(QuickstartContext) -> StepResult`` that may read
+what earlier steps stored on the context. :func:`run_quickstart` runs them in
+order and stops at the first error (a ``ShiplaneError`` naming the problem).
+Later features (build, push, deploy, promote) are appended as new rows.
+
+The workdir belongs to the quickstart: it is marked with ``.shiplane-quickstart``
+and a re-run replaces the repositories the previous run generated there. A
+non-empty folder without the marker is never touched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shiplane.charts import RenderedChart, lint_chart, render_environment
+from shiplane.charts.render import environment_overrides
+from shiplane.errors import ShiplaneError
+from shiplane.scaffold import TargetNotEmptyError, init_platform, init_service
+
+__all__ = [
+    "MARKER",
+    "STEPS",
+    "QuickstartContext",
+    "QuickstartReport",
+    "Step",
+    "StepResult",
+    "run_quickstart",
+]
+
+MARKER = ".shiplane-quickstart"
+
+
+@dataclass
+class QuickstartContext:
+    workdir: Path
+    service: str = "payment-service"
+    platform: str = "k8s-platform-config"
+    environments: tuple[str, ...] = ("dev", "staging", "prod")
+    # filled in by the steps
+    service_repo: Path | None = None
+    platform_repo: Path | None = None
+    renders: dict[str, RenderedChart] = field(default_factory=dict)
+
+    @property
+    def chart(self) -> Path:
+        assert self.service_repo is not None, "scaffold-service runs first"
+        return self.service_repo / "helm"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    summary: str
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    title: str
+    run: Callable[[QuickstartContext], StepResult]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: Step
+    result: StepResult
+    seconds: float
+
+
+@dataclass
+class QuickstartReport:
+    context: QuickstartContext
+    records: list[StepRecord] = field(default_factory=list)
+
+
+def prepare_workdir(ctx: QuickstartContext) -> StepResult:
+    workdir = ctx.workdir
+    if workdir.exists() and not workdir.is_dir():
+        raise TargetNotEmptyError(f"{workdir} exists and is not a folder", hint="pass --dir")
+    marked = (workdir / MARKER).is_file()
+    if workdir.is_dir() and any(workdir.iterdir()) and not marked:
+        raise TargetNotEmptyError(
+            f"{workdir} is not empty and was not made by `shiplane quickstart`",
+            hint="pass --dir with a new or empty folder",
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    replaced = []
+    for name in (ctx.service, ctx.platform):
+        previous = workdir / name
+        if marked and previous.exists():
+            shutil.rmtree(previous)
+            replaced.append(name)
+    (workdir / MARKER).write_text("made by `shiplane quickstart`; re-runs replace its repos\n")
+    return StepResult(f"{workdir}" + (f" (replaced {', '.join(replaced)})" if replaced else ""))
+
+
+def scaffold_service(ctx: QuickstartContext) -> StepResult:
+    written = init_service(ctx.service, directory=ctx.workdir, model=1)
+    ctx.service_repo = written.path
+    return StepResult(
+        f"{written.path.name}: {len(written.files)} files, commit {written.commit[:7]}")
+
+
+def scaffold_platform(ctx: QuickstartContext) -> StepResult:
+    written = init_platform(
+        ctx.platform, environments=ctx.environments, services=[ctx.service],
+        directory=ctx.workdir,
+    )
+    ctx.platform_repo = written.path
+    return StepResult(
+        f"{written.path.name}: {len(written.files)} files, commit {written.commit[:7]}")
+
+
+def lint_chart_step(ctx: QuickstartContext) -> StepResult:
+    counts = []
+    for env in ctx.environments:
+        report = lint_chart(
+            ctx.chart, environment_overrides(ctx.chart, env), strict=True, raise_on_error=True
+        )
+        counts.append(f"{env}: {len(report.errors)} errors, {len(report.warnings)} warnings")
+    return StepResult("; ".join(counts))
+
+
+def render_chart_step(ctx: QuickstartContext) -> StepResult:
+    for env in ctx.environments:
+        ctx.renders[env] = render_environment(ctx.chart, env, release_name=ctx.service)
+    total = sum(len(r.manifests) for r in ctx.renders.values())
+    return StepResult(f"{total} manifests for {', '.join(ctx.environments)}")
+
+
+STEPS: list[Step] = [
+    Step("workdir", "Prepare the work folder", prepare_workdir),
+    Step("scaffold-service", "Scaffold payment-service (Model 1)", scaffold_service),
+    Step("scaffold-platform", "Scaffold the platform repo (Model 2)", scaffold_platform),
+    Step("lint", "helm lint the chart per environment", lint_chart_step),
+    Step("render", "Render the chart per environment", render_chart_step),
+]
+
+
+def run_quickstart(
+    workdir: Path,
+    *,
+    steps: list[Step] | None = None,
+    on_step: Callable[[StepRecord], None] | None = None,
+) -> QuickstartReport:
+    """Run the quickstart steps in ``workdir``; raises at the first failing step."""
+    ctx = QuickstartContext(Path(workdir).absolute())
+    report = QuickstartReport(ctx)
+    for step in steps if steps is not None else STEPS:
+        started = time.perf_counter()
+        try:
+            result = step.run(ctx)
+        except ShiplaneError as error:
+            error.message = f"quickstart step {step.name!r} failed: {error.message}"
+            raise
+        record = StepRecord(step, result, time.perf_counter() - started)
+        report.records.append(record)
+        if on_step is not None:
+            on_step(record)
+    return report
