@@ -121,3 +121,20 @@ def test_discovery_lists_status_subresource(infos):
     entries = api_resources(infos["Application"], "v1alpha1")
     assert [e["name"] for e in entries] == ["applications", "applications/status"]
     assert entries[0]["shortNames"] == ["app", "apps"]
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_scaffolded_platform_documents_validate(infos, environment):
+    """What shiplane's own platform scaffold writes for Argo CD is accepted by the CRDs."""
+    from shiplane.scaffold import app_project, application
+
+    app = application("payment-service", environment, project="payments",
+                      service_repo="https://git.example.com/payment-service.git",
+                      platform_repo="https://git.example.com/platform.git",
+                      namespace=f"payments-{environment}")
+    stored, warnings = admit_custom_resource(app, infos["Application"], "v1alpha1", field_validation="Strict")
+    assert warnings == [] and stored == app
+    project = app_project("payments", source_repos=["https://git.example.com/*"],
+                          destinations={environment: f"payments-{environment}"})
+    stored, warnings = admit_custom_resource(project, infos["AppProject"], "v1alpha1", field_validation="Strict")
+    assert warnings == [] and stored == project
