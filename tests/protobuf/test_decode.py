@@ -78,7 +78,7 @@ def test_delete_options():
 
 @pytest.mark.parametrize("body, problem", [
     (b'{"kind":"Secret"}', "no k8s"),
-    (envelope("Pod", b""), "kind Pod are not supported"),
+    (envelope("Frobnicator", b""), r"kind Frobnicator \(v1\) are not supported"),
     (b"k8s\x00\x0a\x05", "truncated"),
     (b"k8s\x00" + field(1, field(2, "Secret")) + field(3, "gzip"), "content encoding"),
 ])
@@ -102,3 +102,40 @@ def test_subject_access_review():
     assert decode_object(body)["spec"] == {"resourceAttributes": {"verb": "get", "resource": "pods"},
                                            "user": "alice", "groups": ["devs", "system:authenticated"],
                                            "uid": "u-1"}
+
+
+def test_kubectl_create_deployment_from_the_real_client():
+    # kubectl create deployment web --image=nginx:1.25 --replicas=0 --port=8080 -n dev
+    obj = decode_object((HERE / "kubectl-create-deployment.pb").read_bytes())
+    assert obj["apiVersion"] == "apps/v1" and obj["kind"] == "Deployment"
+    assert obj["metadata"] == {"name": "web", "namespace": "dev", "labels": {"app": "web"}}
+    spec = obj["spec"]
+    assert spec["replicas"] == 0  # a pointer: zero is kept
+    assert "minReadySeconds" not in spec  # a plain int: zero is omitempty
+    assert spec["template"]["spec"]["containers"] == [
+        {"name": "nginx", "image": "nginx:1.25", "ports": [{"containerPort": 8080}]}]
+
+
+def test_kubectl_create_rolebinding_from_the_real_client():
+    obj = decode_object((HERE / "kubectl-create-rolebinding.pb").read_bytes())
+    assert obj["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"}
+    assert obj["subjects"] == [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "developers"}]
+
+
+def test_special_types_decode_like_go_json():
+    from shiplane.cluster.protobuf import decode_message
+
+    port = field(1, "http") + field(2, "TCP") + field(3, 80) + field(4, field(1, 1) + field(3, "web"))
+    assert decode_message("k8s.io.api.core.v1.ServicePort", port) == {
+        "name": "http", "protocol": "TCP", "port": 80, "targetPort": "web"}
+    numeric = field(3, 80) + field(4, field(1, 0) + field(2, 8080))
+    assert decode_message("k8s.io.api.core.v1.ServicePort", numeric)["targetPort"] == 8080
+    limits = entry(1, "cpu", field(1, "500m"))
+    assert decode_message("k8s.io.api.core.v1.ResourceRequirements", limits) == {"limits": {"cpu": "500m"}}
+    negative = field(8, (1 << 64) - 5)  # int32 -5 on the wire (sign-extended varint)
+    assert decode_message("k8s.io.api.core.v1.ContainerPort", field(3, 8080) + negative)["containerPort"] == 8080
+    raw = field(1, b'{"a":1}')
+    assert decode_message("k8s.io.apimachinery.pkg.runtime.RawExtension", raw) == {"a": 1}
+    security = field(4, 0) + field(6, False)  # runAsUser: 0, readOnlyRootFilesystem: false are real values
+    assert decode_message("k8s.io.api.core.v1.SecurityContext", security) == {
+        "runAsUser": 0, "readOnlyRootFilesystem": False}

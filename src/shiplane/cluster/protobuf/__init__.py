@@ -4,12 +4,18 @@ client-go's typed clientsets send ``application/vnd.kubernetes.protobuf`` bodies
 release storage creates, updates and deletes its Secrets that way — so the embedded API
 server must read them. The wire format (k8s.io/apimachinery ``runtime/serializer/protobuf``):
 the 4-byte magic ``k8s\\x00`` then a ``runtime.Unknown`` message (typeMeta, raw,
-contentEncoding, contentType) whose ``raw`` is the object's own message, as generated from
-k8s.io/api ``generated.proto``. Only the kinds typed clients actually write to shiplane are
-known here: Secret, ConfigMap, DeleteOptions, SelfSubjectAccessReview and SubjectAccessReview
-(``kubectl auth can-i``), with ObjectMeta, OwnerReference and Time inside.
+contentEncoding, contentType) whose ``raw`` is the object's own message, as defined in
+k8s.io/api ``generated.proto``. Every kind of the stable built-in groups decodes (kubectl's
+``create namespace|deployment|secret|rolebinding...`` and ``auth can-i`` send protobuf too),
+driven by the field table in ``data/fields.json``.
 """
 
-from shiplane.cluster.protobuf.decode import MAGIC, UnsupportedProtobuf, decode_object
+from shiplane.cluster.protobuf.decode import (
+    MAGIC,
+    ZERO_MEANINGFUL,
+    UnsupportedProtobuf,
+    decode_message,
+    decode_object,
+)
 
-__all__ = ["MAGIC", "UnsupportedProtobuf", "decode_object"]
+__all__ = ["MAGIC", "ZERO_MEANINGFUL", "UnsupportedProtobuf", "decode_message", "decode_object"]
