@@ -88,3 +88,25 @@ def test_install_upgrade_rollback_uninstall(cluster, kubectl, chart):
     helm.uninstall("pay")
     assert kubectl("get", "deploy", "pay", check=False).returncode != 0
     assert json.loads(kubectl("get", "secrets", "-l", "owner=helm,name=pay", "-o", "json").stdout)["items"] == []
+
+
+def test_scaffolded_payment_service_chart(cluster, kubectl, tmp_path):
+    """The chart `shiplane init` generates installs and upgrades through Helm's SDK."""
+    from shiplane.scaffold import init_service
+
+    repo = init_service("payment-service", directory=tmp_path).path
+    server, root = cluster
+    kubectl("create", "namespace", "payments")
+    helm = helm_python.Config(kubeconfig_path=str(root / "admin.kubeconfig"), namespace="payments")
+    installed = helm.install(str(repo / "helm"), "payment-service", None, namespace="payments",
+                             wait="hookOnly", timeout=60)
+    assert installed["status"] == "deployed"
+    kinds = {line.split("/")[0] for line in kubectl(
+        "get", "all,configmaps,serviceaccounts", "-n", "payments", "-o", "name").stdout.split()}
+    assert {"deployment.apps", "service"} <= kinds
+    helm.upgrade(str(repo / "helm"), "payment-service", {"image": {"tag": "sha-1a2b3c4"}},
+                 namespace="payments", wait="hookOnly", timeout=60)
+    image = kubectl("get", "deploy", "-n", "payments", "-o",
+                    "jsonpath={.items[0].spec.template.spec.containers[0].image}").stdout
+    assert image.endswith(":sha-1a2b3c4")
+    assert [r["status"] for r in helm.history("payment-service")] == ["superseded", "deployed"]
