@@ -5,13 +5,24 @@ controllers), so a test that needs a Healthy source app writes the Deployment's
 status itself, as that controller would.
 """
 
-import json
-
 import pytest
 
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.kube import KubeClient
 from shiplane.testing.cli import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _fresh_applications(kube_apiserver):
+    """Each test starts without Application objects (the API server is per module)."""
+    yield
+    with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as client:
+        for app in client.list("argoproj.io/v1alpha1", "Application", "argocd"):
+            # no Argo CD here to honour resources-finalizer: drop it, then delete
+            client.patch("argoproj.io/v1alpha1", "Application", app["metadata"]["name"],
+                         {"metadata": {"finalizers": None}}, namespace="argocd")
+            client.delete("argoproj.io/v1alpha1", "Application", app["metadata"]["name"],
+                          "argocd")
 
 
 @pytest.fixture
@@ -34,8 +45,8 @@ def _mark_available(kube_apiserver, namespace):
             "readyReplicas": replicas}}, namespace=namespace, subresource="status")
 
 
-def test_reconcile_status_diff_history_and_rollback_refusal(cli, platform_root):
-    result = cli("gitops", "reconcile", "--apply-mode", "update")
+def test_reconcile_status_diff_history_and_rollback_refusal(cli, platform_root, kube_apiserver):
+    result = cli("gitops", "reconcile")
     assert result.exit_code == 0, result.output
     # dev and staging are automated; prod waits for someone to press sync
     assert "payment-service-dev: Synced Progressing" in result.stdout
@@ -52,12 +63,20 @@ def test_reconcile_status_diff_history_and_rollback_refusal(cli, platform_root):
     assert "missing in live" in diff.stdout
     assert cli("gitops", "diff", "payment-service-dev").exit_code == 0
     sync = cli("gitops", "sync", "payment-service-prod", "--user", "alice",
-               "--apply-mode", "update")
+               )
     assert sync.exit_code == 0, sync.output
     assert "Succeeded" in sync.stdout
     history = cli("gitops", "history", "payment-service-prod")
     assert "alice" in history.stdout
-    refused = cli("gitops", "rollback", "payment-service-dev", "0", "--apply-mode", "update")
+    # status lives on the Application object, where kubectl (and Argo CD's UI) read it
+    import subprocess
+    shown = subprocess.run(
+        ["kubectl", "--kubeconfig", str(kube_apiserver.kubeconfig), "-n", "argocd", "get",
+         "application", "payment-service-prod", "-o",
+         "jsonpath={.status.sync.status} {.status.operationState.phase} "
+         "{.status.history[0].initiatedBy.username}"], capture_output=True, text=True)
+    assert shown.stdout == "Synced Succeeded alice", shown.stderr
+    refused = cli("gitops", "rollback", "payment-service-dev", "0")
     assert refused.exit_code == 1 and "automated sync is enabled" in refused.output
 
 
@@ -65,7 +84,7 @@ def test_policy_violation_blocks_sync(cli, platform_root):
     (platform_root / "policies.yaml").write_text(
         "kind: PlatformPolicy\nenvironments:\n  prod:\n    allowed-registries:\n"
         "      registries: [registry.internal]\n")
-    result = cli("gitops", "sync", "payment-service-prod", "--apply-mode", "update")
+    result = cli("gitops", "sync", "payment-service-prod")
     assert result.exit_code == 1
     assert "[allowed-registries] Deployment/payment-service " \
            "spec.template.spec.containers[0].image" in result.stdout
@@ -74,20 +93,20 @@ def test_policy_violation_blocks_sync(cli, platform_root):
 def test_promote_through_gates_on_a_branch_then_approve(cli, platform_root, kube_apiserver):
     from shiplane.scaffold import set_image
     set_image("payment-service", environment="dev", tag="1.4.0", directory=platform_root)
-    assert cli("gitops", "reconcile", "--apply-mode", "update").exit_code == 0
+    assert cli("gitops", "reconcile").exit_code == 0
     refused = cli("promote", "payment-service", "--from", "dev", "--to", "prod", "--user",
-                  "alice", cluster=False)
+                  "alice")
     assert refused.exit_code == 1
     assert "FAIL source-synced: source application is Synced/Progressing" in refused.output
     assert "FAIL pipeline-passed: no pipeline result for tag 1.4.0" in refused.output
     assert "FAIL approval" in refused.output
 
-    namespace = json.loads((platform_root / ".git" / "shiplane-gitops" /
-                            "payment-service-dev.json").read_text())["resources"][0]["namespace"]
+    namespace = PlatformWorkspace.open(platform_root).app(
+        "payment-service-dev").destination.namespace
     _mark_available(kube_apiserver, namespace)
-    assert cli("gitops", "reconcile", "--apply-mode", "update").exit_code == 0
+    assert cli("gitops", "reconcile").exit_code == 0
     proposed = cli("promote", "payment-service", "--from", "dev", "--to", "prod", "--pr",
-                   "--pipeline-passed", "--user", "alice", cluster=False)
+                   "--pipeline-passed", "--user", "alice")
     assert proposed.exit_code == 0, proposed.output
     assert "PASS source-synced: Synced/Healthy at 1.4.0" in proposed.stdout
     assert "on branch promote/payment-service/prod/1.4.0" in proposed.stdout
@@ -99,7 +118,7 @@ def test_promote_through_gates_on_a_branch_then_approve(cli, platform_root, kube
                    cluster=False)
     assert approved.exit_code == 0, approved.output
     assert 'tag: "1.4.0"' in (platform_root / "prod/payment-service/values.yaml").read_text()
-    audit = cli("promote", "audit", "payment-service", cluster=False)
+    audit = cli("promote", "audit", "payment-service")
     row = next(line for line in audit.stdout.splitlines() if " prod " in line)
     assert "1.4.0" in row and "alice" in row and "bob" in row and "dev" in row
 
@@ -119,7 +138,7 @@ def test_policy_check_command(tmp_path):
 def test_app_project_refusal_blocks_sync(cli, platform_root):
     path = platform_root / "argocd-apps" / "appproject.yaml"
     path.write_text(path.read_text().replace("  sourceRepos:\n", "  sourceRepos:\n  - '!*service*'\n"))
-    result = cli("gitops", "sync", "payment-service-prod", "--apply-mode", "update")
+    result = cli("gitops", "sync", "payment-service-prod")
     assert result.exit_code == 1
     assert "source repo https://github.com/example-org/payment-service.git is not permitted " \
            "in project plat" in result.stdout
@@ -138,7 +157,7 @@ def test_controller_loop_picks_up_new_commits_between_passes(kube_apiserver, pla
 
     with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as client:
         done = run_controller(platform_root, client, interval=180, jitter=60, passes=2,
-                              apply_mode="update", sleep=sleep,
+                              sleep=sleep,
                               report=lambda name, state: seen.append(
                                   (name, state.comparison.status.value)))
         dev_ns = next(a for a in PlatformWorkspace.open(platform_root).apps.values()
@@ -148,5 +167,5 @@ def test_controller_loop_picks_up_new_commits_between_passes(kube_apiserver, pla
     assert done == 2 and len(waits) == 1 and 180 <= waits[0] <= 240
     assert seen.count(("payment-service-dev", "Synced")) == 2
     assert image.endswith(":2.0.0")
-    audit = run_cli(["audit", "payment-service", "--dir", str(platform_root)])
+    audit = run_cli(["audit", "payment-service", "--dir", str(platform_root), "--offline"])
     assert audit.exit_code == 0 and "2.0.0" in audit.stdout

@@ -1,8 +1,6 @@
-"""The reconciler against the embedded API server, checked with kubectl.
-
-The embedded API server does not serve server-side apply yet (branch apicore), so
-these tests use apply mode ``update`` (create / replace); nor the Application CRD,
-so status goes to a file store.
+"""The reconciler against the embedded API server (server-side apply, field manager
+shiplane-gitops), checked with kubectl. Status goes to a file store here; the CLI tests
+use the Application objects.
 """
 
 import dataclasses
@@ -56,10 +54,13 @@ def test_automated_sync_creates_namespace_and_resources_then_is_synced(
         repos, platform_root, client, kubectl, tmp_path):
     app = _app(platform_root, "payment-service-dev", "gitops-a")
     store = FileStatusStore(tmp_path / "status")
-    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update")
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="server-side")
     state = reconciler.reconcile(app)
     assert state.comparison.status is SyncStatus.SYNCED, state.comparison.out_of_sync
     assert _image(kubectl, "gitops-a").endswith("/payment-service:dev")
+    managers = json.loads(kubectl("-n", "gitops-a", "get", "deployment", "payment-service",
+                                  "--show-managed-fields", "-o", "json"))["metadata"]["managedFields"]
+    assert {"manager": "shiplane-gitops", "operation": "Apply"}.items() <= managers[0].items()
     kinds = kubectl("-n", "gitops-a", "get", "deployment,service,configmap", "-o", "name")
     assert "deployment.apps/payment-service" in kinds and "service/payment-service" in kinds
     status = json.loads((tmp_path / "status" / "payment-service-dev.json").read_text())
@@ -82,7 +83,7 @@ def test_new_commit_synced_drift_self_healed_and_removed_resource_pruned(
         repos, platform_root, client, kubectl, tmp_path):
     app = _app(platform_root, "payment-service-dev", "gitops-b")
     store = FileStatusStore(tmp_path / "status")
-    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update")
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="server-side")
     reconciler.reconcile(app)
 
     set_image("payment-service", environment="dev", tag="1.4.0", directory=platform_root)
@@ -117,7 +118,7 @@ def test_admission_refusal_blocks_sync_and_keeps_running_version(
         repos, platform_root, client, kubectl, tmp_path):
     app = _app(platform_root, "payment-service-dev", "gitops-c")
     store = FileStatusStore(tmp_path / "status")
-    Reconciler(client, GitSources(repos), store, apply_mode="update").reconcile(app)
+    Reconciler(client, GitSources(repos), store, apply_mode="server-side").reconcile(app)
     set_image("payment-service", environment="dev", tag="latest", directory=platform_root)
 
     def no_latest(app, manifests):
@@ -125,7 +126,7 @@ def test_admission_refusal_blocks_sync_and_keeps_running_version(
                 if m["kind"] == "Deployment" and
                 m["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":latest")]
 
-    guarded = Reconciler(client, GitSources(repos), store, apply_mode="update", admit=no_latest)
+    guarded = Reconciler(client, GitSources(repos), store, apply_mode="server-side", admit=no_latest)
     state = guarded.reconcile(app)
     assert state.comparison.status is SyncStatus.OUT_OF_SYNC
     assert _image(kubectl, "gitops-c").endswith(":dev")
@@ -138,7 +139,7 @@ def test_manual_sync_rollback_and_refusal_under_automation(
         repos, platform_root, client, kubectl, tmp_path):
     prod = _app(platform_root, "payment-service-prod", "gitops-d")
     store = FileStatusStore(tmp_path / "status")
-    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update")
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="server-side")
     # prod is manual: reconcile reports OutOfSync, applies nothing
     state = reconciler.reconcile(prod)
     assert state.comparison.status is SyncStatus.OUT_OF_SYNC
@@ -172,7 +173,7 @@ def test_failed_auto_sync_is_retried_after_backoff(repos, platform_root, client,
     def admit(app, manifests):
         return ["registry is down for maintenance"] if refusing[0] else []
 
-    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="update", admit=admit,
+    reconciler = Reconciler(client, GitSources(repos), store, apply_mode="server-side", admit=admit,
                             clock=lambda: now[0])
     reconciler.reconcile(app)
     assert store.load(app.name)["operationState"]["phase"] == "Failed"

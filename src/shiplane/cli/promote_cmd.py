@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from shiplane.gitops.promotion import approve, audit, commit_promotion, list_pending, reject
 from shiplane.gitops.workspace import PlatformWorkspace
+from shiplane.kube import KubeClient
 
 _SUBCOMMANDS = ("list", "approve", "reject", "audit", "service")
 
@@ -32,6 +33,8 @@ class _ServiceByDefault(TyperGroup):
 app = typer.Typer(no_args_is_help=True, cls=_ServiceByDefault)
 _DIR = typer.Option(None, "--dir", help="The platform repo (default: here).")
 _USER = typer.Option(None, "--user", help="Who you are (default: your login name).")
+_KUBECONFIG = typer.Option(None, "--kubeconfig", help="Cluster holding the source app's status.")
+_CONTEXT = typer.Option(None, "--context", help="Kubeconfig context.")
 
 
 def _user(user: str | None) -> str:
@@ -54,14 +57,16 @@ def promote_service(
         help="The pipeline that built the tag passed (CI vouches until pipeline results "
              "are stored)."),
     user: str | None = _USER, directory: Path | None = _DIR,
+    kubeconfig: Path | None = _KUBECONFIG, context: str | None = _CONTEXT,
 ) -> None:
     """Promote SERVICE's image tag FROM one environment TO the next."""
     console = Console(highlight=False, width=200)
     workspace = PlatformWorkspace.open(directory)
     promotion = workspace.plan(service, source, target)
     author = _user(user)
-    gates = workspace.promotion_gates(promotion, author=author,
-                                      pipeline_passed=True if pipeline_passed else None)
+    with KubeClient.from_kubeconfig(kubeconfig, context) as client:
+        gates = workspace.promotion_gates(promotion, author=author, client=client,
+                                          pipeline_passed=True if pipeline_passed else None)
     _print_gates(gates, console)
     commit = commit_promotion(workspace.root, promotion, gates, author=author, on_branch=pr)
     where = f"branch {promotion.branch}" if pr else "the current branch"
@@ -99,11 +104,20 @@ def reject_cmd(branch: str = typer.Argument(..., help="Pending promotion branch.
 
 @app.command("audit")
 def audit_cmd(service: str | None = typer.Argument(None, help="Only this service."),
-              directory: Path | None = _DIR) -> None:
+              directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
+              context: str | None = _CONTEXT,
+              offline: bool = typer.Option(False, "--offline",
+                                           help="Git history only (no cluster: no deployedAt).")
+              ) -> None:
     """Who promoted what, where and when (platform repo history + sync history)."""
     import datetime as dt
     workspace = PlatformWorkspace.open(directory)
-    entries = audit(workspace.root, service, workspace.history(None))
+    if offline:
+        history = workspace.history(None)
+    else:
+        with KubeClient.from_kubeconfig(kubeconfig, context) as client:
+            history = workspace.history(client)
+    entries = audit(workspace.root, service, history)
     table = Table("WHEN", "SERVICE", "ENV", "TAG", "BY", "FROM", "APPROVED BY", "DEPLOYED AT",
                   "COMMIT", box=None)
     for e in entries:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from shiplane.gitops.application import API_VERSION
 from shiplane.gitops.diff import Comparison
+from shiplane.gitops.errors import GitOpsError
 from shiplane.gitops.health import Health, resource_health
 from shiplane.gitops.plan import sync_wave
 
@@ -158,16 +160,60 @@ class FileStatusStore:
 
 
 class ClusterStatusStore:
-    """``status`` of the Application object (needs the argoproj.io CRD on the cluster)."""
+    """``status`` of the Application object (``argoproj.io/v1alpha1``, status subresource).
 
-    def __init__(self, client: Any, namespace: str = "argocd") -> None:
+    An Application that is in git but not yet on the cluster is created from its
+    manifest (``manifests``: name → the document from ``argocd-apps/``) on first save,
+    with its namespace; status is then replaced as a whole (JSON patch on ``/status``).
+    """
+
+    def __init__(self, client: Any, manifests: Mapping[str, Mapping[str, Any]] | None = None,
+                 namespace: str = "argocd") -> None:
         self.client = client
+        self.manifests = dict(manifests or {})
         self.namespace = namespace
 
+    def _namespace_of(self, app_name: str) -> str:
+        meta = (self.manifests.get(app_name) or {}).get("metadata") or {}
+        return str(meta.get("namespace") or self.namespace)
+
     def load(self, app_name: str) -> dict[str, Any]:
-        obj = self.client.get("argoproj.io/v1alpha1", "Application", app_name, self.namespace)
+        from shiplane.kube.errors import ApiError
+        try:
+            obj = self.client.get(API_VERSION, "Application", app_name,
+                                  self._namespace_of(app_name))
+        except ApiError as error:
+            if error.code == 404:
+                return {}
+            raise
         return dict(obj.get("status") or {})
 
+    def _create(self, app_name: str) -> None:
+        from shiplane.kube.errors import ApiError
+        manifest = self.manifests.get(app_name)
+        if manifest is None:
+            raise GitOpsError(f"Application {app_name} is not on the cluster and has no manifest")
+        namespace = self._namespace_of(app_name)
+        try:
+            self.client.get("v1", "Namespace", namespace)
+        except ApiError as error:
+            if error.code != 404:
+                raise
+            self.client.create({"apiVersion": "v1", "kind": "Namespace",
+                                "metadata": {"name": namespace}})
+        body = {k: v for k, v in manifest.items() if k != "status"}
+        self.client.create(body, namespace)
+
     def save(self, app_name: str, status: Mapping[str, Any]) -> None:
-        self.client.patch("argoproj.io/v1alpha1", "Application", app_name, {"status": status},
-                          patch_type="merge", namespace=self.namespace)
+        from shiplane.kube.errors import ApiError
+        patch = [{"op": "add", "path": "/status", "value": dict(status)}]
+        namespace = self._namespace_of(app_name)
+        try:
+            self.client.patch(API_VERSION, "Application", app_name, patch, patch_type="json",
+                              namespace=namespace, subresource="status")
+        except ApiError as error:
+            if error.code != 404:
+                raise
+            self._create(app_name)
+            self.client.patch(API_VERSION, "Application", app_name, patch, patch_type="json",
+                              namespace=namespace, subresource="status")

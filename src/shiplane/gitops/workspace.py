@@ -59,6 +59,16 @@ class PlatformWorkspace:
         return cls(root, repos, {a.name: a for a in apps}, load_policy(root / POLICY_FILE),
                    {p.name: p for p in projects})
 
+    def application_manifests(self) -> dict[str, Mapping[str, Any]]:
+        """The Application documents as written in ``argocd-apps/`` (to create on a cluster)."""
+        import yaml
+        out: dict[str, Mapping[str, Any]] = {}
+        for path in sorted((self.root / "argocd-apps").glob("*.yaml")):
+            for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                if isinstance(doc, Mapping) and doc.get("kind") == "Application":
+                    out[str(doc["metadata"]["name"])] = doc
+        return out
+
     def app(self, name: str) -> Application:
         if name not in self.apps:
             raise GitOpsError(f"no Application {name!r} in {self.root.name}/argocd-apps",
@@ -86,7 +96,7 @@ class PlatformWorkspace:
         if client is not None:
             try:
                 client.resource("argoproj.io/v1alpha1", "Application")
-                return ClusterStatusStore(client)
+                return ClusterStatusStore(client, self.application_manifests())
             except KubeError:
                 pass
         return FileStatusStore(self.root / ".git" / "shiplane-gitops")
