@@ -1,6 +1,6 @@
 """Benchmark the GitOps reconciler: N Applications over 3 environments on the embedded
-API server (in-process runner, memory store; apply mode ``update`` until the server
-serves server-side apply).
+API server (in-process runner, memory store; server-side apply; status written to the
+Application objects).
 
     PYTHONPATH=src python bench/gitops.py [--apps 200]
 
@@ -44,7 +44,7 @@ def main() -> None:
         server.write_kubeconfig(work / "kubeconfig")
         with KubeClient.from_kubeconfig(work / "kubeconfig") as client:
             workspace = PlatformWorkspace.open(platform.path)
-            reconciler = workspace.reconciler(client, apply_mode="update")
+            reconciler = workspace.reconciler(client)  # server-side apply
             apps = [workspace.apps[n] for n in sorted(workspace.apps)]
             # prod has no automated sync: sync it explicitly, as a person would
             t0 = time.perf_counter()

@@ -185,3 +185,23 @@ def test_failed_auto_sync_is_retried_after_backoff(repos, platform_root, client,
     op = store.load(app.name)["operationState"]
     assert (op["phase"], op["retryCount"]) == ("Succeeded", 1)
     assert _image(kubectl, "gitops-e").endswith(":dev")
+
+
+def test_hooks_run_in_their_phase_and_generate_name_creates(client, kubectl):
+    from shiplane.gitops import compare, mark, plan_sync
+    from shiplane.gitops.reconciler import Reconciler
+    from shiplane.gitops.status import MemoryStatusStore
+
+    kubectl("create", "namespace", "gitops-f")
+    pre = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "generateName": "pre-sync-", "namespace": "gitops-f",
+        "annotations": {"argocd.argoproj.io/hook": "PreSync"}}, "data": {"x": "1"}}
+    cm = mark({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": "app", "namespace": "gitops-f"}}, "hooks")
+    tasks = plan_sync(compare([cm], [], app_name="hooks"), hooks=[pre])
+    assert [str(t) for t in tasks] == ["PreSync/0 apply ConfigMap/", "Sync/0 apply ConfigMap/app"]
+    reconciler = Reconciler(client, None, MemoryStatusStore())
+    results = [reconciler._run(t) for t in tasks]
+    assert [r["status"] for r in results] == ["Synced", "Synced"]
+    names = kubectl("-n", "gitops-f", "get", "configmaps", "-o", "name")
+    assert "configmap/app" in names and "configmap/pre-sync-" in names

@@ -129,6 +129,9 @@ class Reconciler:
 
     # -- act --------------------------------------------------------------------------------
     def _apply(self, obj: Mapping[str, Any]) -> str:
+        if not (obj.get("metadata") or {}).get("name"):
+            self.client.create(obj)  # a hook with generateName: a new object every sync
+            return "created"
         if self.apply_mode == "server-side":
             self.client.apply(obj, field_manager=FIELD_MANAGER, force=True)
             return "configured"
