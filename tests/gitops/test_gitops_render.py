@@ -71,3 +71,15 @@ def test_missing_sources_are_clear_errors(repos, platform_root):
         render_application(app, local)
     with pytest.raises(SourceUnavailable, match="has no revision 'nope'"):
         GitSources(repos).resolve(app.sources[0].repo_url, "nope")
+
+
+def test_render_cache_per_commit(repos, platform_root):
+    app = _apps(platform_root)["payment-service-dev"]
+    sources, cache = GitSources(repos), {}
+    first = render_application(app, sources, cache=cache)
+    first.manifests[0]["metadata"]["name"] = "mutated by caller"
+    again = render_application(app, sources, cache=cache)
+    assert len(cache) == 1 and again.manifests[0]["metadata"]["name"] != "mutated by caller"
+    set_image("payment-service", environment="dev", tag="2.0.0", directory=platform_root)
+    render_application(app, sources, cache=cache)
+    assert len(cache) == 2

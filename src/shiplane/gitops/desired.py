@@ -12,6 +12,7 @@ dulwich export of a git revision (``GitSources``).
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -166,11 +167,14 @@ def _namespaced(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
 
 def render_application(app: Application, sources: SourceResolver, *,
                        tracking_method: str = "annotation",
-                       revisions: Mapping[int, str] | None = None) -> DesiredState:
+                       revisions: Mapping[int, str] | None = None,
+                       cache: dict[Any, DesiredState] | None = None) -> DesiredState:
     """Render every manifest-producing source of ``app``; objects get the destination
     namespace (when namespaced) and the app's tracking mark.
 
     ``revisions`` overrides ``targetRevision`` per source index (rollback, history).
+    ``cache`` keeps results per (Application, resolved commits), as Argo CD's repo-server
+    caches generated manifests per revision: an unchanged commit is not rendered again.
     """
     checkouts: dict[str, Path] = {}
     resolved: list[str] = []
@@ -182,6 +186,9 @@ def render_application(app: Application, sources: SourceResolver, *,
         resolved.append(commit)
         if source.ref:
             checkouts[source.ref] = directory
+    key = (repr(app), tuple(resolved), tracking_method)
+    if cache is not None and key in cache:
+        return copy.deepcopy(cache[key])
     manifests: list[dict[str, Any]] = []
     hooks: list[dict[str, Any]] = []
     for index, source in enumerate(app.sources):
@@ -206,4 +213,7 @@ def render_application(app: Application, sources: SourceResolver, *,
         manifests += [mark(_namespaced(m, app.destination.namespace), app.name, tracking_method)
                       for m in rendered.manifests]
         hooks += [_namespaced(h, app.destination.namespace) for h in rendered.hooks]
-    return DesiredState(manifests, hooks, tuple(resolved))
+    state = DesiredState(manifests, hooks, tuple(resolved))
+    if cache is not None:
+        cache[key] = copy.deepcopy(state)
+    return state

@@ -86,6 +86,7 @@ class Reconciler:
         self.client, self.sources, self.store = client, sources, store
         self.apply_mode, self.tracking_method = apply_mode, tracking_method
         self.admit, self.clock = admit, clock
+        self._rendered: dict[Any, DesiredState] = {}  # per (app, commits); see desired.py
 
     # -- observe ----------------------------------------------------------------------------
     def _live(self, app: Application, desired: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -115,7 +116,7 @@ class Reconciler:
             if desired is None:
                 desired = render_application(app, self.sources,
                                              tracking_method=self.tracking_method,
-                                             revisions=revisions)
+                                             revisions=revisions, cache=self._rendered)
         except GitOpsError as error:
             comparison = compare([], [], app_name=app.name, error=str(error))
             return AppState(app, comparison, Health(HealthStatus.UNKNOWN, str(error)), None)
