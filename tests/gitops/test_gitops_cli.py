@@ -7,6 +7,7 @@ status itself, as that controller would.
 
 import pytest
 
+from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.kube import KubeClient
 from shiplane.testing.cli import run_cli
@@ -155,8 +156,9 @@ def test_controller_loop_picks_up_new_commits_between_passes(kube_apiserver, pla
         waits.append(seconds)
         set_image("payment-service", environment="dev", tag="2.0.0", directory=platform_root)
 
-    with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as client:
-        done = run_controller(platform_root, client, interval=180, jitter=60, passes=2,
+    with ClusterClients(kube_apiserver.kubeconfig) as clusters:
+        client = clusters.control
+        done = run_controller(platform_root, clusters, interval=180, jitter=60, passes=2,
                               sleep=sleep,
                               report=lambda name, state: seen.append(
                                   (name, state.comparison.status.value)))

@@ -12,7 +12,7 @@ from rich.table import Table
 from shiplane.errors import UsageError
 from shiplane.gitops.diff import SyncStatus
 from shiplane.gitops.workspace import PlatformWorkspace, run_controller
-from shiplane.kube import KubeClient
+from shiplane.gitops.clusters import ClusterClients
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -37,8 +37,10 @@ def _repos(pairs: list[str]) -> dict[str, Path]:
 
 
 def _open(directory, kubeconfig, context, repo):
+    """The platform repo and its clusters: kubeconfig contexts (``context`` is the default,
+    where Application status lives; destinations pick theirs by name or server)."""
     workspace = PlatformWorkspace.open(directory, _repos(repo))
-    return workspace, KubeClient.from_kubeconfig(kubeconfig, context)
+    return workspace, ClusterClients(kubeconfig, context)
 
 
 @app.command("status")
@@ -46,12 +48,12 @@ def status_cmd(name: str | None = typer.Argument(None, help="Application (defaul
                directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
                context: str | None = _CONTEXT, repo: list[str] = _REPO) -> None:
     """Sync and health of each Application (compares, changes nothing)."""
-    workspace, client = _open(directory, kubeconfig, context, repo)
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
     table = Table("APPLICATION", "SYNC", "HEALTH", "REVISION", "MESSAGE", box=None)
-    with client:
-        reconciler = workspace.reconciler(client)
+    with clusters:
         for app_name in [name] if name else sorted(workspace.apps):
-            state = reconciler.observe(workspace.app(app_name))
+            app_ = workspace.app(app_name)
+            state = workspace.reconciler_for(app_, clusters).observe(app_)
             revision = state.revisions[-1][:7] if state.revisions else ""
             table.add_row(app_name, state.comparison.status.value, state.health.status.value,
                           revision, state.comparison.message or state.health.message)
@@ -63,9 +65,10 @@ def diff_cmd(name: str = typer.Argument(..., help="Application."),
              directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
              context: str | None = _CONTEXT, repo: list[str] = _REPO) -> None:
     """What differs between git and the cluster; exit 1 when OutOfSync."""
-    workspace, client = _open(directory, kubeconfig, context, repo)
-    with client:
-        state = workspace.reconciler(client).observe(workspace.app(name))
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
+    with clusters:
+        app_ = workspace.app(name)
+        state = workspace.reconciler_for(app_, clusters).observe(app_)
     console = Console(highlight=False, width=200)
     for resource in state.comparison.out_of_sync:
         console.print(f"{resource.kind}/{resource.name} ({resource.key[2] or 'cluster'})"
@@ -98,10 +101,11 @@ def sync_cmd(name: str = typer.Argument(..., help="Application."),
              context: str | None = _CONTEXT, repo: list[str] = _REPO,
              apply_mode: str = _MODE) -> None:
     """Sync one Application now (policies are checked first)."""
-    workspace, client = _open(directory, kubeconfig, context, repo)
-    with client:
-        reconciler = workspace.reconciler(client, apply_mode=apply_mode)
-        reconciler.sync(workspace.app(name), prune=prune, initiated_by=user)
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
+    with clusters:
+        app_ = workspace.app(name)
+        reconciler = workspace.reconciler_for(app_, clusters, apply_mode=apply_mode)
+        reconciler.sync(app_, prune=prune, initiated_by=user)
         _report(name, reconciler.store, Console(highlight=False, width=200))
 
 
@@ -110,11 +114,12 @@ def reconcile_cmd(directory: Path | None = _DIR, kubeconfig: Path | None = _KUBE
                   context: str | None = _CONTEXT, repo: list[str] = _REPO,
                   apply_mode: str = _MODE) -> None:
     """One controller pass over every Application (automated ones sync when OutOfSync)."""
-    workspace, client = _open(directory, kubeconfig, context, repo)
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
     console = Console(highlight=False, width=200)
-    with client:
-        reconciler = workspace.reconciler(client, apply_mode=apply_mode)
+    with clusters:
         for app_name in sorted(workspace.apps):
+            reconciler = workspace.reconciler_for(workspace.apps[app_name], clusters,
+                                                  apply_mode=apply_mode)
             state = reconciler.reconcile(workspace.apps[app_name])
             op = reconciler.store.load(app_name).get("operationState") or {}
             failed = f" (sync {op['phase']}: {op.get('message')})" \
@@ -137,8 +142,8 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
         console.print(f"{name}: {state.comparison.status.value} {state.health.status.value}",
                       markup=False)
 
-    with KubeClient.from_kubeconfig(kubeconfig, context) as client:
-        run_controller(directory, client, interval=interval, jitter=jitter, passes=passes,
+    with ClusterClients(kubeconfig, context) as clusters:
+        run_controller(directory, clusters, interval=interval, jitter=jitter, passes=passes,
                        apply_mode=apply_mode, extra_repos=_repos(repo), report=report)
 
 
@@ -147,9 +152,10 @@ def history_cmd(name: str = typer.Argument(..., help="Application."),
                 directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
                 context: str | None = _CONTEXT, repo: list[str] = _REPO) -> None:
     """Deployment history (id, revision, deployedAt, initiatedBy)."""
-    workspace, client = _open(directory, kubeconfig, context, repo)
-    with client:
-        history = workspace.store(client).load(workspace.app(name).name).get("history") or []
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
+    with clusters:
+        history = workspace.store(clusters.control).load(workspace.app(name).name).get(
+            "history") or []
     table = Table("ID", "DEPLOYED AT", "REVISIONS", "BY", box=None)
     for entry in history:
         by = entry.get("initiatedBy") or {}
@@ -170,9 +176,10 @@ def rollback_cmd(name: str = typer.Argument(..., help="Application."),
                  context: str | None = _CONTEXT, repo: list[str] = _REPO,
                  apply_mode: str = _MODE) -> None:
     """Sync to the revisions of an earlier deployment (refused under automated sync)."""
-    workspace, client = _open(directory, kubeconfig, context, repo)
-    with client:
-        reconciler = workspace.reconciler(client, apply_mode=apply_mode)
-        reconciler.rollback(workspace.app(name), history_id, initiated_by=user,
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
+    with clusters:
+        app_ = workspace.app(name)
+        reconciler = workspace.reconciler_for(app_, clusters, apply_mode=apply_mode)
+        reconciler.rollback(app_, history_id, initiated_by=user,
                             disable_auto_sync=disable_auto_sync)
         _report(name, reconciler.store, Console(highlight=False, width=200))

@@ -21,6 +21,7 @@ from shiplane.gitops.application import (
     parse_application,
     parse_project,
 )
+from shiplane.gitops.clusters import ClusterClients, resolve_destination
 from shiplane.gitops.desired import DesiredState, GitSources, LocalSources, render_application
 from shiplane.gitops.diff import Comparison, ResourceDiff, SyncStatus, compare, normalise
 from shiplane.gitops.errors import (
@@ -70,6 +71,7 @@ __all__ = [
     "ApplicationInvalid",
     "AuditEntry",
     "ClusterStatusStore",
+    "ClusterClients",
     "Comparison",
     "DesiredState",
     "Destination",
@@ -125,6 +127,7 @@ __all__ = [
     "project_problems",
     "reject",
     "render_application",
+    "resolve_destination",
     "resource_health",
     "should_retry",
     "tracking_id",

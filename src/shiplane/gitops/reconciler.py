@@ -80,13 +80,15 @@ class Reconciler:
         tracking_method: str = "annotation",
         admit: Callable[[Application, Sequence[Mapping[str, Any]]], Sequence[str]] | None = None,
         clock: Callable[[], str] = _now,
+        render_cache: dict[Any, DesiredState] | None = None,
     ) -> None:
         if apply_mode not in ("server-side", "update"):
             raise ValueError(f"apply_mode must be server-side or update, not {apply_mode!r}")
         self.client, self.sources, self.store = client, sources, store
         self.apply_mode, self.tracking_method = apply_mode, tracking_method
         self.admit, self.clock = admit, clock
-        self._rendered: dict[Any, DesiredState] = {}  # per (app, commits); see desired.py
+        # rendered manifests per (app, commits); see desired.py
+        self._rendered: dict[Any, DesiredState] = {} if render_cache is None else render_cache
 
     # -- observe ----------------------------------------------------------------------------
     def _live(self, app: Application, desired: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

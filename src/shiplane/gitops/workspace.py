@@ -20,6 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from shiplane.gitops.application import AppProject, Application, HelmParameter, load_documents
+from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.desired import CLUSTER_SCOPED, GitSources, render_application
 from shiplane.gitops.errors import GitOpsError, PromotionError
 from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
@@ -43,6 +44,9 @@ class PlatformWorkspace:
     apps: dict[str, Application]
     policy: Policy
     projects: dict[str, AppProject] = dataclasses.field(default_factory=dict)
+    _git: GitSources | None = None
+    render_cache: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    _reconcilers: dict[Any, Reconciler] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def open(cls, directory: Path | None = None,
@@ -101,9 +105,28 @@ class PlatformWorkspace:
                 pass
         return FileStatusStore(self.root / ".git" / "shiplane-gitops")
 
-    def reconciler(self, client: KubeClient, *, apply_mode: str = "server-side") -> Reconciler:
-        return Reconciler(client, GitSources(self.repos), self.store(client),
-                          apply_mode=apply_mode, admit=self.violations)
+    def reconciler(self, client: KubeClient, *, apply_mode: str = "server-side",
+                   status_client: KubeClient | None = None) -> Reconciler:
+        """A reconciler applying through ``client``; status on ``status_client`` (default
+        the same cluster)."""
+        return Reconciler(client, self._sources(), self.store(status_client or client),
+                          apply_mode=apply_mode, admit=self.violations,
+                          render_cache=self.render_cache)
+
+    def _sources(self) -> GitSources:
+        if self._git is None:
+            self._git = GitSources(self.repos)
+        return self._git
+
+    def reconciler_for(self, app: Application, clusters: ClusterClients, *,
+                       apply_mode: str = "server-side") -> Reconciler:
+        """The reconciler for ``app``'s destination cluster (one per cluster, reused)."""
+        client = clusters.for_destination(app.destination)
+        key = (id(client), apply_mode)
+        if key not in self._reconcilers:
+            self._reconcilers[key] = self.reconciler(client, apply_mode=apply_mode,
+                                                     status_client=clusters.control)
+        return self._reconcilers[key]
 
     # -- promotion ----------------------------------------------------------------------------
     def _synced_tag(self, app: Application, status: Mapping[str, Any], service: str,
@@ -171,7 +194,8 @@ def _empty_helm():
     return HelmSource()
 
 
-def run_controller(directory: Path | None, client: KubeClient, *, interval: float = 180.0,
+def run_controller(directory: Path | None, clusters: ClusterClients, *,
+                   interval: float = 180.0,
                    jitter: float = 0.0, passes: int = 0, apply_mode: str = "server-side",
                    extra_repos: Mapping[str, Path] | None = None,
                    sleep: Any = None, report: Any = None) -> int:
@@ -184,11 +208,15 @@ def run_controller(directory: Path | None, client: KubeClient, *, interval: floa
     import time
     sleep = sleep or time.sleep
     done = 0
+    previous: PlatformWorkspace | None = None
     while True:
         workspace = PlatformWorkspace.open(directory, extra_repos)
-        reconciler = workspace.reconciler(client, apply_mode=apply_mode)
+        if previous is not None:  # keep git exports and rendered manifests across passes
+            workspace._git, workspace.render_cache = previous._git, previous.render_cache
+        previous = workspace
         for name in sorted(workspace.apps):
-            state = reconciler.reconcile(workspace.apps[name])
+            app = workspace.apps[name]
+            state = workspace.reconciler_for(app, clusters, apply_mode=apply_mode).reconcile(app)
             if report is not None:
                 report(name, state)
         done += 1
