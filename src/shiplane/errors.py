@@ -10,6 +10,7 @@ errors from libraries at its boundary, so callers only ever catch ours::
     ├── ChartError                    Helm refused a chart or values (charts/)
     ├── RegistryError                 OCI registry client/server (registry/)
     ├── BuildError                    Dockerfile → image (build/)
+    ├── PipelineError                 CI runs, local git server, webhooks (pipeline/)
     └── ClusterError                  embedded cluster / Kubernetes API (cluster/, kube/)
 
 Packages add their own leaves (``class ManifestInvalid(RegistryError)``) in
@@ -24,6 +25,7 @@ __all__ = [
     "ChartError",
     "ClusterError",
     "ConfigError",
+    "PipelineError",
     "RegistryError",
     "ScaffoldError",
     "ShiplaneError",
@@ -72,6 +74,10 @@ class RegistryError(ShiplaneError):
 
 class BuildError(ShiplaneError):
     """A Dockerfile could not be built into an image."""
+
+
+class PipelineError(ShiplaneError):
+    """A pipeline run, the local git server or a webhook failed."""
 
 
 class ClusterError(ShiplaneError):

@@ -1,0 +1,1 @@
+"""CI pipeline runs (Model 1/2), the local git server and push webhooks."""
