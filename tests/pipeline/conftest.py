@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from gitcli import git
 from shiplane.scaffold import init_service
 
 
@@ -23,13 +23,6 @@ def service_repo(_service_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "payment-service"
     shutil.copytree(_service_template, target, symlinks=True)
     return target
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=dev", "-c", "user.email=dev@example.com",
-         *args], check=True, capture_output=True, text=True,
-    ).stdout.strip()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
+from gitcli import git
 from shiplane.pipeline import (
     PipelineRunner,
     RunObserver,

@@ -50,11 +50,17 @@ def test_git_repo_has_exactly_one_clean_commit_on_main(model1_repo, git):
     assert git(repo, "ls-files", "-s", "scripts/deploy.sh").startswith("100755")
 
 
+def test_chart_says_its_delivery_model(model2_repo):
+    chart = yaml.safe_load((model2_repo.path / "helm/Chart.yaml").read_text())
+    assert chart["annotations"] == {"shiplane.io/delivery-model": "2"}
+
+
 def test_chart_metadata_is_the_guides(model1_repo):
     chart = yaml.safe_load((model1_repo.path / "helm/Chart.yaml").read_text())
     assert chart == {"apiVersion": "v2", "name": "payment-service",
                      "description": "Helm chart for Payment Service", "type": "application",
-                     "version": "1.2.0", "appVersion": "1.2.0"}
+                     "version": "1.2.0", "appVersion": "1.2.0",
+                     "annotations": {"shiplane.io/delivery-model": "1"}}
     values = yaml.safe_load((model1_repo.path / "helm/values.yaml").read_text())
     assert values["replicaCount"] == 2
     assert values["image"]["repository"].endswith("/payment-service")

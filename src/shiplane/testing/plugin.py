@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from shiplane.pipeline import LocalGitServer, MemoryRunStore, PipelineServer
 
 
 @pytest.fixture
@@ -15,3 +18,35 @@ def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("SHIPLANE_STATE_DIR", str(tmp_path / ".shiplane"))
     monkeypatch.delenv("SHIPLANE_CONFIG", raising=False)
     yield tmp_path
+
+
+@pytest.fixture
+def git_server(tmp_path: Path) -> Iterator[LocalGitServer]:
+    """The local smart-HTTP git server on a loopback port, serving ``tmp_path/git``.
+
+    ``git_server.clone_url("svc")`` is what ``git clone``/``git push`` take; a push
+    creates the repository. Nothing is triggered by pushes (see ``make_pipeline_server``).
+    """
+    with LocalGitServer(tmp_path / "git") as server:
+        yield server
+
+
+@pytest.fixture
+def make_pipeline_server(tmp_path: Path) -> Iterator[Callable[..., PipelineServer]]:
+    """Start git servers whose pushes to ``main`` run the pipeline; stopped after the test.
+
+    ``make_pipeline_server(until="test")`` → a started :class:`PipelineServer` with its
+    runs in memory (``server.store``); ``server.wait_idle()`` waits for triggered runs.
+    Keyword arguments go to :class:`PipelineServer` (``steps=``, ``env=``, ``settings=``...).
+    """
+    servers: list[PipelineServer] = []
+
+    def make(**options: Any) -> PipelineServer:
+        options.setdefault("store", MemoryRunStore())
+        server = PipelineServer(tmp_path / f"ci-{len(servers)}", **options)
+        servers.append(server.start())
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
