@@ -1,0 +1,205 @@
+"""Property tests for the scheduler, ReplicaSet deletion ranking, HPA bounds and PDB arithmetic."""
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from k8s_objects import T0, at, pod
+
+from shiplane.cluster.decisions.autoscaling import AutoscalerMemory, MetricSample, plan_hpa
+from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.disruption import pdb_status
+from shiplane.cluster.decisions.pods import is_pod_ready
+from shiplane.cluster.decisions.replicaset import pods_to_delete
+from shiplane.cluster.decisions.scheduler_snapshot import ClusterView
+from shiplane.cluster.decisions.scheduling import FILTERS, build_node_infos, schedule
+
+taint = st.fixed_dictionaries(
+    {
+        "key": st.sampled_from(["a", "b"]),
+        "value": st.sampled_from(["", "x"]),
+        "effect": st.sampled_from(["NoSchedule", "NoExecute", "PreferNoSchedule"]),
+    }
+)
+node_st = st.builds(
+    lambda i, cpu, pods, zone, taints, cordoned: {
+        "metadata": {"name": f"n{i}", "labels": {"zone": zone}},
+        "spec": {"taints": taints, "unschedulable": cordoned},
+        "status": {"allocatable": {"cpu": f"{cpu}m", "memory": "4Gi", "pods": str(pods)}},
+    },
+    st.integers(),
+    st.integers(0, 4000),
+    st.integers(0, 3),
+    st.sampled_from(["z1", "z2"]),
+    st.lists(taint, max_size=2),
+    st.booleans(),
+)
+nodes_st = st.lists(node_st, min_size=1, max_size=8).map(
+    lambda ns: [dict(n, metadata={**n["metadata"], "name": f"n{i}"}) for i, n in enumerate(ns)]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    nodes=nodes_st,
+    cpu=st.integers(0, 3000),
+    zone=st.sampled_from([None, "z1", "z2"]),
+    tolerate=st.booleans(),
+    placed=st.lists(st.tuples(st.integers(0, 7), st.integers(0, 2000)), max_size=6),
+)
+def test_schedule_result_is_consistent_with_filters(nodes, cpu, zone, tolerate, placed):
+    spec = {
+        "containers": [{"name": "c", "image": "x:1", "resources": {"requests": {"cpu": f"{cpu}m"}}}]
+    }
+    if zone:
+        spec["nodeSelector"] = {"zone": zone}
+    if tolerate:
+        spec["tolerations"] = [{"key": "a", "operator": "Exists"}]
+    candidate = {"metadata": {"name": "p", "namespace": "default"}, "spec": spec}
+    existing = [
+        {
+            "metadata": {"name": f"e{i}", "namespace": "default"},
+            "spec": {
+                "nodeName": f"n{idx % len(nodes)}",
+                "containers": [{"name": "c", "resources": {"requests": {"cpu": f"{c}m"}}}],
+            },
+            "status": {"phase": "Running"},
+        }
+        for i, (idx, c) in enumerate(placed)
+    ]
+    result = schedule(candidate, nodes, existing)
+    infos = {i.name: i for i in build_node_infos(nodes, existing)}
+    view = ClusterView(list(infos.values()))
+    fits = {
+        name
+        for name, info in infos.items()
+        if not any(check(candidate, info, view) for _, _, check in FILTERS)
+    }
+    assert set(result.feasible) == fits
+    if fits:
+        assert result.node in fits and result.error is None
+        if len(fits) > 1:
+            assert result.scores[result.node] == max(result.scores.values())
+    else:
+        assert result.node is None
+        counts = [int(n) for n in re.findall(r"(?:: |, )(\d+) ", result.error.message)]
+        assert sum(counts) >= len(nodes) and result.error.message.endswith(".")
+        assert result.error.message.startswith(f"0/{len(nodes)} nodes are available: ")
+
+
+pod_st = st.builds(
+    lambda i, node, phase, ready, since, restarts: pod(
+        f"p{i}",
+        node=node,
+        phase=phase,
+        ready=ready,
+        ready_since=since,
+        created=since,
+        restarts=restarts,
+    ),
+    st.integers(),
+    st.sampled_from(["", "n1", "n2"]),
+    st.sampled_from(["Pending", "Running", "Unknown"]),
+    st.booleans(),
+    st.floats(0, 1000),
+    st.integers(0, 3),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(pod_st, min_size=1, max_size=12, unique_by=lambda p: p["metadata"]["name"]),
+    st.integers(1, 12),
+)
+def test_deletion_prefers_unassigned_then_unready(pods, count):
+    chosen = pods_to_delete(pods, pods, min(count, len(pods)), at(2000))
+    kept = [p for p in pods if p not in chosen]
+    assert len(chosen) == min(count, len(pods))
+    if any(not p["spec"].get("nodeName") for p in kept):
+        assert all(not p["spec"].get("nodeName") for p in chosen)
+    same_phase_running = [
+        p for p in kept if p["status"]["phase"] == "Running" and p["spec"].get("nodeName")
+    ]
+    for victim in chosen:
+        if (
+            victim["status"]["phase"] == "Running"
+            and victim["spec"].get("nodeName")
+            and is_pod_ready(victim)
+        ):
+            assert all(is_pod_ready(p) for p in same_phase_running)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    current=st.integers(1, 50),
+    usage=st.lists(st.integers(0, 5000), min_size=1, max_size=50),
+    min_r=st.integers(1, 5),
+    max_r=st.integers(5, 60),
+)
+def test_hpa_stays_within_bounds_and_rate(current, usage, min_r, max_r):
+    current = max(min(current, max_r), min_r)
+    pods_ = [
+        {
+            "metadata": {"name": f"p{i}"},
+            "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]},
+            "status": {
+                "phase": "Running",
+                "startTime": format_time(at(-3600)),
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "lastTransitionTime": format_time(at(-3600)),
+                    }
+                ],
+            },
+        }
+        for i in range(current)
+    ]
+    metrics = {"cpu": {f"p{i}": MetricSample(usage[i % len(usage)], T0) for i in range(current)}}
+    hpa = {
+        "spec": {
+            "minReplicas": min_r,
+            "maxReplicas": max_r,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 60},
+                    },
+                }
+            ],
+        },
+        "status": {"desiredReplicas": current},
+    }
+    decision = plan_hpa(hpa, current, pods_, metrics, AutoscalerMemory(), T0)
+    assert min_r <= decision.desired <= max_r
+    assert decision.desired <= max(current + 4, 2 * current)
+    assert decision.desired >= current  # status.desiredReplicas seeds the 300 s window
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ready=st.integers(0, 20),
+    unready=st.integers(0, 5),
+    spec=st.one_of(
+        st.integers(0, 25).map(lambda n: {"minAvailable": n}),
+        st.integers(0, 100).map(lambda n: {"minAvailable": f"{n}%"}),
+        st.integers(0, 25).map(lambda n: {"maxUnavailable": n}),
+        st.integers(0, 100).map(lambda n: {"maxUnavailable": f"{n}%"}),
+    ),
+)
+def test_pdb_disruptions_allowed_is_healthy_minus_desired(ready, unready, spec):
+    pods_ = [pod(f"r{i}", labels={"app": "w"}) for i in range(ready)] + [
+        pod(f"u{i}", labels={"app": "w"}, ready=False) for i in range(unready)
+    ]
+    pdb = {
+        "metadata": {"name": "b", "namespace": "default", "generation": 1},
+        "spec": {"selector": {"matchLabels": {"app": "w"}}, **spec},
+    }
+    status, _ = pdb_status(pdb, pods_, T0, scale=ready + unready)
+    assert status["currentHealthy"] == ready
+    expected_allowed = max(0, ready - status["desiredHealthy"]) if status["expectedPods"] > 0 else 0
+    assert status["disruptionsAllowed"] == expected_allowed
+    assert (status["conditions"][0]["status"] == "True") == (expected_allowed > 0)
