@@ -8,6 +8,7 @@ Pure cores: :mod:`states` (step/run state machines, :func:`next_action`),
 :mod:`embedded` (servers in this process), :mod:`operations` (what the CLI calls).
 """
 
+from shiplane.pipeline.catalog import default_step_registry
 from shiplane.pipeline.definition import (
     CHECKOUT,
     MODEL_ANNOTATION,
@@ -17,6 +18,7 @@ from shiplane.pipeline.definition import (
     read_service_info,
     service_info_from_chart,
 )
+from shiplane.pipeline.delivery_steps import bump_step, deploy_tag, image_repository
 from shiplane.pipeline.embedded import LocalGitServer, PipelineServer, git_root
 from shiplane.pipeline.errors import (
     GitServerError,
@@ -32,12 +34,15 @@ from shiplane.pipeline.errors import (
 )
 from shiplane.pipeline.gitserver import (
     PushEvent,
+    PushHandler,
     RefUpdate,
     RepositoryRoot,
+    WebhookHandler,
     build_git_app,
     diff_refs,
 )
 from shiplane.pipeline.operations import (
+    WorkspacePaths,
     get_run,
     list_runs,
     resolve_workspace,
@@ -45,12 +50,13 @@ from shiplane.pipeline.operations import (
     run_pipeline,
     serve_git,
 )
-from shiplane.pipeline.records import RunRecord, StepRecord, Trigger, log_tail
+from shiplane.pipeline.records import RunRecord, StepRecord, Trigger, log_tail, utc_now
 from shiplane.pipeline.run_queue import RunQueue
 from shiplane.pipeline.runner import PipelineRunner, RunObserver, RunRequest
 from shiplane.pipeline.states import (
     RUN_TRANSITIONS,
     STEP_TRANSITIONS,
+    Action,
     Event,
     FinishRun,
     RunStatus,
@@ -67,19 +73,28 @@ from shiplane.pipeline.steps import (
     StepLog,
     StepOutputs,
     StepRegistry,
-    default_step_registry,
+    checkout_step,
     run_logged,
+    test_step,
 )
-from shiplane.pipeline.store import MemoryRunStore, RunStore, SqliteRunStore, open_run_store
+from shiplane.pipeline.store import (
+    DATABASE_NAME,
+    MemoryRunStore,
+    RunStore,
+    SqliteRunStore,
+    open_run_store,
+)
 from shiplane.pipeline.triggers import PushTrigger, service_info_at, triggering_updates
 from shiplane.pipeline.webhook import WebhookPush, parse_push_webhook, sign_body
 
 __all__ = [
     "CHECKOUT",
+    "DATABASE_NAME",
     "MODEL_ANNOTATION",
     "MODEL_STEPS",
     "RUN_TRANSITIONS",
     "STEP_TRANSITIONS",
+    "Action",
     "Event",
     "FinishRun",
     "GitServerError",
@@ -91,6 +106,7 @@ __all__ = [
     "PipelineRunner",
     "PipelineServer",
     "PushEvent",
+    "PushHandler",
     "PushTrigger",
     "RefUpdate",
     "RepositoryRoot",
@@ -117,13 +133,19 @@ __all__ = [
     "Trigger",
     "UnknownEnvironment",
     "UnknownStep",
+    "WebhookHandler",
     "WebhookPush",
     "WebhookRejected",
+    "WorkspacePaths",
     "build_git_app",
+    "bump_step",
+    "checkout_step",
     "default_step_registry",
+    "deploy_tag",
     "diff_refs",
     "get_run",
     "git_root",
+    "image_repository",
     "list_runs",
     "log_tail",
     "next_action",
@@ -141,5 +163,7 @@ __all__ = [
     "service_info_from_chart",
     "sign_body",
     "step_transition",
+    "test_step",
     "triggering_updates",
+    "utc_now",
 ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from shiplane.config import Workspace
 from shiplane.errors import ShiplaneError
+from shiplane.pipeline.catalog import default_step_registry
 from shiplane.pipeline.definition import plan_steps
 from shiplane.pipeline.errors import StepFailed, UnknownEnvironment
 from shiplane.pipeline.records import RunRecord, StepRecord, Trigger
@@ -27,7 +28,6 @@ from shiplane.pipeline.steps import (
     StepLog,
     StepOutputs,
     StepRegistry,
-    default_step_registry,
 )
 from shiplane.pipeline.store import RunStore
 

@@ -36,7 +36,6 @@ __all__ = [
     "StepOutputs",
     "StepRegistry",
     "checkout_step",
-    "default_step_registry",
     "run_logged",
     "test_step",
 ]
@@ -227,8 +226,3 @@ def test_step(context: StepContext) -> StepOutputs:
 
 
 test_step.__test__ = False  # type: ignore[attr-defined]  # not a pytest test function
-
-
-def default_step_registry() -> StepRegistry:
-    """The steps this shiplane has: every name a pipeline uses that is not here fails."""
-    return StepRegistry({"checkout": checkout_step, "test": test_step})

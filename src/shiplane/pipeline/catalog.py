@@ -1,0 +1,21 @@
+"""The step implementations this shiplane has, by name.
+
+A pipeline step whose name is not here fails with "no implementation" rather
+than pretending: Model 1's ``deploy`` is registered here once ``shiplane.release``
+provides it, and the runner does not change.
+"""
+
+from __future__ import annotations
+
+from shiplane.pipeline.delivery_steps import bump_step
+from shiplane.pipeline.steps import StepRegistry, checkout_step, test_step
+
+__all__ = ["default_step_registry"]
+
+
+def default_step_registry() -> StepRegistry:
+    return StepRegistry({
+        "checkout": checkout_step,
+        "test": test_step,
+        "bump": bump_step,
+    })
