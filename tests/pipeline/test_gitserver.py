@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -199,3 +200,21 @@ def test_webhook_for_a_remote_repository_clones_it(app_parts, service_repo, git_
     no_url = _webhook(app, {"ref": "refs/heads/main", "after": head,
                             "repository": {"name": "elsewhere"}})
     assert no_url.status_code == 422
+
+
+def test_a_large_push_with_progress_and_a_clone_of_it(git_server, tmp_path):
+    """> http.postBuffer (1 MiB): git sends the pack chunked; --progress makes receive-pack
+    write sideband progress while it still reads the pack."""
+    repo = tmp_path / "big"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "blob.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    git(repo, "add", "blob.bin")
+    git(repo, "commit", "-qm", "big")
+    url = git_server.clone_url("big")
+    pushed = subprocess.run(["git", "-C", str(repo), "push", "--progress", url, "main"],
+                            capture_output=True, text=True, timeout=60)
+    assert pushed.returncode == 0, pushed.stderr
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", url, str(clone)], check=True, timeout=60)
+    assert (clone / "blob.bin").read_bytes() == (repo / "blob.bin").read_bytes()

@@ -178,6 +178,17 @@ async def _run_backend(
         return PlainTextResponse(f"cannot run git http-backend: {error}", status_code=500)
     assert process.stdin and process.stdout and process.stderr
 
+    # stdout is drained into a small queue from the start, so the backend never blocks
+    # on a full pipe (receive-pack writes progress while it reads the pack), and the
+    # request body is fed completely before the response starts: Starlette's
+    # StreamingResponse calls receive() itself while streaming and would race us for it.
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=64)
+
+    async def drain() -> None:
+        while chunk := await process.stdout.read(65536):  # type: ignore[union-attr]
+            await chunks.put(chunk)
+        await chunks.put(None)
+
     async def feed() -> None:
         try:
             async for chunk in request.stream():
@@ -188,36 +199,50 @@ async def _run_backend(
         finally:
             process.stdin.close()  # type: ignore[union-attr]
 
-    # The whole request goes in before the response starts: git's services answer
-    # only after reading their request, and Starlette's StreamingResponse reads
-    # receive() itself while streaming (it would race us for the body).
+    async def cleanup() -> None:
+        reader.cancel()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        if finished is not None:
+            await finished()
+
+    reader = asyncio.create_task(drain())
     errors = asyncio.create_task(process.stderr.read())
-    await feed()
+    try:
+        await feed()
+        head, rest, ended = b"", b"", False
+        while not ended:  # CGI header block (RFC 3875 section 6), ended by an empty line
+            match = re.search(rb"\r?\n\r?\n", head)
+            if match:
+                head, rest = head[:match.start()], head[match.end():]
+                break
+            chunk = await chunks.get()
+            ended = chunk is None
+            head += chunk or b""
+    except BaseException:
+        await cleanup()
+        raise
     status, headers = 200, {}
-    while True:  # CGI header block (RFC 3875 section 6), ended by an empty line
-        line = await process.stdout.readline()
-        if not line.strip():
-            break
-        key, _, value = line.decode("latin-1").partition(":")
+    for line in head.decode("latin-1").splitlines():
+        key, _, value = line.partition(":")
         if key.lower() == "status":
             status = int(value.strip().split()[0])
-        else:
+        elif key.strip():
             headers[key.strip()] = value.strip()
 
     async def body() -> AsyncIterator[bytes]:
         try:
-            while chunk := await process.stdout.read(65536):  # type: ignore[union-attr]
+            if rest:
+                yield rest
+            while not ended and (chunk := await chunks.get()) is not None:
                 yield chunk
             await process.wait()
             stderr = (await errors).decode(errors="replace").strip()
             if stderr:
                 log.info("git http-backend %s: %s", path_info, stderr)
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-            if finished is not None:
-                await finished()
+            await cleanup()
 
     return StreamingResponse(body(), status_code=status, headers=headers)
 
