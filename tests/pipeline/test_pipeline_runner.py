@@ -6,6 +6,7 @@ import hashlib
 import re
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,20 @@ def test_run_logged_reports_a_missing_program(service_repo, tmp_path):
     with pytest.raises(StepFailed, match="cannot run no-such-program"):
         run_logged(context, ["no-such-program"])
     assert subprocess.run(["true"]).returncode == 0
+
+
+def test_a_running_steps_log_is_saved_while_it_runs(service_repo, store, tmp_path):
+    seen: list[str] = []
+
+    def slow(context: StepContext) -> StepOutputs:
+        context.log.write("first line")
+        time.sleep(0.05)
+        context.log.write("second line")  # saved: more than log_save_interval since start
+        seen.append(store.get(context.run.id).step("test").log)
+        return StepOutputs()
+
+    runner = PipelineRunner(store, state_dir=tmp_path / "state", steps=StepRegistry({"test": slow}))
+    runner.log_save_interval = 0.01
+    run = runner.run(_request(service_repo, until="test"))
+    assert seen == ["first line\nsecond line\n"]
+    assert run.status is RunStatus.SUCCEEDED

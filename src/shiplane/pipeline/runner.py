@@ -11,6 +11,7 @@ remaining steps are skipped. Ctrl-C cancels the running step and the run.
 from __future__ import annotations
 
 import shutil
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,8 @@ def _merge(run: RunRecord, outputs: StepOutputs) -> None:
 
 
 class PipelineRunner:
+    log_save_interval = 1.0  # seconds between saves of a running step's log
+
     def __init__(
         self, store: RunStore, *, state_dir: Path, workspace: Workspace | None = None,
         steps: StepRegistry | None = None,
@@ -139,7 +142,18 @@ class PipelineRunner:
         step.apply(Event.START)
         self.store.save(run)
         observer.step_started(run, step)
-        log = StepLog(lambda text: observer.log_written(run, step, text))
+        last_save = time.monotonic()
+
+        def written(text: str) -> None:
+            nonlocal last_save
+            observer.log_written(run, step, text)
+            # `pipeline logs RUN` in another terminal follows a long step
+            if time.monotonic() - last_save >= self.log_save_interval:
+                step.log = log.text
+                self.store.save(run)
+                last_save = time.monotonic()
+
+        log = StepLog(written)
         context.log = log
         context.run = RunRecord.from_dict(run.to_dict())
         implementation = self.steps.get(step.name)
