@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import httpx
 import pytest

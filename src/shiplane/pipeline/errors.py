@@ -9,7 +9,6 @@
     ├── UnknownStep                 `--until`/`--step` names no step of the pipeline (exit 2)
     ├── UnknownEnvironment          `--env` names no environment of the workspace (exit 2)
     ├── StepFailed                  raised by a step implementation: the step failed, with why
-    ├── RunFailed                   `pipeline run` finished with a failed or cancelled run
     ├── GitServerError              the local git server cannot start or serve a repository
     └── WebhookRejected             a webhook request is malformed or its signature is wrong
 """
@@ -23,7 +22,6 @@ __all__ = [
     "InvalidTransition",
     "NotAServiceRepo",
     "PipelineError",
-    "RunFailed",
     "RunNotFound",
     "StepFailed",
     "UnknownEnvironment",
@@ -54,14 +52,6 @@ class UnknownEnvironment(PipelineError):
 
 class StepFailed(PipelineError):
     """A step implementation's way to say "this step failed, because ..."."""
-
-
-class RunFailed(PipelineError):
-    """The run ended failed or cancelled; ``run`` is its record."""
-
-    def __init__(self, message: str, *, run: object, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.run = run
 
 
 class GitServerError(PipelineError):
