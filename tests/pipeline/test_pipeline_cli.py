@@ -97,3 +97,34 @@ def test_git_serve_runs_the_pipeline_on_push(service_repo, tmp_path):
         output, _ = server.communicate(timeout=30)
     assert server.returncode == 0, output
     assert "▶ checkout" in output and "✓ checkout" in output  # the live view of the run
+
+
+def test_logs_follow_a_run_until_it_ends(service_repo, workspace_dir):
+    import threading
+
+    from shiplane.pipeline import PipelineRunner, RunRequest, StepContext, StepRegistry
+    from shiplane.pipeline import open_run_store
+
+    release = threading.Event()
+
+    def slow(context: StepContext) -> None:
+        context.log.write("compiling")
+        release.wait(10)
+        context.log.write("done")
+
+    store = open_run_store(workspace_dir / ".shiplane")
+    runner = PipelineRunner(store, state_dir=workspace_dir / ".shiplane",
+                            steps=StepRegistry({"test": slow}))
+    runner.log_save_interval = 0.0
+    request = RunRequest(source=str(service_repo), service="payment-service", model=1,
+                         until="test")
+    run = runner.create(request)
+    worker = threading.Thread(target=runner.execute, args=(run, request))
+    worker.start()
+    threading.Timer(0.5, release.set).start()
+    followed = run_cli(["pipeline", "logs", str(run.id), "--follow"])
+    worker.join()
+    store.close()
+    assert followed.exit_code == 0
+    assert "compiling\ndone\n" in followed.stdout and re.search(r"^test ─", followed.stdout, re.M)
+    assert "build" not in followed.stdout  # skipped steps have no log

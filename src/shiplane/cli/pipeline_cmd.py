@@ -20,6 +20,7 @@ from shiplane.pipeline import (
     RunStatus,
     StepRecord,
     StepStatus,
+    follow_run,
     get_run,
     list_runs,
     log_tail,
@@ -216,11 +217,22 @@ def show_cmd(
 def logs_cmd(
     run_id: int = typer.Argument(..., metavar="RUN", help="Run number."),
     step: str | None = typer.Option(None, "--step", help="Only this step's log, as captured."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing until the run ends."),
     state_dir: Path | None = _STATE_DIR,
     output: str = _OUTPUT,
 ) -> None:
     """Print the captured logs of a run's steps."""
     as_json = _json_output(output)
+    if follow:
+        console, current = Console(), None
+        for name, text in follow_run(run_id, state_dir=state_dir):
+            if step is not None and name != step:
+                continue
+            if name != current and step is None:
+                console.rule(f"[bold]{name}[/]", align="left")
+            current = name
+            typer.echo(text, nl=False)
+        return
     logs = run_logs(run_id, step=step, state_dir=state_dir)
     if as_json:
         typer.echo(json.dumps([{"step": name, "log": log} for name, log in logs], indent=2))

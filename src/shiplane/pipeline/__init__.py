@@ -42,6 +42,7 @@ from shiplane.pipeline.gitserver import (
 )
 from shiplane.pipeline.operations import (
     WorkspacePaths,
+    follow_run,
     get_run,
     list_runs,
     resolve_workspace,
@@ -141,6 +142,7 @@ __all__ = [
     "default_step_registry",
     "deploy_tag",
     "diff_refs",
+    "follow_run",
     "get_run",
     "git_root",
     "image_repository",

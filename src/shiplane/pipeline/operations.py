@@ -2,14 +2,15 @@
 
 * :func:`resolve_workspace` — the workspace config and its state dir (flag > env > file);
 * :func:`run_pipeline` — one manual run of a service repo's working tree;
-* :func:`list_runs`, :func:`get_run`, :func:`run_logs` — read the run store;
+* :func:`list_runs`, :func:`get_run`, :func:`run_logs`, :func:`follow_run` — read the run store;
 * :func:`serve_git` — the local git server with push-triggered runs, in the foreground.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,12 @@ from shiplane.config import (
 )
 from shiplane.pipeline.definition import read_service_info
 from shiplane.pipeline.embedded import PipelineServer
-from shiplane.pipeline.errors import NotAServiceRepo, UnknownEnvironment, UnknownStep
+from shiplane.pipeline.errors import (
+    NotAServiceRepo,
+    PipelineError,
+    UnknownEnvironment,
+    UnknownStep,
+)
 from shiplane.pipeline.records import RunRecord, Trigger
 from shiplane.pipeline.runner import PipelineRunner, RunObserver, RunRequest
 from shiplane.pipeline.steps import RunSettings, StepRegistry
@@ -31,6 +37,7 @@ from shiplane.scaffold.git import head_commit
 
 __all__ = [
     "WorkspacePaths",
+    "follow_run",
     "get_run",
     "list_runs",
     "resolve_workspace",
@@ -130,6 +137,31 @@ def run_logs(
             f"run {run_id} has no step {step!r}",
             hint=f"steps: {', '.join(s.name for s in run.steps)}",
         ) from None
+
+
+def follow_run(
+    run_id: int, *, state_dir: Path | None = None, interval: float = 0.5,
+    timeout: float | None = None,
+) -> Iterator[tuple[str, str]]:
+    """``(step, new log text)`` as the run's logs grow, until the run has finished."""
+    store = open_run_store(resolve_workspace(state_dir).state_dir)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    seen: dict[str, int] = {}
+    try:
+        while True:
+            run = store.get(run_id)
+            for step in run.steps:
+                if len(step.log) > seen.get(step.name, 0):
+                    yield step.name, step.log[seen.get(step.name, 0):]
+                    seen[step.name] = len(step.log)
+            if run.status.finished:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise PipelineError(f"run {run_id} is still {run.status.value}",
+                                    hint="follow it again, or see `shiplane pipeline show`")
+            time.sleep(interval)
+    finally:
+        store.close()
 
 
 def serve_git(
