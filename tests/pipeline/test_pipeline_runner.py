@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -259,3 +260,16 @@ def test_a_running_steps_log_is_saved_while_it_runs(service_repo, store, tmp_pat
     run = runner.run(_request(service_repo, until="test"))
     assert seen == ["first line\nsecond line\n"]
     assert run.status is RunStatus.SUCCEEDED
+
+
+def test_the_repos_own_virtualenv_runs_its_tests(service_repo, store, tmp_path):
+    venv_python = service_repo / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text(f"#!/bin/sh\necho using the repo venv\nexec {sys.executable} \"$@\"\n")
+    venv_python.chmod(0o755)
+    runner = PipelineRunner(store, state_dir=tmp_path / "state",
+                            steps=StepRegistry({"test": test_step}))
+    run = runner.run(_request(service_repo, until="test"))
+    assert run.status is RunStatus.SUCCEEDED, run.step("test").log
+    assert run.step("test").log.startswith(f"$ {venv_python} -m pytest")
+    assert "using the repo venv" in run.step("test").log

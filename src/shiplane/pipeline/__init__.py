@@ -75,6 +75,7 @@ from shiplane.pipeline.steps import (
     StepRegistry,
     checkout_step,
     run_logged,
+    test_python,
     test_step,
 )
 from shiplane.pipeline.store import (
@@ -163,6 +164,7 @@ __all__ = [
     "service_info_from_chart",
     "sign_body",
     "step_transition",
+    "test_python",
     "test_step",
     "triggering_updates",
     "utc_now",

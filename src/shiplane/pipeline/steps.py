@@ -14,6 +14,7 @@ and ``test`` (the service repo's own pytest, for real, in a subprocess).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -37,6 +38,7 @@ __all__ = [
     "StepRegistry",
     "checkout_step",
     "run_logged",
+    "test_python",
     "test_step",
 ]
 
@@ -209,10 +211,25 @@ _PYTEST_EXIT = {1: "tests failed", 2: "the test run was interrupted",
                 5: "no tests were collected"}
 
 
+def test_python(workdir: Path) -> str:
+    """The repository's own virtualenv (``.venv``/``venv``) if it has one, else this Python."""
+    for folder in (".venv", "venv"):
+        candidate = workdir / folder / "bin" / "python"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    if importlib.util.find_spec("pytest") is None:
+        raise StepFailed(
+            f"pytest is not installed for {sys.executable}",
+            hint="install it (pip install pytest) or give the repo a .venv with pytest",
+        )
+    return sys.executable
+
+
 def test_step(context: StepContext) -> StepOutputs:
     """Run the repository's tests with pytest (``-p no:cacheprovider``: no files written)."""
     argv = list(context.settings.test_command or (
-        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--color=no",
+        test_python(context.workdir), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "--color=no",
     ))
     status = run_logged(context, argv)
     if context.cancelled.is_set():
@@ -225,4 +242,5 @@ def test_step(context: StepContext) -> StepOutputs:
     return StepOutputs(summary=lines[-1].strip("= ") if lines else "tests passed")
 
 
-test_step.__test__ = False  # type: ignore[attr-defined]  # not a pytest test function
+test_step.__test__ = False  # type: ignore[attr-defined]  # not pytest test functions
+test_python.__test__ = False  # type: ignore[attr-defined]
