@@ -15,3 +15,9 @@ def test_import_layers_are_respected():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "KEPT" in proc.stdout
+
+
+def test_test_module_names_are_unique():
+    # pytest's default (prepend) import mode cannot collect two test modules with one basename.
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from shiplane.pipeline import LocalGitServer, MemoryRunStore, PipelineServer
+from shiplane.registry import EmbeddedRegistry, MemoryStorage
+
+if TYPE_CHECKING:
+    from shiplane.cluster.apiserver import ApiServerRunner
+    from shiplane.pipeline import LocalGitServer, PipelineServer
 
 
 @pytest.fixture
@@ -21,12 +25,39 @@ def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 
 @pytest.fixture
+def embedded_registry() -> Iterator[EmbeddedRegistry]:
+    """A fresh, open (no auth) in-memory OCI registry on a loopback port.
+
+    ``registry.host`` ("127.0.0.1:<port>") goes in image references,
+    ``registry.url`` is the base URL, ``registry.storage`` the store behind it.
+    """
+    with EmbeddedRegistry(MemoryStorage()) as registry:
+        yield registry
+
+
+@pytest.fixture(scope="module")
+def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServerRunner]:
+    """An embedded Kubernetes API server (memory store) on a free loopback port.
+
+    One per test module; ``kube_apiserver.kubeconfig`` is a kubeconfig file for it that
+    kubectl and the ``kubernetes`` Python client accept.
+    """
+    from shiplane.cluster.apiserver import ApiServerRunner  # imported lazily: a web server
+
+    with ApiServerRunner() as server:
+        server.write_kubeconfig(tmp_path_factory.mktemp("kube") / "kubeconfig")
+        yield server
+
+
+@pytest.fixture
 def git_server(tmp_path: Path) -> Iterator[LocalGitServer]:
     """The local smart-HTTP git server on a loopback port, serving ``tmp_path/git``.
 
     ``git_server.clone_url("svc")`` is what ``git clone``/``git push`` take; a push
     creates the repository. Nothing is triggered by pushes (see ``make_pipeline_server``).
     """
+    from shiplane.pipeline import LocalGitServer  # imported lazily: a web server
+
     with LocalGitServer(tmp_path / "git") as server:
         yield server
 
@@ -39,6 +70,8 @@ def make_pipeline_server(tmp_path: Path) -> Iterator[Callable[..., PipelineServe
     runs in memory (``server.store``); ``server.wait_idle()`` waits for triggered runs.
     Keyword arguments go to :class:`PipelineServer` (``steps=``, ``env=``, ``settings=``...).
     """
+    from shiplane.pipeline import MemoryRunStore, PipelineServer
+
     servers: list[PipelineServer] = []
 
     def make(**options: Any) -> PipelineServer:
