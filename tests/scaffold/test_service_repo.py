@@ -210,12 +210,12 @@ def _shiplane_commands(workflow_text: str) -> list[list[str]]:
 def test_workflow_calls_only_commands_and_options_that_exist(fixture, request):
     import typer.main
 
-    from shiplane.cli.app import app
+    from shiplane.cli.app import build_app
 
     text = (request.getfixturevalue(fixture).path / ".github/workflows/ci-cd.yaml").read_text()
     commands = _shiplane_commands(text)
     assert len(commands) >= 2
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(build_app())
     for words in commands:
         command, rest = root, list(words)
         while hasattr(command, "commands") and rest and rest[0] in command.commands:
