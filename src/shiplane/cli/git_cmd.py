@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from shiplane.cli.build_cmd import parse_build_args
 from shiplane.cli.pipeline_cmd import LiveView
 from shiplane.pipeline import PipelineServer, RunSettings, serve_git
 
@@ -24,6 +25,7 @@ def serve(
         help="Require GitHub/Gitea webhook signatures made with this secret."),
     registry: str | None = typer.Option(None, "--registry", help="Push images to this registry host."),
     platform_repo: Path | None = typer.Option(None, "--platform-repo", help="Model 2: platform repo for `bump`."),
+    build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE for builds; repeatable."),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Workspace state folder."),
 ) -> None:
     """Serve <state dir>/git over HTTP; a push to main of a service repo runs its pipeline."""
@@ -35,6 +37,8 @@ def serve(
         console.print(f"  webhook: POST {server.url}/hooks/push (GitHub/Gitea push events)")
         console.print("  runs:    shiplane pipeline list   [dim](Ctrl-C stops the server)[/]")
 
+    settings = RunSettings(registry=registry, platform_repo=platform_repo,
+                           build_args=parse_build_args(build_arg))
     serve_git(host=host, port=port, env=env, until=until, webhook_secret=webhook_secret,
-              state_dir=state_dir, settings=RunSettings(registry=registry, platform_repo=platform_repo),
-              observer=LiveView(console), on_start=started)
+              state_dir=state_dir, settings=settings, observer=LiveView(console),
+              on_start=started)

@@ -12,6 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from shiplane.cli.build_cmd import parse_build_args
 from shiplane.errors import UsageError
 from shiplane.pipeline import (
     RunObserver,
@@ -138,6 +139,7 @@ def run_cmd(
     model: int | None = typer.Option(None, "--model", help="Delivery model (default: from helm/Chart.yaml)."),
     registry: str | None = typer.Option(None, "--registry", help="Push to this registry host instead of the environment's."),
     platform_repo: Path | None = typer.Option(None, "--platform-repo", help="Model 2: the platform repo to commit the new tag to."),
+    build_arg: list[str] = typer.Option([], "--build-arg", help="KEY=VALUE for the build; repeatable."),
     state_dir: Path | None = _STATE_DIR,
     output: str = _OUTPUT,
 ) -> None:
@@ -146,7 +148,8 @@ def run_cmd(
     console = Console()
     run = run_pipeline(
         repo, env=env, until=until, model=model, state_dir=state_dir,
-        settings=RunSettings(registry=registry, platform_repo=platform_repo),
+        settings=RunSettings(registry=registry, platform_repo=platform_repo,
+                             build_args=parse_build_args(build_arg)),
         observer=None if as_json else LiveView(console),
     )
     if as_json:

@@ -3,11 +3,14 @@
 Pure cores: :mod:`states` (step/run state machines, :func:`next_action`),
 :mod:`definition` (steps per model, service info from the chart), :mod:`webhook`
 (GitHub/Gitea push payloads). Stores: :mod:`store` (memory, SQLite). I/O:
-:mod:`steps` (step registry, checkout, test), :mod:`runner`, :mod:`run_queue`,
-:mod:`gitserver` (smart HTTP via ``git http-backend``), :mod:`triggers`,
+:mod:`steps` (step registry, checkout, test), :mod:`build_steps` (build, tag, push
+over ``shiplane.build``), :mod:`delivery_steps` (bump), :mod:`catalog` (steps by name),
+:mod:`runner`, :mod:`run_queue`, :mod:`gitserver` (smart HTTP via ``git http-backend``),
+:mod:`triggers`,
 :mod:`embedded` (servers in this process), :mod:`operations` (what the CLI calls).
 """
 
+from shiplane.pipeline.build_steps import build_step, push_step, tag_step, target_registry
 from shiplane.pipeline.catalog import default_step_registry
 from shiplane.pipeline.definition import (
     CHECKOUT,
@@ -138,6 +141,7 @@ __all__ = [
     "WebhookRejected",
     "WorkspacePaths",
     "build_git_app",
+    "build_step",
     "bump_step",
     "checkout_step",
     "default_step_registry",
@@ -153,6 +157,7 @@ __all__ = [
     "open_run_store",
     "parse_push_webhook",
     "plan_steps",
+    "push_step",
     "read_service_info",
     "resolve_workspace",
     "run_logged",
@@ -164,6 +169,8 @@ __all__ = [
     "service_info_from_chart",
     "sign_body",
     "step_transition",
+    "tag_step",
+    "target_registry",
     "test_python",
     "test_step",
     "triggering_updates",

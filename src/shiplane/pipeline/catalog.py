@@ -7,6 +7,7 @@ provides it, and the runner does not change.
 
 from __future__ import annotations
 
+from shiplane.pipeline.build_steps import build_step, push_step, tag_step
 from shiplane.pipeline.delivery_steps import bump_step
 from shiplane.pipeline.steps import StepRegistry, checkout_step, test_step
 
@@ -17,5 +18,8 @@ def default_step_registry() -> StepRegistry:
     return StepRegistry({
         "checkout": checkout_step,
         "test": test_step,
+        "build": build_step,
+        "tag": tag_step,
+        "push": push_step,
         "bump": bump_step,
     })

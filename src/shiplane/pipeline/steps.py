@@ -50,6 +50,7 @@ class RunSettings:
     registry: str | None = None  # push here instead of the environment's registry
     platform_repo: Path | None = None  # Model 2: the platform repo `bump` commits to
     test_command: Sequence[str] | None = None  # default: this Python's pytest
+    build_args: Mapping[str, str] = field(default_factory=dict)  # docker build --build-arg
     step_timeout: float = 900.0
 
 
