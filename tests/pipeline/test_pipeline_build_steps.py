@@ -115,3 +115,19 @@ def test_model2_pushes_and_bumps_the_platform_repo(tmp_path, state, registry):
     assert _inspect(f"{registry}/payment-service:sha-{sha7}")["Digest"] == run.image_digest
     assert git(platform, "log", "-1", "--format=%s").startswith(
         f"payment-service: dev -> sha-{sha7} (pipeline run {run.id}")
+
+
+def test_git_push_runs_test_build_tag_push(service_repo, state, registry):
+    from shiplane.pipeline import PipelineServer, Trigger
+
+    settings = RunSettings(test_command=QUICK_TESTS, registry=registry)
+    with PipelineServer(state, store=MemoryRunStore(), until="push", settings=settings) as ci:
+        git(service_repo, "push", "-q", ci.clone_url("payment-service"), "main")
+        assert ci.wait_idle(120)
+        [run] = ci.store.list()
+    head = git(service_repo, "rev-parse", "HEAD")
+    assert (run.trigger, run.commit, run.status) == (Trigger.PUSH, head, RunStatus.SUCCEEDED)
+    assert [s.status for s in run.steps] == [StepStatus.SUCCEEDED] * 5 + [StepStatus.SKIPPED]
+    pushed = _inspect(f"{registry}/payment-service:sha-{head[:7]}")
+    assert pushed["Digest"] == run.image_digest
+    assert pushed["Labels"]["org.opencontainers.image.revision"] == head

@@ -1,8 +1,12 @@
 """The step implementations this shiplane has, by name.
 
 A pipeline step whose name is not here fails with "no implementation" rather
-than pretending: Model 1's ``deploy`` is registered here once ``shiplane.release``
-provides it, and the runner does not change.
+than pretending. Model 1's ``deploy`` is added here once ``shiplane.release``
+provides it, and nothing else changes: a ``deploy_step(context)`` reads
+``context.run.image_reference`` (``<registry>/<service>:sha-<7>@<digest>``, set by
+``push``), ``context.run.env``/``context.environment`` (namespace, cluster) and
+``context.workdir / "helm"``, writes its progress to ``context.log``, raises a
+``ShiplaneError`` on failure, and returns ``StepOutputs(release_revision=N)``.
 """
 
 from __future__ import annotations
