@@ -138,3 +138,15 @@ def test_sqlite_unusable_path_is_a_clear_error(tmp_path: Path):
 
     with pytest.raises(PipelineError, match="cannot open the run database"):
         open_run_store(blocker / "state")
+
+
+def test_list_unfinished(store):
+    finished = _finished(store.add(_run("a")))
+    store.save(finished)
+    running = store.add(_run("b"))
+    running.apply(Event.START)
+    store.save(running)
+    pending = store.add(_run("a"))
+    assert [r.id for r in store.list(unfinished=True)] == [pending.id, running.id]
+    assert [r.id for r in store.list(unfinished=True, service="a")] == [pending.id]
+    assert store.get(running.id).runner is None and pending.runner is None

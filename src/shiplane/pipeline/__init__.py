@@ -54,6 +54,13 @@ from shiplane.pipeline.operations import (
     serve_git,
 )
 from shiplane.pipeline.records import RunRecord, StepRecord, Trigger, log_tail, utc_now
+from shiplane.pipeline.recovery import (
+    is_abandoned,
+    pid_alive,
+    recover_abandoned,
+    runner_id,
+    settle_abandoned,
+)
 from shiplane.pipeline.run_queue import RunQueue
 from shiplane.pipeline.runner import PipelineRunner, RunObserver, RunRequest
 from shiplane.pipeline.states import (
@@ -151,22 +158,27 @@ __all__ = [
     "get_run",
     "git_root",
     "image_repository",
+    "is_abandoned",
     "list_runs",
     "log_tail",
     "next_action",
     "open_run_store",
     "parse_push_webhook",
+    "pid_alive",
     "plan_steps",
     "push_step",
     "read_service_info",
+    "recover_abandoned",
     "resolve_workspace",
     "run_logged",
     "run_logs",
     "run_pipeline",
     "run_transition",
+    "runner_id",
     "serve_git",
     "service_info_at",
     "service_info_from_chart",
+    "settle_abandoned",
     "sign_body",
     "step_transition",
     "tag_step",

@@ -31,6 +31,7 @@ from shiplane.pipeline.gitserver import (
     WebhookHandler,
     build_git_app,
 )
+from shiplane.pipeline.recovery import recover_abandoned
 from shiplane.pipeline.run_queue import RunQueue
 from shiplane.pipeline.runner import PipelineRunner, RunObserver
 from shiplane.pipeline.steps import RunSettings, StepRegistry
@@ -145,6 +146,7 @@ class PipelineServer:
         return self.queue.wait_idle(timeout)
 
     def start(self) -> PipelineServer:
+        recover_abandoned(self.store)  # runs of a server that was killed
         self.queue.start()
         self.git.start()
         return self

@@ -30,6 +30,7 @@ from shiplane.pipeline.errors import (
     UnknownStep,
 )
 from shiplane.pipeline.records import RunRecord, Trigger
+from shiplane.pipeline.recovery import recover_abandoned
 from shiplane.pipeline.runner import PipelineRunner, RunObserver, RunRequest
 from shiplane.pipeline.steps import RunSettings, StepRegistry
 from shiplane.pipeline.store import RunStore, open_run_store
@@ -92,6 +93,7 @@ def run_pipeline(
     own_store = store is None
     store = store if store is not None else open_run_store(paths.state_dir)
     try:
+        recover_abandoned(store)
         runner = PipelineRunner(store, state_dir=paths.state_dir, workspace=paths.workspace,
                                 steps=steps)
         request = RunRequest(
@@ -110,6 +112,7 @@ def list_runs(
 ) -> list[RunRecord]:
     store = open_run_store(resolve_workspace(state_dir).state_dir)
     try:
+        recover_abandoned(store)
         return store.list(service=service, limit=limit)
     finally:
         store.close()
@@ -118,6 +121,7 @@ def list_runs(
 def get_run(run_id: int, *, state_dir: Path | None = None) -> RunRecord:
     store = open_run_store(resolve_workspace(state_dir).state_dir)
     try:
+        recover_abandoned(store)
         return store.get(run_id)
     finally:
         store.close()

@@ -110,6 +110,7 @@ class RunRecord:
     image_tags: list[str] = field(default_factory=list)
     release_revision: int | None = None
     error: str | None = None  # why the run failed: "<step>: <reason>"
+    runner: str | None = None  # "<host>:<pid>" of the process that owns the run
 
     def apply(self, event: Event, *, at: datetime | None = None) -> None:
         self.status = run_transition(self.status, event)
@@ -162,6 +163,7 @@ class RunRecord:
             "image_tags": list(self.image_tags),
             "release_revision": self.release_revision,
             "error": self.error,
+            "runner": self.runner,
             "steps": steps,
         }
 
@@ -186,4 +188,5 @@ class RunRecord:
             image_tags=list(data.get("image_tags") or []),
             release_revision=data.get("release_revision"),
             error=data.get("error"),
+            runner=data.get("runner"),
         )

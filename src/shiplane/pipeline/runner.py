@@ -22,6 +22,7 @@ from shiplane.pipeline.catalog import default_step_registry
 from shiplane.pipeline.definition import plan_steps
 from shiplane.pipeline.errors import StepFailed, UnknownEnvironment
 from shiplane.pipeline.records import RunRecord, StepRecord, Trigger
+from shiplane.pipeline.recovery import runner_id
 from shiplane.pipeline.states import Event, FinishRun, StartStep, next_action
 from shiplane.pipeline.steps import (
     RunSettings,
@@ -100,6 +101,7 @@ class PipelineRunner:
             trigger=request.trigger, source=request.source, commit=request.commit,
             ref=request.ref,
             steps=plan_steps(request.model, checkout=request.checkout, until=request.until),
+            runner=runner_id(),
         )
         return self.store.add(run)
 

@@ -37,8 +37,10 @@ class RunStore(Protocol):
     def get(self, run_id: int) -> RunRecord:
         """The run with this id; :class:`RunNotFound` otherwise."""
 
-    def list(self, *, service: str | None = None, limit: int = 50) -> list[RunRecord]:
-        """Newest first, optionally of one service."""
+    def list(
+        self, *, service: str | None = None, unfinished: bool = False, limit: int = 50
+    ) -> list[RunRecord]:
+        """Newest first, optionally of one service, or only pending and running runs."""
 
     def close(self) -> None: ...
 
@@ -77,9 +79,13 @@ class MemoryRunStore:
                 raise _not_found(run_id)
             return _copy(self._runs[run_id])
 
-    def list(self, *, service: str | None = None, limit: int = 50) -> list[RunRecord]:
+    def list(
+        self, *, service: str | None = None, unfinished: bool = False, limit: int = 50
+    ) -> list[RunRecord]:
         with self._lock:
-            runs = [r for r in self._runs.values() if service is None or r.service == service]
+            runs = [r for r in self._runs.values()
+                    if (service is None or r.service == service)
+                    and not (unfinished and r.status.finished)]
             runs.sort(key=lambda r: r.id, reverse=True)
             return [_copy(r) for r in runs[:limit]]
 
@@ -105,7 +111,8 @@ CREATE TABLE IF NOT EXISTS pipeline_runs (
     image_digest TEXT,
     image_tags TEXT NOT NULL DEFAULT '[]',
     release_revision INTEGER,
-    error TEXT
+    error TEXT,
+    runner TEXT
 );
 CREATE INDEX IF NOT EXISTS pipeline_runs_service ON pipeline_runs (service, id);
 CREATE TABLE IF NOT EXISTS pipeline_steps (
@@ -124,7 +131,7 @@ CREATE TABLE IF NOT EXISTS pipeline_steps (
 _RUN_COLUMNS = (
     "service", "env", "model", "trigger", "source", "commit_sha", "ref", "status", "created_at",
     "started_at", "ended_at", "image_reference", "image_digest", "image_tags",
-    "release_revision", "error",
+    "release_revision", "error", "runner",
 )
 
 
@@ -230,12 +237,18 @@ class SqliteRunStore:
                 raise _not_found(run_id)
             return self._load(rows)[0]
 
-    def list(self, *, service: str | None = None, limit: int = 50) -> list[RunRecord]:
+    def list(
+        self, *, service: str | None = None, unfinished: bool = False, limit: int = 50
+    ) -> list[RunRecord]:
         query = f"SELECT id, {', '.join(_RUN_COLUMNS)} FROM pipeline_runs"
-        params: tuple[object, ...] = ()
+        conditions, params = [], []
         if service is not None:
-            query += " WHERE service = ?"
-            params = (service,)
+            conditions.append("service = ?")
+            params.append(service)
+        if unfinished:
+            conditions.append("status IN ('pending', 'running')")
+        if conditions:
+            query += " WHERE " + " AND ".join(conditions)
         query += " ORDER BY id DESC LIMIT ?"
         with self._lock:
             return self._load(self._db.execute(query, (*params, limit)).fetchall())
