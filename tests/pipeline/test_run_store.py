@@ -150,3 +150,25 @@ def test_list_unfinished(store):
     assert [r.id for r in store.list(unfinished=True)] == [pending.id, running.id]
     assert [r.id for r in store.list(unfinished=True, service="a")] == [pending.id]
     assert store.get(running.id).runner is None and pending.runner is None
+
+
+def test_an_older_database_gets_the_new_columns(tmp_path: Path):
+    import sqlite3
+
+    path = tmp_path / "workspace.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE pipeline_runs (id INTEGER PRIMARY KEY AUTOINCREMENT, service TEXT NOT NULL,"
+        " env TEXT NOT NULL, model INTEGER NOT NULL, trigger TEXT NOT NULL, source TEXT NOT NULL,"
+        " commit_sha TEXT, ref TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " started_at TEXT, ended_at TEXT, image_reference TEXT, image_digest TEXT,"
+        " image_tags TEXT NOT NULL DEFAULT '[]', release_revision INTEGER, error TEXT);"
+        "INSERT INTO pipeline_runs (service, env, model, trigger, source, status, created_at)"
+        " VALUES ('svc', 'dev', 1, 'manual', '.', 'succeeded', '2026-01-01T00:00:00+00:00');")
+    old.commit()
+    old.close()
+    store = SqliteRunStore(path)
+    assert store.get(1).runner is None and store.get(1).status is RunStatus.SUCCEEDED
+    added = store.add(_run(runner="box:1"))
+    assert store.get(added.id).runner == "box:1"
+    store.close()

@@ -135,6 +135,9 @@ _RUN_COLUMNS = (
 )
 
 
+_ADDED_COLUMNS = ("runner",)  # columns added after the first release of the schema
+
+
 def _run_row(run: RunRecord) -> tuple[object, ...]:
     data = run.to_dict(logs=False)
     data["commit_sha"] = data.pop("commit")
@@ -155,9 +158,17 @@ class SqliteRunStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            self._add_missing_columns()
         except (OSError, sqlite3.Error) as error:
             raise PipelineError(f"cannot open the run database {self.path}: {error}") from None
         self._lock = threading.Lock()
+
+    def _add_missing_columns(self) -> None:
+        """Databases made by an earlier shiplane get the columns added since (all nullable)."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(pipeline_runs)")}
+        for column in _ADDED_COLUMNS:
+            if column not in present:
+                self._db.execute(f"ALTER TABLE pipeline_runs ADD COLUMN {column} TEXT")
 
     def _write_steps(self, run: RunRecord) -> None:
         self._db.execute("DELETE FROM pipeline_steps WHERE run_id = ?", (run.id,))
