@@ -10,7 +10,8 @@ over ``shiplane.build``), :mod:`delivery_steps` (bump), :mod:`catalog` (steps by
 :mod:`embedded` (servers in this process), :mod:`operations` (what the CLI calls).
 """
 
-from shiplane.pipeline.build_steps import build_step, push_step, tag_step, target_registry
+import importlib
+
 from shiplane.pipeline.catalog import default_step_registry
 from shiplane.pipeline.definition import (
     CHECKOUT,
@@ -21,8 +22,6 @@ from shiplane.pipeline.definition import (
     read_service_info,
     service_info_from_chart,
 )
-from shiplane.pipeline.delivery_steps import bump_step, deploy_tag, image_repository
-from shiplane.pipeline.embedded import LocalGitServer, PipelineServer, git_root
 from shiplane.pipeline.errors import (
     GitServerError,
     InvalidTransition,
@@ -33,15 +32,6 @@ from shiplane.pipeline.errors import (
     UnknownEnvironment,
     UnknownStep,
     WebhookRejected,
-)
-from shiplane.pipeline.gitserver import (
-    PushEvent,
-    PushHandler,
-    RefUpdate,
-    RepositoryRoot,
-    WebhookHandler,
-    build_git_app,
-    diff_refs,
 )
 from shiplane.pipeline.operations import (
     WorkspacePaths,
@@ -95,8 +85,40 @@ from shiplane.pipeline.store import (
     SqliteRunStore,
     open_run_store,
 )
-from shiplane.pipeline.triggers import PushTrigger, service_info_at, triggering_updates
 from shiplane.pipeline.webhook import WebhookPush, parse_push_webhook, sign_body
+
+# Loaded on first use (PEP 562): web servers, the builder and the scaffold (Helm SDK) are
+# heavy, and `shiplane pipeline list/show/logs` needs none of them.
+_LAZY = {
+    "build_step": "build_steps",
+    "push_step": "build_steps",
+    "tag_step": "build_steps",
+    "target_registry": "build_steps",
+    "bump_step": "delivery_steps",
+    "deploy_tag": "delivery_steps",
+    "image_repository": "delivery_steps",
+    "LocalGitServer": "embedded",
+    "PipelineServer": "embedded",
+    "git_root": "embedded",
+    "PushEvent": "gitserver",
+    "PushHandler": "gitserver",
+    "RefUpdate": "gitserver",
+    "RepositoryRoot": "gitserver",
+    "WebhookHandler": "gitserver",
+    "build_git_app": "gitserver",
+    "diff_refs": "gitserver",
+    "PushTrigger": "triggers",
+    "service_info_at": "triggers",
+    "triggering_updates": "triggers",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'shiplane.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"shiplane.pipeline.{module}"), name)
+
 
 __all__ = [
     "CHECKOUT",

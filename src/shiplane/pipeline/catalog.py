@@ -11,14 +11,17 @@ provides it, and nothing else changes: a ``deploy_step(context)`` reads
 
 from __future__ import annotations
 
-from shiplane.pipeline.build_steps import build_step, push_step, tag_step
-from shiplane.pipeline.delivery_steps import bump_step
 from shiplane.pipeline.steps import StepRegistry, checkout_step, test_step
 
 __all__ = ["default_step_registry"]
 
 
 def default_step_registry() -> StepRegistry:
+    # imported here: the builder and the scaffold (Helm SDK) are heavy to load, and
+    # `pipeline list/show/logs` never runs a step
+    from shiplane.pipeline.build_steps import build_step, push_step, tag_step
+    from shiplane.pipeline.delivery_steps import bump_step
+
     return StepRegistry({
         "checkout": checkout_step,
         "test": test_step,

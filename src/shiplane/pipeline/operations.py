@@ -8,11 +8,13 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shiplane.config import (
     STATE_DIR_ENV_VAR,
@@ -22,7 +24,6 @@ from shiplane.config import (
     resolve_setting,
 )
 from shiplane.pipeline.definition import read_service_info
-from shiplane.pipeline.embedded import PipelineServer
 from shiplane.pipeline.errors import (
     NotAServiceRepo,
     PipelineError,
@@ -34,7 +35,9 @@ from shiplane.pipeline.recovery import recover_abandoned
 from shiplane.pipeline.runner import PipelineRunner, RunObserver, RunRequest
 from shiplane.pipeline.steps import RunSettings, StepRegistry
 from shiplane.pipeline.store import RunStore, open_run_store
-from shiplane.scaffold.git import head_commit
+
+if TYPE_CHECKING:
+    from shiplane.pipeline.embedded import PipelineServer
 
 __all__ = [
     "WorkspacePaths",
@@ -86,10 +89,9 @@ def run_pipeline(
         raise NotAServiceRepo(f"{repo} is not a folder")
     info = read_service_info(repo)
     paths = resolve_workspace(state_dir)
-    try:
-        commit = head_commit(repo) if (repo / ".git").exists() else None
-    except Exception:  # noqa: BLE001 — a broken .git is reported by the steps that need it
-        commit = None
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", "HEAD"],
+                          capture_output=True, text=True)
+    commit = head.stdout.strip() if head.returncode == 0 and (repo / ".git").exists() else None
     own_store = store is None
     store = store if store is not None else open_run_store(paths.state_dir)
     try:
@@ -176,6 +178,8 @@ def serve_git(
     stop: threading.Event | None = None,
 ) -> None:
     """Serve ``<state dir>/git`` and run the pipeline on pushes to main, until ``stop``."""
+    from shiplane.pipeline.embedded import PipelineServer  # a web server: loaded when serving
+
     paths = resolve_workspace(state_dir)
     if env not in paths.workspace.environments:
         raise UnknownEnvironment(f"unknown environment {env!r}",
