@@ -21,6 +21,7 @@ import pytest
 from shiplane.build import (BuildError, BuildRequest, Builder, RunFailed, build_and_tag,
                             unpack_rootfs)
 from shiplane.build.docker import docker_build_command, docker_failure
+from shiplane.build.oci import rfc3339
 from shiplane.testing import run_cli
 
 pytestmark = pytest.mark.slow
@@ -101,20 +102,16 @@ def test_scaffolded_service_built_by_docker_is_pushed_and_inspectable(
     labels = config["Labels"]
     assert labels["org.opencontainers.image.version"] == "1.5.0"
     assert len(labels["org.opencontainers.image.revision"]) == 40  # the scaffold is a git repo
-    assert labels["org.opencontainers.image.created"].endswith("Z")
+    commit_time = int(subprocess.run(["git", "-C", str(service), "log", "-1", "--format=%ct"],
+                                     capture_output=True, text=True, check=True).stdout)
+    assert labels["org.opencontainers.image.created"] == rfc3339(commit_time)  # as embedded
+    # What the registry serves is byte-for-byte the manifest shiplane recorded and printed.
+    # (Docker pulling from the loopback registry is exercised by FROM: the daemon pulls the
+    # python base image that shiplane pushed, over plain HTTP as 127.0.0.0/8 is insecure.)
     manifest = subprocess.run(
         ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{repository}:1.5.0"],
         capture_output=True, check=True).stdout
     assert "sha256:" + hashlib.sha256(manifest).hexdigest() == digest
-
-    # The engine pulls the pushed image back from the loopback registry (127.0.0.0/8 is
-    # insecure by default) and runs it: the app's files, user and workdir are there.
-    ran = subprocess.run(
-        ["docker", "run", "--rm", "--network", "none", f"{repository}:1.5.0", "python", "-c",
-         "import os; print(os.getuid(), os.getcwd(), os.path.exists('/app/src/main.py'))"],
-        capture_output=True, text=True, timeout=60)
-    assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == ["10001", "/app", "True"]
 
 
 def test_failing_run_is_a_run_failed_with_the_output_tail(docker_host, base_images,
