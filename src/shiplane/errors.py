@@ -10,6 +10,7 @@ errors from libraries at its boundary, so callers only ever catch ours::
     ├── ChartError                    Helm refused a chart or values (charts/)
     ├── RegistryError                 OCI registry client/server (registry/)
     ├── BuildError                    Dockerfile → image (build/)
+    ├── ReleaseError                  Model 1 deploy / rollback / history (release/)
     └── ClusterError                  embedded cluster / Kubernetes API (cluster/, kube/)
 
 Packages add their own leaves (``class ManifestInvalid(RegistryError)``) in
@@ -25,6 +26,7 @@ __all__ = [
     "ClusterError",
     "ConfigError",
     "RegistryError",
+    "ReleaseError",
     "ScaffoldError",
     "ShiplaneError",
     "UsageError",
@@ -72,6 +74,10 @@ class RegistryError(ShiplaneError):
 
 class BuildError(ShiplaneError):
     """A Dockerfile could not be built into an image."""
+
+
+class ReleaseError(ShiplaneError):
+    """A deploy, rollback or history request for a release failed."""
 
 
 class ClusterError(ShiplaneError):

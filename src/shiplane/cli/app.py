@@ -23,6 +23,10 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("chart", "chart_cmd", "Lint and render Helm charts with Helm's own Go SDK."),
     ("quickstart", "quickstart_cmd", "Scaffold, lint and render the guide's repos end to end."),
     ("registry", "registry_cmd", "Run the OCI registry; log in, list, inspect and copy images."),
+    ("deploy", "deploy_cmd", "helm upgrade --install a service into an environment (live steps)."),
+    ("history", "history_cmd", "A service's release revisions in an environment."),
+    ("rollback", "rollback_cmd", "Roll a service's release back to a revision."),
+    ("diff", "diff_cmd", "What a deploy would change: rendered chart vs live objects."),
     ("cluster", "cluster_cmd", "Run the embedded Kubernetes API server: up, down, status, kubeconfig."),
 )
 
