@@ -12,7 +12,7 @@ the tracker state and one observation and returns the new state and the
     pulling      Pulling image "I"
     cached       image already present on the node
     pulled       image pulled (size, time)     (the kubelet's Pulled message)
-    started      container started
+    started      container started (once per pod: the first container)
     probe        a probe failed (Unhealthy)    -- may repeat, the detail changes
     ready        pod Ready
     endpoints    pod IP added to the Service's endpoints
@@ -189,8 +189,7 @@ def _pod(state: TrackerState, obs: Observation, out: list[StepEvent]) -> Tracker
             ), key=str(reason))
         if cstate.get("running"):
             state = _emit(state, out, StepEvent("started", subject,
-                                                f"container {container.get('name')} started"),
-                          key=str(container.get("name")))
+                                                f"container {container.get('name')} started"))
     for condition in status.get("conditions") or []:
         if condition.get("type") == "Ready" and condition.get("status") == "True":
             ip = status.get("podIP") or ""
@@ -237,8 +236,7 @@ def _event(state: TrackerState, obs: Observation, out: list[StepEvent]) -> Track
             detail += f" ({_human_size(int(match.group('size')))})"
         return _emit(state, out, StepEvent("pulled", subject, detail, data))
     if reason == "Started":
-        return _emit(state, out, StepEvent("started", subject, message or "container started"),
-                     key=_container_of(involved))
+        return _emit(state, out, StepEvent("started", subject, message or "container started"))
     if reason == "Unhealthy":
         return _emit(state, out, StepEvent("probe", subject, message, {"reason": "Unhealthy"}),
                      key=message)
@@ -249,11 +247,6 @@ def _event(state: TrackerState, obs: Observation, out: list[StepEvent]) -> Track
         return _emit(state, out, StepEvent("failed", subject, message,
                                            {"reason": "CrashLoopBackOff"}), key="crashloop")
     return state
-
-
-def _container_of(involved: dict[str, Any]) -> str:
-    path = str(involved.get("fieldPath") or "")
-    return path.removeprefix("spec.containers{").removesuffix("}")
 
 
 def _endpoints(state: TrackerState, obs: Observation, out: list[StepEvent]) -> TrackerState:
