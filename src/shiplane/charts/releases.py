@@ -82,7 +82,7 @@ def _release_errors(what: str) -> Iterator[None]:
         cause = error.__cause__
         if isinstance(cause, helm.HelmNotFoundError):
             raise ReleaseNotFoundError(str(error)) from cause
-        if isinstance(cause, helm.HelmCancelledError):
+        if isinstance(cause, helm.HelmCancelledError) and "deadline exceeded" not in str(error):
             raise ReleaseCancelledError(str(error)) from cause
         if isinstance(cause, helm.HelmKubeError):
             raise ClusterUnreachableError(

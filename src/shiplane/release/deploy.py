@@ -206,14 +206,18 @@ def deploy(
         except ReleaseFailedError as error:
             diagnosis = _diagnose(watch)
             rolled_back_to = None
+            rollback_problem: str | None = None
             previous = last_deployed(history)
             if rollback_on_failure and previous is not None:
                 emit(StepEvent("rollback", f"release/{name}",
                                f"rolling back to revision {previous.number}"))
-                rollback_release(access, name, previous.number, wait=wait, timeout=timeout)
                 rolled_back_to = previous.number
+                try:
+                    rollback_release(access, name, previous.number, wait=wait, timeout=timeout)
+                except ReleaseFailedError as rollback_error:
+                    rollback_problem = str(rollback_error)
             raise _failure(name, env, error, diagnosis, rolled_back_to,
-                           rollback_on_failure, previous) from error
+                           rollback_on_failure, previous, rollback_problem) from error
     result = DeployResult(
         release=name, namespace=namespace, revision=int(summary.get("revision") or 0),
         status=str(summary.get("status") or ""), installed=not installed,
@@ -237,11 +241,15 @@ def _diagnose(watch: NamespaceWatch) -> Diagnosis:
 def _failure(
     name: str, env: str, error: ReleaseFailedError, diagnosis: Diagnosis,
     rolled_back_to: int | None, rollback_on_failure: bool, previous: Revision | None,
+    rollback_problem: str | None = None,
 ) -> DeployFailedError:
     lines = [f"deploy of {name} to {env} failed: {error.message}", diagnosis.summary]
     if rolled_back_to is not None:
         lines.append(f"rolled back to revision {rolled_back_to} (the last deployed one)")
         hint = "fix the cause above and deploy again"
+        if rollback_problem:
+            lines.append(f"the rollback did not become ready either: {rollback_problem}")
+            hint = "the cluster cannot run the previous revision either: check its nodes"
     elif rollback_on_failure and previous is None:
         lines.append("nothing to roll back to: the release has no deployed revision")
         hint = "fix the cause above and deploy again"
