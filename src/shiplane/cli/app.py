@@ -22,6 +22,7 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("platform", "platform_cmd", "Change a platform repo: add services, set image tags."),
     ("chart", "chart_cmd", "Lint and render Helm charts with Helm's own Go SDK."),
     ("quickstart", "quickstart_cmd", "Scaffold, lint and render the guide's repos end to end."),
+    ("cluster", "cluster_cmd", "Run the embedded Kubernetes API server (up, down, status, kubeconfig)."),
 )
 
 app = typer.Typer(

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from shiplane.cluster.apiserver import ApiServerRunner
+
 
 @pytest.fixture
 def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -15,3 +17,15 @@ def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("SHIPLANE_STATE_DIR", str(tmp_path / ".shiplane"))
     monkeypatch.delenv("SHIPLANE_CONFIG", raising=False)
     yield tmp_path
+
+
+@pytest.fixture(scope="module")
+def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServerRunner]:
+    """An embedded Kubernetes API server (memory store) on a free loopback port.
+
+    One per test module; ``kube_apiserver.kubeconfig`` is a kubeconfig file for it that
+    kubectl and the ``kubernetes`` Python client accept.
+    """
+    with ApiServerRunner() as server:
+        server.write_kubeconfig(tmp_path_factory.mktemp("kube") / "kubeconfig")
+        yield server

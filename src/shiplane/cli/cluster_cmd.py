@@ -1,0 +1,65 @@
+"""``shiplane cluster``: run the embedded Kubernetes API server in the background."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shiplane.cluster.apiserver import cluster_down, cluster_status, cluster_up
+from shiplane.config import STATE_DIR_ENV_VAR, find_config, load_workspace, resolve_setting
+from shiplane.errors import UsageError
+
+app = typer.Typer(no_args_is_help=True)
+
+_NAME = typer.Option("default", "--name", "-n", help="Embedded cluster name.")
+_STATE = typer.Option(None, "--state-dir", help="Override the state folder.")
+
+
+def _state_dir(flag: Path | None) -> Path:
+    path = find_config()
+    workspace = load_workspace(path)
+    resolved = resolve_setting(flag=flag, env_var=STATE_DIR_ENV_VAR,
+                               file_value=workspace.state_dir if path else None,
+                               default=workspace.state_dir, convert=Path)
+    return Path(resolved.value).resolve()
+
+
+@app.command("up")
+def up(name: str = _NAME, port: int | None = typer.Option(None, "--port", help="Loopback port."),
+       state_dir: Path | None = _STATE) -> None:
+    """Start the cluster's API server (state survives 'down'; 'up' brings it back)."""
+    info = cluster_up(_state_dir(state_dir), name, port)
+    typer.echo(f"cluster {info.name} running at {info.url} (pid {info.pid})")
+    typer.echo(f"kubeconfig: {info.kubeconfig}")
+
+
+@app.command("down")
+def down(name: str = _NAME, state_dir: Path | None = _STATE) -> None:
+    """Stop the cluster's API server; its objects stay on disk."""
+    stopped = cluster_down(_state_dir(state_dir), name)
+    typer.echo(f"cluster {name} stopped" if stopped else f"cluster {name} was not running")
+
+
+@app.command("status")
+def status(name: str = _NAME, state_dir: Path | None = _STATE) -> None:
+    """Say whether the cluster runs, where, and where its kubeconfig is."""
+    info = cluster_status(_state_dir(state_dir), name)
+    if info.running:
+        typer.echo(f"cluster {name}: running at {info.url} (pid {info.pid})")
+        typer.echo(f"kubeconfig: {info.kubeconfig}")
+    else:
+        typer.echo(f"cluster {name}: stopped")
+        raise typer.Exit(3)
+
+
+@app.command("kubeconfig")
+def kubeconfig(name: str = _NAME, state_dir: Path | None = _STATE,
+               path_only: bool = typer.Option(False, "--path", help="Print only the file path."),
+               ) -> None:
+    """Print the kubeconfig of a running cluster (or its path with --path)."""
+    info = cluster_status(_state_dir(state_dir), name)
+    if not info.kubeconfig.exists():
+        raise UsageError(f"cluster {name!r} has no kubeconfig yet",
+                         hint=f"run 'shiplane cluster up --name {name}'")
+    typer.echo(str(info.kubeconfig) if path_only else info.kubeconfig.read_text().rstrip())

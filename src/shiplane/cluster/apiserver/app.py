@@ -1,0 +1,358 @@
+"""The Kubernetes HTTP API as an explicit Starlette route table over :class:`ApiBackend`.
+
+Routes: ``/version``, health, discovery (legacy and aggregated), and two resource
+routes (``/api/v1/...``, ``/apis/{group}/{version}/...``) whose paths
+:mod:`.requestinfo` resolves. Handlers only translate HTTP ↔ backend calls;
+every ``ApiError`` becomes an upstream ``Status`` body with its code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from shiplane.cluster.apiserver import discovery
+from shiplane.cluster.apiserver.backend import ApiBackend, DeleteOptions
+from shiplane.cluster.apiserver.encoding import (
+    check_body_size,
+    decode_body,
+    encode_list,
+    encode_table,
+    wants_table,
+)
+from shiplane.cluster.apiserver.patches import PATCH_TYPES
+from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
+from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
+from shiplane.cluster.apiserver.watch import WatchHub, WatchRequest
+from shiplane.cluster.resources.registry import ResourceType
+from shiplane.cluster.store.errors import (
+    ApiError,
+    BadRequest,
+    MethodNotAllowed,
+    TooLargeResourceVersion,
+    UnsupportedMediaType,
+)
+from shiplane.cluster.store.model import StoredObject, encode
+
+__all__ = ["build_app"]
+
+log = logging.getLogger("shiplane.cluster.apiserver")
+JSON = "application/json"
+DEFAULT_WATCH_TIMEOUT = 1800.0
+NAMESPACE_FINALIZE_PERIOD = 1.0
+DEFAULT_BOOKMARK_INTERVAL = 30.0
+
+
+def _json(body: str | dict[str, Any], status: int = 200, media: str = JSON) -> Response:
+    text = body if isinstance(body, str) else encode(body)
+    return Response(text, status_code=status, media_type=media)
+
+
+def _status_response(error: ApiError) -> Response:
+    return _json(error.status(), error.code)
+
+
+def _success(rt: ResourceType, stored: StoredObject) -> dict[str, Any]:
+    meta = stored.obj.get("metadata") or {}
+    details = {"name": meta.get("name", ""), "kind": rt.plural, "uid": meta.get("uid", "")}
+    if rt.group:
+        details["group"] = rt.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details}
+
+
+class _Handlers:
+    def __init__(self, backend: ApiBackend, hub: WatchHub, bookmark_interval: float) -> None:
+        self.backend = backend
+        self.hub = hub
+        self.bookmark_interval = bookmark_interval
+        self.registry = backend.registry
+
+    # -- discovery -----------------------------------------------------------------------
+
+    async def version(self, request: Request) -> Response:
+        return _json(discovery.version_info())
+
+    async def health(self, request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def api_root(self, request: Request) -> Response:
+        if discovery.wants_aggregated(request.headers.get("accept", "")):
+            return _json(discovery.aggregated_discovery(self.registry, core=True),
+                         media=discovery.AGGREGATED_CONTENT_TYPE)
+        host = request.headers.get("host", "127.0.0.1")
+        return _json(discovery.api_versions(host))
+
+    async def apis_root(self, request: Request) -> Response:
+        if discovery.wants_aggregated(request.headers.get("accept", "")):
+            return _json(discovery.aggregated_discovery(self.registry, core=False),
+                         media=discovery.AGGREGATED_CONTENT_TYPE)
+        return _json(discovery.api_group_list(self.registry))
+
+    async def core_resources(self, request: Request) -> Response:
+        return _json(discovery.api_resource_list(self.registry, "", "v1"))
+
+    async def group_resources(self, request: Request) -> Response:
+        group, version = request.path_params["group"], request.path_params["version"]
+        if not self.registry.in_group_version(group, version):
+            return _status_response(PathNotFound())
+        return _json(discovery.api_resource_list(self.registry, group, version))
+
+    async def group_info(self, request: Request) -> Response:
+        group = request.path_params["group"]
+        for entry in discovery.api_group_list(self.registry)["groups"]:
+            if entry["name"] == group:
+                return _json({"kind": "APIGroup", "apiVersion": "v1", **entry})
+        return _status_response(PathNotFound())
+
+    # -- resources -----------------------------------------------------------------------
+
+    async def core(self, request: Request) -> Response:
+        return await self._resource(request, "", "v1", request.path_params["path"])
+
+    async def grouped(self, request: Request) -> Response:
+        params = request.path_params
+        return await self._resource(request, params["group"], params["version"], params["path"])
+
+    async def _resource(self, request: Request, group: str, version: str, path: str) -> Response:
+        try:
+            info = resolve(self.registry, group, version, path)
+            return await self._dispatch(request, info)
+        except ApiError as error:
+            return _status_response(error)
+
+    async def _body(self, request: Request, *, allowed: tuple[str, ...] = ()) -> Any:
+        length = request.headers.get("content-length")
+        if length and length.isdigit():
+            check_body_size(int(length))
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            check_body_size(len(raw))
+        return decode_body(raw, request.headers.get("content-type", JSON), allowed=allowed)
+
+    async def _dispatch(self, request: Request, info: RequestInfo) -> Response:
+        method = request.method
+        query = request.query_params
+        rt, backend = info.resource, self.backend
+        namespace = info.namespace or ""
+        dry_run = "All" in query.getlist("dryRun")
+        verbs = rt.verbs
+        if info.name is None:
+            if method == "GET":
+                if info.watch_path or query.get("watch") in ("1", "true", "True"):
+                    return self._watch(request, info)
+                return self._list(request, info)
+            if method == "POST" and "create" in verbs:
+                body = await self._body(request)
+                stored = backend.create(rt, namespace, body, dry_run=dry_run)
+                return _json(stored.raw, 201)
+            if method == "DELETE" and "deletecollection" in verbs:
+                options = DeleteOptions.parse(await self._optional_body(request), dict(query))
+                deleted = backend.delete_collection(
+                    rt, info.namespace, options, dry_run=dry_run,
+                    labels=parse_label_selector(query.get("labelSelector")),
+                    fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields))
+                return _json(encode_list(rt, deleted, backend.store.resource_version, None))
+            raise MethodNotAllowed()
+        name = info.name
+        if info.subresource == "scale":
+            if method == "GET":
+                return _json(backend.get_scale(rt, namespace, name))
+            if method == "PUT":
+                return _json(backend.update_scale(rt, namespace, name, await self._body(request),
+                                                  dry_run=dry_run))
+            if method == "PATCH":
+                patch_type = self._patch_type(request)
+                body = await self._body(request, allowed=PATCH_TYPES)
+                return _json(backend.update_scale(rt, namespace, name, body,
+                                                  patch_type=patch_type, dry_run=dry_run))
+            raise MethodNotAllowed()
+        if info.subresource == "binding":
+            if method != "POST":
+                raise MethodNotAllowed()
+            binding = await self._body(request)
+            node = ((binding or {}).get("target") or {}).get("name") if isinstance(binding, dict) else None
+            if not node:
+                raise BadRequest("binding target name is required")
+            return _json(backend.bind(rt, namespace, name, node, dry_run=dry_run), 201)
+        subresource = info.subresource if info.subresource in ("status",) else None
+        if info.subresource == "finalize":
+            subresource = None
+        if method == "GET" and info.watch_path and subresource is None:
+            return self._watch(request, info)
+        if method == "GET":
+            stored = backend.get(rt, namespace, name)
+            if wants_table(request.headers.get("accept", "")):
+                include = query.get("includeObject", "Metadata")
+                return _json(encode_table(rt, [stored.obj], include=include, rv=None))
+            return _json(stored.raw)
+        if method == "PUT" and "update" in verbs:
+            body = await self._body(request)
+            stored = backend.update(rt, namespace, name, body, subresource=subresource,
+                                    dry_run=dry_run)
+            return _json(stored.raw)
+        if method == "PATCH" and "patch" in verbs:
+            patch_type = self._patch_type(request)
+            body = await self._body(request, allowed=PATCH_TYPES)
+            stored = backend.patch(rt, namespace, name, patch_type, body,
+                                   subresource=subresource, dry_run=dry_run)
+            return _json(stored.raw)
+        if method == "DELETE" and "delete" in verbs and subresource is None:
+            options = DeleteOptions.parse(await self._optional_body(request), dict(query))
+            stored, gone = backend.delete(rt, namespace, name, options, dry_run=dry_run)
+            return _json(stored.raw if not gone or rt.graceful_delete else _success(rt, stored))
+        raise MethodNotAllowed()
+
+    def _patch_type(self, request: Request) -> str:
+        media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media not in PATCH_TYPES:
+            raise UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types "
+                "include: " + ", ".join(PATCH_TYPES))
+        return media
+
+    async def _optional_body(self, request: Request) -> Any:
+        raw = await request.body()
+        check_body_size(len(raw))
+        if not raw.strip():
+            return None
+        return decode_body(raw, request.headers.get("content-type", JSON))
+
+    def _list(self, request: Request, info: RequestInfo) -> Response:
+        query = request.query_params
+        rt = info.resource
+        limit_text = query.get("limit")
+        try:
+            limit = int(limit_text) if limit_text else None
+        except ValueError:
+            raise BadRequest(f"invalid limit {limit_text!r}") from None
+        result = self.backend.list(
+            rt, info.namespace,
+            labels=parse_label_selector(query.get("labelSelector")),
+            fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields),
+            limit=limit if limit and limit > 0 else None,
+            continue_token=query.get("continue") or None,
+        )
+        if wants_table(request.headers.get("accept", "")):
+            include = query.get("includeObject", "Metadata")
+            return _json(encode_table(rt, [i.obj for i in result.items], include=include,
+                                      rv=result.resource_version,
+                                      continue_token=result.continue_token))
+        return _json(encode_list(rt, result.items, result.resource_version,
+                                 result.continue_token))
+
+    def _watch(self, request: Request, info: RequestInfo) -> Response:
+        query = request.query_params
+        rt = info.resource
+        timeout_text = query.get("timeoutSeconds")
+        try:
+            timeout = float(timeout_text) if timeout_text else DEFAULT_WATCH_TIMEOUT
+        except ValueError:
+            raise BadRequest(f"invalid timeoutSeconds {timeout_text!r}") from None
+        rv_text = query.get("resourceVersion")
+        if rv_text not in (None, "", "0"):
+            try:
+                requested = int(rv_text)
+            except ValueError:
+                raise BadRequest(f'invalid resource version "{rv_text}"') from None
+            if requested > self.backend.store.resource_version:
+                raise TooLargeResourceVersion(requested, self.backend.store.resource_version)
+        encoder = None
+        if wants_table(request.headers.get("accept", "")):
+            include = query.get("includeObject", "Metadata")
+            first = [True]
+
+            def encoder(stored: StoredObject, _type: str) -> str:
+                with_columns, first[0] = first[0], False
+                return encode_table(rt, [stored.obj], include=include, rv=None,
+                                    with_columns=with_columns)
+
+        fields = parse_field_selector(query.get("fieldSelector"), rt.selectable_fields)
+        if info.name is not None:
+            # Legacy /watch/.../NAME: the same as fieldSelector=metadata.name=NAME.
+            fields = parse_field_selector(
+                ",".join(filter(None, [query.get("fieldSelector"), f"metadata.name={info.name}"])),
+                rt.selectable_fields)
+        watch = WatchRequest(
+            resource=rt.group_resource, kind=rt.kind, api_version=rt.api_version,
+            namespace=info.namespace if rt.namespaced else None,
+            labels=parse_label_selector(query.get("labelSelector")), fields=fields,
+            resource_version=query.get("resourceVersion"), timeout_seconds=timeout,
+            bookmarks=query.get("allowWatchBookmarks") in ("true", "1"),
+            send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
+            bookmark_interval=self.bookmark_interval,
+            encode_object=encoder,
+        )
+        return StreamingResponse(self.hub.stream(watch), media_type=JSON)
+
+
+def build_app(backend: ApiBackend, *, hub: WatchHub | None = None,
+              bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL) -> Starlette:
+    """The ASGI app for ``backend``; ``hub`` defaults to a new one on the same store.
+
+    ``bookmark_interval``: seconds between BOOKMARK events on watches that allow them
+    (kube-apiserver sends one about every minute; tests use less).
+    """
+    hub = hub or WatchHub(backend.store)
+    h = _Handlers(backend, hub, bookmark_interval)
+    all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    routes = [
+        Route("/version", h.version),
+        Route("/healthz", h.health),
+        Route("/livez", h.health),
+        Route("/readyz", h.health),
+        Route("/api", h.api_root),
+        Route("/api/v1", h.core_resources),
+        Route("/api/v1/{path:path}", h.core, methods=all_methods),
+        Route("/apis", h.apis_root),
+        Route("/apis/{group}", h.group_info),
+        Route("/apis/{group}/{version}", h.group_resources),
+        Route("/apis/{group}/{version}/{path:path}", h.grouped, methods=all_methods),
+    ]
+
+    async def namespace_finalizer() -> None:
+        while True:
+            await asyncio.sleep(NAMESPACE_FINALIZE_PERIOD)
+            try:
+                if backend.has_terminating_namespaces():
+                    backend.finalize_namespaces()
+            except Exception:  # noqa: BLE001 — keep the loop alive; the next round retries
+                log.exception("finalizing namespaces failed")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub.attach(asyncio.get_running_loop())
+        task = asyncio.create_task(namespace_finalizer())
+        try:
+            yield
+        finally:
+            task.cancel()
+            hub.close()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _status_response(PathNotFound())
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        return _status_response(MethodNotAllowed())
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("internal error serving %s %s", request.method, request.url.path)
+        return _status_response(ApiError(f"Internal error occurred: {exc}"))
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: method_not_allowed, Exception: server_error},
+    )
+    app.state.backend = backend
+    app.state.hub = hub
+    return app

@@ -1,0 +1,118 @@
+"""Serve the API in-process: a uvicorn server on a free loopback port in a thread.
+
+Used by tests, benchmarks and other embedded parts::
+
+    with ApiServerRunner() as server:          # memory store
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig")
+
+Pass a :class:`SqliteObjectStore` for durable state (``shiplane cluster up`` uses
+the same classes in a detached process, see :mod:`.process`).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from shiplane.cluster.apiserver.app import build_app
+from shiplane.cluster.apiserver.backend import ApiBackend
+from shiplane.cluster.apiserver.watch import WatchHub
+from shiplane.cluster.store.memory import MemoryObjectStore
+from shiplane.cluster.store.protocol import ObjectStore
+from shiplane.errors import ClusterError
+
+__all__ = ["ApiServerRunner", "free_port", "kubeconfig_text"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def kubeconfig_text(server_url: str, name: str = "shiplane", namespace: str = "default") -> str:
+    """A kubeconfig for a plain-HTTP loopback server (TLS and credentials come in part 2)."""
+    return (
+        "apiVersion: v1\n"
+        "kind: Config\n"
+        "clusters:\n"
+        f"- name: {name}\n"
+        "  cluster:\n"
+        f"    server: {server_url}\n"
+        "users:\n"
+        f"- name: {name}\n"
+        "  user: {}\n"
+        "contexts:\n"
+        f"- name: {name}\n"
+        "  context:\n"
+        f"    cluster: {name}\n"
+        f"    user: {name}\n"
+        f"    namespace: {namespace}\n"
+        f"current-context: {name}\n"
+        "preferences: {}\n"
+    )
+
+
+class ApiServerRunner:
+    """Start/stop an API server in a background thread of this process."""
+
+    def __init__(self, store: ObjectStore | None = None, *, host: str = "127.0.0.1",
+                 port: int = 0, name: str = "shiplane") -> None:
+        self.store = store if store is not None else MemoryObjectStore()
+        self.host = host
+        self.port = port or free_port(host)
+        self.name = name
+        self.backend = ApiBackend(self.store)
+        self.hub = WatchHub(self.store)
+        self.app = build_app(self.backend, hub=self.hub)
+        self.kubeconfig: Path | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> ApiServerRunner:
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
+                                lifespan="on", timeout_graceful_shutdown=2, access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=f"apiserver-{self.port}",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise ClusterError(f"the API server did not start on {self.url}",
+                                   hint="is the port already in use?")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.should_exit = True
+        loop = getattr(self.hub, "_loop", None)
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(self.hub.close)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+
+    def write_kubeconfig(self, path: Path, namespace: str = "default") -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(kubeconfig_text(self.url, self.name, namespace))
+        self.kubeconfig = path
+        return path
+
+    def __enter__(self) -> ApiServerRunner:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
