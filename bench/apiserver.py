@@ -39,10 +39,16 @@ MERGE = {"content-type": "application/merge-patch+json"}
 
 
 def pod(i: int) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": f"pod-{i:05d}", "labels": {"app": f"app-{i % 10}", "bench": "yes"}},
-            "spec": {"containers": [{"name": "c", "image": "registry.local/app:1.0",
-                                     "ports": [{"containerPort": 8080}]}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": f"pod-{i:05d}", "labels": {"app": f"app-{i % 10}", "bench": "yes"}},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "registry.local/app:1.0", "ports": [{"containerPort": 8080}]}
+            ]
+        },
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -67,13 +73,17 @@ def report(name: str, latencies: list[float], elapsed: float) -> None:
     cpu = server_cpu()
     per_op = (cpu - _last_cpu) / len(latencies)
     _last_cpu = cpu
-    print(f"{name:<22} n={len(latencies):>6}  {len(latencies) / elapsed:>8.0f} ops/s  "
-          f"p50={percentile(latencies, .5) * 1000:7.1f} ms  p99={percentile(latencies, .99) * 1000:7.1f} ms"
-          f"  max={max(latencies) * 1000:7.1f} ms  server cpu/op={per_op * 1e6:6.0f} us")
+    print(
+        f"{name:<22} n={len(latencies):>6}  {len(latencies) / elapsed:>8.0f} ops/s  "
+        f"p50={percentile(latencies, 0.5) * 1000:7.1f} ms  "
+        f"p99={percentile(latencies, 0.99) * 1000:7.1f} ms"
+        f"  max={max(latencies) * 1000:7.1f} ms  server cpu/op={per_op * 1e6:6.0f} us"
+    )
 
 
-async def run_many(count: int, concurrency: int, op: Callable[[int], Awaitable[None]]
-                   ) -> tuple[list[float], float]:
+async def run_many(
+    count: int, concurrency: int, op: Callable[[int], Awaitable[None]]
+) -> tuple[list[float], float]:
     latencies: list[float] = []
     counter = iter(range(count))
 
@@ -141,7 +151,9 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
 
         async def patch(i: int) -> None:
             body = json.dumps({"metadata": {"labels": {"round": str(i)}}})
-            async with api.patch(f"{PODS}/pod-{i % pods:05d}", data=body, headers=MERGE) as response:
+            async with api.patch(
+                f"{PODS}/pod-{i % pods:05d}", data=body, headers=MERGE
+            ) as response:
                 assert response.status == 200, await response.text()
                 await response.read()
 
@@ -158,8 +170,12 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
 
         async def watcher() -> None:
             nonlocal connected
-            params = {"watch": "1", "resourceVersion": rv, "timeoutSeconds": "60",
-                      "labelSelector": "bench=watch"}
+            params = {
+                "watch": "1",
+                "resourceVersion": rv,
+                "timeoutSeconds": "60",
+                "labelSelector": "bench=watch",
+            }
             async with api.get(PODS, params=params) as response:
                 connected += 1
                 if connected == watchers:
@@ -187,10 +203,12 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
                 await response.read()
         await asyncio.wait_for(asyncio.gather(*tasks), 120)
         elapsed = time.perf_counter() - started
-        print(f"{'watch fan-out':<22} {watchers} watchers x {writes} events = {len(delivery)} "
-              f"deliveries, {len(delivery) / elapsed:.0f} events/s delivered, "
-              f"p50={statistics.median(delivery) * 1000:.1f} ms  "
-              f"p99={percentile(delivery, .99) * 1000:.1f} ms")
+        print(
+            f"{'watch fan-out':<22} {watchers} watchers x {writes} events = {len(delivery)} "
+            f"deliveries, {len(delivery) / elapsed:.0f} events/s delivered, "
+            f"p50={statistics.median(delivery) * 1000:.1f} ms  "
+            f"p99={percentile(delivery, 0.99) * 1000:.1f} ms"
+        )
 
 
 def main() -> int:
@@ -203,9 +221,19 @@ def main() -> int:
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         server = subprocess.Popen(
-            [sys.executable, "-m", "shiplane.cluster.apiserver.serve", "--db",
-             str(Path(tmp) / "store.db"), "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "shiplane.cluster.apiserver.serve",
+                "--db",
+                str(Path(tmp) / "store.db"),
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         global SERVER_PID
         SERVER_PID = server.pid
         url = f"http://127.0.0.1:{port}"
@@ -219,9 +247,11 @@ def main() -> int:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.1)
-            print(f"API server (SQLite WAL store) at {url}; {args.pods} pods, "
-                  f"concurrency {args.concurrency}, {os.cpu_count()} CPUs, "
-                  f"load average {os.getloadavg()[0]:.1f}")
+            print(
+                f"API server (SQLite WAL store) at {url}; {args.pods} pods, "
+                f"concurrency {args.concurrency}, {os.cpu_count()} CPUs, "
+                f"load average {os.getloadavg()[0]:.1f}"
+            )
             asyncio.run(bench(url, args.pods, args.concurrency, args.watchers))
         finally:
             server.terminate()

@@ -22,15 +22,19 @@ def test_up_down_up_keeps_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         up = run_cli(["cluster", "up", "--name", "dev"], cwd=tmp_path)
         assert up.exit_code == 0, up.stderr
         assert "cluster dev running at http://127.0.0.1:" in up.stdout
-        kubeconfig = run_cli(["cluster", "kubeconfig", "--name", "dev", "--path"],
-                             cwd=tmp_path).stdout.strip()
+        kubeconfig = run_cli(
+            ["cluster", "kubeconfig", "--name", "dev", "--path"], cwd=tmp_path
+        ).stdout.strip()
         assert Path(kubeconfig) == tmp_path / "state" / "clusters" / "dev" / "kubeconfig"
         content = run_cli(["cluster", "kubeconfig", "--name", "dev"], cwd=tmp_path).stdout
         assert "current-context: shiplane-dev" in content
         create = subprocess.run(
             [KUBECTL, "--kubeconfig", kubeconfig, "apply", "--validate=false", "-f", "-"],
             input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept}\ndata: {a: b}\n",
-            capture_output=True, text=True, timeout=30)
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert create.returncode == 0, create.stderr
         status = run_cli(["cluster", "status", "--name", "dev"], cwd=tmp_path)
         assert status.exit_code == 0 and "running" in status.stdout
@@ -40,8 +44,12 @@ def test_up_down_up_keeps_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert stopped.exit_code == 3 and "stopped" in stopped.stdout
         again = run_cli(["cluster", "up", "--name", "dev"], cwd=tmp_path)
         assert again.exit_code == 0, again.stderr
-        kept = subprocess.run([KUBECTL, "--kubeconfig", kubeconfig, "get", "cm", "kept", "-o",
-                               "json"], capture_output=True, text=True, timeout=30)
+        kept = subprocess.run(
+            [KUBECTL, "--kubeconfig", kubeconfig, "get", "cm", "kept", "-o", "json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert kept.returncode == 0, kept.stderr
         assert json.loads(kept.stdout)["data"] == {"a": "b"}
     finally:

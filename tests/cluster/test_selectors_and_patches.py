@@ -52,8 +52,11 @@ def test_label_selector_syntax_errors_are_bad_requests(bad: str) -> None:
 
 
 def test_field_selectors() -> None:
-    pod = {"metadata": {"name": "p", "namespace": "ns"},
-           "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}}
+    pod = {
+        "metadata": {"name": "p", "namespace": "ns"},
+        "spec": {"nodeName": "n1"},
+        "status": {"phase": "Running"},
+    }
     allowed = REGISTRY.lookup("", "v1", "pods").selectable_fields
     assert parse_field_selector("spec.nodeName=n1,status.phase!=Failed", allowed).matches(pod)
     assert not parse_field_selector("status.phase==Pending", allowed).matches(pod)
@@ -77,16 +80,28 @@ DEPLOY = REGISTRY.lookup("apps", "v1", "deployments")
 
 
 def deployment() -> dict:
-    return {"metadata": {"name": "d", "finalizers": ["a"]},
-            "spec": {"replicas": 1, "strategy": {"type": "RollingUpdate",
-                                                 "rollingUpdate": {"maxSurge": 1}},
-                     "template": {"spec": {
-                         "containers": [
-                             {"name": "web", "image": "web:1", "ports": [{"containerPort": 80}],
-                              "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]},
-                             {"name": "side", "image": "side:1"}],
-                         "volumes": [{"name": "v", "emptyDir": {}}],
-                         "tolerations": [{"key": "a"}]}}}}
+    return {
+        "metadata": {"name": "d", "finalizers": ["a"]},
+        "spec": {
+            "replicas": 1,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "web:1",
+                            "ports": [{"containerPort": 80}],
+                            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                        },
+                        {"name": "side", "image": "side:1"},
+                    ],
+                    "volumes": [{"name": "v", "emptyDir": {}}],
+                    "tolerations": [{"key": "a"}],
+                }
+            },
+        },
+    }
 
 
 def smp(patch: dict) -> dict:
@@ -98,8 +113,19 @@ def containers(obj: dict) -> list[dict]:
 
 
 def test_smp_merges_containers_by_name_and_env_by_name() -> None:
-    result = smp({"spec": {"template": {"spec": {"containers": [
-        {"name": "web", "image": "web:2", "env": [{"name": "B", "value": "3"}]}]}}}})
+    result = smp(
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "web", "image": "web:2", "env": [{"name": "B", "value": "3"}]}
+                        ]
+                    }
+                }
+            }
+        }
+    )
     web, side = containers(result)
     assert web["image"] == "web:2" and side["image"] == "side:1"
     assert web["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "3"}]
@@ -107,23 +133,53 @@ def test_smp_merges_containers_by_name_and_env_by_name() -> None:
 
 
 def test_smp_patch_delete_and_replace_directives() -> None:
-    result = smp({"spec": {"template": {"spec": {"containers": [
-        {"name": "side", "$patch": "delete"}]}}}})
+    result = smp(
+        {"spec": {"template": {"spec": {"containers": [{"name": "side", "$patch": "delete"}]}}}}
+    )
     assert [c["name"] for c in containers(result)] == ["web"]
-    result = smp({"spec": {"template": {"spec": {"containers": [
-        {"name": "only", "image": "o:1"}, {"$patch": "replace"}]}}}})
+    result = smp(
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "only", "image": "o:1"}, {"$patch": "replace"}]
+                    }
+                }
+            }
+        }
+    )
     assert containers(result) == [{"name": "only", "image": "o:1"}]
     result = smp({"spec": {"strategy": {"$patch": "replace", "type": "Recreate"}}})
     assert result["spec"]["strategy"] == {"type": "Recreate"}
-    result = smp({"spec": {"template": {"spec": {"containers": [
-        {"name": "web", "ports": [{"containerPort": 80, "$patch": "delete"},
-                                  {"containerPort": 8080}]}]}}}})
+    result = smp(
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "web",
+                                "ports": [
+                                    {"containerPort": 80, "$patch": "delete"},
+                                    {"containerPort": 8080},
+                                ],
+                            }
+                        ]
+                    }
+                }
+            }
+        }
+    )
     assert containers(result)[0]["ports"] == [{"containerPort": 8080}]
 
 
 def test_smp_lists_without_merge_key_are_replaced_and_primitives_unioned() -> None:
-    result = smp({"metadata": {"finalizers": ["b", "a"]},
-                  "spec": {"template": {"spec": {"tolerations": [{"key": "b"}]}}}})
+    result = smp(
+        {
+            "metadata": {"finalizers": ["b", "a"]},
+            "spec": {"template": {"spec": {"tolerations": [{"key": "b"}]}}},
+        }
+    )
     assert result["metadata"]["finalizers"] == ["a", "b"]
     assert result["spec"]["template"]["spec"]["tolerations"] == [{"key": "b"}]
     result = smp({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}})
@@ -131,11 +187,19 @@ def test_smp_lists_without_merge_key_are_replaced_and_primitives_unioned() -> No
 
 
 def test_smp_set_element_order_and_retain_keys() -> None:
-    result = smp({"spec": {
-        "strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": None},
-        "template": {"spec": {
-            "$setElementOrder/containers": [{"name": "side"}, {"name": "web"}],
-            "containers": [{"name": "web", "image": "web:3"}]}}}})
+    result = smp(
+        {
+            "spec": {
+                "strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": None},
+                "template": {
+                    "spec": {
+                        "$setElementOrder/containers": [{"name": "side"}, {"name": "web"}],
+                        "containers": [{"name": "web", "image": "web:3"}],
+                    }
+                },
+            }
+        }
+    )
     assert result["spec"]["strategy"] == {"type": "Recreate"}
     assert [c["name"] for c in containers(result)] == ["side", "web"]
     assert containers(result)[1]["image"] == "web:3"
@@ -148,16 +212,29 @@ def test_smp_null_deletes_and_missing_merge_key_is_rejected() -> None:
 
 
 def test_json_patch_and_its_failures() -> None:
-    result = apply_patch(deployment(), JSON_PATCH,
-                         [{"op": "replace", "path": "/spec/replicas", "value": 4},
-                          {"op": "add", "path": "/metadata/labels", "value": {"a": "b"}}],
-                         DEPLOY.patch_schema)
+    result = apply_patch(
+        deployment(),
+        JSON_PATCH,
+        [
+            {"op": "replace", "path": "/spec/replicas", "value": 4},
+            {"op": "add", "path": "/metadata/labels", "value": {"a": "b"}},
+        ],
+        DEPLOY.patch_schema,
+    )
     assert result["spec"]["replicas"] == 4 and result["metadata"]["labels"] == {"a": "b"}
     with pytest.raises(PatchFailed):
-        apply_patch(deployment(), JSON_PATCH, [{"op": "test", "path": "/spec/replicas", "value": 9}],
-                    DEPLOY.patch_schema)
+        apply_patch(
+            deployment(),
+            JSON_PATCH,
+            [{"op": "test", "path": "/spec/replicas", "value": 9}],
+            DEPLOY.patch_schema,
+        )
     with pytest.raises(BadRequest):
         apply_patch(deployment(), JSON_PATCH, {"op": "add"}, DEPLOY.patch_schema)
-    merged = apply_patch(deployment(), MERGE_PATCH, {"spec": {"template": {"spec": {
-        "containers": [{"name": "x", "image": "x"}]}}}}, DEPLOY.patch_schema)
+    merged = apply_patch(
+        deployment(),
+        MERGE_PATCH,
+        {"spec": {"template": {"spec": {"containers": [{"name": "x", "image": "x"}]}}}},
+        DEPLOY.patch_schema,
+    )
     assert containers(merged) == [{"name": "x", "image": "x"}]

@@ -36,8 +36,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
 
 
 def cm(name: str, data: str = "v", namespace: str = "default") -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace}, "data": {"k": data}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {"k": data},
+    }
 
 
 def key(name: str, namespace: str = "default") -> ObjectKey:
@@ -155,11 +159,19 @@ def test_generation_moves_only_with_the_spec() -> None:
     old = prepare_create({"metadata": {"name": "a"}, "spec": {"replicas": 1}}, now=NOW)
     assert old["metadata"]["generation"] == 1 and old["metadata"]["uid"]
     assert old["metadata"]["creationTimestamp"] == "2026-01-02T03:04:05Z"
-    labelled = prepare_update(old, {"metadata": {"name": "a", "labels": {"x": "y"}},
-                                    "spec": {"replicas": 1}, "status": {"ready": 1}})
+    labelled = prepare_update(
+        old,
+        {
+            "metadata": {"name": "a", "labels": {"x": "y"}},
+            "spec": {"replicas": 1},
+            "status": {"ready": 1},
+        },
+    )
     assert labelled["metadata"]["generation"] == 1
     assert labelled["metadata"]["uid"] == old["metadata"]["uid"]
-    scaled = prepare_update(old, {"metadata": {"name": "a", "uid": "forged"}, "spec": {"replicas": 2}})
+    scaled = prepare_update(
+        old, {"metadata": {"name": "a", "uid": "forged"}, "spec": {"replicas": 2}}
+    )
     assert scaled["metadata"]["generation"] == 2
     assert scaled["metadata"]["uid"] == old["metadata"]["uid"]
 
@@ -167,18 +179,21 @@ def test_generation_moves_only_with_the_spec() -> None:
 def test_deletion_plans() -> None:
     plain = plan_deletion({"metadata": {}}, now=NOW, propagation=None, grace_period=None)
     assert plain.remove
-    fg = plan_deletion({"metadata": {"generation": 3}}, now=NOW, propagation="Foreground",
-                       grace_period=None)
+    fg = plan_deletion(
+        {"metadata": {"generation": 3}}, now=NOW, propagation="Foreground", grace_period=None
+    )
     assert not fg.remove and fg.obj["metadata"]["finalizers"] == ["foregroundDeletion"]
     assert fg.obj["metadata"]["deletionTimestamp"] == "2026-01-02T03:04:05Z"
     assert fg.obj["metadata"]["generation"] == 4
     orphan = plan_deletion({"metadata": {}}, now=NOW, propagation="Orphan", grace_period=None)
     assert orphan.obj["metadata"]["finalizers"] == ["orphan"]
-    kept = plan_deletion({"metadata": {"finalizers": ["x/y"]}}, now=NOW, propagation=None,
-                         grace_period=None)
+    kept = plan_deletion(
+        {"metadata": {"finalizers": ["x/y"]}}, now=NOW, propagation=None, grace_period=None
+    )
     assert not kept.remove and kept.obj["metadata"]["finalizers"] == ["x/y"]
-    graceful = plan_deletion({"metadata": {}}, now=NOW, propagation=None, grace_period=30,
-                             graceful=True)
+    graceful = plan_deletion(
+        {"metadata": {}}, now=NOW, propagation=None, grace_period=30, graceful=True
+    )
     assert not graceful.remove
     assert graceful.obj["metadata"]["deletionTimestamp"] == "2026-01-02T03:04:35Z"
     assert graceful.obj["metadata"]["deletionGracePeriodSeconds"] == 30

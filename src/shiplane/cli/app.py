@@ -22,7 +22,8 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("platform", "platform_cmd", "Change a platform repo: add services, set image tags."),
     ("chart", "chart_cmd", "Lint and render Helm charts with Helm's own Go SDK."),
     ("quickstart", "quickstart_cmd", "Scaffold, lint and render the guide's repos end to end."),
-    ("cluster", "cluster_cmd", "Run the embedded Kubernetes API server (up, down, status, kubeconfig)."),
+    ("registry", "registry_cmd", "Run the OCI registry; log in, list, inspect and copy images."),
+    ("cluster", "cluster_cmd", "Run the embedded Kubernetes API server: up, down, status, kubeconfig."),
 )
 
 app = typer.Typer(

@@ -19,15 +19,22 @@ _STATE = typer.Option(None, "--state-dir", help="Override the state folder.")
 def _state_dir(flag: Path | None) -> Path:
     path = find_config()
     workspace = load_workspace(path)
-    resolved = resolve_setting(flag=flag, env_var=STATE_DIR_ENV_VAR,
-                               file_value=workspace.state_dir if path else None,
-                               default=workspace.state_dir, convert=Path)
+    resolved = resolve_setting(
+        flag=flag,
+        env_var=STATE_DIR_ENV_VAR,
+        file_value=workspace.state_dir if path else None,
+        default=workspace.state_dir,
+        convert=Path,
+    )
     return Path(resolved.value).resolve()
 
 
 @app.command("up")
-def up(name: str = _NAME, port: int | None = typer.Option(None, "--port", help="Loopback port."),
-       state_dir: Path | None = _STATE) -> None:
+def up(
+    name: str = _NAME,
+    port: int | None = typer.Option(None, "--port", help="Loopback port."),
+    state_dir: Path | None = _STATE,
+) -> None:
     """Start the cluster's API server (state survives 'down'; 'up' brings it back)."""
     info = cluster_up(_state_dir(state_dir), name, port)
     typer.echo(f"cluster {info.name} running at {info.url} (pid {info.pid})")
@@ -54,12 +61,16 @@ def status(name: str = _NAME, state_dir: Path | None = _STATE) -> None:
 
 
 @app.command("kubeconfig")
-def kubeconfig(name: str = _NAME, state_dir: Path | None = _STATE,
-               path_only: bool = typer.Option(False, "--path", help="Print only the file path."),
-               ) -> None:
+def kubeconfig(
+    name: str = _NAME,
+    state_dir: Path | None = _STATE,
+    path_only: bool = typer.Option(False, "--path", help="Print only the file path."),
+) -> None:
     """Print the kubeconfig of a running cluster (or its path with --path)."""
     info = cluster_status(_state_dir(state_dir), name)
     if not info.kubeconfig.exists():
-        raise UsageError(f"cluster {name!r} has no kubeconfig yet",
-                         hint=f"run 'shiplane cluster up --name {name}'")
+        raise UsageError(
+            f"cluster {name!r} has no kubeconfig yet",
+            hint=f"run 'shiplane cluster up --name {name}'",
+        )
     typer.echo(str(info.kubeconfig) if path_only else info.kubeconfig.read_text().rstrip())

@@ -5,9 +5,12 @@ does (no mocks of what they stand for). Use from a ``conftest.py``::
 
     pytest_plugins = ["shiplane.testing.plugin"]
 
-Public names: :func:`run_cli`, :class:`CliResult`, :func:`shiplane_command`.
+Public names: :func:`run_cli`, :class:`CliResult`, :func:`shiplane_command`,
+:func:`asgi_client` (a sync httpx client calling an ASGI app in-process).
+Fixtures (plugin): ``workspace_dir``, ``embedded_registry``.
 """
 
+from shiplane.testing.asgi import asgi_client
 from shiplane.testing.cli import CliResult, run_cli, shiplane_command
 
-__all__ = ["CliResult", "run_cli", "shiplane_command"]
+__all__ = ["CliResult", "asgi_client", "run_cli", "shiplane_command"]

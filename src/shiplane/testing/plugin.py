@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import pytest
 
-from shiplane.cluster.apiserver import ApiServerRunner
+from shiplane.registry import EmbeddedRegistry, MemoryStorage
+if TYPE_CHECKING:
+    from shiplane.cluster.apiserver import ApiServerRunner
 
 
 @pytest.fixture
@@ -19,6 +23,15 @@ def workspace_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     yield tmp_path
 
 
+@pytest.fixture
+def embedded_registry() -> Iterator[EmbeddedRegistry]:
+    """A fresh, open (no auth) in-memory OCI registry on a loopback port.
+
+    ``registry.host`` ("127.0.0.1:<port>") goes in image references,
+    ``registry.url`` is the base URL, ``registry.storage`` the store behind it.
+    """
+    with EmbeddedRegistry(MemoryStorage()) as registry:
+        yield registry
 @pytest.fixture(scope="module")
 def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServerRunner]:
     """An embedded Kubernetes API server (memory store) on a free loopback port.
@@ -26,6 +39,8 @@ def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServ
     One per test module; ``kube_apiserver.kubeconfig`` is a kubeconfig file for it that
     kubectl and the ``kubernetes`` Python client accept.
     """
+    from shiplane.cluster.apiserver import ApiServerRunner  # imported lazily: a web server
+
     with ApiServerRunner() as server:
         server.write_kubeconfig(tmp_path_factory.mktemp("kube") / "kubeconfig")
         yield server

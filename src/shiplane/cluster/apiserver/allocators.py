@@ -21,7 +21,9 @@ NODE_PORT_RANGE = (30000, 32767)
 
 
 def allocate_service_addresses(
-    service: dict[str, Any], existing: Iterable[dict[str, Any]], cidr: str = DEFAULT_SERVICE_CIDR,
+    service: dict[str, Any],
+    existing: Iterable[dict[str, Any]],
+    cidr: str = DEFAULT_SERVICE_CIDR,
 ) -> list[FieldError]:
     """Fill ``spec.clusterIP(s)`` and node ports in place; errors for taken or foreign values."""
     spec = service.setdefault("spec", {})
@@ -51,14 +53,24 @@ def allocate_service_addresses(
             except ValueError:
                 inside = False
             if not inside:
-                errors.append(FieldError(
-                    "Invalid", "spec.clusterIPs", [wanted],
-                    f"failed to allocate IP {wanted}: the provided IP ({wanted}) is not in the "
-                    f"valid range. The range of valid IPs is {cidr}"))
+                errors.append(
+                    FieldError(
+                        "Invalid",
+                        "spec.clusterIPs",
+                        [wanted],
+                        f"failed to allocate IP {wanted}: the provided IP ({wanted}) is not in the "
+                        f"valid range. The range of valid IPs is {cidr}",
+                    )
+                )
             elif wanted in used_ips:
-                errors.append(FieldError(
-                    "Invalid", "spec.clusterIPs", [wanted],
-                    f"failed to allocate IP {wanted}: provided IP is already allocated"))
+                errors.append(
+                    FieldError(
+                        "Invalid",
+                        "spec.clusterIPs",
+                        [wanted],
+                        f"failed to allocate IP {wanted}: provided IP is already allocated",
+                    )
+                )
             spec["clusterIP"] = wanted
             spec["clusterIPs"] = [wanted]
         else:
@@ -70,21 +82,35 @@ def allocate_service_addresses(
                     spec["clusterIPs"] = [candidate]
                     break
             else:
-                errors.append(FieldError("Invalid", "spec.clusterIPs", None,
-                                         "failed to allocate IP: range is full"))
+                errors.append(
+                    FieldError(
+                        "Invalid", "spec.clusterIPs", None, "failed to allocate IP: range is full"
+                    )
+                )
     if stype in ("NodePort", "LoadBalancer"):
         low, high = NODE_PORT_RANGE
         for i, port in enumerate(spec.get("ports") or []):
             wanted_port = port.get("nodePort")
             if wanted_port:
                 if not low <= wanted_port <= high:
-                    errors.append(FieldError(
-                        "Invalid", f"spec.ports[{i}].nodePort", wanted_port,
-                        f"provided port is not in the valid range. The range of valid ports is "
-                        f"{low}-{high}"))
+                    errors.append(
+                        FieldError(
+                            "Invalid",
+                            f"spec.ports[{i}].nodePort",
+                            wanted_port,
+                            f"provided port is not in the valid range. The range of valid ports is "
+                            f"{low}-{high}",
+                        )
+                    )
                 elif wanted_port in used_ports:
-                    errors.append(FieldError("Invalid", f"spec.ports[{i}].nodePort", wanted_port,
-                                             "provided port is already allocated"))
+                    errors.append(
+                        FieldError(
+                            "Invalid",
+                            f"spec.ports[{i}].nodePort",
+                            wanted_port,
+                            "provided port is already allocated",
+                        )
+                    )
                 used_ports.add(wanted_port)
                 continue
             for candidate in range(low, high + 1):
@@ -102,8 +128,10 @@ def carry_service_addresses(new: dict[str, Any], old: dict[str, Any]) -> None:
         spec["clusterIP"] = old_spec["clusterIP"]
     if not spec.get("clusterIPs") and old_spec.get("clusterIPs"):
         spec["clusterIPs"] = old_spec["clusterIPs"]
-    old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
-                 for p in old_spec.get("ports") or []}
+    old_ports = {
+        (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+        for p in old_spec.get("ports") or []
+    }
     if spec.get("type") in ("NodePort", "LoadBalancer"):
         for port in spec.get("ports") or []:
             previous = old_ports.get((port.get("port"), port.get("protocol", "TCP")))

@@ -28,6 +28,7 @@ from shiplane.cluster.apiserver.encoding import (
     encode_table,
     wants_table,
 )
+from shiplane.cluster.apiserver.eviction import evict
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
@@ -60,13 +61,22 @@ def _status_response(error: ApiError) -> Response:
     return _json(error.status(), error.code)
 
 
+def _dry_run(request: Request) -> bool:
+    return "All" in request.query_params.getlist("dryRun")
+
+
 def _success(rt: ResourceType, stored: StoredObject) -> dict[str, Any]:
     meta = stored.obj.get("metadata") or {}
     details = {"name": meta.get("name", ""), "kind": rt.plural, "uid": meta.get("uid", "")}
     if rt.group:
         details["group"] = rt.group
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-            "details": details}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }
 
 
 class _Handlers:
@@ -86,15 +96,19 @@ class _Handlers:
 
     async def api_root(self, request: Request) -> Response:
         if discovery.wants_aggregated(request.headers.get("accept", "")):
-            return _json(discovery.aggregated_discovery(self.registry, core=True),
-                         media=discovery.AGGREGATED_CONTENT_TYPE)
+            return _json(
+                discovery.aggregated_discovery(self.registry, core=True),
+                media=discovery.AGGREGATED_CONTENT_TYPE,
+            )
         host = request.headers.get("host", "127.0.0.1")
         return _json(discovery.api_versions(host))
 
     async def apis_root(self, request: Request) -> Response:
         if discovery.wants_aggregated(request.headers.get("accept", "")):
-            return _json(discovery.aggregated_discovery(self.registry, core=False),
-                         media=discovery.AGGREGATED_CONTENT_TYPE)
+            return _json(
+                discovery.aggregated_discovery(self.registry, core=False),
+                media=discovery.AGGREGATED_CONTENT_TYPE,
+            )
         return _json(discovery.api_group_list(self.registry))
 
     async def core_resources(self, request: Request) -> Response:
@@ -140,84 +154,135 @@ class _Handlers:
         return decode_body(raw, request.headers.get("content-type", JSON), allowed=allowed)
 
     async def _dispatch(self, request: Request, info: RequestInfo) -> Response:
-        method = request.method
-        query = request.query_params
-        rt, backend = info.resource, self.backend
-        namespace = info.namespace or ""
-        dry_run = "All" in query.getlist("dryRun")
-        verbs = rt.verbs
         if info.name is None:
-            if method == "GET":
-                if info.watch_path or query.get("watch") in ("1", "true", "True"):
-                    return self._watch(request, info)
-                return self._list(request, info)
-            if method == "POST" and "create" in verbs:
-                body = await self._body(request)
-                stored = backend.create(rt, namespace, body, dry_run=dry_run)
-                return _json(stored.raw, 201)
-            if method == "DELETE" and "deletecollection" in verbs:
-                options = DeleteOptions.parse(await self._optional_body(request), dict(query))
-                deleted = backend.delete_collection(
-                    rt, info.namespace, options, dry_run=dry_run,
-                    labels=parse_label_selector(query.get("labelSelector")),
-                    fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields))
-                return _json(encode_list(rt, deleted, backend.store.resource_version, None))
-            raise MethodNotAllowed()
-        name = info.name
-        if info.subresource == "scale":
-            if method == "GET":
-                return _json(backend.get_scale(rt, namespace, name))
-            if method == "PUT":
-                return _json(backend.update_scale(rt, namespace, name, await self._body(request),
-                                                  dry_run=dry_run))
-            if method == "PATCH":
-                patch_type = self._patch_type(request)
-                body = await self._body(request, allowed=PATCH_TYPES)
-                return _json(backend.update_scale(rt, namespace, name, body,
-                                                  patch_type=patch_type, dry_run=dry_run))
-            raise MethodNotAllowed()
-        if info.subresource == "binding":
-            if method != "POST":
-                raise MethodNotAllowed()
-            binding = await self._body(request)
-            node = ((binding or {}).get("target") or {}).get("name") if isinstance(binding, dict) else None
-            if not node:
-                raise BadRequest("binding target name is required")
-            return _json(backend.bind(rt, namespace, name, node, dry_run=dry_run), 201)
-        subresource = info.subresource if info.subresource in ("status",) else None
-        if info.subresource == "finalize":
-            subresource = None
+            return await self._collection(request, info)
+        handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction}.get(
+            info.subresource or "", self._item
+        )
+        return await handler(request, info)
+
+    async def _collection(self, request: Request, info: RequestInfo) -> Response:
+        """list / watch / create / deletecollection on ``.../<plural>``."""
+        method, query, rt = request.method, request.query_params, info.resource
+        if method == "GET":
+            if info.watch_path or query.get("watch") in ("1", "true", "True"):
+                return self._watch(request, info)
+            return self._list(request, info)
+        if method == "POST" and "create" in rt.verbs:
+            stored = self.backend.create(
+                rt, info.namespace or "", await self._body(request), dry_run=_dry_run(request)
+            )
+            return _json(stored.raw, 201)
+        if method == "DELETE" and "deletecollection" in rt.verbs:
+            options = DeleteOptions.parse(await self._optional_body(request), dict(query))
+            deleted = self.backend.delete_collection(
+                rt,
+                info.namespace,
+                options,
+                dry_run=_dry_run(request),
+                labels=parse_label_selector(query.get("labelSelector")),
+                fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields),
+            )
+            return _json(encode_list(rt, deleted, self.backend.store.resource_version, None))
+        raise MethodNotAllowed()
+
+    async def _item(self, request: Request, info: RequestInfo) -> Response:
+        """get / update / patch / delete of one object or its ``status``."""
+        method, query, rt = request.method, request.query_params, info.resource
+        namespace, name = info.namespace or "", info.name or ""
+        subresource = "status" if info.subresource == "status" else None
+        dry_run = _dry_run(request)
         if method == "GET" and info.watch_path and subresource is None:
             return self._watch(request, info)
         if method == "GET":
-            stored = backend.get(rt, namespace, name)
+            stored = self.backend.get(rt, namespace, name)
             if wants_table(request.headers.get("accept", "")):
                 include = query.get("includeObject", "Metadata")
                 return _json(encode_table(rt, [stored.obj], include=include, rv=None))
             return _json(stored.raw)
-        if method == "PUT" and "update" in verbs:
-            body = await self._body(request)
-            stored = backend.update(rt, namespace, name, body, subresource=subresource,
-                                    dry_run=dry_run)
+        if method == "PUT" and "update" in rt.verbs:
+            stored = self.backend.update(
+                rt,
+                namespace,
+                name,
+                await self._body(request),
+                subresource=subresource,
+                dry_run=dry_run,
+            )
             return _json(stored.raw)
-        if method == "PATCH" and "patch" in verbs:
+        if method == "PATCH" and "patch" in rt.verbs:
             patch_type = self._patch_type(request)
             body = await self._body(request, allowed=PATCH_TYPES)
-            stored = backend.patch(rt, namespace, name, patch_type, body,
-                                   subresource=subresource, dry_run=dry_run)
+            stored = self.backend.patch(
+                rt, namespace, name, patch_type, body, subresource=subresource, dry_run=dry_run
+            )
             return _json(stored.raw)
-        if method == "DELETE" and "delete" in verbs and subresource is None:
+        if method == "DELETE" and "delete" in rt.verbs and subresource is None:
             options = DeleteOptions.parse(await self._optional_body(request), dict(query))
-            stored, gone = backend.delete(rt, namespace, name, options, dry_run=dry_run)
-            return _json(stored.raw if not gone or rt.graceful_delete else _success(rt, stored))
+            stored, gone = self.backend.delete(rt, namespace, name, options, dry_run=dry_run)
+            # Pods come back as the object; other kinds as a Success Status once gone.
+            if gone and not rt.graceful_delete:
+                return _json(_success(rt, stored))
+            return _json(stored.raw)
         raise MethodNotAllowed()
+
+    async def _scale(self, request: Request, info: RequestInfo) -> Response:
+        rt, namespace, name = info.resource, info.namespace or "", info.name or ""
+        if request.method == "GET":
+            return _json(self.backend.get_scale(rt, namespace, name))
+        if request.method == "PUT":
+            return _json(
+                self.backend.update_scale(
+                    rt, namespace, name, await self._body(request), dry_run=_dry_run(request)
+                )
+            )
+        if request.method == "PATCH":
+            patch_type = self._patch_type(request)
+            body = await self._body(request, allowed=PATCH_TYPES)
+            return _json(
+                self.backend.update_scale(
+                    rt, namespace, name, body, patch_type=patch_type, dry_run=_dry_run(request)
+                )
+            )
+        raise MethodNotAllowed()
+
+    async def _binding(self, request: Request, info: RequestInfo) -> Response:
+        if request.method != "POST":
+            raise MethodNotAllowed()
+        binding = await self._body(request)
+        target = binding.get("target") if isinstance(binding, dict) else None
+        node = target.get("name") if isinstance(target, dict) else None
+        if not node:
+            raise BadRequest("binding target name is required")
+        return _json(
+            self.backend.bind(
+                info.resource,
+                info.namespace or "",
+                info.name or "",
+                node,
+                dry_run=_dry_run(request),
+            ),
+            201,
+        )
+
+    async def _eviction(self, request: Request, info: RequestInfo) -> Response:
+        if request.method != "POST":
+            raise MethodNotAllowed()
+        body = await self._body(request)
+        return _json(
+            evict(
+                self.backend, info.namespace or "", info.name or "", body, dry_run=_dry_run(request)
+            ),
+            201,
+        )
 
     def _patch_type(self, request: Request) -> str:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media not in PATCH_TYPES:
             raise UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types "
-                "include: " + ", ".join(PATCH_TYPES))
+                "include: " + ", ".join(PATCH_TYPES)
+            )
         return media
 
     async def _optional_body(self, request: Request) -> Any:
@@ -236,7 +301,8 @@ class _Handlers:
         except ValueError:
             raise BadRequest(f"invalid limit {limit_text!r}") from None
         result = self.backend.list(
-            rt, info.namespace,
+            rt,
+            info.namespace,
             labels=parse_label_selector(query.get("labelSelector")),
             fields=parse_field_selector(query.get("fieldSelector"), rt.selectable_fields),
             limit=limit if limit and limit > 0 else None,
@@ -244,11 +310,16 @@ class _Handlers:
         )
         if wants_table(request.headers.get("accept", "")):
             include = query.get("includeObject", "Metadata")
-            return _json(encode_table(rt, [i.obj for i in result.items], include=include,
-                                      rv=result.resource_version,
-                                      continue_token=result.continue_token))
-        return _json(encode_list(rt, result.items, result.resource_version,
-                                 result.continue_token))
+            return _json(
+                encode_table(
+                    rt,
+                    [i.obj for i in result.items],
+                    include=include,
+                    rv=result.resource_version,
+                    continue_token=result.continue_token,
+                )
+            )
+        return _json(encode_list(rt, result.items, result.resource_version, result.continue_token))
 
     def _watch(self, request: Request, info: RequestInfo) -> Response:
         query = request.query_params
@@ -273,20 +344,26 @@ class _Handlers:
 
             def encoder(stored: StoredObject, _type: str) -> str:
                 with_columns, first[0] = first[0], False
-                return encode_table(rt, [stored.obj], include=include, rv=None,
-                                    with_columns=with_columns)
+                return encode_table(
+                    rt, [stored.obj], include=include, rv=None, with_columns=with_columns
+                )
 
         fields = parse_field_selector(query.get("fieldSelector"), rt.selectable_fields)
         if info.name is not None:
             # Legacy /watch/.../NAME: the same as fieldSelector=metadata.name=NAME.
             fields = parse_field_selector(
                 ",".join(filter(None, [query.get("fieldSelector"), f"metadata.name={info.name}"])),
-                rt.selectable_fields)
+                rt.selectable_fields,
+            )
         watch = WatchRequest(
-            resource=rt.group_resource, kind=rt.kind, api_version=rt.api_version,
+            resource=rt.group_resource,
+            kind=rt.kind,
+            api_version=rt.api_version,
             namespace=info.namespace if rt.namespaced else None,
-            labels=parse_label_selector(query.get("labelSelector")), fields=fields,
-            resource_version=query.get("resourceVersion"), timeout_seconds=timeout,
+            labels=parse_label_selector(query.get("labelSelector")),
+            fields=fields,
+            resource_version=query.get("resourceVersion"),
+            timeout_seconds=timeout,
             bookmarks=query.get("allowWatchBookmarks") in ("true", "1"),
             send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
             bookmark_interval=self.bookmark_interval,
@@ -295,8 +372,12 @@ class _Handlers:
         return StreamingResponse(self.hub.stream(watch), media_type=JSON)
 
 
-def build_app(backend: ApiBackend, *, hub: WatchHub | None = None,
-              bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL) -> Starlette:
+def build_app(
+    backend: ApiBackend,
+    *,
+    hub: WatchHub | None = None,
+    bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL,
+) -> Starlette:
     """The ASGI app for ``backend``; ``hub`` defaults to a new one on the same store.
 
     ``bookmark_interval``: seconds between BOOKMARK events on watches that allow them

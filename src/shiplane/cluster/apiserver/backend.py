@@ -78,17 +78,29 @@ class ApiBackend:
         assert self._namespaces is not None
         for name in SYSTEM_NAMESPACES:
             if self.store.get(ObjectKey("namespaces", "", name)) is None:
-                self.create(self._namespaces, "", {"apiVersion": "v1", "kind": "Namespace",
-                                                   "metadata": {"name": name}})
+                self.create(
+                    self._namespaces,
+                    "",
+                    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                )
         services = self.registry.lookup("", "v1", "services")
         if services and self.store.get(ObjectKey("services", "default", "kubernetes")) is None:
-            self.create(services, "default", {
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": "kubernetes", "labels": {
-                    "component": "apiserver", "provider": "kubernetes"}},
-                "spec": {"clusterIP": _first_ip(self.service_cidr),
-                         "ports": [{"name": "https", "port": 443, "targetPort": 6443}]},
-            })
+            self.create(
+                services,
+                "default",
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {
+                        "name": "kubernetes",
+                        "labels": {"component": "apiserver", "provider": "kubernetes"},
+                    },
+                    "spec": {
+                        "clusterIP": _first_ip(self.service_cidr),
+                        "ports": [{"name": "https", "port": 443, "targetPort": 6443}],
+                    },
+                },
+            )
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -106,11 +118,14 @@ class ApiBackend:
             raise BadRequest(f"the object provided is unrecognized (must be of type {rt.kind})")
         api_version, kind = body.get("apiVersion"), body.get("kind")
         if api_version and api_version != rt.api_version:
-            raise BadRequest(f"the API version in the data ({api_version}) does not match the "
-                             f"expected API version ({rt.api_version})")
+            raise BadRequest(
+                f"the API version in the data ({api_version}) does not match the "
+                f"expected API version ({rt.api_version})"
+            )
         if kind and kind != rt.kind:
-            raise BadRequest(f"the kind in the data ({kind}) does not match the expected kind "
-                             f"({rt.kind})")
+            raise BadRequest(
+                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
+            )
         body["apiVersion"], body["kind"] = rt.api_version, rt.kind
         meta = body.get("metadata")
         if meta is None:
@@ -119,16 +134,19 @@ class ApiBackend:
             raise BadRequest("metadata must be an object")
         return body
 
-    def _check_namespace(self, rt: ResourceType, namespace: str, body: dict[str, Any],
-                         *, creating: bool) -> None:
+    def _check_namespace(
+        self, rt: ResourceType, namespace: str, body: dict[str, Any], *, creating: bool
+    ) -> None:
         meta = body["metadata"]
         if not rt.namespaced:
             meta.pop("namespace", None)
             return
         given = meta.get("namespace")
         if given and given != namespace:
-            raise BadRequest("the namespace of the provided object does not match the namespace "
-                             "sent on the request")
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace "
+                "sent on the request"
+            )
         meta["namespace"] = namespace
         if creating:
             ns = self.store.get(ObjectKey("namespaces", "", namespace))
@@ -195,7 +213,10 @@ class ApiBackend:
         name_filter = fields.exact("metadata.name") if fields else None
         for entry in stored:
             meta = entry.obj.get("metadata") or {}
-            if start_after is not None and (meta.get("namespace", ""), meta.get("name", "")) <= start_after:
+            if (
+                start_after is not None
+                and (meta.get("namespace", ""), meta.get("name", "")) <= start_after
+            ):
                 continue
             if name_filter is not None and meta.get("name") != name_filter:
                 continue
@@ -215,8 +236,9 @@ class ApiBackend:
 
     # -- writes --------------------------------------------------------------------------
 
-    def create(self, rt: ResourceType, namespace: str, body: Any, *,
-               dry_run: bool = False) -> StoredObject:
+    def create(
+        self, rt: ResourceType, namespace: str, body: Any, *, dry_run: bool = False
+    ) -> StoredObject:
         obj = self._check_type(rt, body)
         self._check_namespace(rt, namespace, obj, creating=True)
         meta = obj["metadata"]
@@ -240,13 +262,22 @@ class ApiBackend:
             return stored
         raise AssertionError("unreachable")
 
-    def update(self, rt: ResourceType, namespace: str, name: str, body: Any, *,
-               subresource: str | None = None, dry_run: bool = False) -> StoredObject:
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> StoredObject:
         obj = self._check_type(rt, body)
         body_name = obj["metadata"].get("name")
         if body_name and body_name != name:
-            raise BadRequest(f"the name of the object ({body_name}) does not match the name on "
-                             f"the URL ({name})")
+            raise BadRequest(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
         obj["metadata"]["name"] = name
         self._check_namespace(rt, namespace, obj, creating=False)
         current = self._load(rt, namespace, name)
@@ -255,8 +286,15 @@ class ApiBackend:
             raise Conflict(rt.group, rt.plural, name)
         return self._write_update(rt, current, obj, subresource=subresource, dry_run=dry_run)
 
-    def _write_update(self, rt: ResourceType, current: StoredObject, obj: dict[str, Any], *,
-                      subresource: str | None, dry_run: bool) -> StoredObject:
+    def _write_update(
+        self,
+        rt: ResourceType,
+        current: StoredObject,
+        obj: dict[str, Any],
+        *,
+        subresource: str | None,
+        dry_run: bool,
+    ) -> StoredObject:
         old = current.obj
         if subresource == "status":
             status = obj.get("status")
@@ -277,8 +315,10 @@ class ApiBackend:
         self._admit(rt, obj, old)
         key = self.key(rt, current.obj["metadata"].get("namespace", ""), old["metadata"]["name"])
         meta = obj["metadata"]
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and not meta.get(
-            "deletionGracePeriodSeconds"
+        if (
+            meta.get("deletionTimestamp")
+            and not meta.get("finalizers")
+            and not meta.get("deletionGracePeriodSeconds")
         ):
             # The last finalizer is gone from a terminating object: delete it now.
             [stored] = self.store.commit([Write("delete", key, None, current.rv)], dry_run=dry_run)
@@ -293,45 +333,71 @@ class ApiBackend:
             return _dry(result)
         return stored
 
-    def patch(self, rt: ResourceType, namespace: str, name: str, patch_type: str, patch: Any, *,
-              subresource: str | None = None, dry_run: bool = False) -> StoredObject:
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        patch_type: str,
+        patch: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> StoredObject:
         for _ in range(5):
             current = self._load(rt, namespace, name)
             patched = apply_patch(current.copy(), patch_type, patch, rt.patch_schema)
-            patched_meta = patched.get("metadata") if isinstance(patched.get("metadata"), dict) else {}
+            patched_meta = (
+                patched.get("metadata") if isinstance(patched.get("metadata"), dict) else {}
+            )
             wanted_rv = patched_meta.get("resourceVersion")
             if wanted_rv and str(wanted_rv) != str(current.rv):
                 raise Conflict(rt.group, rt.plural, name)
             if patched_meta.get("name", name) != name:
-                raise BadRequest(f"the name of the object ({patched_meta.get('name')}) does not "
-                                 f"match the name on the URL ({name})")
+                raise BadRequest(
+                    f"the name of the object ({patched_meta.get('name')}) does not "
+                    f"match the name on the URL ({name})"
+                )
             obj = self._check_type(rt, patched)
             obj["metadata"]["name"] = name
             self._check_namespace(rt, namespace, obj, creating=False)
             try:
-                return self._write_update(rt, current, obj, subresource=subresource,
-                                          dry_run=dry_run)
+                return self._write_update(
+                    rt, current, obj, subresource=subresource, dry_run=dry_run
+                )
             except Conflict:
                 if wanted_rv:
                     raise
                 continue  # somebody wrote in between: re-apply on the fresh object
         raise Conflict(rt.group, rt.plural, name)
 
-    def bind(self, rt: ResourceType, namespace: str, name: str, node: str, *,
-             dry_run: bool = False) -> dict[str, Any]:
+    def bind(
+        self, rt: ResourceType, namespace: str, name: str, node: str, *, dry_run: bool = False
+    ) -> dict[str, Any]:
         """``pods/binding``: assign a node once (k/pkg/registry/core/pod/storage assignPod)."""
         current = self._load(rt, namespace, name)
         assigned = (current.obj.get("spec") or {}).get("nodeName")
         if assigned:
-            raise Conflict(rt.group, rt.plural, name,
-                           f'pod {name} is already assigned to node "{assigned}"')
+            raise Conflict(
+                rt.group, rt.plural, name, f'pod {name} is already assigned to node "{assigned}"'
+            )
         if (current.obj.get("metadata") or {}).get("deletionTimestamp"):
-            raise Conflict(rt.group, rt.plural, name, f"pod {name} is being deleted, cannot be assigned to a host")
+            raise Conflict(
+                rt.group,
+                rt.plural,
+                name,
+                f"pod {name} is being deleted, cannot be assigned to a host",
+            )
         obj = current.copy()
         obj.setdefault("spec", {})["nodeName"] = node
         self._write_update(rt, current, obj, subresource=None, dry_run=dry_run)
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                "code": 201}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "code": 201,
+        }
 
     # -- scale subresource ---------------------------------------------------------------
 
@@ -340,8 +406,16 @@ class ApiBackend:
             raise NotFound(rt.group, f"{rt.plural}/scale", name)
         return scale_of(rt, self._load(rt, namespace, name).obj)
 
-    def update_scale(self, rt: ResourceType, namespace: str, name: str, scale: Any, *,
-                     patch_type: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    def update_scale(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        scale: Any,
+        *,
+        patch_type: str | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
         if rt.scale is None:
             raise NotFound(rt.group, f"{rt.plural}/scale", name)
         current = self._load(rt, namespace, name)
@@ -355,8 +429,16 @@ class ApiBackend:
             raise Conflict(rt.group, rt.plural, name)
         replicas = (scale.get("spec") or {}).get("replicas", 0)
         if not isinstance(replicas, int) or replicas < 0:
-            raise Invalid("autoscaling", "Scale", name, [FieldError(
-                "Invalid", "spec.replicas", replicas, "must be greater than or equal to 0")])
+            raise Invalid(
+                "autoscaling",
+                "Scale",
+                name,
+                [
+                    FieldError(
+                        "Invalid", "spec.replicas", replicas, "must be greater than or equal to 0"
+                    )
+                ],
+            )
         obj = current.copy()
         set_path(obj, rt.scale.replicas_path, replicas)
         stored = self._write_update(rt, current, obj, subresource=None, dry_run=dry_run)
@@ -364,48 +446,76 @@ class ApiBackend:
 
     # -- deletion ------------------------------------------------------------------------
 
-    def delete(self, rt: ResourceType, namespace: str, name: str, options: DeleteOptions, *,
-               dry_run: bool = False) -> tuple[StoredObject, bool]:
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        options: DeleteOptions,
+        *,
+        dry_run: bool = False,
+    ) -> tuple[StoredObject, bool]:
         """Delete or mark; returns the object and whether it is gone."""
         current = self._load(rt, namespace, name)
         meta = current.obj.get("metadata") or {}
         if options.precondition_uid and options.precondition_uid != meta.get("uid"):
-            raise Conflict(rt.group, rt.plural, name,
-                           f"Precondition failed: UID in precondition: {options.precondition_uid}, "
-                           f"UID in object meta: {meta.get('uid')}")
+            raise Conflict(
+                rt.group,
+                rt.plural,
+                name,
+                f"Precondition failed: UID in precondition: {options.precondition_uid}, "
+                f"UID in object meta: {meta.get('uid')}",
+            )
         if options.precondition_rv and options.precondition_rv != str(current.rv):
-            raise Conflict(rt.group, rt.plural, name,
-                           f"Precondition failed: ResourceVersion in precondition: "
-                           f"{options.precondition_rv}, ResourceVersion in object meta: {current.rv}")
+            raise Conflict(
+                rt.group,
+                rt.plural,
+                name,
+                f"Precondition failed: ResourceVersion in precondition: "
+                f"{options.precondition_rv}, ResourceVersion in object meta: {current.rv}",
+            )
         if rt.group_resource == "namespaces":
             return self._delete_namespace(rt, current, dry_run=dry_run)
-        writes, gone = self._deletion_writes(rt, current, options)
+        writes, gone = self.deletion_writes(rt, current, options)
         [stored] = self.store.commit(writes, dry_run=dry_run)
         return stored, gone
 
-    def _deletion_writes(self, rt: ResourceType, current: StoredObject,
-                         options: DeleteOptions) -> tuple[list[Write], bool]:
+    def deletion_writes(
+        self, rt: ResourceType, current: StoredObject, options: DeleteOptions
+    ) -> tuple[list[Write], bool]:
+        """The writes that delete (or mark) ``current``, and whether it will be gone."""
         obj = current.copy()
         spec = obj.get("spec") or {}
-        graceful = rt.graceful_delete and bool(spec.get("nodeName")) and (
-            (obj.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
+        graceful = (
+            rt.graceful_delete
+            and bool(spec.get("nodeName"))
+            and ((obj.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
+        )
         grace = options.grace_period_seconds
         if graceful and grace is None:
             grace = spec.get("terminationGracePeriodSeconds", 30)
-        plan = plan_deletion(obj, now=self.clock(), propagation=options.propagation_policy,
-                             grace_period=grace, graceful=graceful)
+        plan = plan_deletion(
+            obj,
+            now=self.clock(),
+            propagation=options.propagation_policy,
+            grace_period=grace,
+            graceful=graceful,
+        )
         key = self.key(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         if plan.remove:
             return [Write("delete", key, None, current.rv)], True
         return [Write("update", key, plan.obj, current.rv)], False
 
-    def _delete_namespace(self, rt: ResourceType, current: StoredObject, *,
-                          dry_run: bool) -> tuple[StoredObject, bool]:
+    def _delete_namespace(
+        self, rt: ResourceType, current: StoredObject, *, dry_run: bool
+    ) -> tuple[StoredObject, bool]:
         """Mark the namespace Terminating; :meth:`finalize_namespaces` empties it later."""
         name = current.obj["metadata"]["name"]
         if name in SYSTEM_NAMESPACES:
-            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                            details={"name": name, "kind": "namespaces"})
+            raise Forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                details={"name": name, "kind": "namespaces"},
+            )
         obj = current.copy()
         meta = obj["metadata"]
         if not meta.get("deletionTimestamp"):
@@ -441,8 +551,9 @@ class ApiBackend:
                     ):
                         remaining = True
                         continue
-                    more, gone = self._deletion_writes(other, entry, DeleteOptions(
-                        grace_period_seconds=0))
+                    more, gone = self.deletion_writes(
+                        other, entry, DeleteOptions(grace_period_seconds=0)
+                    )
                     writes += more
                     remaining = remaining or not gone
             if not remaining:
@@ -456,17 +567,25 @@ class ApiBackend:
         return removed
 
     def has_terminating_namespaces(self) -> bool:
-        return any((ns.obj.get("metadata") or {}).get("deletionTimestamp")
-                   for ns in self.store.list("namespaces"))
+        return any(
+            (ns.obj.get("metadata") or {}).get("deletionTimestamp")
+            for ns in self.store.list("namespaces")
+        )
 
-    def delete_collection(self, rt: ResourceType, namespace: str | None, options: DeleteOptions,
-                          *, labels: LabelSelector | None = None,
-                          fields: FieldSelector | None = None,
-                          dry_run: bool = False) -> list[StoredObject]:
+    def delete_collection(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        options: DeleteOptions,
+        *,
+        labels: LabelSelector | None = None,
+        fields: FieldSelector | None = None,
+        dry_run: bool = False,
+    ) -> list[StoredObject]:
         listed = self.list(rt, namespace, labels=labels, fields=fields)
         writes: list[Write] = []
         for entry in listed.items:
-            more, _ = self._deletion_writes(rt, entry, options)
+            more, _ = self.deletion_writes(rt, entry, options)
             writes += more
         if not writes:
             return []
@@ -479,15 +598,15 @@ def _first_ip(cidr: str) -> str:
 
 def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """No-op update: only the resourceVersion would differ (upstream skips the write)."""
-    a = dict(old, metadata={k: v for k, v in old.get("metadata", {}).items()
-                            if k != "resourceVersion"})
-    b = dict(new, metadata={k: v for k, v in new.get("metadata", {}).items()
-                            if k != "resourceVersion"})
+    a = dict(
+        old, metadata={k: v for k, v in old.get("metadata", {}).items() if k != "resourceVersion"}
+    )
+    b = dict(
+        new, metadata={k: v for k, v in new.get("metadata", {}).items() if k != "resourceVersion"}
+    )
     return a == b
 
 
 def _dry(obj: dict[str, Any]) -> StoredObject:
     rv = int(obj.get("metadata", {}).get("resourceVersion") or 0)
     return StoredObject(obj, encode(obj), rv)
-
-

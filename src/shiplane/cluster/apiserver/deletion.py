@@ -40,5 +40,9 @@ class DeleteOptions:
 
 
 def _unsupported_policy(policy: str) -> FieldError:
-    return FieldError("Unsupported", "propagationPolicy", policy,
-                      supported=("Foreground", "Background", "Orphan", "nil"))
+    return FieldError(
+        "Unsupported",
+        "propagationPolicy",
+        policy,
+        supported=("Foreground", "Background", "Orphan", "nil"),
+    )

@@ -8,8 +8,8 @@ Content-Type names ``g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``.
 
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 from typing import Any
 
 from shiplane.cluster.resources.registry import ResourceRegistry, ResourceType
@@ -32,16 +32,21 @@ _SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),
     "scale": ("get", "patch", "update"),
     "binding": ("create",),
+    "eviction": ("create",),
     "finalize": ("update",),
 }
 
 
 def wants_aggregated(accept: str) -> bool:
     for clause in accept.split(","):
-        params = {p.strip().partition("=")[0]: p.strip().partition("=")[2]
-                  for p in clause.split(";")[1:]}
-        if (params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2"
-                and params.get("as") == "APIGroupDiscoveryList"):
+        params = {
+            p.strip().partition("=")[0]: p.strip().partition("=")[2] for p in clause.split(";")[1:]
+        }
+        if (
+            params.get("g") == "apidiscovery.k8s.io"
+            and params.get("v") == "v2"
+            and params.get("as") == "APIGroupDiscoveryList"
+        ):
             return True
     return False
 
@@ -49,19 +54,30 @@ def wants_aggregated(accept: str) -> bool:
 def version_info() -> dict[str, Any]:
     major, minor, patch = KUBERNETES_VERSION
     return {
-        "major": str(major), "minor": str(minor),
-        "emulationMajor": str(major), "emulationMinor": str(minor),
-        "minCompatibilityMajor": str(major), "minCompatibilityMinor": str(minor - 1),
-        "gitVersion": f"v{major}.{minor}.{patch}+shiplane", "gitCommit": "shiplane",
-        "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25",
-        "compiler": "gc", "platform": "linux/amd64",
+        "major": str(major),
+        "minor": str(minor),
+        "emulationMajor": str(major),
+        "emulationMinor": str(minor),
+        "minCompatibilityMajor": str(major),
+        "minCompatibilityMinor": str(minor - 1),
+        "gitVersion": f"v{major}.{minor}.{patch}+shiplane",
+        "gitCommit": "shiplane",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.25",
+        "compiler": "gc",
+        "platform": "linux/amd64",
     }
 
 
 def api_versions(server_address: str) -> dict[str, Any]:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
-                                            "serverAddress": server_address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ],
+    }
 
 
 def api_group_list(registry: ResourceRegistry) -> dict[str, Any]:
@@ -83,8 +99,12 @@ def api_resource_list(registry: ResourceRegistry, group: str, version: str) -> d
     resources: list[dict[str, Any]] = []
     for rt in registry.in_group_version(group, version):
         entry: dict[str, Any] = {
-            "name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced,
-            "kind": rt.kind, "verbs": list(rt.verbs), "storageVersionHash": _storage_hash(rt),
+            "name": rt.plural,
+            "singularName": rt.singular,
+            "namespaced": rt.namespaced,
+            "kind": rt.kind,
+            "verbs": list(rt.verbs),
+            "storageVersionHash": _storage_hash(rt),
         }
         if rt.short_names:
             entry["shortNames"] = list(rt.short_names)
@@ -92,17 +112,27 @@ def api_resource_list(registry: ResourceRegistry, group: str, version: str) -> d
             entry["categories"] = list(rt.categories)
         resources.append(entry)
         for sub in rt.subresources:
-            sub_entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "",
-                                         "namespaced": rt.namespaced, "kind": rt.kind,
-                                         "verbs": list(_SUBRESOURCE_VERBS.get(sub, ("get",)))}
+            sub_entry: dict[str, Any] = {
+                "name": f"{rt.plural}/{sub}",
+                "singularName": "",
+                "namespaced": rt.namespaced,
+                "kind": rt.kind,
+                "verbs": list(_SUBRESOURCE_VERBS.get(sub, ("get",))),
+            }
             if sub == "scale":
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")
             if sub == "binding":
                 sub_entry["kind"] = "Binding"
+            if sub == "eviction":
+                sub_entry.update(group="policy", version="v1", kind="Eviction")
             resources.append(sub_entry)
     group_version = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-            "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }
 
 
 def _discovery_resource(rt: ResourceType) -> dict[str, Any]:
@@ -124,8 +154,15 @@ def _discovery_resource(rt: ResourceType) -> dict[str, Any]:
             kind = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
         elif sub == "binding":
             kind = {"group": "", "version": "v1", "kind": "Binding"}
-        subs.append({"subresource": sub, "responseKind": kind,
-                     "verbs": list(_SUBRESOURCE_VERBS.get(sub, ("get",)))})
+        elif sub == "eviction":
+            kind = {"group": "policy", "version": "v1", "kind": "Eviction"}
+        subs.append(
+            {
+                "subresource": sub,
+                "responseKind": kind,
+                "verbs": list(_SUBRESOURCE_VERBS.get(sub, ("get",))),
+            }
+        )
     if subs:
         entry["subresources"] = subs
     return entry
@@ -137,14 +174,25 @@ def aggregated_discovery(registry: ResourceRegistry, *, core: bool) -> dict[str,
     for group, versions in registry.groups().items():
         if bool(group) == core:
             continue
-        items.append({
-            "metadata": {"name": group, "creationTimestamp": None},
-            "versions": [{
-                "version": version,
-                "resources": [_discovery_resource(rt)
-                              for rt in registry.in_group_version(group, version)],
-                "freshness": "Current",
-            } for version in versions],
-        })
-    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
-            "metadata": {}, "items": items}
+        items.append(
+            {
+                "metadata": {"name": group, "creationTimestamp": None},
+                "versions": [
+                    {
+                        "version": version,
+                        "resources": [
+                            _discovery_resource(rt)
+                            for rt in registry.in_group_version(group, version)
+                        ],
+                        "freshness": "Current",
+                    }
+                    for version in versions
+                ],
+            }
+        )
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
+    }

@@ -42,12 +42,14 @@ def decode_body(raw: bytes, content_type: str, *, allowed: Sequence[str] = ()) -
     media = content_type.split(";", 1)[0].strip().lower() or "application/json"
     if media in ("application/vnd.kubernetes.protobuf", "application/cbor"):
         raise UnsupportedMediaType(
-            f'the body of the request was in an unknown format - accepted media types include: '
-            f'application/json, application/yaml')
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json, application/yaml"
+        )
     if allowed and media not in allowed:
         raise UnsupportedMediaType(
             "the body of the request was in an unknown format - accepted media types include: "
-            + ", ".join(allowed))
+            + ", ".join(allowed)
+        )
     if not raw.strip():
         raise BadRequest("the body of the request is empty")
     if media in ("application/yaml", "application/x-yaml", "text/yaml"):
@@ -63,21 +65,35 @@ def decode_body(raw: bytes, content_type: str, *, allowed: Sequence[str] = ()) -
 
 def wants_table(accept: str) -> bool:
     for clause in accept.split(","):
-        params = {p.strip().partition("=")[0]: p.strip().partition("=")[2]
-                  for p in clause.split(";")[1:]}
-        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io" and params.get(
-            "v") in ("v1", "v1beta1"):
+        params = {
+            p.strip().partition("=")[0]: p.strip().partition("=")[2] for p in clause.split(";")[1:]
+        }
+        if (
+            params.get("as") == "Table"
+            and params.get("g") == "meta.k8s.io"
+            and params.get("v") in ("v1", "v1beta1")
+        ):
             return True
     return False
 
 
-def encode_list(rt: ResourceType, items: Sequence[StoredObject], rv: int,
-                continue_token: str | None) -> str:
+def encode_list(
+    rt: ResourceType, items: Sequence[StoredObject], rv: int, continue_token: str | None
+) -> str:
     meta: dict[str, Any] = {"resourceVersion": str(rv)}
     if continue_token:
         meta["continue"] = continue_token
-    return ('{"kind":"' + rt.kind + 'List","apiVersion":"' + rt.api_version + '","metadata":'
-            + encode(meta) + ',"items":[' + ",".join(i.raw for i in items) + "]}")
+    return (
+        '{"kind":"'
+        + rt.kind
+        + 'List","apiVersion":"'
+        + rt.api_version
+        + '","metadata":'
+        + encode(meta)
+        + ',"items":['
+        + ",".join(i.raw for i in items)
+        + "]}"
+    )
 
 
 def table_row_object(obj: dict[str, Any], include: str) -> dict[str, Any] | None:
@@ -85,13 +101,22 @@ def table_row_object(obj: dict[str, Any], include: str) -> dict[str, Any] | None
         return None
     if include == "Object":
         return obj
-    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-            "metadata": obj.get("metadata", {})}
+    return {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata", {}),
+    }
 
 
-def encode_table(rt: ResourceType, objects: Sequence[dict[str, Any]], *, include: str,
-                 rv: int | None, continue_token: str | None = None,
-                 with_columns: bool = True) -> str:
+def encode_table(
+    rt: ResourceType,
+    objects: Sequence[dict[str, Any]],
+    *,
+    include: str,
+    rv: int | None,
+    continue_token: str | None = None,
+    with_columns: bool = True,
+) -> str:
     spec = rt.table
     now = datetime.now(timezone.utc)
     rows = []
@@ -106,8 +131,11 @@ def encode_table(rt: ResourceType, objects: Sequence[dict[str, Any]], *, include
         meta["resourceVersion"] = str(rv)
     if continue_token:
         meta["continue"] = continue_token
-    table: dict[str, Any] = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta,
-                             "columnDefinitions": [c.definition() for c in spec.columns]
-                             if with_columns else None,
-                             "rows": rows}
+    table: dict[str, Any] = {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": meta,
+        "columnDefinitions": [c.definition() for c in spec.columns] if with_columns else None,
+        "rows": rows,
+    }
     return encode(table)

@@ -59,16 +59,22 @@ def _clean(value: Any, schema: Struct | None) -> Any:
     if isinstance(value, dict):
         return _merge_map({}, value, schema or Struct())
     if isinstance(value, list):
-        return [_clean(v, schema) for v in value
-                if not (isinstance(v, dict) and v.get(_DIRECTIVE) == "delete")]
+        return [
+            _clean(v, schema)
+            for v in value
+            if not (isinstance(v, dict) and v.get(_DIRECTIVE) == "delete")
+        ]
     return value
 
 
 def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Struct) -> dict[str, Any]:
     directive = patch.get(_DIRECTIVE)
     if directive == "replace":
-        return {k: _clean(v, _struct(schema.child(k))) for k, v in patch.items()
-                if k != _DIRECTIVE and v is not None}
+        return {
+            k: _clean(v, _struct(schema.child(k)))
+            for k, v in patch.items()
+            if k != _DIRECTIVE and v is not None
+        }
     if directive not in (None, "merge", "delete"):
         raise BadRequest(f"Unknown patch type: {directive}")
     result = dict(original)
@@ -77,10 +83,10 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Struct) 
         if key in (_DIRECTIVE, _RETAIN):
             continue
         if key.startswith(_ORDER):
-            orders[key[len(_ORDER):]] = value or []
+            orders[key[len(_ORDER) :]] = value or []
             continue
         if key.startswith(_DELETE_PRIMITIVE):
-            field = key[len(_DELETE_PRIMITIVE):]
+            field = key[len(_DELETE_PRIMITIVE) :]
             result[field] = [x for x in result.get(field) or [] if x not in (value or [])]
             continue
         if value is None:
@@ -92,12 +98,15 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Struct) 
             if value.get(_DIRECTIVE) == "delete":
                 result.pop(key, None)
                 continue
-            result[key] = _merge_map(current if isinstance(current, dict) else {}, value,
-                                     _struct(child))
+            result[key] = _merge_map(
+                current if isinstance(current, dict) else {}, value, _struct(child)
+            )
         elif isinstance(value, list) and isinstance(child, ListOf) and child.strategy == "merge":
             result[key] = _merge_list(current if isinstance(current, list) else [], value, child)
         else:
-            result[key] = _clean(value, _struct(child) if not isinstance(child, ListOf) else child.item)
+            result[key] = _clean(
+                value, _struct(child) if not isinstance(child, ListOf) else child.item
+            )
     retain = patch.get(_RETAIN)
     if retain is not None:
         keep = set(retain)
@@ -105,8 +114,9 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Struct) 
     for field, order in orders.items():
         child = schema.child(field)
         if isinstance(result.get(field), list):
-            result[field] = _reorder(result[field], order,
-                                     child.merge_key if isinstance(child, ListOf) else None)
+            result[field] = _reorder(
+                result[field], order, child.merge_key if isinstance(child, ListOf) else None
+            )
     return result
 
 
@@ -116,8 +126,11 @@ def _struct(node: Any) -> Struct:
 
 def _merge_list(original: list[Any], patch: list[Any], spec: ListOf) -> list[Any]:
     if any(isinstance(p, dict) and p.get(_DIRECTIVE) == "replace" for p in patch):
-        return [_clean(p, spec.item) for p in patch
-                if not (isinstance(p, dict) and p.get(_DIRECTIVE) == "replace")]
+        return [
+            _clean(p, spec.item)
+            for p in patch
+            if not (isinstance(p, dict) and p.get(_DIRECTIVE) == "replace")
+        ]
     if spec.merge_key is None:
         # A set of primitives (e.g. finalizers): union, keeping the original order.
         result = list(original)
@@ -134,8 +147,10 @@ def _merge_list(original: list[Any], patch: list[Any], spec: ListOf) -> list[Any
             raise BadRequest(f"map: {item!r} does not contain declared merge key: {key}")
         if key not in item:
             raise BadRequest(f"map: {item!r} does not contain declared merge key: {key}")
-        index = next((i for i, o in enumerate(result)
-                      if isinstance(o, dict) and o.get(key) == item[key]), None)
+        index = next(
+            (i for i, o in enumerate(result) if isinstance(o, dict) and o.get(key) == item[key]),
+            None,
+        )
         if item.get(_DIRECTIVE) == "delete":
             result = [o for o in result if not (isinstance(o, dict) and o.get(key) == item[key])]
             continue
@@ -148,6 +163,7 @@ def _merge_list(original: list[Any], patch: list[Any], spec: ListOf) -> list[Any
 
 def _reorder(items: list[Any], order: list[Any], key: str | None) -> list[Any]:
     """``$setElementOrder``: listed elements first, in the given order; others keep theirs."""
+
     def ident(value: Any) -> Any:
         if key is not None and isinstance(value, dict):
             return value.get(key)
@@ -161,15 +177,17 @@ def _reorder(items: list[Any], order: list[Any], key: str | None) -> list[Any]:
     return listed + others
 
 
-def strategic_merge_patch(original: dict[str, Any], patch: dict[str, Any],
-                          schema: Struct) -> dict[str, Any]:
+def strategic_merge_patch(
+    original: dict[str, Any], patch: dict[str, Any], schema: Struct
+) -> dict[str, Any]:
     if not isinstance(patch, dict):
         raise BadRequest("strategic merge patch must be a JSON object")
     return _merge_map(original, patch, schema)
 
 
-def apply_patch(original: dict[str, Any], patch_type: str, patch: Any,
-                schema: Struct) -> dict[str, Any]:
+def apply_patch(
+    original: dict[str, Any], patch_type: str, patch: Any, schema: Struct
+) -> dict[str, Any]:
     """Apply ``patch`` of ``patch_type`` to a copy of ``original``."""
     if patch_type == JSON_PATCH:
         if not isinstance(patch, list):
@@ -179,7 +197,9 @@ def apply_patch(original: dict[str, Any], patch_type: str, patch: Any,
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
             raise PatchFailed(str(error)) from None
         except (TypeError, KeyError, IndexError, ValueError) as error:
-            raise BadRequest(f"the server rejected our request due to an error in our request: {error}") from None
+            raise BadRequest(
+                f"the server rejected our request due to an error in our request: {error}"
+            ) from None
         if not isinstance(result, dict):
             raise BadRequest("the patch turned the object into something that is not an object")
         return result

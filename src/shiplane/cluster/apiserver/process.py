@@ -47,8 +47,10 @@ class ClusterInfo:
 
 def cluster_dir(state_dir: Path, name: str) -> Path:
     if not is_dns1123_label(name):
-        raise UsageError(f"cluster name {name!r} is not a DNS-1123 label",
-                         hint="use lower-case letters, digits and '-'")
+        raise UsageError(
+            f"cluster name {name!r} is not a DNS-1123 label",
+            hint="use lower-case letters, digits and '-'",
+        )
     return state_dir / "clusters" / name
 
 
@@ -83,8 +85,10 @@ def cluster_up(state_dir: Path, name: str = "default", port: int | None = None) 
     info = cluster_status(state_dir, name)
     if info.running:
         if port and info.url and not info.url.endswith(f":{port}"):
-            raise UsageError(f"cluster {name!r} already runs at {info.url}",
-                             hint=f"run 'shiplane cluster down --name {name}' first")
+            raise UsageError(
+                f"cluster {name!r} already runs at {info.url}",
+                hint=f"run 'shiplane cluster down --name {name}' first",
+            )
         return info
     directory = info.directory
     directory.mkdir(parents=True, exist_ok=True)
@@ -97,10 +101,21 @@ def cluster_up(state_dir: Path, name: str = "default", port: int | None = None) 
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with open(directory / "apiserver.log", "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shiplane.cluster.apiserver.serve",
-             "--db", str(directory / "store.db"), "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env, cwd=directory,
+            [
+                sys.executable,
+                "-m",
+                "shiplane.cluster.apiserver.serve",
+                "--db",
+                str(directory / "store.db"),
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+            cwd=directory,
         )
     (directory / "apiserver.pid").write_text(str(process.pid))
     (directory / "endpoint").write_text(url)
@@ -110,8 +125,10 @@ def cluster_up(state_dir: Path, name: str = "default", port: int | None = None) 
             if process.poll() is None:
                 process.terminate()
             (directory / "apiserver.pid").unlink(missing_ok=True)
-            raise ClusterError(f"the API server for cluster {name!r} did not start",
-                               hint=f"see {directory / 'apiserver.log'}")
+            raise ClusterError(
+                f"the API server for cluster {name!r} did not start",
+                hint=f"see {directory / 'apiserver.log'}",
+            )
         time.sleep(0.1)
     (directory / "kubeconfig").write_text(kubeconfig_text(url, f"shiplane-{name}"))
     return ClusterInfo(name, directory, True, process.pid, url)

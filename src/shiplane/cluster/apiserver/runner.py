@@ -61,8 +61,14 @@ def kubeconfig_text(server_url: str, name: str = "shiplane", namespace: str = "d
 class ApiServerRunner:
     """Start/stop an API server in a background thread of this process."""
 
-    def __init__(self, store: ObjectStore | None = None, *, host: str = "127.0.0.1",
-                 port: int = 0, name: str = "shiplane") -> None:
+    def __init__(
+        self,
+        store: ObjectStore | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "shiplane",
+    ) -> None:
         self.store = store if store is not None else MemoryObjectStore()
         self.host = host
         self.port = port or free_port(host)
@@ -79,17 +85,27 @@ class ApiServerRunner:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 15.0) -> ApiServerRunner:
-        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning",
-                                lifespan="on", timeout_graceful_shutdown=2, access_log=False)
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            access_log=False,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name=f"apiserver-{self.port}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"apiserver-{self.port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise ClusterError(f"the API server did not start on {self.url}",
-                                   hint="is the port already in use?")
+                raise ClusterError(
+                    f"the API server did not start on {self.url}",
+                    hint="is the port already in use?",
+                )
             time.sleep(0.02)
         return self
 
@@ -113,6 +129,10 @@ class ApiServerRunner:
     def __enter__(self) -> ApiServerRunner:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -41,9 +41,14 @@ def scale_of(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                          "creationTimestamp") if k in meta},
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
         "spec": {"replicas": get_path(obj, rt.scale.replicas_path) or 0},
-        "status": {"replicas": get_path(obj, rt.scale.status_replicas_path) or 0,
-                   "selector": ",".join(parts)},
+        "status": {
+            "replicas": get_path(obj, rt.scale.status_replicas_path) or 0,
+            "selector": ",".join(parts),
+        },
     }

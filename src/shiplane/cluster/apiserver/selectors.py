@@ -114,8 +114,10 @@ def parse_label_selector(text: str | None) -> LabelSelector:
                 elif op in ("<", ">"):
                     bound = take()
                     if not bound.lstrip("-").isdigit():
-                        raise fail(f"for 'Gt', 'Lt' operators, the value must be an integer")
-                    requirements.append(LabelRequirement(key, "gt" if op == ">" else "lt", (bound,)))
+                        raise fail("for 'Gt', 'Lt' operators, the value must be an integer")
+                    requirements.append(
+                        LabelRequirement(key, "gt" if op == ">" else "lt", (bound,))
+                    )
                 else:
                     raise fail(f"found '{op}', expected: in, notin, =, ==, !=, gt, lt")
         if pos < len(tokens):
@@ -198,6 +200,6 @@ def parse_field_selector(text: str | None, allowed: tuple[str, ...]) -> FieldSel
             raise BadRequest(f"invalid selector: '{text}'; can't understand '{part}'")
         field, op, value = match.group(1).strip(), match.group(2), _unescape(match.group(3))
         if field not in ("metadata.name", "metadata.namespace") and field not in allowed:
-            raise BadRequest(f'field label not supported: {field}')
+            raise BadRequest(f"field label not supported: {field}")
         requirements.append(FieldRequirement(field, value, op == "!="))
     return FieldSelector(tuple(requirements))

@@ -26,13 +26,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     store = SqliteObjectStore(args.db)
     try:
         backend = ApiBackend(store)
         app = build_app(backend, hub=WatchHub(store))
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
-                    timeout_graceful_shutdown=2)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
     finally:
         store.close()
     return 0

@@ -113,8 +113,9 @@ class WatchHub:
 
     # -- one stream ----------------------------------------------------------------------
 
-    def _frame(self, watcher: Watcher, type_: str, current: StoredObject,
-               event: WatchEvent | None = None) -> bytes:
+    def _frame(
+        self, watcher: Watcher, type_: str, current: StoredObject, event: WatchEvent | None = None
+    ) -> bytes:
         encoder = watcher.request.encode_object
         if encoder is None:
             if event is not None and event.type == type_:
@@ -143,8 +144,11 @@ class WatchHub:
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if initial_end:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        obj = {"kind": watcher.request.kind, "apiVersion": watcher.request.api_version,
-               "metadata": meta}
+        obj = {
+            "kind": watcher.request.kind,
+            "apiVersion": watcher.request.api_version,
+            "metadata": meta,
+        }
         return ('{"type":"BOOKMARK","object":' + encode(obj) + "}\n").encode()
 
     def _initial(self, watcher: Watcher) -> tuple[list[bytes], int]:

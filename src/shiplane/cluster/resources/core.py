@@ -20,11 +20,14 @@ from shiplane.cluster.resources.validation import (
 from shiplane.cluster.store.errors import FieldError
 
 __all__ = [
+    "ACCESS_MODES",
     "default_namespace",
+    "default_pvc",
     "default_secret",
     "default_service",
     "validate_configmap",
     "validate_namespace",
+    "validate_pvc",
     "validate_secret",
     "validate_service",
 ]
@@ -80,28 +83,49 @@ def validate_service(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
             names.add(pname)
         number = port.get("port")
         if not isinstance(number, int) or not 1 <= number <= 65535:
-            errors.append(FieldError("Invalid", f"{path}.port", number,
-                                     "must be between 1 and 65535, inclusive"))
+            errors.append(
+                FieldError(
+                    "Invalid", f"{path}.port", number, "must be between 1 and 65535, inclusive"
+                )
+            )
         protocol = port.get("protocol")
         if protocol not in _PROTOCOLS:
-            errors.append(FieldError("Unsupported", f"{path}.protocol", protocol,
-                                     supported=_PROTOCOLS))
+            errors.append(
+                FieldError("Unsupported", f"{path}.protocol", protocol, supported=_PROTOCOLS)
+            )
         target = port.get("targetPort")
         if isinstance(target, int) and not 1 <= target <= 65535:
-            errors.append(FieldError("Invalid", f"{path}.targetPort", target,
-                                     "must be between 1 and 65535, inclusive"))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    f"{path}.targetPort",
+                    target,
+                    "must be between 1 and 65535, inclusive",
+                )
+            )
         node_port = port.get("nodePort")
         if node_port is not None and stype not in ("NodePort", "LoadBalancer"):
-            errors.append(FieldError("Forbidden", f"{path}.nodePort",
-                                     detail="may not be used when `type` is 'ClusterIP'"))
+            errors.append(
+                FieldError(
+                    "Forbidden",
+                    f"{path}.nodePort",
+                    detail="may not be used when `type` is 'ClusterIP'",
+                )
+            )
     errors += validate_labels(spec.get("selector"), "spec.selector")
     if stype == "ExternalName" and not spec.get("externalName"):
         errors.append(FieldError("Required", "spec.externalName"))
     if old is not None:
         old_ip = (old.get("spec") or {}).get("clusterIP")
         if old_ip and spec.get("clusterIP") not in (old_ip, None, "") and stype != "ExternalName":
-            errors.append(FieldError("Invalid", "spec.clusterIPs[0]", [spec.get("clusterIP")],
-                                     "may not change once set"))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    "spec.clusterIPs[0]",
+                    [spec.get("clusterIP")],
+                    "may not change once set",
+                )
+            )
     return errors
 
 
@@ -121,21 +145,27 @@ def validate_namespace(obj: dict[str, Any], old: dict[str, Any] | None) -> Error
     errors = [e for e in name_errors(name, "metadata.name", "label")] if name else []
     phase = (obj.get("status") or {}).get("phase")
     if phase not in (None, "Active", "Terminating"):
-        errors.append(FieldError("Unsupported", "status.phase", phase,
-                                 supported=("Active", "Terminating")))
+        errors.append(
+            FieldError("Unsupported", "status.phase", phase, supported=("Active", "Terminating"))
+        )
     return errors
 
 
 def _data_key_errors(data: Any, field: str) -> Errors:
     errors: Errors = []
-    for key in (data or {}):
+    for key in data or {}:
         if not key or len(key) > 253 or not all(c.isalnum() or c in "-._" for c in key):
-            errors.append(FieldError(
-                "Invalid", field, key,
-                "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
-                "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
-                "'[-._a-zA-Z0-9]+')",
-            ))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    field,
+                    key,
+                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' "
+                    "(e.g. "
+                    "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
+                    "'[-._a-zA-Z0-9]+')",
+                )
+            )
     return errors
 
 
@@ -145,11 +175,14 @@ def validate_configmap(obj: dict[str, Any], old: dict[str, Any] | None) -> Error
     for key, value in (obj.get("data") or {}).items():
         if not isinstance(value, str):
             errors.append(FieldError("Invalid", f"data[{key}]", value, "must be a string"))
-    if old is not None and old.get("immutable") and (
-        obj.get("data") != old.get("data") or obj.get("binaryData") != old.get("binaryData")
+    if (
+        old is not None
+        and old.get("immutable")
+        and (obj.get("data") != old.get("data") or obj.get("binaryData") != old.get("binaryData"))
     ):
-        errors.append(FieldError("Forbidden", "data",
-                                 detail="field is immutable when `immutable` is set"))
+        errors.append(
+            FieldError("Forbidden", "data", detail="field is immutable when `immutable` is set")
+        )
     return errors
 
 
@@ -169,8 +202,11 @@ def validate_secret(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
         try:
             base64.b64decode(value or "", validate=True)
         except (binascii.Error, TypeError, ValueError):
-            errors.append(FieldError("Invalid", f"data[{key}]", "<secret contents redacted>",
-                                     "illegal base64 data"))
+            errors.append(
+                FieldError(
+                    "Invalid", f"data[{key}]", "<secret contents redacted>", "illegal base64 data"
+                )
+            )
     if old is not None and old.get("type") != obj.get("type"):
         errors.append(FieldError("Invalid", "type", obj.get("type"), "field is immutable"))
     return errors
@@ -182,8 +218,14 @@ def validate_event(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
         return [FieldError("Required", "involvedObject")]
     namespace = (obj.get("metadata") or {}).get("namespace")
     if involved and involved.get("namespace") and namespace and involved["namespace"] != namespace:
-        return [FieldError("Invalid", "involvedObject.namespace", involved["namespace"],
-                           "does not match event.namespace")]
+        return [
+            FieldError(
+                "Invalid",
+                "involvedObject.namespace",
+                involved["namespace"],
+                "does not match event.namespace",
+            )
+        ]
     return []
 
 
@@ -192,8 +234,14 @@ def validate_node(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
     for i, taint in enumerate(((obj.get("spec") or {}).get("taints")) or []):
         effect = taint.get("effect")
         if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
-            errors.append(FieldError("Unsupported", f"spec.taints[{i}].effect", effect,
-                                     supported=("NoSchedule", "PreferNoSchedule", "NoExecute")))
+            errors.append(
+                FieldError(
+                    "Unsupported",
+                    f"spec.taints[{i}].effect",
+                    effect,
+                    supported=("NoSchedule", "PreferNoSchedule", "NoExecute"),
+                )
+            )
         if not taint.get("key"):
             errors.append(FieldError("Required", f"spec.taints[{i}].key"))
     return errors
@@ -202,8 +250,9 @@ def validate_node(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
 def validate_lease(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
     duration = (obj.get("spec") or {}).get("leaseDurationSeconds")
     if duration is not None and (not isinstance(duration, int) or duration <= 0):
-        return [FieldError("Invalid", "spec.leaseDurationSeconds", duration,
-                           "must be greater than 0")]
+        return [
+            FieldError("Invalid", "spec.leaseDurationSeconds", duration, "must be greater than 0")
+        ]
     return []
 
 
@@ -212,4 +261,49 @@ def validate_service_account(obj: dict[str, Any], old: dict[str, Any] | None) ->
     for i, ref in enumerate(obj.get("imagePullSecrets") or []):
         if not is_dns1123_subdomain(ref.get("name", "")):
             errors.append(FieldError("Required", f"imagePullSecrets[{i}].name"))
+    return errors
+
+
+ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
+
+
+def default_pvc(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def validate_pvc(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
+    """ValidatePersistentVolumeClaimSpec: access modes and a storage request."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [FieldError("Required", "spec")]
+    errors: Errors = []
+    modes = spec.get("accessModes") or []
+    if not modes:
+        errors.append(
+            FieldError("Required", "spec.accessModes", detail="at least 1 access mode is required")
+        )
+    for mode in modes:
+        if mode not in ACCESS_MODES:
+            errors.append(
+                FieldError("Unsupported", "spec.accessModes", mode, supported=ACCESS_MODES)
+            )
+    requests = ((spec.get("resources") or {}).get("requests")) or {}
+    if "storage" not in requests:
+        errors.append(FieldError("Required", "spec.resources[storage]"))
+    if old is not None:
+        old_spec = dict(old.get("spec") or {})
+        new_spec = dict(spec)
+        for mutable in ("resources", "volumeAttributesClassName", "volumeName"):
+            old_spec.pop(mutable, None)
+            new_spec.pop(mutable, None)
+        if old_spec != new_spec:
+            errors.append(
+                FieldError(
+                    "Forbidden",
+                    "spec",
+                    detail="spec is immutable after creation except resources.requests and "
+                    "volumeAttributesClassName for bound claims",
+                )
+            )
     return errors

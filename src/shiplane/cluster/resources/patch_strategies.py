@@ -36,35 +36,42 @@ Node = Union[Struct, ListOf]
 
 _CONDITIONS = ListOf("type")
 _META = Struct({"finalizers": ListOf(None), "ownerReferences": ListOf("uid")})
-_CONTAINER = Struct({
-    "ports": ListOf("containerPort"),
-    "env": ListOf("name"),
-    "volumeMounts": ListOf("mountPath"),
-    "volumeDevices": ListOf("devicePath"),
-})
-_POD_SPEC = Struct({
-    "containers": ListOf("name", _CONTAINER),
-    "initContainers": ListOf("name", _CONTAINER),
-    "ephemeralContainers": ListOf("name", _CONTAINER),
-    "volumes": ListOf("name", Struct(retain_keys=True)),
-    "imagePullSecrets": ListOf("name"),
-    "hostAliases": ListOf("ip"),
-    "topologySpreadConstraints": ListOf("topologyKey"),
-    "schedulingGates": ListOf("name"),
-    "resourceClaims": ListOf("name"),
-})
-_POD_STATUS = Struct({
-    "conditions": _CONDITIONS,
-    "podIPs": ListOf("ip"),
-    "hostIPs": ListOf("ip"),
-    "resourceClaimStatuses": ListOf("name"),
-})
+_CONTAINER = Struct(
+    {
+        "ports": ListOf("containerPort"),
+        "env": ListOf("name"),
+        "volumeMounts": ListOf("mountPath"),
+        "volumeDevices": ListOf("devicePath"),
+    }
+)
+_POD_SPEC = Struct(
+    {
+        "containers": ListOf("name", _CONTAINER),
+        "initContainers": ListOf("name", _CONTAINER),
+        "ephemeralContainers": ListOf("name", _CONTAINER),
+        "volumes": ListOf("name", Struct(retain_keys=True)),
+        "imagePullSecrets": ListOf("name"),
+        "hostAliases": ListOf("ip"),
+        "topologySpreadConstraints": ListOf("topologyKey"),
+        "schedulingGates": ListOf("name"),
+        "resourceClaims": ListOf("name"),
+    }
+)
+_POD_STATUS = Struct(
+    {
+        "conditions": _CONDITIONS,
+        "podIPs": ListOf("ip"),
+        "hostIPs": ListOf("ip"),
+        "resourceClaimStatuses": ListOf("name"),
+    }
+)
 _POD_TEMPLATE = Struct({"metadata": _META, "spec": _POD_SPEC})
 _WORKLOAD_STATUS = Struct({"conditions": _CONDITIONS})
 
 
-def _kind(spec: dict[str, Node] | None = None, status: Struct = _WORKLOAD_STATUS,
-          **top: Node) -> Struct:
+def _kind(
+    spec: dict[str, Node] | None = None, status: Struct = _WORKLOAD_STATUS, **top: Node
+) -> Struct:
     return Struct({"metadata": _META, "spec": Struct(spec or {}), "status": status, **top})
 
 
@@ -76,14 +83,18 @@ PATCH_SCHEMAS: dict[str, Struct] = {
     "statefulsets.apps": _kind({"template": _POD_TEMPLATE}),
     "daemonsets.apps": _kind({"template": _POD_TEMPLATE}),
     "jobs.batch": _kind({"template": _POD_TEMPLATE}),
-    "services": _kind({"ports": ListOf("port")},
-                      Struct({"conditions": _CONDITIONS})),
-    "nodes": _kind({"podCIDRs": ListOf(None)},
-                   Struct({"conditions": _CONDITIONS, "addresses": ListOf("type")})),
+    "cronjobs.batch": _kind(
+        {"jobTemplate": Struct({"metadata": _META, "spec": Struct({"template": _POD_TEMPLATE})})}
+    ),
+    "services": _kind({"ports": ListOf("port")}, Struct({"conditions": _CONDITIONS})),
+    "nodes": _kind(
+        {"podCIDRs": ListOf(None)}, Struct({"conditions": _CONDITIONS, "addresses": ListOf("type")})
+    ),
     "namespaces": _kind({}, Struct({"conditions": _CONDITIONS})),
     "horizontalpodautoscalers.autoscaling": _kind({}, Struct({"conditions": _CONDITIONS})),
     "poddisruptionbudgets.policy": _kind({}, Struct({"conditions": _CONDITIONS})),
-    "serviceaccounts": Struct({"metadata": _META, "secrets": ListOf("name"),
-                               "imagePullSecrets": ListOf("name")}),
+    "serviceaccounts": Struct(
+        {"metadata": _META, "secrets": ListOf("name"), "imagePullSecrets": ListOf("name")}
+    ),
 }
 DEFAULT_SCHEMA = Struct({"metadata": _META})

@@ -133,7 +133,12 @@ def default_pod(pod: dict[str, Any]) -> None:
     for taint in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         if not any(t.get("key") == taint for t in tolerations if isinstance(t, dict)):
             tolerations.append(
-                {"key": taint, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+                {
+                    "key": taint,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": 300,
+                }
             )
     # Priority admission: no PriorityClass means priority 0.
     spec.setdefault("priority", 0)
@@ -156,8 +161,9 @@ def _container_errors(container: Any, path: str, names: set[str], kind: str) -> 
         errors.append(FieldError("Required", f"{path}.image"))
     policy = container.get("imagePullPolicy")
     if policy is not None and policy not in _PULL_POLICIES:
-        errors.append(FieldError("Unsupported", f"{path}.imagePullPolicy", policy,
-                                 supported=_PULL_POLICIES))
+        errors.append(
+            FieldError("Unsupported", f"{path}.imagePullPolicy", policy, supported=_PULL_POLICIES)
+        )
     port_names: set[str] = set()
     for j, port in enumerate(container.get("ports") or []):
         ppath = f"{path}.ports[{j}]"
@@ -165,12 +171,19 @@ def _container_errors(container: Any, path: str, names: set[str], kind: str) -> 
         if number is None:
             errors.append(FieldError("Required", f"{ppath}.containerPort"))
         elif not isinstance(number, int) or not 1 <= number <= 65535:
-            errors.append(FieldError("Invalid", f"{ppath}.containerPort", number,
-                                     "must be between 1 and 65535, inclusive"))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    f"{ppath}.containerPort",
+                    number,
+                    "must be between 1 and 65535, inclusive",
+                )
+            )
         protocol = port.get("protocol", "TCP")
         if protocol not in _PROTOCOLS:
-            errors.append(FieldError("Unsupported", f"{ppath}.protocol", protocol,
-                                     supported=_PROTOCOLS))
+            errors.append(
+                FieldError("Unsupported", f"{ppath}.protocol", protocol, supported=_PROTOCOLS)
+            )
         pname = port.get("name")
         if pname:
             if pname in port_names:
@@ -185,16 +198,34 @@ def _container_errors(container: Any, path: str, names: set[str], kind: str) -> 
         if isinstance(spec, dict):
             handlers = [h for h in ("exec", "httpGet", "tcpSocket", "grpc") if h in spec]
             if not handlers:
-                errors.append(FieldError("Required", f"{path}.{probe}",
-                                         detail="must specify a handler type"))
-            for field in ("timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+                errors.append(
+                    FieldError("Required", f"{path}.{probe}", detail="must specify a handler type")
+                )
+            for field in (
+                "timeoutSeconds",
+                "periodSeconds",
+                "successThreshold",
+                "failureThreshold",
+            ):
                 value = spec.get(field)
                 if isinstance(value, int) and value < 1:
-                    errors.append(FieldError("Invalid", f"{path}.{probe}.{field}", value,
-                                             "must be greater than or equal to 1"))
+                    errors.append(
+                        FieldError(
+                            "Invalid",
+                            f"{path}.{probe}.{field}",
+                            value,
+                            "must be greater than or equal to 1",
+                        )
+                    )
             if probe in ("livenessProbe", "startupProbe") and spec.get("successThreshold", 1) != 1:
-                errors.append(FieldError("Invalid", f"{path}.{probe}.successThreshold",
-                                         spec.get("successThreshold"), "must be 1"))
+                errors.append(
+                    FieldError(
+                        "Invalid",
+                        f"{path}.{probe}.successThreshold",
+                        spec.get("successThreshold"),
+                        "must be 1",
+                    )
+                )
     return errors
 
 
@@ -220,29 +251,43 @@ def validate_pod_spec(spec: Any, path: str) -> Errors:
         for i, container in enumerate(spec.get(list_name) or []):
             cpath = f"{path}.{list_name}[{i}]"
             errors += _container_errors(container, cpath, names, list_name)
-            for j, mount in enumerate(container.get("volumeMounts") or [] if isinstance(container, dict) else []):
+            for j, mount in enumerate(
+                container.get("volumeMounts") or [] if isinstance(container, dict) else []
+            ):
                 if mount.get("name") not in volumes:
-                    errors.append(FieldError("NotFound", f"{cpath}.volumeMounts[{j}].name",
-                                             mount.get("name")))
+                    errors.append(
+                        FieldError("NotFound", f"{cpath}.volumeMounts[{j}].name", mount.get("name"))
+                    )
                 if not mount.get("mountPath"):
                     errors.append(FieldError("Required", f"{cpath}.volumeMounts[{j}].mountPath"))
     policy = spec.get("restartPolicy")
     if policy is not None and policy not in _RESTART_POLICIES:
-        errors.append(FieldError("Unsupported", f"{path}.restartPolicy", policy,
-                                 supported=_RESTART_POLICIES))
+        errors.append(
+            FieldError("Unsupported", f"{path}.restartPolicy", policy, supported=_RESTART_POLICIES)
+        )
     dns = spec.get("dnsPolicy")
     if dns is not None and dns not in _DNS_POLICIES:
         errors.append(FieldError("Unsupported", f"{path}.dnsPolicy", dns, supported=_DNS_POLICIES))
     grace = spec.get("terminationGracePeriodSeconds")
     if isinstance(grace, int) and grace < 0:
-        errors.append(FieldError("Invalid", f"{path}.terminationGracePeriodSeconds", grace,
-                                 "must be greater than or equal to 0"))
+        errors.append(
+            FieldError(
+                "Invalid",
+                f"{path}.terminationGracePeriodSeconds",
+                grace,
+                "must be greater than or equal to 0",
+            )
+        )
     errors += validate_labels(spec.get("nodeSelector"), f"{path}.nodeSelector")
     return errors
 
 
-_POD_MUTABLE_SPEC = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds",
-                     "schedulingGates")
+_POD_MUTABLE_SPEC = (
+    "activeDeadlineSeconds",
+    "tolerations",
+    "terminationGracePeriodSeconds",
+    "schedulingGates",
+)
 
 
 def validate_pod(pod: dict[str, Any], old: dict[str, Any] | None) -> Errors:
@@ -266,11 +311,15 @@ def validate_pod(pod: dict[str, Any], old: dict[str, Any] | None) -> Errors:
             old_spec.pop("nodeName", None)
             new_spec.pop("nodeName", None)
         if old_spec != new_spec:
-            errors.append(FieldError(
-                "Forbidden", "spec",
-                detail="pod updates may not change fields other than `spec.containers[*].image`,"
-                "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
-                "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
-                "(allow it to be set to 1 if it was previously negative)",
-            ))
+            errors.append(
+                FieldError(
+                    "Forbidden",
+                    "spec",
+                    detail="pod updates may not change fields other than "
+                    "`spec.containers[*].image`,`spec.initContainers[*].image`,"
+                    "`spec.activeDeadlineSeconds`,`spec.tolerations` "
+                    "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+                    "(allow it to be set to 1 if it was previously negative)",
+                )
+            )
     return errors

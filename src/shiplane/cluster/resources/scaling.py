@@ -26,16 +26,26 @@ def default_hpa(obj: dict[str, Any]) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("minReplicas", 1)
     if not spec.get("metrics"):
-        spec["metrics"] = [{"type": "Resource", "resource": {
-            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+        spec["metrics"] = [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80},
+                },
+            }
+        ]
     behavior = spec.setdefault("behavior", {})
     up = behavior.setdefault("scaleUp", {})
     up.setdefault("stabilizationWindowSeconds", 0)
     up.setdefault("selectPolicy", "Max")
-    up.setdefault("policies", [
-        {"type": "Pods", "value": 4, "periodSeconds": 15},
-        {"type": "Percent", "value": 100, "periodSeconds": 15},
-    ])
+    up.setdefault(
+        "policies",
+        [
+            {"type": "Pods", "value": 4, "periodSeconds": 15},
+            {"type": "Percent", "value": 100, "periodSeconds": 15},
+        ],
+    )
     down = behavior.setdefault("scaleDown", {})
     down.setdefault("stabilizationWindowSeconds", 300)
     down.setdefault("selectPolicy", "Max")
@@ -55,11 +65,18 @@ def validate_hpa(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
         errors.append(FieldError("Required", "spec.maxReplicas"))
     elif isinstance(low, int) and isinstance(high, int):
         if low < 1:
-            errors.append(FieldError("Invalid", "spec.minReplicas", low,
-                                     "must be greater than or equal to 1"))
+            errors.append(
+                FieldError("Invalid", "spec.minReplicas", low, "must be greater than or equal to 1")
+            )
         if high < low:
-            errors.append(FieldError("Invalid", "spec.maxReplicas", high,
-                                     "must be greater than or equal to `minReplicas`"))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    "spec.maxReplicas",
+                    high,
+                    "must be greater than or equal to `minReplicas`",
+                )
+            )
     return errors
 
 
@@ -67,8 +84,11 @@ def validate_pdb(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
     spec = obj.get("spec") or {}
     errors = validate_label_selector(spec.get("selector"), "spec.selector")
     if "minAvailable" in spec and "maxUnavailable" in spec:
-        errors.append(FieldError("Invalid", "spec", spec,
-                                 "minAvailable and maxUnavailable cannot be both set"))
+        errors.append(
+            FieldError(
+                "Invalid", "spec", spec, "minAvailable and maxUnavailable cannot be both set"
+            )
+        )
     return errors
 
 
@@ -86,18 +106,28 @@ def validate_ingress(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
     spec = obj.get("spec") or {}
     errors: Errors = []
     if not spec.get("rules") and not spec.get("defaultBackend"):
-        errors.append(FieldError("Invalid", "spec", spec,
-                                 "either `defaultBackend` or `rules` must be specified"))
+        errors.append(
+            FieldError(
+                "Invalid", "spec", spec, "either `defaultBackend` or `rules` must be specified"
+            )
+        )
     for i, rule in enumerate(spec.get("rules") or []):
         for j, path in enumerate(((rule.get("http") or {}).get("paths")) or []):
             where = f"spec.rules[{i}].http.paths[{j}]"
             kind = path.get("pathType")
             if kind is None:
-                errors.append(FieldError("Required", f"{where}.pathType",
-                                         detail="pathType must be specified"))
+                errors.append(
+                    FieldError("Required", f"{where}.pathType", detail="pathType must be specified")
+                )
             elif kind not in ("Exact", "Prefix", "ImplementationSpecific"):
-                errors.append(FieldError("Unsupported", f"{where}.pathType", kind,
-                                         supported=("Exact", "ImplementationSpecific", "Prefix")))
+                errors.append(
+                    FieldError(
+                        "Unsupported",
+                        f"{where}.pathType",
+                        kind,
+                        supported=("Exact", "ImplementationSpecific", "Prefix"),
+                    )
+                )
             if not path.get("backend"):
                 errors.append(FieldError("Required", f"{where}.backend"))
     return errors
@@ -106,5 +136,7 @@ def validate_ingress(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
 def validate_endpointslice(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
     family = obj.get("addressType")
     if family not in ("IPv4", "IPv6", "FQDN"):
-        return [FieldError("Unsupported", "addressType", family, supported=("FQDN", "IPv4", "IPv6"))]
+        return [
+            FieldError("Unsupported", "addressType", family, supported=("FQDN", "IPv4", "IPv6"))
+        ]
     return []

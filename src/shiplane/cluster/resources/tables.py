@@ -25,8 +25,13 @@ class Column:
     description: str = ""
 
     def definition(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "format": self.format,
-                "description": self.description, "priority": self.priority}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "format": self.format,
+            "description": self.description,
+            "priority": self.priority,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,15 +88,21 @@ def _name(obj: dict[str, Any]) -> str:
 
 
 _NAME = Column("Name", format="name", description="Name must be unique within a namespace.")
-_AGE = Column("Age", description="CreationTimestamp is a timestamp representing the server time "
-              "when this object was created.")
+_AGE = Column(
+    "Age",
+    description="CreationTimestamp is a timestamp representing the server time "
+    "when this object was created.",
+)
 
 
 def _containers(obj: dict[str, Any]) -> tuple[str, str]:
     containers = (((obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-        "containers") or []
-    return (",".join(c.get("name", "") for c in containers),
-            ",".join(c.get("image", "") for c in containers))
+        "containers"
+    ) or []
+    return (
+        ",".join(c.get("name", "") for c in containers),
+        ",".join(c.get("image", "") for c in containers),
+    )
 
 
 def _selector_string(selector: dict[str, Any] | None) -> str:
@@ -124,7 +135,9 @@ def _pod_cells(pod: dict[str, Any], now: datetime) -> list[Any]:
         if terminated and terminated.get("exitCode") == 0:
             continue
         if terminated:
-            reason = "Init:" + (terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}")
+            reason = "Init:" + (
+                terminated.get("reason") or f"ExitCode:{terminated.get('exitCode')}"
+            )
         elif waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
             reason = "Init:" + waiting["reason"]
         else:
@@ -145,14 +158,18 @@ def _pod_cells(pod: dict[str, Any], now: datetime) -> list[Any]:
             elif state.get("terminated") is not None:
                 term = state["terminated"]
                 reason = term.get("reason") or (
-                    f"Signal:{term['signal']}" if term.get("signal")
-                    else f"ExitCode:{term.get('exitCode')}")
+                    f"Signal:{term['signal']}"
+                    if term.get("signal")
+                    else f"ExitCode:{term.get('exitCode')}"
+                )
             elif state.get("running") is not None and cs.get("ready"):
                 has_running = True
                 ready += 1
         if reason == "Completed" and has_running:
-            ready_cond = any(c.get("type") == "Ready" and c.get("status") == "True"
-                             for c in status.get("conditions") or [])
+            ready_cond = any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in status.get("conditions") or []
+            )
             reason = "Running" if ready_cond else "NotReady"
     if (pod.get("metadata") or {}).get("deletionTimestamp"):
         reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
@@ -165,32 +182,59 @@ def _pod_cells(pod: dict[str, Any], now: datetime) -> list[Any]:
         true = {c.get("type") for c in status.get("conditions") or [] if c.get("status") == "True"}
         gate_text = f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
     ips = status.get("podIPs") or ([{"ip": status["podIP"]}] if status.get("podIP") else [])
-    return [_name(pod), f"{ready}/{total}", reason, restart_text, _age(pod, now),
-            ips[0]["ip"] if ips else "<none>", spec.get("nodeName") or "<none>",
-            status.get("nominatedNodeName") or "<none>", gate_text]
+    return [
+        _name(pod),
+        f"{ready}/{total}",
+        reason,
+        restart_text,
+        _age(pod, now),
+        ips[0]["ip"] if ips else "<none>",
+        spec.get("nodeName") or "<none>",
+        status.get("nominatedNodeName") or "<none>",
+        gate_text,
+    ]
 
 
 def _deployment_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     names, images = _containers(obj)
-    return [_name(obj), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
-            status.get("updatedReplicas", 0), status.get("availableReplicas", 0), _age(obj, now),
-            names, images, _selector_string(spec.get("selector"))]
+    return [
+        _name(obj),
+        f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+        status.get("updatedReplicas", 0),
+        status.get("availableReplicas", 0),
+        _age(obj, now),
+        names,
+        images,
+        _selector_string(spec.get("selector")),
+    ]
 
 
 def _replicaset_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     names, images = _containers(obj)
-    return [_name(obj), spec.get("replicas", 0), status.get("replicas", 0),
-            status.get("readyReplicas", 0), _age(obj, now), names, images,
-            _selector_string(spec.get("selector"))]
+    return [
+        _name(obj),
+        spec.get("replicas", 0),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+        _age(obj, now),
+        names,
+        images,
+        _selector_string(spec.get("selector")),
+    ]
 
 
 def _statefulset_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     names, images = _containers(obj)
-    return [_name(obj), f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
-            _age(obj, now), names, images]
+    return [
+        _name(obj),
+        f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 0)}",
+        _age(obj, now),
+        names,
+        images,
+    ]
 
 
 def _daemonset_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
@@ -198,10 +242,19 @@ def _daemonset_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     names, images = _containers(obj)
     node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
     selector_text = ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>"
-    return [_name(obj), status.get("desiredNumberScheduled", 0),
-            status.get("currentNumberScheduled", 0), status.get("numberReady", 0),
-            status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0),
-            selector_text, _age(obj, now), names, images, _selector_string(spec.get("selector"))]
+    return [
+        _name(obj),
+        status.get("desiredNumberScheduled", 0),
+        status.get("currentNumberScheduled", 0),
+        status.get("numberReady", 0),
+        status.get("updatedNumberScheduled", 0),
+        status.get("numberAvailable", 0),
+        selector_text,
+        _age(obj, now),
+        names,
+        images,
+        _selector_string(spec.get("selector")),
+    ]
 
 
 def _job_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
@@ -215,13 +268,70 @@ def _job_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     elif spec.get("suspend"):
         state = "Suspended"
     completions = spec.get("completions")
-    completion_text = (f"{status.get('succeeded', 0)}/{completions}" if completions is not None
-                       else f"{status.get('succeeded', 0)}/1 of {spec.get('parallelism', 1)}")
+    completion_text = (
+        f"{status.get('succeeded', 0)}/{completions}"
+        if completions is not None
+        else f"{status.get('succeeded', 0)}/1 of {spec.get('parallelism', 1)}"
+    )
     start, end = _parse_time(status.get("startTime")), _parse_time(status.get("completionTime"))
     duration = human_duration(((end or now) - start).total_seconds()) if start else ""
     names, images = _containers(obj)
-    return [_name(obj), state, completion_text, duration, _age(obj, now), names, images,
-            _selector_string(spec.get("selector"))]
+    return [
+        _name(obj),
+        state,
+        completion_text,
+        duration,
+        _age(obj, now),
+        names,
+        images,
+        _selector_string(spec.get("selector")),
+    ]
+
+
+def _cronjob_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    last = _parse_time(status.get("lastScheduleTime"))
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    containers = ((job_spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    return [
+        _name(obj),
+        spec.get("schedule", ""),
+        spec.get("timeZone") or "<none>",
+        "True" if spec.get("suspend") else "False",
+        len(status.get("active") or []),
+        human_duration((now - last).total_seconds()) if last else "<none>",
+        _age(obj, now),
+        ",".join(c.get("name", "") for c in containers),
+        ",".join(c.get("image", "") for c in containers),
+        _selector_string(job_spec.get("selector")),
+    ]
+
+
+_ACCESS_MODE_SHORT = {
+    "ReadWriteOnce": "RWO",
+    "ReadOnlyMany": "ROX",
+    "ReadWriteMany": "RWX",
+    "ReadWriteOncePod": "RWOP",
+}
+
+
+def _pvc_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    bound = status.get("phase") == "Bound"
+    modes = ",".join(_ACCESS_MODE_SHORT.get(m, m) for m in status.get("accessModes") or [])
+    return [
+        _name(obj),
+        "Terminating"
+        if (obj.get("metadata") or {}).get("deletionTimestamp")
+        else status.get("phase", ""),
+        spec.get("volumeName", ""),
+        ((status.get("capacity") or {}).get("storage", "")) if bound else "",
+        modes if bound else "",
+        spec.get("storageClassName") or "<unset>",
+        spec.get("volumeAttributesClassName") or "<unset>",
+        _age(obj, now),
+        spec.get("volumeMode", ""),
+    ]
 
 
 def _port_text(port: dict[str, Any]) -> str:
@@ -234,8 +344,10 @@ def _port_text(port: dict[str, Any]) -> str:
 def _service_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     stype = spec.get("type", "ClusterIP")
-    ingress = [i.get("ip") or i.get("hostname") for i in
-               ((status.get("loadBalancer") or {}).get("ingress") or [])]
+    ingress = [
+        i.get("ip") or i.get("hostname")
+        for i in ((status.get("loadBalancer") or {}).get("ingress") or [])
+    ]
     external = list(spec.get("externalIPs") or [])
     if stype == "LoadBalancer":
         external_text = ",".join(ingress + external) or "<pending>"
@@ -245,8 +357,15 @@ def _service_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
         external_text = ",".join(external) or "<none>"
     ports = ",".join(_port_text(p) for p in spec.get("ports") or []) or "<none>"
     selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
-    return [_name(obj), stype, spec.get("clusterIP") or "<none>", external_text, ports,
-            _age(obj, now), selector or "<none>"]
+    return [
+        _name(obj),
+        stype,
+        spec.get("clusterIP") or "<none>",
+        external_text,
+        ports,
+        _age(obj, now),
+        selector or "<none>",
+    ]
 
 
 def _node_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
@@ -256,16 +375,25 @@ def _node_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     states = ["Ready" if ready == "True" else "NotReady" if ready is not None else "Unknown"]
     if spec.get("unschedulable"):
         states.append("SchedulingDisabled")
-    roles = sorted(k.split("/", 1)[1] for k in labels
-                   if k.startswith("node-role.kubernetes.io/") and "/" in k)
+    roles = sorted(
+        k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k
+    )
     if "kubernetes.io/role" in labels:
         roles.append(labels["kubernetes.io/role"])
     info = status.get("nodeInfo") or {}
     addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
-    return [_name(obj), ",".join(states), ",".join(roles) or "<none>", _age(obj, now),
-            info.get("kubeletVersion", ""), addresses.get("InternalIP", "<none>"),
-            addresses.get("ExternalIP", "<none>"), info.get("osImage", "<unknown>"),
-            info.get("kernelVersion", "<unknown>"), info.get("containerRuntimeVersion", "<unknown>")]
+    return [
+        _name(obj),
+        ",".join(states),
+        ",".join(roles) or "<none>",
+        _age(obj, now),
+        info.get("kubeletVersion", ""),
+        addresses.get("InternalIP", "<none>"),
+        addresses.get("ExternalIP", "<none>"),
+        info.get("osImage", "<unknown>"),
+        info.get("kernelVersion", "<unknown>"),
+        info.get("containerRuntimeVersion", "<unknown>"),
+    ]
 
 
 def _namespace_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
@@ -290,7 +418,9 @@ def _endpoints_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     for subset in obj.get("subsets") or []:
         for address in subset.get("addresses") or []:
             for port in subset.get("ports") or [{}]:
-                entries.append(f"{address.get('ip')}:{port.get('port')}" if port else address.get("ip"))
+                entries.append(
+                    f"{address.get('ip')}:{port.get('port')}" if port else address.get("ip")
+                )
     text = ",".join(entries[:3]) + (f" + {len(entries) - 3} more..." if len(entries) > 3 else "")
     return [_name(obj), text or "<none>", _age(obj, now)]
 
@@ -302,8 +432,13 @@ def _event_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
         last = _parse_time(str(obj["eventTime"])[:19] + "Z")
     seen = human_duration((now - last).total_seconds()) if last else "<unknown>"
     target = f"{(involved.get('kind') or '').lower()}/{involved.get('name', '')}"
-    return [seen, obj.get("type", ""), obj.get("reason", ""), target,
-            obj.get("message") or obj.get("note", "")]
+    return [
+        seen,
+        obj.get("type", ""),
+        obj.get("reason", ""),
+        target,
+        obj.get("message") or obj.get("note", ""),
+    ]
 
 
 def _hpa_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
@@ -311,18 +446,29 @@ def _hpa_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     ref = spec.get("scaleTargetRef") or {}
     targets = []
     for metric in spec.get("metrics") or []:
-        target = ((metric.get("resource") or {}).get("target") or {})
+        target = (metric.get("resource") or {}).get("target") or {}
         if "averageUtilization" in target:
             targets.append(f"cpu: <unknown>/{target['averageUtilization']}%")
-    return [_name(obj), f"{ref.get('kind')}/{ref.get('name')}", ", ".join(targets) or "<none>",
-            spec.get("minReplicas", 1), spec.get("maxReplicas"), status.get("currentReplicas", 0),
-            _age(obj, now)]
+    return [
+        _name(obj),
+        f"{ref.get('kind')}/{ref.get('name')}",
+        ", ".join(targets) or "<none>",
+        spec.get("minReplicas", 1),
+        spec.get("maxReplicas"),
+        status.get("currentReplicas", 0),
+        _age(obj, now),
+    ]
 
 
 def _pdb_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     spec = obj.get("spec") or {}
-    return [_name(obj), str(spec.get("minAvailable", "N/A")), str(spec.get("maxUnavailable", "N/A")),
-            (obj.get("status") or {}).get("disruptionsAllowed", 0), _age(obj, now)]
+    return [
+        _name(obj),
+        str(spec.get("minAvailable", "N/A")),
+        str(spec.get("maxUnavailable", "N/A")),
+        (obj.get("status") or {}).get("disruptionsAllowed", 0),
+        _age(obj, now),
+    ]
 
 
 def _ingress_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
@@ -330,8 +476,14 @@ def _ingress_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     hosts = ",".join(r.get("host", "*") for r in spec.get("rules") or []) or "*"
     ports = "80, 443" if spec.get("tls") else "80"
     addresses = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-    return [_name(obj), spec.get("ingressClassName") or "<none>", hosts,
-            ",".join(a.get("ip") or a.get("hostname", "") for a in addresses), ports, _age(obj, now)]
+    return [
+        _name(obj),
+        spec.get("ingressClassName") or "<none>",
+        hosts,
+        ",".join(a.get("ip") or a.get("hostname", "") for a in addresses),
+        ports,
+        _age(obj, now),
+    ]
 
 
 def _netpol_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
@@ -354,59 +506,178 @@ def _c(name: str, priority: int = 0, type_: str = "string") -> Column:
 _WIDE_WORKLOAD = (_c("Containers", 1), _c("Images", 1), _c("Selector", 1))
 
 DEFAULT_TABLE = TableSpec(
-    (_NAME, Column("Created At", "date", description="CreationTimestamp is a timestamp "
-                   "representing the server time when this object was created.")),
+    (
+        _NAME,
+        Column(
+            "Created At",
+            "date",
+            description="CreationTimestamp is a timestamp "
+            "representing the server time when this object was created.",
+        ),
+    ),
     _default_cells,
 )
 
 # plural.group → printer; kinds missing here use DEFAULT_TABLE.
 TABLES: dict[str, TableSpec] = {
-    "pods": TableSpec((_NAME, _c("Ready"), _c("Status"), _c("Restarts"), _AGE, _c("IP", 1),
-                       _c("Node", 1), _c("Nominated Node", 1), _c("Readiness Gates", 1)),
-                      _pod_cells),
-    "deployments.apps": TableSpec((_NAME, _c("Ready"), _c("Up-to-date", 0, "integer"),
-                                   _c("Available", 0, "integer"), _AGE, *_WIDE_WORKLOAD),
-                                  _deployment_cells),
-    "replicasets.apps": TableSpec((_NAME, _c("Desired", 0, "integer"), _c("Current", 0, "integer"),
-                                   _c("Ready", 0, "integer"), _AGE, *_WIDE_WORKLOAD),
-                                  _replicaset_cells),
-    "statefulsets.apps": TableSpec((_NAME, _c("Ready"), _AGE, _c("Containers", 1), _c("Images", 1)),
-                                   _statefulset_cells),
-    "daemonsets.apps": TableSpec((_NAME, _c("Desired", 0, "integer"), _c("Current", 0, "integer"),
-                                  _c("Ready", 0, "integer"), _c("Up-to-date", 0, "integer"),
-                                  _c("Available", 0, "integer"), _c("Node Selector"), _AGE,
-                                  *_WIDE_WORKLOAD), _daemonset_cells),
-    "jobs.batch": TableSpec((_NAME, _c("Status"), _c("Completions"), _c("Duration"), _AGE,
-                             *_WIDE_WORKLOAD), _job_cells),
-    "services": TableSpec((_NAME, _c("Type"), _c("Cluster-IP"), _c("External-IP"), _c("Port(s)"),
-                           _AGE, _c("Selector", 1)), _service_cells),
-    "nodes": TableSpec((_NAME, _c("Status"), _c("Roles"), _AGE, _c("Version"),
-                        _c("Internal-IP", 1), _c("External-IP", 1), _c("OS-Image", 1),
-                        _c("Kernel-Version", 1), _c("Container-Runtime", 1)), _node_cells),
+    "pods": TableSpec(
+        (
+            _NAME,
+            _c("Ready"),
+            _c("Status"),
+            _c("Restarts"),
+            _AGE,
+            _c("IP", 1),
+            _c("Node", 1),
+            _c("Nominated Node", 1),
+            _c("Readiness Gates", 1),
+        ),
+        _pod_cells,
+    ),
+    "deployments.apps": TableSpec(
+        (
+            _NAME,
+            _c("Ready"),
+            _c("Up-to-date", 0, "integer"),
+            _c("Available", 0, "integer"),
+            _AGE,
+            *_WIDE_WORKLOAD,
+        ),
+        _deployment_cells,
+    ),
+    "replicasets.apps": TableSpec(
+        (
+            _NAME,
+            _c("Desired", 0, "integer"),
+            _c("Current", 0, "integer"),
+            _c("Ready", 0, "integer"),
+            _AGE,
+            *_WIDE_WORKLOAD,
+        ),
+        _replicaset_cells,
+    ),
+    "statefulsets.apps": TableSpec(
+        (_NAME, _c("Ready"), _AGE, _c("Containers", 1), _c("Images", 1)), _statefulset_cells
+    ),
+    "daemonsets.apps": TableSpec(
+        (
+            _NAME,
+            _c("Desired", 0, "integer"),
+            _c("Current", 0, "integer"),
+            _c("Ready", 0, "integer"),
+            _c("Up-to-date", 0, "integer"),
+            _c("Available", 0, "integer"),
+            _c("Node Selector"),
+            _AGE,
+            *_WIDE_WORKLOAD,
+        ),
+        _daemonset_cells,
+    ),
+    "jobs.batch": TableSpec(
+        (_NAME, _c("Status"), _c("Completions"), _c("Duration"), _AGE, *_WIDE_WORKLOAD), _job_cells
+    ),
+    "cronjobs.batch": TableSpec(
+        (
+            _NAME,
+            _c("Schedule"),
+            _c("Timezone"),
+            _c("Suspend"),
+            _c("Active", 0, "integer"),
+            _c("Last Schedule"),
+            _AGE,
+            *_WIDE_WORKLOAD,
+        ),
+        _cronjob_cells,
+    ),
+    "persistentvolumeclaims": TableSpec(
+        (
+            _NAME,
+            _c("Status"),
+            _c("Volume"),
+            _c("Capacity"),
+            _c("Access Modes"),
+            _c("StorageClass"),
+            _c("VolumeAttributesClass"),
+            _AGE,
+            _c("VolumeMode", 1),
+        ),
+        _pvc_cells,
+    ),
+    "services": TableSpec(
+        (
+            _NAME,
+            _c("Type"),
+            _c("Cluster-IP"),
+            _c("External-IP"),
+            _c("Port(s)"),
+            _AGE,
+            _c("Selector", 1),
+        ),
+        _service_cells,
+    ),
+    "nodes": TableSpec(
+        (
+            _NAME,
+            _c("Status"),
+            _c("Roles"),
+            _AGE,
+            _c("Version"),
+            _c("Internal-IP", 1),
+            _c("External-IP", 1),
+            _c("OS-Image", 1),
+            _c("Kernel-Version", 1),
+            _c("Container-Runtime", 1),
+        ),
+        _node_cells,
+    ),
     "namespaces": TableSpec((_NAME, _c("Status"), _AGE), _namespace_cells),
     "configmaps": TableSpec((_NAME, _c("Data", 0, "integer"), _AGE), _configmap_cells),
     "secrets": TableSpec((_NAME, _c("Type"), _c("Data", 0, "integer"), _AGE), _secret_cells),
     "serviceaccounts": TableSpec((_NAME, _c("Secrets", 0, "integer"), _AGE), _serviceaccount_cells),
     "endpoints": TableSpec((_NAME, _c("Endpoints"), _AGE), _endpoints_cells),
-    "events": TableSpec((_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Message")),
-                        _event_cells),
-    "events.events.k8s.io": TableSpec((_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"),
-                                       _c("Message")), _event_cells),
+    "events": TableSpec(
+        (_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Message")), _event_cells
+    ),
+    "events.events.k8s.io": TableSpec(
+        (_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Message")), _event_cells
+    ),
     "horizontalpodautoscalers.autoscaling": TableSpec(
-        (_NAME, _c("Reference"), _c("Targets"), _c("MinPods", 0, "integer"),
-         _c("MaxPods", 0, "integer"), _c("Replicas", 0, "integer"), _AGE), _hpa_cells),
+        (
+            _NAME,
+            _c("Reference"),
+            _c("Targets"),
+            _c("MinPods", 0, "integer"),
+            _c("MaxPods", 0, "integer"),
+            _c("Replicas", 0, "integer"),
+            _AGE,
+        ),
+        _hpa_cells,
+    ),
     "poddisruptionbudgets.policy": TableSpec(
-        (_NAME, _c("Min Available"), _c("Max Unavailable"), _c("Allowed Disruptions", 0, "integer"),
-         _AGE), _pdb_cells),
+        (
+            _NAME,
+            _c("Min Available"),
+            _c("Max Unavailable"),
+            _c("Allowed Disruptions", 0, "integer"),
+            _AGE,
+        ),
+        _pdb_cells,
+    ),
     "ingresses.networking.k8s.io": TableSpec(
-        (_NAME, _c("Class"), _c("Hosts"), _c("Address"), _c("Ports"), _AGE), _ingress_cells),
-    "networkpolicies.networking.k8s.io": TableSpec((_NAME, _c("Pod-Selector"), _AGE), _netpol_cells),
+        (_NAME, _c("Class"), _c("Hosts"), _c("Address"), _c("Ports"), _AGE), _ingress_cells
+    ),
+    "networkpolicies.networking.k8s.io": TableSpec(
+        (_NAME, _c("Pod-Selector"), _AGE), _netpol_cells
+    ),
     "leases.coordination.k8s.io": TableSpec((_NAME, _c("Holder"), _AGE), _lease_cells),
 }
 
 
-def table_rows(spec: TableSpec, objects: list[dict[str, Any]], now: datetime | None = None,
-               ) -> list[list[Any]]:
+def table_rows(
+    spec: TableSpec,
+    objects: list[dict[str, Any]],
+    now: datetime | None = None,
+) -> list[list[Any]]:
     now = now or datetime.now(timezone.utc)
     width = len(spec.columns)
     return [spec.cells(obj, now)[:width] for obj in objects]

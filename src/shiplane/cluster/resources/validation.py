@@ -90,7 +90,9 @@ def name_errors(value: str, field: str, rule: str = "subdomain") -> Errors:
             errors.append(FieldError("Invalid", field, value, DNS1035_LABEL_MESSAGE))
     else:
         if len(value) > 253:
-            errors.append(FieldError("Invalid", field, value, "must be no more than 253 characters"))
+            errors.append(
+                FieldError("Invalid", field, value, "must be no more than 253 characters")
+            )
         if not _DNS1123_SUBDOMAIN.match(value):
             errors.append(FieldError("Invalid", field, value, DNS1123_SUBDOMAIN_MESSAGE))
     return errors
@@ -104,7 +106,9 @@ def _qualified_name_errors(key: str, field: str) -> Errors:
     if not name:
         errors.append(FieldError("Invalid", field, key, "name part must be non-empty"))
     elif len(name) > 63:
-        errors.append(FieldError("Invalid", field, key, "name part must be no more than 63 characters"))
+        errors.append(
+            FieldError("Invalid", field, key, "name part must be no more than 63 characters")
+        )
     elif not _QUALIFIED_NAME.match(name):
         errors.append(FieldError("Invalid", field, key, _QUALIFIED_NAME_MESSAGE))
     return errors
@@ -159,12 +163,23 @@ def validate_object_meta(obj: dict[str, Any], *, name_rule: str = "subdomain") -
     for i, ref in enumerate(meta.get("ownerReferences") or []):
         for required in ("apiVersion", "kind", "name", "uid"):
             if not ref.get(required):
-                errors.append(FieldError("Invalid", f"metadata.ownerReferences[{i}].{required}", ref.get(required, ""), f"{required} must not be empty"))
+                errors.append(
+                    FieldError(
+                        "Invalid",
+                        f"metadata.ownerReferences[{i}].{required}",
+                        ref.get(required, ""),
+                        f"{required} must not be empty",
+                    )
+                )
     controllers = [r for r in meta.get("ownerReferences") or [] if r.get("controller")]
     if len(controllers) > 1:
         errors.append(
-            FieldError("Invalid", "metadata.ownerReferences", meta["ownerReferences"],
-                       "Only one reference can have Controller set to true")
+            FieldError(
+                "Invalid",
+                "metadata.ownerReferences",
+                meta["ownerReferences"],
+                "Only one reference can have Controller set to true",
+            )
         )
     return errors
 
@@ -205,14 +220,26 @@ def validate_label_selector(selector: Any, field: str) -> Errors:
         values = expr.get("values") or []
         if op in ("In", "NotIn"):
             if not values:
-                errors.append(FieldError("Required", f"{path}.values",
-                                         detail="must be specified when `operator` is 'In' or 'NotIn'"))
+                errors.append(
+                    FieldError(
+                        "Required",
+                        f"{path}.values",
+                        detail="must be specified when `operator` is 'In' or 'NotIn'",
+                    )
+                )
         elif op in ("Exists", "DoesNotExist"):
             if values:
-                errors.append(FieldError("Forbidden", f"{path}.values",
-                                         detail="may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+                errors.append(
+                    FieldError(
+                        "Forbidden",
+                        f"{path}.values",
+                        detail="may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                    )
+                )
         else:
-            errors.append(FieldError("Invalid", f"{path}.operator", op, "not a valid selector operator"))
+            errors.append(
+                FieldError("Invalid", f"{path}.operator", op, "not a valid selector operator")
+            )
         errors += _qualified_name_errors(expr.get("key", ""), f"{path}.key")
     return errors
 

@@ -22,11 +22,13 @@ from shiplane.cluster.resources.validation import (
 from shiplane.cluster.store.errors import FieldError, GoLiteral
 
 __all__ = [
+    "default_cronjob",
     "default_daemonset",
     "default_deployment",
     "default_job",
     "default_replicaset",
     "default_statefulset",
+    "validate_cronjob",
     "validate_daemonset",
     "validate_deployment",
     "validate_job",
@@ -66,8 +68,9 @@ def default_statefulset(obj: dict[str, Any]) -> None:
     if strategy["type"] == "RollingUpdate":
         strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
     spec.setdefault("revisionHistoryLimit", 10)
-    spec.setdefault("persistentVolumeClaimRetentionPolicy",
-                    {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    spec.setdefault(
+        "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
+    )
     default_pod_template(spec.get("template"))
 
 
@@ -97,7 +100,12 @@ def default_job(obj: dict[str, Any]) -> None:
     uid = obj.get("metadata", {}).get("uid")
     name = obj.get("metadata", {}).get("name", "")
     template = spec.get("template")
-    if uid and not spec.get("manualSelector") and "selector" not in spec and isinstance(template, dict):
+    if (
+        uid
+        and not spec.get("manualSelector")
+        and "selector" not in spec
+        and isinstance(template, dict)
+    ):
         spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
         labels = template.setdefault("metadata", {}).setdefault("labels", {})
         labels.setdefault("batch.kubernetes.io/controller-uid", uid)
@@ -121,8 +129,12 @@ def _non_negative(spec: dict[str, Any], field: str) -> Errors:
     return []
 
 
-def _template_errors(spec: dict[str, Any], *, empty_selector_detail: str,
-                     restart_policies: tuple[str, ...] = ("Always",)) -> Errors:
+def _template_errors(
+    spec: dict[str, Any],
+    *,
+    empty_selector_detail: str,
+    restart_policies: tuple[str, ...] = ("Always",),
+) -> Errors:
     """Selector present and non-empty, template labels matching it, a valid pod spec."""
     errors: Errors = []
     selector = spec.get("selector")
@@ -131,9 +143,14 @@ def _template_errors(spec: dict[str, Any], *, empty_selector_detail: str,
     else:
         errors += validate_label_selector(selector, "spec.selector")
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):
-            errors.append(FieldError("Invalid", "spec.selector",
-                                     GoLiteral(format_label_selector(selector)),
-                                     empty_selector_detail))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    "spec.selector",
+                    GoLiteral(format_label_selector(selector)),
+                    empty_selector_detail,
+                )
+            )
     template = spec.get("template")
     if not isinstance(template, dict):
         errors.append(FieldError("Required", "spec.template"))
@@ -142,13 +159,25 @@ def _template_errors(spec: dict[str, Any], *, empty_selector_detail: str,
     errors += validate_labels(labels, "spec.template.metadata.labels")
     if selector and (selector.get("matchLabels") or selector.get("matchExpressions")):
         if not selector_matches_labels(selector, labels):
-            errors.append(FieldError("Invalid", "spec.template.metadata.labels", labels,
-                                     "`selector` does not match template `labels`"))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    "spec.template.metadata.labels",
+                    labels,
+                    "`selector` does not match template `labels`",
+                )
+            )
     errors += validate_pod_spec(template.get("spec"), "spec.template.spec")
     policy = (template.get("spec") or {}).get("restartPolicy")
     if policy is not None and policy not in restart_policies:
-        errors.append(FieldError("Unsupported", "spec.template.spec.restartPolicy", policy,
-                                 supported=restart_policies))
+        errors.append(
+            FieldError(
+                "Unsupported",
+                "spec.template.spec.restartPolicy",
+                policy,
+                supported=restart_policies,
+            )
+        )
     return errors
 
 
@@ -157,9 +186,14 @@ def _immutable_selector(spec: dict[str, Any], old: dict[str, Any] | None) -> Err
         return []
     old_selector = (old.get("spec") or {}).get("selector")
     if spec.get("selector") != old_selector:
-        return [FieldError("Invalid", "spec.selector",
-                           GoLiteral(format_label_selector(spec.get("selector"))),
-                           "field is immutable")]
+        return [
+            FieldError(
+                "Invalid",
+                "spec.selector",
+                GoLiteral(format_label_selector(spec.get("selector"))),
+                "field is immutable",
+            )
+        ]
     return []
 
 
@@ -171,9 +205,16 @@ def _int_or_percent(value: Any, field: str) -> Errors:
     if isinstance(value, str):
         match = _PERCENT.match(value)
         if not match:
-            return [FieldError("Invalid", field, value, "a valid percent string must be a numeric "
-                               "string followed by an ending '%' (e.g. '1%',  or '93%', regex used "
-                               "for validation is '[0-9]+%')")]
+            return [
+                FieldError(
+                    "Invalid",
+                    field,
+                    value,
+                    "a valid percent string must be a numeric "
+                    "string followed by an ending '%' (e.g. '1%',  or '93%', regex used "
+                    "for validation is '[0-9]+%')",
+                )
+            ]
         if int(match.group(1)) > 100:
             return [FieldError("Invalid", field, value, "must not be greater than 100%")]
         return []
@@ -189,30 +230,51 @@ def validate_deployment(obj: dict[str, Any], old: dict[str, Any] | None) -> Erro
     if not isinstance(spec, dict):
         return [FieldError("Required", "spec")]
     errors = _replicas_errors(spec)
-    errors += _template_errors(spec, empty_selector_detail="empty selector is invalid for deployment")
+    errors += _template_errors(
+        spec, empty_selector_detail="empty selector is invalid for deployment"
+    )
     strategy = spec.get("strategy") or {}
     stype = strategy.get("type")
     if stype not in ("Recreate", "RollingUpdate"):
-        errors.append(FieldError("Unsupported", "spec.strategy.type", stype,
-                                 supported=("Recreate", "RollingUpdate")))
+        errors.append(
+            FieldError(
+                "Unsupported", "spec.strategy.type", stype, supported=("Recreate", "RollingUpdate")
+            )
+        )
     rolling = strategy.get("rollingUpdate")
     if stype == "Recreate" and rolling is not None:
-        errors.append(FieldError("Forbidden", "spec.strategy.rollingUpdate",
-                                 detail="may not be specified when strategy `type` is 'Recreate'"))
+        errors.append(
+            FieldError(
+                "Forbidden",
+                "spec.strategy.rollingUpdate",
+                detail="may not be specified when strategy `type` is 'Recreate'",
+            )
+        )
     if stype == "RollingUpdate" and isinstance(rolling, dict):
         unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
         errors += _int_or_percent(unavailable, "spec.strategy.rollingUpdate.maxUnavailable")
         errors += _int_or_percent(surge, "spec.strategy.rollingUpdate.maxSurge")
         if _is_zero(unavailable) and _is_zero(surge):
-            errors.append(FieldError("Invalid", "spec.strategy.rollingUpdate.maxUnavailable",
-                                     GoLiteral(_intstr(unavailable)),
-                                     "may not be 0 when `maxSurge` is 0"))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    "spec.strategy.rollingUpdate.maxUnavailable",
+                    GoLiteral(_intstr(unavailable)),
+                    "may not be 0 when `maxSurge` is 0",
+                )
+            )
     errors += _non_negative(spec, "minReadySeconds")
     errors += _non_negative(spec, "revisionHistoryLimit")
     deadline = spec.get("progressDeadlineSeconds")
     if isinstance(deadline, int) and deadline <= spec.get("minReadySeconds", 0):
-        errors.append(FieldError("Invalid", "spec.progressDeadlineSeconds", deadline,
-                                 "must be greater than minReadySeconds"))
+        errors.append(
+            FieldError(
+                "Invalid",
+                "spec.progressDeadlineSeconds",
+                deadline,
+                "must be greater than minReadySeconds",
+            )
+        )
     errors += _immutable_selector(spec, old)
     return errors
 
@@ -228,7 +290,9 @@ def validate_replicaset(obj: dict[str, Any], old: dict[str, Any] | None) -> Erro
     if not isinstance(spec, dict):
         return [FieldError("Required", "spec")]
     errors = _replicas_errors(spec) + _non_negative(spec, "minReadySeconds")
-    errors += _template_errors(spec, empty_selector_detail="empty selector is invalid for deployment")
+    errors += _template_errors(
+        spec, empty_selector_detail="empty selector is invalid for deployment"
+    )
     return errors + _immutable_selector(spec, old)
 
 
@@ -237,26 +301,44 @@ def validate_statefulset(obj: dict[str, Any], old: dict[str, Any] | None) -> Err
     if not isinstance(spec, dict):
         return [FieldError("Required", "spec")]
     errors = _replicas_errors(spec)
-    errors += _template_errors(spec, empty_selector_detail="empty selector is invalid for statefulset")
+    errors += _template_errors(
+        spec, empty_selector_detail="empty selector is invalid for statefulset"
+    )
     policy = spec.get("podManagementPolicy")
     if policy not in ("OrderedReady", "Parallel"):
-        errors.append(FieldError("Unsupported", "spec.podManagementPolicy", policy,
-                                 supported=("OrderedReady", "Parallel")))
+        errors.append(
+            FieldError(
+                "Unsupported",
+                "spec.podManagementPolicy",
+                policy,
+                supported=("OrderedReady", "Parallel"),
+            )
+        )
     if old is not None:
         old_spec = dict(old.get("spec") or {})
         new_spec = dict(spec)
-        for mutable in ("replicas", "ordinals", "template", "updateStrategy",
-                        "persistentVolumeClaimRetentionPolicy", "minReadySeconds",
-                        "revisionHistoryLimit"):
+        for mutable in (
+            "replicas",
+            "ordinals",
+            "template",
+            "updateStrategy",
+            "persistentVolumeClaimRetentionPolicy",
+            "minReadySeconds",
+            "revisionHistoryLimit",
+        ):
             old_spec.pop(mutable, None)
             new_spec.pop(mutable, None)
         if old_spec != new_spec:
-            errors.append(FieldError(
-                "Forbidden", "spec",
-                detail="updates to statefulset spec for fields other than 'replicas', 'ordinals', "
-                "'template', 'updateStrategy', 'revisionHistoryLimit', "
-                "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
-            ))
+            errors.append(
+                FieldError(
+                    "Forbidden",
+                    "spec",
+                    detail="updates to statefulset spec for fields other than 'replicas', "
+                    "'ordinals', "
+                    "'template', 'updateStrategy', 'revisionHistoryLimit', "
+                    "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+                )
+            )
     return errors
 
 
@@ -275,21 +357,138 @@ def validate_job(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
     errors: Errors = []
     for field in ("parallelism", "completions", "backoffLimit", "activeDeadlineSeconds"):
         errors += _non_negative(spec, field)
-    errors += _template_errors(spec, empty_selector_detail="empty selector is invalid for job",
-                               restart_policies=("OnFailure", "Never"))
+    errors += _template_errors(
+        spec,
+        empty_selector_detail="empty selector is invalid for job",
+        restart_policies=("OnFailure", "Never"),
+    )
     policy = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy")
     if policy is None or policy == "Always":
         errors = [e for e in errors if e.field != "spec.template.spec.restartPolicy"]
-        errors.append(FieldError("Unsupported", "spec.template.spec.restartPolicy",
-                                 policy or "Always", supported=("OnFailure", "Never")))
+        errors.append(
+            FieldError(
+                "Unsupported",
+                "spec.template.spec.restartPolicy",
+                policy or "Always",
+                supported=("OnFailure", "Never"),
+            )
+        )
     if old is not None:
         old_spec = old.get("spec") or {}
         if spec.get("selector") != old_spec.get("selector"):
             errors += _immutable_selector(spec, old)
         if spec.get("completions") != old_spec.get("completions"):
-            errors.append(FieldError("Invalid", "spec.completions", spec.get("completions"),
-                                     "field is immutable"))
+            errors.append(
+                FieldError(
+                    "Invalid", "spec.completions", spec.get("completions"), "field is immutable"
+                )
+            )
         if spec.get("template") != old_spec.get("template"):
-            errors.append(FieldError("Invalid", "spec.template", GoLiteral("core.PodTemplateSpec{...}"),
-                                     "field is immutable"))
+            errors.append(
+                FieldError(
+                    "Invalid",
+                    "spec.template",
+                    GoLiteral("core.PodTemplateSpec{...}"),
+                    "field is immutable",
+                )
+            )
+    return errors
+
+
+_CRON_MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+_CONCURRENCY_POLICIES = ("Allow", "Forbid", "Replace")
+
+
+def default_cronjob(obj: dict[str, Any]) -> None:
+    """batch/v1 SetDefaults_CronJob; the job template's pod spec gets pod defaults."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_spec = (spec.get("jobTemplate") or {}).get("spec")
+    if isinstance(job_spec, dict):
+        default_pod_template(job_spec.get("template"))
+
+
+def _schedule_errors(schedule: Any) -> Errors:
+    if not schedule:
+        return [FieldError("Required", "spec.schedule")]
+    if not isinstance(schedule, str):
+        return [FieldError("Invalid", "spec.schedule", schedule, "must be a string")]
+    text = schedule.strip()
+    if text.startswith("TZ=") or text.startswith("CRON_TZ="):
+        return [
+            FieldError(
+                "Invalid",
+                "spec.schedule",
+                schedule,
+                "cannot use TZ or CRON_TZ in schedule, use timeZone field instead",
+            )
+        ]
+    if text in _CRON_MACROS or text.startswith("@every "):
+        return []
+    fields = text.split()
+    if len(fields) != 5:
+        # robfig/cron's parser message, as the CronJob validation reports it.
+        return [
+            FieldError(
+                "Invalid",
+                "spec.schedule",
+                schedule,
+                f"Expected exactly 5 fields, found {len(fields)}: {text}",
+            )
+        ]
+    return []
+
+
+def validate_cronjob(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return [FieldError("Required", "spec")]
+    errors: Errors = []
+    name = (obj.get("metadata") or {}).get("name") or ""
+    if len(name) > 52:
+        errors.append(
+            FieldError("Invalid", "metadata.name", name, "must be no more than 52 characters")
+        )
+    errors += _schedule_errors(spec.get("schedule"))
+    policy = spec.get("concurrencyPolicy")
+    if policy not in _CONCURRENCY_POLICIES:
+        errors.append(
+            FieldError(
+                "Unsupported", "spec.concurrencyPolicy", policy, supported=_CONCURRENCY_POLICIES
+            )
+        )
+    for field in (
+        "startingDeadlineSeconds",
+        "successfulJobsHistoryLimit",
+        "failedJobsHistoryLimit",
+    ):
+        errors += _non_negative(spec, field)
+    job_spec = (spec.get("jobTemplate") or {}).get("spec")
+    template = job_spec.get("template") if isinstance(job_spec, dict) else None
+    if not isinstance(template, dict):
+        return errors + [FieldError("Required", "spec.jobTemplate.spec.template")]
+    pod_spec = template.get("spec")
+    errors += [
+        FieldError(
+            e.type,
+            e.field.replace("spec.template", "spec.jobTemplate.spec.template", 1),
+            e.value,
+            e.detail,
+            e.supported,
+        )
+        for e in validate_pod_spec(pod_spec, "spec.template.spec")
+    ]
+    restart = (pod_spec or {}).get("restartPolicy") if isinstance(pod_spec, dict) else None
+    if restart not in ("OnFailure", "Never"):
+        errors.append(
+            FieldError(
+                "Unsupported",
+                "spec.jobTemplate.spec.template.spec.restartPolicy",
+                restart or "Always",
+                supported=("OnFailure", "Never"),
+            )
+        )
     return errors

@@ -21,6 +21,7 @@ from shiplane.cluster.store.errors import (
     NotFound,
     RequestEntityTooLarge,
     TooLargeResourceVersion,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 from shiplane.cluster.store.memory import DEFAULT_WATCH_WINDOW, MemoryObjectStore
@@ -60,6 +61,7 @@ __all__ = [
     "SqliteObjectStore",
     "StoredObject",
     "TooLargeResourceVersion",
+    "TooManyRequests",
     "UnsupportedMediaType",
     "WatchEvent",
     "Write",

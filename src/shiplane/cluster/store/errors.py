@@ -16,6 +16,7 @@ prints against a real cluster::
         ├── MethodNotAllowed          405
         ├── Gone                      410  reason Expired (watch / continue too old)
         ├── RequestEntityTooLarge     413
+        ├── TooManyRequests           429  (eviction blocked by a disruption budget)
         ├── UnsupportedMediaType      415
         └── TooLargeResourceVersion   504  reason Timeout (a version the server has not reached)
 
@@ -44,6 +45,7 @@ __all__ = [
     "NotFound",
     "RequestEntityTooLarge",
     "TooLargeResourceVersion",
+    "TooManyRequests",
     "UnsupportedMediaType",
     "format_value",
     "qualified_kind",
@@ -121,11 +123,15 @@ class Conflict(ApiError):
     reason = "Conflict"
 
     # errors.NewConflict + registry.OptimisticLockErrorMsg
-    MODIFIED = "the object has been modified; please apply your changes to the latest version and try again"
+    MODIFIED = (
+        "the object has been modified; please apply your changes to the latest version and try "
+        "again"
+    )
 
     def __init__(self, group: str, plural: str, name: str, detail: str = MODIFIED) -> None:
         super().__init__(
-            f'Operation cannot be fulfilled on {qualified_resource(group, plural)} "{name}": {detail}',
+            f"Operation cannot be fulfilled on {qualified_resource(group, plural)} "
+            f'"{name}": {detail}',
             details=_details(group, plural, name),
         )
 
@@ -163,7 +169,9 @@ def format_value(value: Any) -> str:
 class FieldError:
     """One ``field.Error``: type, path, bad value and detail."""
 
-    type: str  # "Invalid", "Required", "Unsupported", "Duplicate", "Forbidden", "TooLong", "NotFound"
+    type: (
+        str  # "Invalid", "Required", "Unsupported", "Duplicate", "Forbidden", "TooLong", "NotFound"
+    )
     field: str
     value: Any = None
     detail: str = ""
@@ -232,7 +240,9 @@ class MethodNotAllowed(ApiError):
     code = 405
     reason = "MethodNotAllowed"
 
-    def __init__(self, message: str = "the server does not allow this method on the requested resource") -> None:
+    def __init__(
+        self, message: str = "the server does not allow this method on the requested resource"
+    ) -> None:
         super().__init__(message)
 
 
@@ -260,6 +270,15 @@ class TooLargeResourceVersion(ApiError):
     def __init__(self, requested: int, current: int) -> None:
         super().__init__(
             f"Too large resource version: {requested}, current: {current}",
-            details={"causes": [{"reason": "ResourceVersionTooLarge",
-                                 "message": "Too large resource version"}], "retryAfterSeconds": 1},
+            details={
+                "causes": [
+                    {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+                ],
+                "retryAfterSeconds": 1,
+            },
         )
+
+
+class TooManyRequests(ApiError):
+    code = 429
+    reason = "TooManyRequests"

@@ -36,7 +36,8 @@ _NOT_SPEC = ("metadata", "status", "apiVersion", "kind")
 def format_time(moment: datetime) -> str:
     """RFC 3339 with second precision, the way metav1.Time serialises."""
     utc = moment.astimezone(timezone.utc)
-    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+    date = f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}"
+    return f"{date}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
 def generate_name(prefix: str, rng: random.Random | None = None) -> str:

@@ -83,8 +83,10 @@ class SqliteObjectStore(MemoryObjectStore):
             self._compacted_rv = self._log[0].rv - 1
 
     def _persist(self, events: Sequence[WatchEvent], resource_version: int) -> None:
-        rows = [(e.rv, e.type, e.key.resource, e.key.namespace, e.key.name, e.current.raw)
-                for e in events]
+        rows = [
+            (e.rv, e.type, e.key.resource, e.key.namespace, e.key.name, e.current.raw)
+            for e in events
+        ]
         if len(rows) == 1:
             self._db.execute(_INSERT, rows[0])  # one statement: its own atomic transaction
             return
