@@ -9,7 +9,7 @@ the same name is never collected by mistake.
 
 from __future__ import annotations
 
-from shiplane.cluster.controllers.api import ControllerApiError
+from shiplane.cluster.controllers.api import RESOURCES, ControllerApiError
 from shiplane.cluster.controllers.base import Context, Controller
 from shiplane.cluster.controllers.informer import key_of
 from shiplane.cluster.decisions.garbage_collection import (
@@ -22,7 +22,7 @@ from shiplane.cluster.decisions.garbage_collection import (
 
 __all__ = ["GarbageCollector"]
 
-KINDS = ("Deployment", "ReplicaSet", "Pod", "EndpointSlice")
+KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice")
 
 
 class GarbageCollector(Controller):
@@ -74,10 +74,25 @@ class GarbageCollector(Controller):
         owners = {}
         for ref in item["metadata"].get("ownerReferences") or []:
             owner = self._object(ref["uid"])
-            owners[ref["uid"]] = owner[1] if owner else None
+            if owner is None and ref.get("kind") not in KINDS:
+                owners[ref["uid"]] = await self._live_owner(item, ref)
+            else:
+                owners[ref["uid"]] = owner[1] if owner else None
         dependents = [d[1] for d in map(self._object, self.dependents.get(uid, ())) if d]
         for action in plan_collection(item, owners, dependents):
             await self._perform(action)
+
+    async def _live_owner(self, item: dict, ref: dict) -> dict | None:
+        """An owner of a kind not watched here: verify it with a GET (isDangling)."""
+        if ref.get("kind") not in RESOURCES:
+            return {"metadata": {"uid": ref["uid"]}}  # unknown kind: never collect on a guess
+        try:
+            owner = await self.api.get(ref["kind"], item["metadata"].get("namespace"), ref["name"])
+        except ControllerApiError as exc:
+            if exc.code == 404:
+                return None
+            raise
+        return owner if owner["metadata"].get("uid") == ref["uid"] else None
 
     async def _perform(self, action: object) -> None:
         if isinstance(action, Recheck):
