@@ -54,6 +54,9 @@ class GarbageCollector(Controller):
                     self.queue.add(dep)
             if etype == "DELETED":
                 self.dependents.pop(uid, None)
+                # an owner waiting for its dependents (foreground) looks again
+                for ref in obj["metadata"].get("ownerReferences") or []:
+                    self.queue.add(ref["uid"])
         return on_event
 
     def _object(self, uid: str) -> tuple[str, dict] | None:
