@@ -19,11 +19,11 @@ from shiplane.release.progress import Observation, StepEvent, TrackerState, adva
 
 __all__ = ["KINDS", "NamespaceWatch", "snapshot"]
 
-# (api version, kind) polled, in the order steps usually happen.
+# (api version, kind) polled each tick.
 KINDS: tuple[tuple[str, str], ...] = (
     ("apps/v1", "ReplicaSet"),
-    ("v1", "Pod"),
     ("v1", "Event"),
+    ("v1", "Pod"),
     ("v1", "Endpoints"),
 )
 
@@ -37,6 +37,10 @@ def snapshot(client: KubeClient, namespace: str) -> dict[str, list[dict[str, Any
         except KubeError:
             out[kind] = []
     return out
+
+
+def _order(resource_version: str) -> int:
+    return int(resource_version) if resource_version.isdigit() else 0
 
 
 def _key(obj: dict[str, Any]) -> str:
@@ -78,6 +82,8 @@ class NamespaceWatch:
         """One tick: list, diff against the previous tick, advance the tracker."""
         now = snapshot(self._client, self._namespace)
         self.last = now
+        changed: list[tuple[int, Observation]] = []
+        deleted: list[Observation] = []
         for _api, kind in KINDS:
             seen = self._versions.setdefault(kind, {})
             current: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -86,11 +92,20 @@ class NamespaceWatch:
                 key = _key(obj)
                 current[key] = (version, obj)
                 if key not in seen or seen[key][0] != version:
-                    self._feed(Observation(kind, obj))
-            for key, (_version, obj) in seen.items():
-                if key not in current:
-                    self._feed(Observation(kind, obj, deleted=True))
+                    # ReplicaSets first: they decide which pods (and events) are new ones.
+                    rank = -1 if kind == "ReplicaSet" else _order(version)
+                    changed.append((rank, Observation(kind, obj)))
+            deleted.extend(Observation(kind, obj, deleted=True)
+                           for key, (_v, obj) in seen.items() if key not in current)
             self._versions[kind] = current
+        # Feed in write order: resourceVersions of one store grow with every write (etcd's
+        # revision, the embedded store's counter), so a pod's Pulled event comes before the
+        # status update that makes it Ready even when both show up in the same tick.
+        changed.sort(key=lambda item: item[0])
+        for _order_key, observation in changed:
+            self._feed(observation)
+        for observation in deleted:
+            self._feed(observation)
 
     def _feed(self, observation: Observation) -> None:
         self.state, steps = advance(self.state, observation)

@@ -208,11 +208,15 @@ def _event(state: TrackerState, obs: Observation, out: list[StepEvent]) -> Track
         return state
     pod = str(involved.get("name") or "")
     if pod in state.baseline_pods:
+        if event.get("reason") == "Killing":  # the kubelet stops an old pod's containers
+            return _emit(state, out, StepEvent("terminating", f"pod/{pod}",
+                                               "old pod terminating"))
         return state
     # Events can arrive before the pod is listed: accept pods of a new ReplicaSet by name prefix.
     if pod not in state.new_pods and not any(pod.startswith(rs + "-") for rs in state.new_replicasets):
         return state
     subject = f"pod/{pod}"
+    state = _emit(state, out, StepEvent("pod", subject, "Pending", {"phase": "Pending"}))
     reason = str(event.get("reason") or "")
     message = str(event.get("message") or "")
     if reason == "Scheduled":
