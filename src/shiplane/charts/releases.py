@@ -11,21 +11,13 @@ history -> install (creating the namespace), otherwise upgrade.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import helm_python as helm
-
 from shiplane.charts import _sdk
-from shiplane.charts.errors import (
-    ClusterUnreachableError,
-    ReleaseCancelledError,
-    ReleaseFailedError,
-    ReleaseNotFoundError,
-)
+from shiplane.charts.errors import ReleaseNotFoundError
 
 __all__ = [
     "ClusterAccess",
@@ -53,7 +45,7 @@ class ReleaseCanceller:
     """Cancels a running install/upgrade from another thread (Helm's context)."""
 
     def __init__(self) -> None:
-        self._context = helm.HelmContext()
+        self._context = _sdk.cancel_context()
 
     def cancel(self) -> None:
         self._context.cancel()
@@ -62,33 +54,11 @@ class ReleaseCanceller:
         self._context.close()
 
 
-@contextlib.contextmanager
-def _config(access: ClusterAccess) -> Iterator[helm.Config]:
-    cfg = helm.Config(
-        kubeconfig_path=access.kubeconfig,
-        kube_context=access.context,
-        namespace=access.namespace,
-    )
-    with cfg:
-        yield cfg
+def _config(access: ClusterAccess):  # noqa: ANN202 - helm_python's type stays in _sdk
+    return _sdk.cluster_config(access.kubeconfig, access.namespace, access.context)
 
 
-@contextlib.contextmanager
-def _release_errors(what: str) -> Iterator[None]:
-    try:
-        with _sdk.converted(what, default=ReleaseFailedError):
-            yield
-    except ReleaseFailedError as error:
-        cause = error.__cause__
-        if isinstance(cause, helm.HelmNotFoundError):
-            raise ReleaseNotFoundError(str(error)) from cause
-        if isinstance(cause, helm.HelmCancelledError) and "deadline exceeded" not in str(error):
-            raise ReleaseCancelledError(str(error)) from cause
-        if isinstance(cause, helm.HelmKubeError):
-            raise ClusterUnreachableError(
-                str(error), hint="check the environment's cluster (shiplane cluster status)"
-            ) from cause
-        raise
+_release_errors = _sdk.release_errors
 
 
 def release_history(access: ClusterAccess, name: str) -> list[dict[str, Any]]:
