@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from shiplane.release.diagnosis import diagnose
 
+IMAGE = '"127.0.0.1:5000/svc:v9"'
+PROBE_FAILED = "Readiness probe failed: HTTP probe failed with statuscode: 503"
+
 
 def pod(name, *, waiting=None, last_exit=None, unschedulable=None, ready=False):
     container = {"name": "app", "state": {"running": {}}}
@@ -28,9 +31,10 @@ def test_image_pull_backoff_with_the_registrys_403() -> None:
     denied = ('Failed to pull image "127.0.0.1:5000/svc:v9": unexpected status from HEAD '
               "request: 403 Forbidden")
     diagnosis = diagnose(
-        [pod("svc-1", waiting=("ImagePullBackOff", 'Back-off pulling image "127.0.0.1:5000/svc:v9"'))],
-        [event("svc-1", "Failed", denied, at="t1"), event("svc-1", "Failed", "Error: ErrImagePull", at="t2"),
-         event("svc-1", "BackOff", 'Back-off pulling image "127.0.0.1:5000/svc:v9"', "Normal", "t3")],
+        [pod("svc-1", waiting=("ImagePullBackOff", f"Back-off pulling image {IMAGE}"))],
+        [event("svc-1", "Failed", denied, at="t1"),
+         event("svc-1", "Failed", "Error: ErrImagePull", at="t2"),
+         event("svc-1", "BackOff", f"Back-off pulling image {IMAGE}", "Normal", "t3")],
     )
     [problem] = diagnosis.problems
     assert problem.pod == "svc-1"
@@ -43,12 +47,11 @@ def test_image_pull_backoff_with_the_registrys_403() -> None:
 def test_readiness_probe_failures() -> None:
     diagnosis = diagnose(
         [pod("svc-2")],
-        [event("svc-2", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
-         event("svc-2", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503")],
+        [event("svc-2", "Unhealthy", PROBE_FAILED), event("svc-2", "Unhealthy", PROBE_FAILED)],
     )
     [problem] = diagnosis.problems
     assert problem.reasons == ("Unhealthy",)
-    assert problem.messages == ("Readiness probe failed: HTTP probe failed with statuscode: 503",)
+    assert problem.messages == (PROBE_FAILED,)
 
 
 def test_failed_scheduling_from_condition_and_event() -> None:

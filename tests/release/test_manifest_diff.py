@@ -66,10 +66,12 @@ def test_a_removed_list_item_or_label_is_a_difference() -> None:
     live = live_of(RENDERED)
     desired = copy.deepcopy(RENDERED)
     desired["metadata"]["labels"]["tier"] = "web"
-    assert diff_objects([desired], {"Deployment/dev/svc": live}, namespace="dev")[0].change == "modify"
+    [change] = diff_objects([desired], {"Deployment/dev/svc": live}, namespace="dev")
+    assert change.change == "modify"
     desired = copy.deepcopy(RENDERED)
     desired["spec"]["template"]["spec"]["containers"][0]["ports"].append({"containerPort": 9090})
-    assert diff_objects([desired], {"Deployment/dev/svc": live}, namespace="dev")[0].change == "modify"
+    [change] = diff_objects([desired], {"Deployment/dev/svc": live}, namespace="dev")
+    assert change.change == "modify"
 
 
 def test_normalise_and_project() -> None:

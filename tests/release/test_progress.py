@@ -17,7 +17,8 @@ def rs(name: str, deployment: str = "payment-service", hash_: str = "7d9f") -> d
 def pod(name: str, owner: str, *, node: str | None = None, running: bool = False,
         ready: bool = False, waiting: tuple[str, str] | None = None, deleting: bool = False,
         ip: str = "") -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "ownerReferences": [{"kind": "ReplicaSet", "name": owner}]}
+    meta: dict[str, Any] = {"name": name,
+                            "ownerReferences": [{"kind": "ReplicaSet", "name": owner}]}
     if deleting:
         meta["deletionTimestamp"] = "2026-11-25T12:00:00Z"
     container: dict[str, Any] = {"name": "app", "state": {}}
@@ -129,7 +130,7 @@ def test_image_pull_failure_and_backoff_are_failed_steps() -> None:
     obs = [Observation("ReplicaSet", rs(NEW)), Observation("Pod", pod(NEW_POD, NEW, node="n1")),
            Observation("Event", event("f1", NEW_POD, "Failed", denied, "Warning")),
            Observation("Pod", pod(NEW_POD, NEW, node="n1",
-                                  waiting=("ImagePullBackOff", f'Back-off pulling image "{IMAGE}"')))]
+                                  waiting=("ImagePullBackOff", f'Back-off pulling "{IMAGE}"')))]
     _, steps = run(baseline(), obs)
     failed = [s for s in steps if s.step == "failed"]
     assert [f.data["reason"] for f in failed] == ["ErrImagePull", "ImagePullBackOff"]
@@ -166,7 +167,8 @@ def test_old_objects_other_deployments_and_old_events_are_ignored() -> None:
 
 def test_crash_loop_is_failed() -> None:
     obs = [Observation("ReplicaSet", rs(NEW)),
-           Observation("Pod", pod(NEW_POD, NEW, node="n", waiting=("CrashLoopBackOff", "back-off 10s")))]
+           Observation("Pod", pod(NEW_POD, NEW, node="n",
+                                  waiting=("CrashLoopBackOff", "back-off 10s")))]
     _, steps = run(baseline(), obs)
     assert steps[-1].step == "failed" and steps[-1].data["reason"] == "CrashLoopBackOff"
 

@@ -25,8 +25,10 @@ def rev(number: int, status: str, age: float = 3600, host: str | None = "ci-1",
 def test_no_pending_revision_means_nothing_to_do() -> None:
     history = [rev(1, "superseded"), rev(2, "deployed"), rev(3, "failed")]
     for state in OwnerState:
-        assert plan_recovery("svc", history, owner_state=state, now=NOW).action is RecoveryAction.NONE
-    assert plan_recovery("svc", [], owner_state=OwnerState.UNKNOWN, now=NOW).action is RecoveryAction.NONE
+        plan = plan_recovery("svc", history, owner_state=state, now=NOW)
+        assert plan.action is RecoveryAction.NONE
+    empty = plan_recovery("svc", [], owner_state=OwnerState.UNKNOWN, now=NOW)
+    assert empty.action is RecoveryAction.NONE
 
 
 @pytest.mark.parametrize("status", ["pending-install", "pending-upgrade", "pending-rollback"])

@@ -1,4 +1,4 @@
-"""Model 1 deploys: ``helm upgrade --install SERVICE ./helm -f values-ENV.yaml --set-string image.tag=…``.
+"""Model 1 deploys: the guide's ``helm upgrade --install SERVICE ./helm -f values-ENV.yaml``.
 
 ``deploy`` runs the guide's command through Helm's SDK (``shiplane.charts``) against
 the environment's cluster, in these steps:

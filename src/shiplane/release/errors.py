@@ -1,8 +1,8 @@
 """Errors of Model 1 releases::
 
     ReleaseError (shiplane.errors)
-    ├── ReleaseTargetError      the environment, service repo, chart or image reference is wrong
-    ├── ReleaseBusyError        another deploy of the release is in progress (a live pending revision)
+    ├── ReleaseTargetError      the environment, service repo, chart or image ref is wrong
+    ├── ReleaseBusyError        another deploy of the release is in progress (live pending)
     ├── ReleaseStorageError     a Helm release Secret cannot be read or repaired
     └── DeployFailedError       the release did not become ready; carries the diagnosis
         (and whether it was rolled back)

@@ -148,7 +148,9 @@ def _replicaset(state: TrackerState, obs: Observation, out: list[StepEvent]) -> 
     labels = (obs.obj.get("metadata") or {}).get("labels") or {}
     template_hash = labels.get("pod-template-hash", "")
     state = replace(state, new_replicasets=state.new_replicasets | {name})
-    detail = f"new ReplicaSet {name}" + (f" (pod-template-hash {template_hash})" if template_hash else "")
+    detail = f"new ReplicaSet {name}"
+    if template_hash:
+        detail += f" (pod-template-hash {template_hash})"
     return _emit(state, out, StepEvent(
         "replicaset", f"replicaset/{name}", detail,
         {"deployment": deployment, "hash": template_hash},
@@ -213,7 +215,8 @@ def _event(state: TrackerState, obs: Observation, out: list[StepEvent]) -> Track
                                                "old pod terminating"))
         return state
     # Events can arrive before the pod is listed: accept pods of a new ReplicaSet by name prefix.
-    if pod not in state.new_pods and not any(pod.startswith(rs + "-") for rs in state.new_replicasets):
+    of_new_replicaset = any(pod.startswith(rs + "-") for rs in state.new_replicasets)
+    if pod not in state.new_pods and not of_new_replicaset:
         return state
     subject = f"pod/{pod}"
     state = _emit(state, out, StepEvent("pod", subject, "Pending", {"phase": "Pending"}))
