@@ -2,7 +2,8 @@
 against the embedded API server (server-side apply), in two clusters via kubeconfig contexts.
 
 No controllers run here, so nothing becomes Ready: deploys use ``wait=False`` except where
-a wait that cannot succeed is the point (the killed deploy, the failed wait + rollback).
+a wait that cannot succeed is the point (killed and interrupted deploys). Ready waits and
+automatic rollback are in ``test_deploy_rollout`` (with the controllers).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from shiplane.cluster.apiserver import ApiServerRunner
 from shiplane.config import parse_workspace
 from shiplane.kube import KubeClient
 from shiplane.release import (
-    DeployFailedError,
     ReleaseBusyError,
     deploy,
     release_diff,
@@ -50,10 +50,13 @@ def clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, P
         kubeconfig = root / "kubeconfig"
         kubeconfig.write_text(yaml.safe_dump(merged))
         init_service(SERVICE, directory=root)
+        chart = root / SERVICE / "helm"
+        (chart / "values-qa.yaml").write_text((chart / "values-dev.yaml").read_text())
         (root / "shiplane.yaml").write_text(
             "version: 1\nenvironments:\n"
             f"  dev:\n    cluster: {{kubeconfig: {kubeconfig}, context: one}}\n"
             f"  prod:\n    cluster: {{kubeconfig: {kubeconfig}, context: one}}\n"
+            f"  qa:\n    cluster: {{kubeconfig: {kubeconfig}, context: one}}\n"
             f"  staging:\n    cluster: {{kubeconfig: {kubeconfig}, context: two}}\n"
         )
         yield root, kubeconfig
@@ -133,6 +136,25 @@ def test_second_cluster_via_another_context(clusters, workspace) -> None:
         assert kube.list("v1", "Secret", "staging", label_selector="owner=helm") == []
 
 
+def _start_deploy(root: Path, env: str, tag: str) -> subprocess.Popen:
+    """``shiplane deploy`` in a subprocess, waiting on a rollout that never completes here."""
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    return subprocess.Popen(
+        [sys.executable, "-m", "shiplane", "deploy", str(root / SERVICE), "--env", env,
+         "--tag", tag, "--timeout", "120", "--output", "json"],
+        cwd=root, env={**os.environ, "PYTHONPATH": src},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def _wait_pending(process: subprocess.Popen, kubeconfig: Path, namespace: str) -> None:
+    deadline = time.monotonic() + 30
+    while not _pending(kubeconfig, namespace):
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "the deploy never reached a pending revision"
+        time.sleep(0.2)
+
+
 def _pending(kubeconfig: Path, namespace: str) -> list[str]:
     with client(kubeconfig, "one") as kube:
         secrets = kube.list("v1", "Secret", namespace, label_selector=f"owner=helm,name={SERVICE}")
@@ -144,24 +166,15 @@ def test_killed_deploy_then_deploy_recovers(clusters, workspace) -> None:
     root, kubeconfig = clusters
     repo = root / SERVICE
     deploy(repo, "prod", image_tag="p1", wait=False, workspace=workspace)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    # This deploy waits for a rollout that never completes here; it is killed mid-wait.
-    killed = subprocess.Popen(
-        [sys.executable, "-m", "shiplane", "deploy", str(repo), "--env", "prod",
-         "--tag", "p2", "--timeout", "120", "--output", "json"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    killed = _start_deploy(root, "prod", "p2")  # killed mid-wait below
     try:
-        deadline = time.monotonic() + 30
-        while not _pending(kubeconfig, "prod"):
-            assert killed.poll() is None, killed.stderr.read().decode()
-            assert time.monotonic() < deadline, "the deploy never started upgrading"
-            time.sleep(0.2)
+        _wait_pending(killed, kubeconfig, "prod")
         # While its writer runs, the pending revision is another deploy in progress.
         with pytest.raises(ReleaseBusyError, match="revision 2 is pending-upgrade"):
             deploy(repo, "prod", image_tag="p3", wait=False, workspace=workspace)
     finally:
-        os.kill(killed.pid, signal.SIGKILL)
+        if killed.poll() is None:
+            os.kill(killed.pid, signal.SIGKILL)
         killed.wait()
     assert _pending(kubeconfig, "prod") == ["pending-upgrade"]  # left behind by the kill
 
@@ -177,27 +190,36 @@ def test_killed_deploy_then_deploy_recovers(clusters, workspace) -> None:
     assert image_of(kubeconfig, "one", "prod").endswith(":p3")
 
 
-def test_failed_wait_rolls_back_to_the_last_deployed_revision(clusters, workspace) -> None:
+def test_killed_first_install_then_deploy_recovers(clusters, workspace) -> None:
     root, kubeconfig = clusters
-    repo = root / SERVICE
-    namespace = "prod"
-    before = release_revisions(SERVICE, namespace, workspace=workspace)
-    if not before:
-        deploy(repo, "prod", image_tag="p3", wait=False, workspace=workspace)
-        before = release_revisions(SERVICE, namespace, workspace=workspace)
-    good = [r for r in before if r.status == "deployed"][-1].number
-    with pytest.raises(DeployFailedError) as failure:
-        # prod: rollback_on_failure defaults on. Nothing becomes Ready without controllers.
-        deploy(repo, "prod", image_tag="never-ready", timeout=2, workspace=workspace)
-    assert failure.value.rolled_back_to == good
-    assert f"rolled back to revision {good}" in failure.value.message
-    history = release_revisions(SERVICE, namespace, workspace=workspace)
-    failed_upgrade, rolled_back = history[-2], history[-1]
-    assert failed_upgrade.status == "failed"
-    assert "not ready" in failed_upgrade.description
-    assert rolled_back.number == failed_upgrade.number + 1
-    # The previous manifest is applied again (the rollback is a new Helm revision)...
-    assert image_of(kubeconfig, "one", namespace).endswith(":p3")
-    # ...but without controllers its pods never become Ready either, and that is reported.
-    assert "the rollback did not become ready either" in failure.value.message
-    assert "no failing pod found (the wait timed out)" in failure.value.message
+    killed = _start_deploy(root, "qa", "q1")
+    try:
+        _wait_pending(killed, kubeconfig, "qa")
+    finally:
+        if killed.poll() is None:
+            os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+    assert _pending(kubeconfig, "qa") == ["pending-install"]
+    result = deploy(root / SERVICE, "qa", image_tag="q2", wait=False, workspace=workspace)
+    assert "revision 1 was left pending-install" in (result.recovered or "")
+    assert (result.revision, result.status) == (2, "deployed")
+    history = release_revisions(SERVICE, "qa", workspace=workspace)
+    # Helm's upgrade of a release with no deployed revision supersedes the failed one.
+    assert [(r.number, r.status) for r in history] == [(1, "superseded"), (2, "deployed")]
+    assert "marked failed by shiplane" in history[0].description
+
+
+def test_interrupted_deploy_cancels_through_helms_context(clusters, workspace) -> None:
+    """Ctrl-C (SIGINT) cancels Helm's wait: Helm itself records the revision as failed."""
+    root, kubeconfig = clusters
+    deploy(root / SERVICE, "prod", image_tag="i1", wait=False, workspace=workspace)
+    interrupted = _start_deploy(root, "prod", "i2")
+    _wait_pending(interrupted, kubeconfig, "prod")
+    time.sleep(0.5)  # into Helm's wait
+    interrupted.send_signal(signal.SIGINT)
+    assert interrupted.wait(timeout=30) != 0
+    assert _pending(kubeconfig, "prod") == []
+    history = release_revisions(SERVICE, "prod", workspace=workspace)
+    assert history[-1].status == "failed", history[-1]
+    result = deploy(root / SERVICE, "prod", image_tag="i3", wait=False, workspace=workspace)
+    assert result.recovered is None and result.status == "deployed"

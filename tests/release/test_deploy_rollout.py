@@ -84,7 +84,7 @@ def test_bad_image_rolls_back_and_the_old_version_keeps_serving(stack, workspace
                   timeout=60, workspace=workspace)
     with pytest.raises(DeployFailedError) as failure:
         deploy(root / SERVICE, "prod", image_ref=f"{registry.host}/{SERVICE}:missing",
-               timeout=8, workspace=workspace)  # prod: rollback on failure by default
+               timeout=5, workspace=workspace)  # prod: rollback on failure by default
     error = failure.value
     assert error.rolled_back_to == good.revision
     reasons = {r for p in error.diagnosis.problems for r in p.reasons}
@@ -103,7 +103,7 @@ def test_failing_readiness_probe_rolls_back(stack, workspace) -> None:
     with pytest.raises(DeployFailedError) as failure:
         deploy(root / SERVICE, "prod", image_ref=f"{registry.host}/{SERVICE}:v2",
                set_string=["podAnnotations.sim\\.shiplane\\.dev/readiness-fail-for=always"],
-               timeout=8, workspace=workspace)
+               timeout=5, workspace=workspace)
     assert failure.value.rolled_back_to is not None
     reasons = {r for p in failure.value.diagnosis.problems for r in p.reasons}
     assert "Unhealthy" in reasons, failure.value.message
