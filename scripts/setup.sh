@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # System packages: bubblewrap (RUN sandbox, process runtime), skopeo (registry
 # conformance), docker-registry (the CNCF distribution peer), busybox-static
 # (offline base image), git.
-SYSTEM_PACKAGES=(bubblewrap skopeo docker-registry busybox-static git ca-certificates)
+SYSTEM_PACKAGES=(bubblewrap skopeo docker-registry busybox-static buildah git ca-certificates)
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
   for pkg in "${SYSTEM_PACKAGES[@]}"; do

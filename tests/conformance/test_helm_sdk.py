@@ -110,3 +110,22 @@ def test_scaffolded_payment_service_chart(cluster, kubectl, tmp_path):
                     "jsonpath={.items[0].spec.template.spec.containers[0].image}").stdout
     assert image.endswith(":sha-1a2b3c4")
     assert [r["status"] for r in helm.history("payment-service")] == ["superseded", "deployed"]
+
+
+def test_install_from_oci_chart_in_the_embedded_registry(cluster, kubectl, chart, embedded_registry, tmp_path):
+    """The guide's note: some teams keep charts in ECR as OCI artifacts. Helm's SDK pushes the
+    chart to the embedded registry and installs it from oci:// into the embedded cluster."""
+    server, root = cluster
+    archive = helm_python.package(chart, destination=tmp_path)
+    registry_client = helm_python.RegistryClient(plain_http=True, credentials_file=tmp_path / "creds.json")
+    helm_python.push(archive, f"oci://{embedded_registry.host}/charts", client=registry_client, plain_http=True)
+    kubectl("create", "namespace", "oci")
+    helm = helm_python.Config(kubeconfig_path=str(root / "admin.kubeconfig"), namespace="oci")
+    helm.set_registry_client(registry_client)
+    installed = helm.install(f"oci://{embedded_registry.host}/charts/payment-service", "from-oci",
+                             {"replicaCount": 3}, namespace="oci", chart_version="0.1.0",
+                             plain_http=True, wait="hookOnly", timeout=60)
+    assert installed["status"] == "deployed"
+    assert (installed["chart_name"], installed["chart_version"]) == ("payment-service", "0.1.0")
+    assert [r["status"] for r in helm.history("from-oci")] == ["deployed"]
+    assert kubectl("get", "deploy", "from-oci", "-n", "oci", "-o", "jsonpath={.spec.replicas}").stdout == "3"

@@ -131,3 +131,20 @@ def test_imperative_creates_send_protobuf(kubectl):
     kubectl("create", "rolebinding", "devs", "--clusterrole=view", "--group=developers", "-n", "imperative")
     assert kubectl("get", "deploy", "web", "-n", "imperative", "-o", "jsonpath={.spec.replicas}").stdout == "0"
     assert kubectl("auth", "can-i", "list", "pods", "-n", "imperative", user="dana").stdout.strip() == "yes"
+
+
+def test_service_account_tokens(kubectl):
+    kubectl("create", "namespace", "ci")
+    kubectl("create", "serviceaccount", "deployer", "-n", "ci")
+    kubectl("create", "rolebinding", "deployer-edit", "--clusterrole=edit",
+            "--serviceaccount=ci:deployer", "-n", "ci")
+    token = kubectl("create", "token", "deployer", "-n", "ci").stdout.strip()
+    assert token.count(".") == 2
+    who = kubectl("auth", "can-i", "create", "deployments", "-n", "ci", "--token", token)
+    assert who.stdout.strip() == "yes"
+    elsewhere = kubectl("auth", "can-i", "create", "deployments", "-n", "default", "--token", token,
+                        check=False)
+    assert elsewhere.stdout.strip() == "no"
+    kubectl("delete", "serviceaccount", "deployer", "-n", "ci")
+    gone = kubectl("get", "pods", "-n", "ci", "--token", token, check=False)
+    assert gone.returncode != 0 and "Unauthorized" in gone.stderr

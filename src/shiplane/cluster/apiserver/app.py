@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 from starlette.applications import Starlette
@@ -42,7 +43,7 @@ from shiplane.cluster.apiserver.writes import (
     field_manager,
     warned,
 )
-from shiplane.cluster.auth import AuthMiddleware, Authenticators
+from shiplane.cluster.auth import AuthMiddleware, Authenticators, ServiceAccountTokens
 from shiplane.cluster.openapi import OpenAPIService, ResourceEntry, openapi_routes
 from shiplane.cluster.resources.registry import ResourceType
 from shiplane.cluster.store.errors import (
@@ -98,6 +99,7 @@ class _Handlers:
         self.registry = backend.registry
         self.rbac = StoredRBAC(backend)
         self.auth_enabled = False
+        self.service_accounts: ServiceAccountTokens | None = None
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -186,7 +188,8 @@ class _Handlers:
             return _json(review, 201)
         if info.name is None:
             return await self._collection(request, info)
-        handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction}.get(
+        handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction,
+                   "token": self._token}.get(
             info.subresource or "", self._item
         )
         return await handler(request, info)
@@ -310,6 +313,35 @@ class _Handlers:
             ),
             201,
         )
+
+    async def _token(self, request: Request, info: RequestInfo) -> Response:
+        """``serviceaccounts/token`` (TokenRequest): a signed, bound ServiceAccount JWT."""
+        if request.method != "POST":
+            raise MethodNotAllowed()
+        if self.service_accounts is None:
+            raise MethodNotAllowed()
+        account = self.backend.get(info.resource, info.namespace or "", info.name or "")
+        body = await self._body(request)
+        spec = (body.get("spec") if isinstance(body, dict) else None) or {}
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < 600:
+            raise Unprocessable(f'TokenRequest.authentication.k8s.io "{info.name}" is invalid: '
+                                f"spec.expirationSeconds: Invalid value: {seconds}: may not specify "
+                                "a duration less than 10 minutes")
+        now = self.backend.clock()
+        token = self.service_accounts.issue(
+            info.namespace or "", info.name or "", account.obj["metadata"].get("uid", ""),
+            now=now, expiration_seconds=seconds,
+            audiences=tuple(spec.get("audiences") or ()) or None,
+        )
+        expires = datetime.fromtimestamp(now.timestamp() + seconds, timezone.utc)
+        return _json({
+            "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": info.name, "namespace": info.namespace,
+                         "creationTimestamp": None},
+            "spec": {**spec, "expirationSeconds": seconds},
+            "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        }, 201)
 
     async def _eviction(self, request: Request, info: RequestInfo) -> Response:
         if request.method != "POST":
@@ -437,6 +469,7 @@ def build_app(
     hub = hub or WatchHub(backend.store)
     h = _Handlers(backend, hub, bookmark_interval)
     h.auth_enabled = authenticators is not None
+    h.service_accounts = authenticators.service_accounts if authenticators else None
     all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     openapi = OpenAPIService(backend.catalog, lambda: [
         ResourceEntry(t.group, t.version, t.kind, t.plural, t.namespaced, tuple(t.subresources))

@@ -19,7 +19,12 @@ import uvicorn
 from shiplane.cluster.apiserver.app import build_app
 from shiplane.cluster.apiserver.backend import ApiBackend
 from shiplane.cluster.apiserver.watch import WatchHub
-from shiplane.cluster.auth import Authenticators, ClusterPKI, PeerCertH11Protocol
+from shiplane.cluster.auth import (
+    Authenticators,
+    ClusterPKI,
+    PeerCertH11Protocol,
+    parse_token_file,
+)
 from shiplane.cluster.store.model import ObjectKey
 from shiplane.cluster.store.sqlite import SqliteObjectStore
 
@@ -33,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pki", type=Path, help="serve HTTPS with authn/RBAC; PKI made here once")
     parser.add_argument("--name", default="shiplane", help="cluster name (a serving-cert SAN)")
+    parser.add_argument("--token-auth-file", type=Path,
+                        help='static bearer tokens, CSV token,user,uid,"group1,group2"')
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -49,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
                 stored = store.get(ObjectKey("serviceaccounts", namespace, name))
                 return stored is not None and (not uid or stored.obj["metadata"].get("uid") == uid)
 
-            authenticators = Authenticators(ca=pki.ca.certificate,
+            tokens = (parse_token_file(args.token_auth_file.read_text(),
+                                       source=str(args.token_auth_file))
+                      if args.token_auth_file else None)
+            authenticators = Authenticators(ca=pki.ca.certificate, token_file=tokens,
                                             service_accounts=pki.service_accounts,
                                             service_account_exists=sa_exists)
             tls = {"ssl_certfile": str(pki.serving_cert_file),

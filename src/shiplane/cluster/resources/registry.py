@@ -265,6 +265,7 @@ REGISTRY = ResourceRegistry(
             "serviceaccounts",
             "serviceaccount",
             short_names=("sa",),
+            subresources=("token",),
             validator=core.validate_service_account,
         ),
         ResourceType(
