@@ -14,6 +14,7 @@ from shiplane.config import parse_workspace
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
 from shiplane.release import DeployFailedError, JsonLinesSink, deploy, release_revisions
 from shiplane.scaffold import init_service
+from shiplane.testing.cli import run_cli
 from shiplane.testing.cluster import EmbeddedCluster
 from shiplane.testing.images import push_test_image
 
@@ -98,13 +99,18 @@ def test_bad_image_rolls_back_and_the_old_version_keeps_serving(stack, workspace
     assert live["status"].get("readyReplicas") == live["spec"]["replicas"]
 
 
-def test_failing_readiness_probe_rolls_back(stack, workspace) -> None:
+def test_failing_readiness_probe_rolls_back_reported_as_json(stack, workspace) -> None:
     root, registry, _cluster = stack
-    with pytest.raises(DeployFailedError) as failure:
-        deploy(root / SERVICE, "prod", image_ref=f"{registry.host}/{SERVICE}:v2",
-               set_string=["podAnnotations.sim\\.shiplane\\.dev/readiness-fail-for=always"],
-               timeout=5, workspace=workspace)
-    assert failure.value.rolled_back_to is not None
-    reasons = {r for p in failure.value.diagnosis.problems for r in p.reasons}
-    assert "Unhealthy" in reasons, failure.value.message
-    assert "Readiness probe failed" in failure.value.message
+    result = run_cli([
+        "deploy", SERVICE, "--env", "prod", "--image", f"{registry.host}/{SERVICE}:v2",
+        "--set-string", "podAnnotations.sim\\.shiplane\\.dev/readiness-fail-for=always",
+        "--timeout", "5", "--output", "json",
+    ], cwd=root / SERVICE)
+    assert result.exit_code == 1, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "probe" in [r["step"] for r in records]
+    final = records[-1]
+    assert final["step"] == "failed-deploy" and final["rolled_back_to"] is not None
+    assert any("Unhealthy" in pod["reasons"] for pod in final["pods"]), final
+    assert "Readiness probe failed" in final["message"]
+    assert "rolled back to revision" in result.stderr
