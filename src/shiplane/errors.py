@@ -11,6 +11,7 @@ errors from libraries at its boundary, so callers only ever catch ours::
     ├── RegistryError                 OCI registry client/server (registry/)
     ├── BuildError                    Dockerfile → image (build/)
     ├── PipelineError                 CI runs, local git server, webhooks (pipeline/)
+    ├── ReleaseError                  Model 1 deploy / rollback / history (release/)
     └── ClusterError                  embedded cluster / Kubernetes API (cluster/, kube/)
 
 Packages add their own leaves (``class ManifestInvalid(RegistryError)``) in
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "PipelineError",
     "RegistryError",
+    "ReleaseError",
     "ScaffoldError",
     "ShiplaneError",
     "UsageError",
@@ -78,6 +80,10 @@ class BuildError(ShiplaneError):
 
 class PipelineError(ShiplaneError):
     """A pipeline run, the local git server or a webhook failed."""
+
+
+class ReleaseError(ShiplaneError):
+    """A deploy, rollback or history request for a release failed."""
 
 
 class ClusterError(ShiplaneError):
