@@ -1,4 +1,4 @@
-"""Cold and warm builds of a payment-service-like image: embedded builder vs buildah.
+"""Cold and warm builds of a payment-service-like image: embedded builder vs buildah vs docker.
 
 Setup (not timed): a loopback docker-registry, the python base image from
 ``shiplane base-image`` pushed to it. Then, for each Dockerfile variant:
@@ -6,7 +6,11 @@ Setup (not timed): a loopback docker-registry, the python base image from
 * embedded cold: empty builder state (the base image is pulled from the registry), build;
 * embedded warm: the same build again, nothing changed (library call, and the CLI process);
 * buildah cold: ``buildah --storage-driver vfs bud --isolation chroot --layers`` with empty
-  storage (pulls the base too); buildah warm: the same again with its layer cache.
+  storage (pulls the base too); buildah warm: the same again with its layer cache;
+* docker cold: ``docker build`` (classic builder) on a private dockerd (vfs storage, like
+  buildah's) after ``docker system prune -af`` (pulls the base too); docker warm: the same again
+  with its layer cache; docker delegated warm: ``build_with_docker`` (build + ``docker save`` +
+  skopeo → OCI layout), i.e. what ``shiplane build --builder docker`` adds on a cache hit.
 
 Run: ``PYTHONPATH=src /work/venv/bin/python bench/build.py [--rounds 3]``.
 Targets (issue #4): warm rebuild <= 0.3 s; cold <= 1.0x buildah.
@@ -29,6 +33,7 @@ import httpx
 
 from shiplane.build import Builder, BuildOptions, create_base_images
 from shiplane.build.buildah import buildah_command
+from shiplane.build.docker import build_with_docker, docker_build_command
 
 MAIN = """\
 import json, os
@@ -122,6 +127,45 @@ def buildah(ctx: Path, base: str, root: Path) -> float:
     return timed(lambda: subprocess.run(command, check=True, capture_output=True))
 
 
+def start_dockerd(root: Path) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """A private dockerd (as in tests/builder/test_docker_builder.py); (None, why) if none."""
+    binary = shutil.which("dockerd")
+    if binary is None or shutil.which("docker") is None:
+        return None, "docker.io is not installed"
+    host = f"unix://{root}/docker.sock"
+    process = subprocess.Popen(
+        [binary, "--iptables=false", "--ip6tables=false", "--bridge=none",
+         "--storage-driver=vfs", f"--data-root={root}/data", f"--exec-root={root}/exec",
+         "-H", host, f"--pidfile={root}/pid"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, DOCKER_HOST=host)
+    for _ in range(300):
+        if subprocess.run(["docker", "info"], env=env, capture_output=True).returncode == 0:
+            return process, host
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.terminate()
+    process.wait()
+    return None, "dockerd did not start on this machine"
+
+
+def docker(ctx: Path, base: str, env: dict[str, str], *, prune: bool) -> float:
+    if prune:
+        subprocess.run(["docker", "system", "prune", "-af"], env=env, check=True,
+                       capture_output=True)
+    command = docker_build_command("docker", ctx, ctx / "Dockerfile", image="bench:latest",
+                                   iidfile=ctx.parent / f"{ctx.name}.iid",
+                                   build_args={"BASE_IMAGE": base}, labels={})
+    env = dict(env, DOCKER_BUILDKIT="0")
+    return timed(lambda: subprocess.run(command, check=True, env=env, capture_output=True))
+
+
+def docker_delegated(ctx: Path, base: str, env: dict[str, str], layout: Path) -> float:
+    return timed(lambda: build_with_docker(ctx, ctx / "Dockerfile", layout, "bench",
+                                           build_args={"BASE_IMAGE": base}, environ=env))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
@@ -129,6 +173,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shiplane-bench-") as tmp:
         work = Path(tmp)
         registry, address = start_registry(work)
+        # Short socket path: unix socket paths are limited to ~100 bytes.
+        docker_root = Path(tempfile.mkdtemp(prefix="shl-bench-dockerd-", dir="/tmp"))
+        dockerd, docker_host = start_dockerd(docker_root)
+        docker_env = dict(os.environ, DOCKER_HOST=docker_host)
         try:
             started = time.perf_counter()
             results = create_base_images(Builder.at(work / "base"), registry=address,
@@ -139,7 +187,8 @@ def main() -> None:
             buildah_ok = shutil.which("buildah") is not None
             for name, dockerfile in (("scaffold (no RUN)", SCAFFOLD), ("with 2 RUN", WITH_RUN)):
                 rows: dict[str, list[float]] = {k: [] for k in
-                                                ("cold", "warm", "warm-cli", "b-cold", "b-warm")}
+                                                ("cold", "warm", "warm-cli", "b-cold", "b-warm",
+                                                 "d-cold", "d-warm", "d-deleg")}
                 for round_ in range(args.rounds):
                     ctx = make_context(work / f"ctx-{name[:4]}-{round_}", dockerfile)
                     state = work / f"state-{name[:4]}-{round_}"
@@ -151,6 +200,11 @@ def main() -> None:
                         rows["b-cold"].append(buildah(ctx, base, root))
                         rows["b-warm"].append(buildah(ctx, base, root))
                         shutil.rmtree(root, ignore_errors=True)
+                    if dockerd is not None:
+                        rows["d-cold"].append(docker(ctx, base, docker_env, prune=True))
+                        rows["d-warm"].append(docker(ctx, base, docker_env, prune=False))
+                        rows["d-deleg"].append(docker_delegated(
+                            ctx, base, docker_env, work / f"docker-layout-{name[:4]}-{round_}"))
                 med = {k: statistics.median(v) if v else float("nan") for k, v in rows.items()}
                 print(f"\n{name}: median of {args.rounds} rounds")
                 print(f"  embedded cold (pull base + build) {med['cold']:7.3f} s")
@@ -164,7 +218,18 @@ def main() -> None:
                     print(f"  warm ratio embedded/buildah       {med['warm'] / med['b-warm']:7.3f}x")
                 else:
                     print("  buildah: not installed on this machine")
+                if dockerd is not None:
+                    print(f"  docker   cold (pull base + build) {med['d-cold']:7.3f} s")
+                    print(f"  docker   warm (layer cache)       {med['d-warm']:7.3f} s")
+                    print(f"  docker   warm + save + skopeo     {med['d-deleg']:7.3f} s   (--builder docker)")
+                    print(f"  cold ratio embedded/docker        {med['cold'] / med['d-cold']:7.2f}x")
+                else:
+                    print(f"  docker: {docker_host}")
         finally:
+            if dockerd is not None:
+                dockerd.terminate()
+                dockerd.wait()
+            shutil.rmtree(docker_root, ignore_errors=True)
             registry.terminate()
             registry.wait()
 

@@ -46,5 +46,5 @@ def test_buildah_command_line():
 
 
 def test_unknown_builder_is_refused(tmp_path):
-    with pytest.raises(BuildError, match="unknown builder 'docker'"):
-        build_and_tag(BuildRequest(path=tmp_path, state_dir=tmp_path, builder="docker"))
+    with pytest.raises(BuildError, match="unknown builder 'podman'"):
+        build_and_tag(BuildRequest(path=tmp_path, state_dir=tmp_path, builder="podman"))

@@ -1,7 +1,7 @@
 """``shiplane build``: build, tag with the CI tag set, write a layout and/or push.
 
 :func:`build_and_tag` is the one library call behind the command. It validates the tag set
-before building, builds (embedded builder by default, or buildah), and only after success
+before building, builds (embedded builder by default, or buildah / a Docker engine), and only after success
 takes a build number, tags the image locally and in the layout, and pushes — so a failed build
 leaves nothing tagged or pushed.
 """
@@ -18,16 +18,17 @@ from pathlib import Path
 from shiplane.build.buildah import build_with_buildah
 from shiplane.build.builder import BuildOptions, Builder, BuildResult
 from shiplane.build.buildinfo import chart_app_version, git_state, next_build_number
+from shiplane.build.docker import build_with_docker
 from shiplane.build.dockerfile import parse_dockerfile
 from shiplane.build.errors import BuildError
 from shiplane.build.images import is_insecure, push_tags
-from shiplane.build.oci import read_layout, write_layout
+from shiplane.build.oci import read_layout, rfc3339, write_layout
 from shiplane.build.plan import required_images
 from shiplane.build.tags import TagInputs, compute_tags
 
 __all__ = ["BuildRequest", "TaggedBuild", "build_and_tag", "split_reference"]
 
-BUILDERS = ("embedded", "buildah")
+BUILDERS = ("embedded", "buildah", "docker")
 NETWORKS = ("default", "none", "host")
 
 
@@ -131,6 +132,14 @@ def build_and_tag(request: BuildRequest) -> TaggedBuild:
                                source_date_epoch=epoch,
                                target=request.target, root=request.buildah_root)
             image = read_layout(staging, builder.blobs, "build")
+        elif request.builder == "docker":
+            staging = Path(tmp) / "docker"
+            created = rfc3339(epoch if epoch is not None else _env_epoch())
+            build_with_docker(path, request.dockerfile or path / "Dockerfile", staging, "build",
+                              build_args=request.build_args, no_cache=request.no_cache,
+                              pull=request.pull, network=request.network, target=request.target,
+                              labels={"org.opencontainers.image.created": created, **labels})
+            image = read_layout(staging, builder.blobs, "build")
         else:
             result = builder.build(BuildOptions(
                 path, dockerfile=request.dockerfile, build_args=request.build_args,
@@ -151,6 +160,14 @@ def build_and_tag(request: BuildRequest) -> TaggedBuild:
             push_image(layout, repository, tags)
         return TaggedBuild(repository, tags, image.digest, request.push,
                            request.output_layout, result)
+
+
+def _env_epoch() -> int:
+    """The embedded builder's default source date: $SOURCE_DATE_EPOCH, else 0."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if value and not value.isdigit():
+        raise BuildError(f"SOURCE_DATE_EPOCH={value!r} is not a number of seconds")
+    return int(value or 0)
 
 
 def push_image(layout: Path, repository: str, tags: Sequence[str]) -> None:

@@ -49,7 +49,7 @@ def build(
     no_cache: bool = typer.Option(False, "--no-cache", help="Run every step again."),
     pull: bool = typer.Option(False, "--pull", help="Pull base images even when present locally."),
     network: str = typer.Option("default", "--network", help="RUN network: default/none (isolated) or host."),
-    builder: str = typer.Option("embedded", "--builder", help="embedded (default) or buildah."),
+    builder: str = typer.Option("embedded", "--builder", help="embedded (default), buildah, or docker (the engine at DOCKER_HOST)."),
     target: str | None = typer.Option(None, "--target", help="Build this stage."),
     file: Path | None = typer.Option(None, "--file", "-f", help="Dockerfile (default: PATH/Dockerfile)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the image references."),

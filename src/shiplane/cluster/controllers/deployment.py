@@ -1,0 +1,140 @@
+"""The Deployment controller: performs :func:`plan_deployment` plans through the API server
+(k8s pkg/controller/deployment/deployment_controller.go).
+
+Keys are Deployments (``ns/name``); ReplicaSet and Pod events requeue the owning Deployment
+(found through controller ownerReferences: a ReplicaSet without this Deployment's controller
+ref is not adopted). Each sync runs the pure plan once and writes its actions in order:
+ReplicaSet creates (AlreadyExists → :func:`on_create_conflict`), full ReplicaSet updates
+(optimistic concurrency; a conflict requeues), deletes, then the Deployment's revision
+annotation (metadata PATCH) and status (status subresource), then events; ``requeue_after``
+re-runs the sync for progress deadlines and minReadySeconds.
+"""
+
+from __future__ import annotations
+
+from shiplane.cluster.controllers.api import ControllerApiError
+from shiplane.cluster.controllers.base import Context, Controller, controller_ref
+from shiplane.cluster.controllers.informer import key_of
+from shiplane.cluster.decisions.rollout import (
+    CreateReplicaSet,
+    DeleteReplicaSet,
+    UpdateDeployment,
+    UpdateReplicaSet,
+    on_create_conflict,
+    on_create_failed,
+    plan_deployment,
+)
+
+__all__ = ["DeploymentController"]
+
+
+class DeploymentController(Controller):
+    name = "deployment-controller"
+    workers = 4
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.deployments = ctx.informer("Deployment")
+        self.replicasets = ctx.informer("ReplicaSet")
+        self.pods = ctx.informer("Pod")
+        self.rs_by_owner: dict[str, set[str]] = {}  # deployment uid -> RS keys
+        self.deployments.add_handler(lambda t, o, old: self.queue.add(key_of(o)))
+        self.replicasets.add_handler(self._on_replicaset)
+        self.pods.add_handler(self._on_pod)
+
+    def _on_replicaset(self, etype: str, rs: dict, old: dict | None) -> None:
+        ref = controller_ref(rs)
+        if ref is None or ref.get("kind") != "Deployment":
+            return
+        keys = self.rs_by_owner.setdefault(ref["uid"], set())
+        if etype == "DELETED":
+            keys.discard(key_of(rs))
+        else:
+            keys.add(key_of(rs))
+        self.queue.add(f"{rs['metadata']['namespace']}/{ref['name']}")
+
+    def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
+        if etype == "MODIFIED" and old is not None and old.get("status") == pod.get("status") \
+                and (old["metadata"].get("deletionTimestamp") == pod["metadata"].get("deletionTimestamp")):
+            return
+        ref = controller_ref(pod)
+        if ref is None or ref.get("kind") != "ReplicaSet":
+            return
+        rs = self.replicasets.get(f"{pod['metadata']['namespace']}/{ref['name']}")
+        owner = controller_ref(rs) if rs else None
+        if owner is not None and owner.get("kind") == "Deployment":
+            self.queue.add(f"{pod['metadata']['namespace']}/{owner['name']}")
+
+    async def sync(self, key: str) -> None:
+        d = self.deployments.get(key)
+        if d is None or d["metadata"].get("deletionTimestamp"):
+            return
+        uid = d["metadata"]["uid"]
+        rss = []
+        for rs_key in sorted(self.rs_by_owner.get(uid, ())):
+            rs = self.replicasets.get(rs_key)
+            if rs is not None and (controller_ref(rs) or {}).get("uid") == uid:
+                rss.append(rs)
+        rs_uids = {rs["metadata"]["uid"] for rs in rss}
+        pods = [p for p in self._pods_in(d["metadata"]["namespace"])
+                if (controller_ref(p) or {}).get("uid") in rs_uids]
+        plan = plan_deployment(d, rss, pods, self.clock.now())
+        ns = d["metadata"]["namespace"]
+        for action in plan.actions:
+            if isinstance(action, CreateReplicaSet):
+                if not await self._create(d, action.replicaset):
+                    return
+            elif isinstance(action, UpdateReplicaSet):
+                updated = await self.api.replace("ReplicaSet", action.replicaset)
+                self.replicasets.cache[key_of(updated)] = updated  # read-your-writes
+            elif isinstance(action, DeleteReplicaSet):
+                try:
+                    await self.api.delete("ReplicaSet", ns, action.name)
+                except ControllerApiError as exc:
+                    if exc.code != 404:
+                        raise
+            elif isinstance(action, UpdateDeployment):
+                await self._update_deployment(d, action)
+        for event in plan.events:
+            self.ctx.recorder.record(self.name, d, event)
+        if plan.requeue_after is not None:
+            self.queue.add_after(key, plan.requeue_after)
+
+    def _pods_in(self, namespace: str) -> list[dict]:
+        prefix = namespace + "/"
+        return [p for k, p in self.pods.cache.items() if k.startswith(prefix)]
+
+    async def _create(self, d: dict, rs: dict) -> bool:
+        ns = d["metadata"]["namespace"]
+        try:
+            created = await self.api.create("ReplicaSet", ns, rs)
+            self.replicasets.cache[key_of(created)] = created
+            self._on_replicaset("ADDED", created, None)
+            return True
+        except ControllerApiError as exc:
+            if exc.code == 409:
+                existing = await self.api.get("ReplicaSet", ns, rs["metadata"]["name"])
+                status = on_create_conflict(d, existing)
+                if status is None:
+                    return True
+                await self.api.patch("Deployment", ns, d["metadata"]["name"], {"status": status}, sub="status")
+                return False
+            status, event = on_create_failed(d, rs["metadata"]["name"], str(exc), self.clock.now())
+            await self.api.patch("Deployment", ns, d["metadata"]["name"], {"status": status}, sub="status")
+            self.ctx.recorder.record(self.name, d, event)
+            return False
+
+    async def _update_deployment(self, d: dict, action: UpdateDeployment) -> None:
+        meta = d["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        current = meta.get("annotations") or {}
+        if action.annotations != current:
+            removed = {k: None for k in current if k not in action.annotations}
+            await self.api.patch("Deployment", ns, name,
+                                 {"metadata": {"annotations": {**removed, **action.annotations}}})
+        if action.status != (d.get("status") or {}):
+            body = {"metadata": {"resourceVersion": None}, "status": action.status}
+            body["status"] = {**{k: None for k in (d.get("status") or {}) if k not in action.status},
+                              **action.status}
+            del body["metadata"]
+            await self.api.patch("Deployment", ns, name, body, sub="status")

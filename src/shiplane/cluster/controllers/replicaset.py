@@ -1,0 +1,151 @@
+"""The ReplicaSet controller: performs :func:`plan_replicaset` plans (k8s
+pkg/controller/replicaset/replica_set.go syncReplicaSet, manageReplicas).
+
+Pods are indexed by their controller ReplicaSet's uid. Like upstream's ControllerExpectations,
+after creating or deleting pods the controller does not plan again for that ReplicaSet until
+its pod informer has observed those creations and deletions (or 5 minutes passed), so it never
+double-creates. Creates go in slow-start batches (1, 2, 4, ...), stopping at the first failing
+batch; events SuccessfulCreate / SuccessfulDelete / FailedCreate; the status (replicas,
+fullyLabeledReplicas, readyReplicas, availableReplicas, observedGeneration, ReplicaFailure) is
+written to the status subresource when it changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from shiplane.cluster.controllers.api import ControllerApiError
+from shiplane.cluster.controllers.base import Context, Controller, controller_ref
+from shiplane.cluster.controllers.informer import key_of
+from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.replicaset import (
+    created_event,
+    deleted_event,
+    failed_create_event,
+    plan_replicaset,
+    pod_from_template,
+    settle_replica_failure,
+)
+
+__all__ = ["ReplicaSetController"]
+
+_EXPECTATIONS_TIMEOUT = 300.0  # ExpectationsTimeout (real seconds)
+
+
+class ReplicaSetController(Controller):
+    name = "replicaset-controller"
+    workers = 4
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.replicasets = ctx.informer("ReplicaSet")
+        self.pods = ctx.informer("Pod")
+        self.pods_by_rs: dict[str, set[str]] = {}
+        self.expect: dict[str, list] = {}  # rs key -> [adds, deletes, since]
+        self.replicasets.add_handler(lambda t, o, old: self.queue.add(key_of(o)))
+        self.pods.add_handler(self._on_pod)
+
+    def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
+        ref = controller_ref(pod)
+        if ref is None or ref.get("kind") != "ReplicaSet":
+            return
+        key = key_of(pod)
+        keys = self.pods_by_rs.setdefault(ref["uid"], set())
+        rs_key = f"{pod['metadata']['namespace']}/{ref['name']}"
+        exp = self.expect.get(rs_key)
+        if etype == "DELETED":
+            keys.discard(key)
+            if exp and not (old or pod)["metadata"].get("deletionTimestamp"):
+                exp[1] -= 1
+        else:
+            keys.add(key)
+            if etype == "ADDED" and exp:
+                exp[0] -= 1
+            deleting = pod["metadata"].get("deletionTimestamp")
+            if deleting and exp and not (old or {}).get("metadata", {}).get("deletionTimestamp"):
+                exp[1] -= 1
+        self.queue.add(rs_key)
+
+    def _satisfied(self, key: str) -> bool:
+        exp = self.expect.get(key)
+        if exp is None:
+            return True
+        if (exp[0] <= 0 and exp[1] <= 0) or time.monotonic() - exp[2] > _EXPECTATIONS_TIMEOUT:
+            del self.expect[key]
+            return True
+        return False
+
+    async def sync(self, key: str) -> None:
+        rs = self.replicasets.get(key)
+        if rs is None:
+            self.expect.pop(key, None)
+            return
+        if not self._satisfied(key):
+            return
+        uid = rs["metadata"]["uid"]
+        pods = [self.pods.cache[k] for k in sorted(self.pods_by_rs.get(uid, ()))
+                if k in self.pods.cache]
+        now = self.clock.now()
+        plan = plan_replicaset(rs, pods, now)
+        ns = rs["metadata"]["namespace"]
+        error = None
+        deleting = rs["metadata"].get("deletionTimestamp")
+        if plan.create_batches and not deleting:
+            self.expect[key] = [plan.create, 0, time.monotonic()]
+            error = await self._create(rs, plan.create_batches)
+        elif plan.delete:
+            self.expect[key] = [0, len(plan.delete), time.monotonic()]
+            error = await self._delete(rs, plan.delete)
+        diff = len([p for p in pods if not p["metadata"].get("deletionTimestamp")]) - \
+            int(rs["spec"].get("replicas") or 0)
+        status = settle_replica_failure(plan.status, diff, error, now)
+        if status != (rs.get("status") or {}):
+            body = {**{k: None for k in rs.get("status") or {} if k not in status}, **status}
+            updated = await self.api.patch("ReplicaSet", ns, rs["metadata"]["name"],
+                                           {"status": body}, sub="status")
+            self.replicasets.cache[key] = updated
+        if plan.requeue_after is not None:
+            self.queue.add_after(key, plan.requeue_after)
+
+    async def _create(self, rs: dict, batches: tuple[int, ...]) -> str | None:
+        ns = rs["metadata"]["namespace"]
+        template = pod_from_template(rs)
+        exp = self.expect[key_of(rs)]
+        done = 0
+        for size in batches:
+            results = await asyncio.gather(
+                *(self.api.create("Pod", ns, template) for _ in range(size)), return_exceptions=True
+            )
+            failed = [r for r in results if isinstance(r, BaseException)]
+            for result in results:
+                if not isinstance(result, BaseException):
+                    self._event(rs, created_event(result["metadata"]["name"]))
+            done += size
+            if failed:
+                exp[0] -= len(failed) + sum(batches) - done  # skipped creations never come
+                message = str(failed[0])
+                self._event(rs, failed_create_event(message))
+                return message
+        return None
+
+    async def _delete(self, rs: dict, names: tuple[str, ...]) -> str | None:
+        ns = rs["metadata"]["namespace"]
+        results = await asyncio.gather(
+            *(self.api.delete("Pod", ns, n) for n in names), return_exceptions=True
+        )
+        error = None
+        exp = self.expect[key_of(rs)]
+        for name, result in zip(names, results):
+            if isinstance(result, ControllerApiError) and result.code == 404:
+                exp[1] -= 1
+            elif isinstance(result, BaseException):
+                exp[1] -= 1
+                error = str(result)
+                self._event(rs, ("Warning", "FailedDelete", f"Error deleting: {result}"))
+            else:
+                self._event(rs, deleted_event(name))
+        return error
+
+    def _event(self, rs: dict, event: tuple[str, str, str]) -> None:
+        self.ctx.recorder.record(self.name, rs, Event(*event))

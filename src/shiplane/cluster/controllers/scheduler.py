@@ -1,0 +1,123 @@
+"""The scheduler loop (k8s pkg/scheduler/schedule_one.go scheduleOne, internal/queue).
+
+Pending pods (no ``spec.nodeName``, not deleting, ``schedulerName`` default-scheduler) enter the
+active queue; one worker takes them in order, runs :func:`schedule_on_snapshot` over NodeInfos
+kept current like upstream's scheduler cache (a bound pod is added to its node at once, without
+waiting for the watch), and binds through the ``pods/binding`` subresource with a
+``Scheduled`` event. A pod that fits nowhere gets ``PodScheduled=False/Unschedulable`` with the
+FitError message and a ``FailedScheduling`` event, and waits in the unschedulable set until a
+node is added or changes or an assigned pod goes away (MoveAllToActiveOrBackoffQueue), or 60
+cluster seconds pass (the flush of podMaxInUnschedulablePodsDuration, shortened).
+"""
+
+from __future__ import annotations
+
+from shiplane.cluster.controllers.api import STRATEGIC, ControllerApiError
+from shiplane.cluster.controllers.base import Context, Controller
+from shiplane.cluster.controllers.informer import key_of
+from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.scheduling import (
+    build_node_infos,
+    schedule_on_snapshot,
+    scheduling_outcome,
+)
+
+__all__ = ["Scheduler"]
+
+_UNSCHEDULABLE_FLUSH = 60.0
+
+
+def _pending(pod: dict) -> bool:
+    spec = pod.get("spec") or {}
+    return (
+        not spec.get("nodeName")
+        and not pod["metadata"].get("deletionTimestamp")
+        and spec.get("schedulerName", "default-scheduler") == "default-scheduler"
+        and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    )
+
+
+class Scheduler(Controller):
+    name = "default-scheduler"
+    workers = 1
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.pods = ctx.informer("Pod")
+        self.nodes = ctx.informer("Node")
+        self.infos: dict[str, object] | None = None  # node name -> NodeInfo
+        self.start_index = 0
+        self.unschedulable: set[str] = set()
+        self.assumed: set[str] = set()
+        self.pods.add_handler(self._on_pod)
+        self.nodes.add_handler(self._on_node)
+
+    def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
+        key = key_of(pod)
+        if etype != "DELETED" and _pending(pod):
+            if key not in self.unschedulable:
+                self.queue.add(key)
+            return
+        if etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
+            if (pod.get("spec") or {}).get("nodeName"):
+                self.infos = None  # capacity freed: rebuild and retry the unschedulable
+                self._retry_unschedulable()
+        elif key not in self.assumed and (pod.get("spec") or {}).get("nodeName"):
+            self.infos = None  # bound by someone else
+        self.assumed.discard(key)
+
+    def _on_node(self, etype: str, node: dict, old: dict | None) -> None:
+        if etype == "MODIFIED" and old is not None and old.get("spec") == node.get("spec") \
+                and old["metadata"].get("labels") == node["metadata"].get("labels") \
+                and (old.get("status") or {}).get("allocatable") == (node.get("status") or {}).get("allocatable") \
+                and (old.get("status") or {}).get("images") == (node.get("status") or {}).get("images"):
+            return  # heartbeat only
+        self.infos = None
+        self._retry_unschedulable()
+
+    def _retry_unschedulable(self) -> None:
+        waiting, self.unschedulable = self.unschedulable, set()
+        for key in waiting:
+            self.queue.add(key)
+
+    def _snapshot(self) -> dict:
+        if self.infos is None:
+            nodes = sorted(self.nodes.values(), key=lambda n: n["metadata"]["name"])
+            assigned = [p for p in self.pods.values() if (p.get("spec") or {}).get("nodeName")]
+            self.infos = {i.name: i for i in build_node_infos(nodes, assigned)}
+        return self.infos
+
+    async def sync(self, key: str) -> None:
+        pod = self.pods.get(key)
+        if pod is None or not _pending(pod):
+            return
+        infos = self._snapshot()
+        result = schedule_on_snapshot(pod, list(infos.values()), start_index=self.start_index)
+        self.start_index = result.next_start_index
+        event, condition = scheduling_outcome(pod, result)
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        if result.node is None:
+            self.unschedulable.add(key)
+            self.queue.add_after(key, _UNSCHEDULABLE_FLUSH)
+            condition = {**condition, "lastProbeTime": None,
+                         "lastTransitionTime": format_time(self.clock.now())}
+            await self.api.patch("Pod", ns, name, {"status": {"conditions": [condition]}},
+                                 sub="status", content_type=STRATEGIC)
+            self.ctx.recorder.record(self.name, pod, event)
+            return
+        self.unschedulable.discard(key)
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": result.node}}
+        try:
+            await self.api.request("POST", f"/api/v1/namespaces/{ns}/pods/{name}/binding",
+                                   body=binding)
+        except ControllerApiError as exc:
+            if exc.code in (404, 409):
+                self.infos = None
+                return
+            raise
+        assumed = {**pod, "spec": {**pod["spec"], "nodeName": result.node}}
+        self.assumed.add(key)
+        if self.infos is not None and result.node in self.infos:
+            self.infos[result.node].add_pod(assumed)
+        self.ctx.recorder.record(self.name, pod, event)

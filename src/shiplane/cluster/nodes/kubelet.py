@@ -1,0 +1,228 @@
+"""Simulated nodes, KWOK-style: many in one event loop, each with its own kubelet.
+
+:class:`NodeFleet` registers one Node per :class:`NodeSpec` (capacity = allocatable, labels
+hostname/zone/instance-type/os/arch, taints, Ready/MemoryPressure/DiskPressure/PIDPressure
+conditions with the kubelet's reasons), renews each node's Lease in ``kube-node-lease`` every
+10 cluster seconds (staggered), and routes the shared pod informer's events to the node named in
+``spec.nodeName``. A :class:`SimulatedNode` runs a :class:`PodWorker` per pod, shares one
+:class:`ImagePuller` (content store) with its neighbours, dedupes concurrent pulls of the same
+image, and publishes pulled images in ``status.images`` (the scheduler's ImageLocality input).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from shiplane.cluster.controllers.api import AsyncApi, ControllerApiError
+from shiplane.cluster.controllers.base import Context
+from shiplane.cluster.controllers.clock import ClusterClock
+from shiplane.cluster.controllers.events import EventRecorder
+from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.image_pull import pull_duration
+from shiplane.cluster.nodes.images import ImagePuller, PulledImage
+from shiplane.cluster.nodes.node_spec import NodeSpec
+from shiplane.cluster.nodes.pod_worker import PodWorker
+
+__all__ = ["NodeFleet", "SimulatedNode"]
+
+log = logging.getLogger(__name__)
+LEASE_NAMESPACE = "kube-node-lease"
+LEASE_DURATION = 40  # kubelet nodeLeaseDurationSeconds
+RENEW_INTERVAL = 10.0  # 0.25 × lease duration
+
+
+def _micro(clock: ClusterClock) -> str:
+    return clock.now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SimulatedNode:
+    def __init__(self, spec: NodeSpec, index: int, fleet: NodeFleet) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.index = index
+        self.fleet = fleet
+        self.api: AsyncApi = fleet.api
+        self.clock: ClusterClock = fleet.clock
+        self.recorder: EventRecorder = fleet.recorder
+        self.images = fleet.puller.store
+        self.address = f"10.0.{index // 250}.{index % 250 + 2}"
+        self.workers: dict[str, PodWorker] = {}
+        self._next_ip = 2
+        self._pulls: dict[str, asyncio.Task] = {}
+        self._images_dirty = False
+
+    def node_object(self) -> dict:
+        s = self.spec
+        labels = {
+            "kubernetes.io/hostname": s.name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "topology.kubernetes.io/zone": s.zone,
+            "node.kubernetes.io/instance-type": s.instance_type,
+            "type": "shiplane-simulated",
+            **s.labels,
+        }
+        resources = {"cpu": s.cpu, "memory": s.memory, "pods": str(s.pods),
+                     "ephemeral-storage": "100Gi"}
+        now = format_time(self.clock.now())
+        conditions = [
+            ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+            ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ]
+        return {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": s.name, "labels": labels,
+                         "annotations": {"sim.shiplane.dev/node-role": s.role,
+                                         "node.alpha.kubernetes.io/ttl": "0"}},
+            "spec": {"taints": list(s.taints), "podCIDR": f"10.{244 + self.index // 256}.{self.index % 256}.0/24"}
+            if s.taints else {"podCIDR": f"10.{244 + self.index // 256}.{self.index % 256}.0/24"},
+            "status": {
+                "capacity": resources,
+                "allocatable": resources,
+                "conditions": [
+                    {"type": t, "status": st, "reason": r, "message": m,
+                     "lastHeartbeatTime": now, "lastTransitionTime": now}
+                    for t, st, r, m in conditions
+                ],
+                "addresses": [{"type": "InternalIP", "address": self.address},
+                              {"type": "Hostname", "address": s.name}],
+                "nodeInfo": {"kubeletVersion": "v1.31.0-shiplane", "containerRuntimeVersion":
+                             "shiplane-sim://1.0", "operatingSystem": "linux",
+                             "architecture": "amd64", "osImage": "shiplane simulated node",
+                             "kernelVersion": "", "kubeProxyVersion": "", "machineID": "",
+                             "systemUUID": "", "bootID": ""},
+                "images": [],
+                "phase": "Running",
+            },
+        }
+
+    async def register(self) -> None:
+        body = self.node_object()
+        try:
+            await self.api.create("Node", None, body)
+        except ControllerApiError as exc:
+            if exc.code != 409:
+                raise
+        await self.api.patch("Node", None, self.name, {"status": body["status"]}, sub="status")
+
+    async def heartbeat(self) -> None:
+        await self.clock.sleep(random.uniform(0, RENEW_INTERVAL))
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": self.name, "namespace": LEASE_NAMESPACE,
+                              "ownerReferences": []},
+                 "spec": {"holderIdentity": self.name, "leaseDurationSeconds": LEASE_DURATION,
+                          "renewTime": _micro(self.clock)}}
+        try:
+            await self.api.create("Lease", LEASE_NAMESPACE, lease)
+        except ControllerApiError as exc:
+            if exc.code != 409:
+                log.warning("lease of %s: %s", self.name, exc)
+        while True:
+            await self.clock.sleep(RENEW_INTERVAL)
+            try:
+                await self.api.patch("Lease", LEASE_NAMESPACE, self.name,
+                                     {"spec": {"renewTime": _micro(self.clock)}})
+                if self._images_dirty:
+                    await self._publish_images()
+            except ControllerApiError as exc:
+                log.warning("lease of %s: %s", self.name, exc)
+            except Exception as exc:  # connection trouble: next beat tries again
+                log.warning("lease of %s: %s", self.name, exc)
+
+    async def _publish_images(self) -> None:
+        self._images_dirty = False
+        images = [{"names": [img.reference, f"{img.reference.rsplit(':', 1)[0]}@{img.digest}"],
+                   "sizeBytes": img.size}
+                  for img in self.images.nodes.get(self.name, {}).values()]
+        await self.api.patch("Node", None, self.name, {"status": {"images": images}}, sub="status")
+
+    def image_pulled(self, image: PulledImage) -> None:
+        self._images_dirty = True
+
+    # ------------------------------------------------------------------ pods
+    def allocate_ip(self) -> str:
+        ip = f"10.{244 + self.index // 256}.{self.index % 256}.{self._next_ip}"
+        self._next_ip = self._next_ip % 250 + 1 + 1
+        return ip
+
+    def on_pod(self, etype: str, pod: dict) -> None:
+        uid = pod["metadata"]["uid"]
+        worker = self.workers.get(uid)
+        if etype == "DELETED":
+            if worker is not None:
+                for task in [worker.main, *worker.tasks]:
+                    if task is not None:
+                        task.cancel()
+                del self.workers[uid]
+            return
+        if pod["metadata"].get("deletionTimestamp"):
+            if worker is None:
+                worker = PodWorker(self, pod, "")
+                self.workers[uid] = worker
+            asyncio.ensure_future(worker.terminate(pod))
+            return
+        if worker is None and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+            worker = PodWorker(self, pod, self.allocate_ip())
+            self.workers[uid] = worker
+            worker.start()
+
+    async def pull(self, image: str, pod: dict) -> tuple[PulledImage, float]:
+        """One transfer per image at a time on this node; concurrent pods share it."""
+        task = self._pulls.get(image)
+        if task is None:
+            task = asyncio.ensure_future(self._pull(image, pod))
+            self._pulls[image] = task
+            task.add_done_callback(lambda _t: self._pulls.pop(image, None))
+        return await asyncio.shield(task)
+
+    async def _pull(self, image: str, pod: dict) -> tuple[PulledImage, float]:
+        secrets = []
+        for ref in pod["spec"].get("imagePullSecrets") or []:
+            try:
+                secrets.append(await self.api.get("Secret", pod["metadata"]["namespace"], ref["name"]))
+            except ControllerApiError:
+                pass  # upstream: a missing pull secret is skipped with a warning
+        pulled = await asyncio.to_thread(
+            self.fleet.puller.pull, self.name, image, role=self.spec.role,
+            pull_secrets=secrets, endpoint=self.spec.private_endpoint,
+        )
+        seconds = pull_duration(pulled.layer_sizes, self.spec.pull_bandwidth)
+        await self.clock.sleep(seconds)
+        self.images.record(self.name, pulled)
+        self.image_pulled(pulled)
+        return pulled, seconds
+
+
+class NodeFleet:
+    def __init__(self, ctx: Context, specs: list[NodeSpec], puller: ImagePuller) -> None:
+        self.api = ctx.api
+        self.clock = ctx.clock
+        self.recorder = ctx.recorder
+        self.puller = puller
+        self.nodes = {spec.name: SimulatedNode(spec, i, self) for i, spec in enumerate(specs)}
+        self.pods = ctx.informer("Pod")
+        self.pods.add_handler(self._on_pod)
+
+    def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
+        node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
+        if node is not None:
+            node.on_pod(etype, pod)
+
+    async def register(self) -> None:
+        try:
+            await self.api.create("Namespace", None, {"apiVersion": "v1", "kind": "Namespace",
+                                                       "metadata": {"name": LEASE_NAMESPACE}})
+        except ControllerApiError as exc:
+            if exc.code != 409:
+                raise
+        nodes = list(self.nodes.values())
+        for start in range(0, len(nodes), 50):
+            await asyncio.gather(*(n.register() for n in nodes[start:start + 50]))
+
+    async def run(self) -> None:
+        await asyncio.gather(*(node.heartbeat() for node in self.nodes.values()))
