@@ -96,7 +96,8 @@ def test_promote_through_gates_on_a_branch_then_approve(cli, platform_root, kube
     set_image("payment-service", environment="dev", tag="1.4.0", directory=platform_root)
     assert cli("gitops", "reconcile").exit_code == 0
     refused = cli("promote", "payment-service", "--from", "dev", "--to", "prod", "--user",
-                  "alice")
+                  "alice", "--state-dir", str(platform_root.parent / "state"))
+    assert "pipeline: no finished pipeline run built 1.4.0" in refused.output
     assert refused.exit_code == 1
     assert "FAIL source-synced: source application is Synced/Progressing" in refused.output
     assert "FAIL pipeline-passed: no pipeline result for tag 1.4.0" in refused.output

@@ -146,3 +146,20 @@ def test_promotion_errors(platform_root):
         plan_promotion(platform_root, "payment-service", "dev", "dev")
     with pytest.raises(PromotionError, match="qa/payment-service/values.yaml is not in"):
         plan_promotion(platform_root, "payment-service", "dev", "qa")
+
+
+def test_pipeline_verdict_from_run_records():
+    from shiplane.gitops.gates import pipeline_verdict
+    from shiplane.pipeline import RunRecord, RunStatus
+    from shiplane.pipeline.records import Trigger
+
+    def run(id_, status, tags):
+        return RunRecord("svc", "dev", 2, Trigger.MANUAL, "src", id=id_, status=status,
+                         image_tags=tags)
+
+    runs = [run(3, RunStatus.RUNNING, ["1.5.0"]), run(2, RunStatus.FAILED, ["1.4.0"]),
+            run(1, RunStatus.SUCCEEDED, ["1.4.0", "sha-abc"])]
+    assert pipeline_verdict(runs, "1.4.0") == (False, "run 2 failed")
+    assert pipeline_verdict(runs, "sha-abc") == (True, "run 1 succeeded")
+    assert pipeline_verdict(runs, "1.5.0")[0] is None
+    assert pipeline_verdict([], "x") == (None, "no finished pipeline run built x")

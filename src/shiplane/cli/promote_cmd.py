@@ -16,9 +16,11 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from shiplane.gitops.gates import pipeline_verdict
 from shiplane.gitops.promotion import approve, audit, commit_promotion, list_pending, reject
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.kube import KubeClient
+from shiplane.pipeline import list_runs
 
 _SUBCOMMANDS = ("list", "approve", "reject", "audit", "service")
 
@@ -54,8 +56,10 @@ def promote_service(
     pr: bool = typer.Option(False, "--pr", help="Commit on a branch for review instead."),
     pipeline_passed: bool = typer.Option(
         False, "--pipeline-passed",
-        help="The pipeline that built the tag passed (CI vouches until pipeline results "
-             "are stored)."),
+        help="The pipeline that built the tag passed (for CI that runs outside shiplane; "
+             "otherwise read from the workspace's pipeline runs)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir",
+                                          help="Workspace state folder (pipeline runs)."),
     user: str | None = _USER, directory: Path | None = _DIR,
     kubeconfig: Path | None = _KUBECONFIG, context: str | None = _CONTEXT,
 ) -> None:
@@ -64,9 +68,14 @@ def promote_service(
     workspace = PlatformWorkspace.open(directory)
     promotion = workspace.plan(service, source, target)
     author = _user(user)
+    passed: bool | None = True
+    if not pipeline_passed:
+        passed, why = pipeline_verdict(list_runs(service=service, limit=200,
+                                                 state_dir=state_dir), promotion.tag)
+        console.print(f"  pipeline: {why}", markup=False)
     with KubeClient.from_kubeconfig(kubeconfig, context) as client:
         gates = workspace.promotion_gates(promotion, author=author, client=client,
-                                          pipeline_passed=True if pipeline_passed else None)
+                                          pipeline_passed=passed)
     _print_gates(gates, console)
     commit = commit_promotion(workspace.root, promotion, gates, author=author, on_branch=pr)
     where = f"branch {promotion.branch}" if pr else "the current branch"

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["APPROVAL_ENVIRONMENTS", "Gate", "GateFacts", "evaluate_gates"]
+__all__ = ["APPROVAL_ENVIRONMENTS", "Gate", "GateFacts", "evaluate_gates", "pipeline_verdict"]
 
 APPROVAL_ENVIRONMENTS = frozenset({"prod", "production"})
 
@@ -85,3 +85,13 @@ def evaluate_gates(facts: GateFacts) -> list[Gate]:
         gates.append(Gate("approval", False, f"{facts.target_environment} needs an approval by "
                                              f"someone other than {facts.author}"))
     return gates
+
+
+def pipeline_verdict(runs: Sequence[Any], tag: str) -> tuple[bool | None, str]:
+    """Did the pipeline that built ``tag`` pass? From pipeline run records (newest first:
+    ``image_tags``, ``status`` with ``finished``); ``None`` when no finished run built it."""
+    for run in runs:
+        if tag in (getattr(run, "image_tags", None) or []) and run.status.finished:
+            passed = str(getattr(run.status, "value", run.status)) == "succeeded"
+            return passed, f"run {run.id} {getattr(run.status, 'value', run.status)}"
+    return None, f"no finished pipeline run built {tag}"
