@@ -163,3 +163,4 @@ def test_pipeline_verdict_from_run_records():
     assert pipeline_verdict(runs, "sha-abc") == (True, "run 1 succeeded")
     assert pipeline_verdict(runs, "1.5.0")[0] is None
     assert pipeline_verdict([], "x") == (None, "no finished pipeline run built x")
+

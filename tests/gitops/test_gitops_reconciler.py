@@ -205,3 +205,41 @@ def test_hooks_run_in_their_phase_and_generate_name_creates(client, kubectl):
     assert [r["status"] for r in results] == ["Synced", "Synced"]
     names = kubectl("-n", "gitops-f", "get", "configmaps", "-o", "name")
     assert "configmap/app" in names and "configmap/pre-sync-" in names
+
+
+def test_webhook_push_syncs_the_affected_apps_at_once(repos, platform_root, client, kubectl,
+                                                      tmp_path):
+    from shiplane.gitops.webhook import WEBHOOK_PATH, webhook_app
+    from shiplane.pipeline.webhook import sign_body
+    from shiplane.scaffold.platform import DEFAULT_GIT_BASE
+    from shiplane.testing.asgi import asgi_client
+
+    app = _app(platform_root, "payment-service-dev", "gitops-g")
+    other = _app(platform_root, "payment-service-prod", "gitops-g2")
+    store = FileStatusStore(tmp_path / "status")
+    reconciler = Reconciler(client, GitSources(repos), store)
+    reconciler.reconcile(app)
+    set_image("payment-service", environment="dev", tag="3.0.0", directory=platform_root)
+    by_name = {app.name: app, other.name: other}
+    refreshed = []
+
+    def refresh(names):
+        refreshed.extend(names)
+        for name in names:
+            reconciler.reconcile(by_name[name])
+
+    server = webhook_app(lambda: list(by_name.values()), refresh, secret="s3cret")
+    body = json.dumps({"ref": "refs/heads/main", "before": "a" * 40, "after": "b" * 40,
+                       "repository": {"name": "plat", "full_name": "example-org/plat",
+                                      "clone_url": f"{DEFAULT_GIT_BASE}/plat.git"}}).encode()
+    with asgi_client(server) as http:
+        unsigned = http.post(WEBHOOK_PATH, content=body, headers={"X-GitHub-Event": "push"})
+        assert unsigned.status_code == 401
+        response = http.post(WEBHOOK_PATH, content=body, headers={
+            "X-GitHub-Event": "push", "X-Hub-Signature-256": "sha256=" + sign_body("s3cret", body)})
+        assert response.status_code == 200
+    # both apps use the platform repo (ref: values); prod is manual, so only dev syncs
+    assert response.json() == {"refreshed": ["payment-service-dev", "payment-service-prod"]}
+    assert _image(kubectl, "gitops-g").endswith(":3.0.0")
+    assert "gitops-g2" not in kubectl("get", "deployments", "-A", "-o",
+                                      "jsonpath={.items[*].metadata.namespace}").split()
