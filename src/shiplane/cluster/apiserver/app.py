@@ -32,6 +32,7 @@ from shiplane.cluster.apiserver.encoding import (
 )
 from shiplane.cluster.apiserver.authz import StoredRBAC, answer_review
 from shiplane.cluster.apiserver.eviction import evict
+from shiplane.cluster.apiserver.crds import served_object
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
@@ -447,6 +448,7 @@ class _Handlers:
             send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
             bookmark_interval=self.bookmark_interval,
             encode_object=encoder,
+            convert=lambda stored: served_object(rt, stored),
         )
         return StreamingResponse(self.hub.stream(watch), media_type=JSON)
 
