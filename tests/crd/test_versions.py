@@ -136,8 +136,9 @@ def test_writes_through_another_version_answer_in_it(kubectl, kube_apiserver):
     assert patched["spec"]["replicas"] == 5
     assert stored(kube_apiserver, "c")["apiVersion"] == f"{GROUP}/v1"
 
+    config = widget("v1beta1", "c", size="large", replicas=6)
     applied = json.loads(kubectl("apply", "--server-side", "--force-conflicts", "-o", "json",
-                                 "-f", "-", stdin=widget("v1beta1", "c", size="large", replicas=6)).stdout)
+                                 "-f", "-", stdin=config).stdout)
     assert applied["apiVersion"] == f"{GROUP}/v1beta1"
     assert applied["spec"]["replicas"] == 6
     assert stored(kube_apiserver, "c")["apiVersion"] == f"{GROUP}/v1"

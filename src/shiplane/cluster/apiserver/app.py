@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from shiplane.cluster.apiserver import discovery
 from shiplane.cluster.apiserver.backend import ApiBackend, DeleteOptions
+from shiplane.cluster.apiserver.crds import served_object
 from shiplane.cluster.apiserver.encoding import (
     check_body_size,
     decode_body,
@@ -32,7 +33,6 @@ from shiplane.cluster.apiserver.encoding import (
 )
 from shiplane.cluster.apiserver.authz import StoredRBAC, answer_review
 from shiplane.cluster.apiserver.eviction import evict
-from shiplane.cluster.apiserver.crds import served_object
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
