@@ -108,7 +108,7 @@ class ControlPlaneRunner:
         return self
 
     def _main(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         asyncio.set_event_loop(self.loop)
 
         async def begin() -> None:
@@ -145,6 +145,15 @@ class ControlPlaneRunner:
         self.stop()
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:  # libuv loop when available: cheaper sockets for thousands of requests
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
 def run_control_plane(api_url: str, options: ControlPlaneOptions | None = None) -> None:
     """Block running the control plane (the ``shiplane cluster up`` process); Ctrl-C stops."""
 
@@ -156,4 +165,8 @@ def run_control_plane(api_url: str, options: ControlPlaneOptions | None = None) 
         finally:
             await plane.stop()
 
-    asyncio.run(main())
+    loop = _new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
