@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=10000)
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="shiplane-bench-cluster-"))
     port = free_port()
@@ -81,7 +82,7 @@ def main() -> None:
         with EmbeddedRegistry(MemoryStorage()) as registry:
             push_test_image(registry.host, "bench", "1", layer_sizes=(20_000_000, 5_000_000))
             push_test_image(registry.host, "bench", "2", layer_sizes=(20_000_000, 6_000_000))
-            options = ControlPlaneOptions(nodes=default_node_specs(args.nodes), max_connections=32)
+            options = ControlPlaneOptions(nodes=default_node_specs(args.nodes), max_connections=args.connections)
             t0 = time.monotonic()
             with ControlPlaneRunner(url, options) as runner:
                 t_nodes = time.monotonic() - t0

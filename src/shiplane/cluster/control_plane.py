@@ -40,7 +40,7 @@ class ControlPlaneOptions:
     time_scale: float = 1.0
     role_credentials: RoleCredentials | None = None
     registry_client_options: dict = field(default_factory=dict)
-    max_connections: int = 64
+    max_connections: int = 16
 
 
 class ControlPlane:

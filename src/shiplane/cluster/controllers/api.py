@@ -73,13 +73,19 @@ STRATEGIC = "application/strategic-merge-patch+json"
 
 
 class AsyncApi:
-    def __init__(self, base_url: str, *, max_connections: int = 64) -> None:
+    def __init__(self, base_url: str, *, max_connections: int = 16) -> None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(30.0), limits=limits)
+        # watches hold their connection for minutes: a pool of their own, so they never
+        # starve requests (httpcore scans its pool per request: a small one is cheaper)
+        self._watch_client = httpx.AsyncClient(
+            base_url=base_url, limits=httpx.Limits(max_connections=None)
+        )
         self.requests = 0
 
     async def close(self) -> None:
         await self._client.aclose()
+        await self._watch_client.aclose()
 
     async def request(
         self,
@@ -152,7 +158,7 @@ class AsyncApi:
         }
         path = RESOURCES[kind].path(None)
         try:
-            async with self._client.stream(
+            async with self._watch_client.stream(
                 "GET", path, params=params, timeout=httpx.Timeout(None, connect=10.0)
             ) as response:
                 if response.status_code >= 400:
