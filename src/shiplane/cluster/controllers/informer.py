@@ -73,7 +73,13 @@ class Informer:
         self.synced.set()
 
     async def run(self) -> None:
-        need_list = True
+        await self._loop(need_list=True)
+
+    async def run_watch_only(self) -> None:
+        """Resume watching from :attr:`resource_version` without listing first."""
+        await self._loop(need_list=False)
+
+    async def _loop(self, need_list: bool) -> None:
         while True:
             try:
                 if need_list:
