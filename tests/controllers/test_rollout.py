@@ -246,3 +246,25 @@ def test_orphan_deletion_keeps_replicaset_without_owner(cluster, registry):
     assert len(rss) == 1 and not rss[0]["metadata"].get("ownerReferences")
     pods = json.loads(_ok(cluster.kubectl("-n", ns, "get", "pods", "-o", "json")))["items"]
     assert len(pods) == 1
+
+
+def test_paused_deployment_does_not_roll_until_resumed(cluster, registry):
+    ns = _namespace(cluster, "pause")
+    _ok(cluster.kubectl("-n", ns, "create", "--validate=false", "-f", "-",
+                        input=_deployment("web", f"{registry.host}/web:1.0", replicas=2)))
+    _ok(cluster.kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s"))
+    _ok(cluster.kubectl("-n", ns, "rollout", "pause", "deployment/web"))
+    _ok(cluster.kubectl("-n", ns, "set", "image", "deployment/web", f"web={registry.host}/web:2.0"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        d = json.loads(_ok(cluster.kubectl("-n", ns, "get", "deployment", "web", "-o", "json")))
+        if d["status"].get("observedGeneration") == d["metadata"]["generation"]:
+            break
+        time.sleep(0.1)
+    progressing = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
+    assert progressing["reason"] == "DeploymentPaused"
+    assert len(json.loads(_ok(cluster.kubectl("-n", ns, "get", "rs", "-o", "json")))["items"]) == 1
+    _ok(cluster.kubectl("-n", ns, "rollout", "resume", "deployment/web"))
+    _ok(cluster.kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s"))
+    pods = json.loads(_ok(cluster.kubectl("-n", ns, "get", "pods", "-o", "json")))["items"]
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {f"{registry.host}/web:2.0"}
