@@ -132,9 +132,9 @@ class DeploymentController(Controller):
             removed = {k: None for k in current if k not in action.annotations}
             await self.api.patch("Deployment", ns, name,
                                  {"metadata": {"annotations": {**removed, **action.annotations}}})
-        if action.status != (d.get("status") or {}):
-            body = {"metadata": {"resourceVersion": None}, "status": action.status}
-            body["status"] = {**{k: None for k in (d.get("status") or {}) if k not in action.status},
-                              **action.status}
-            del body["metadata"]
-            await self.api.patch("Deployment", ns, name, body, sub="status")
+        current_status = d.get("status") or {}
+        if action.status != current_status:
+            # merge patch: fields the plan dropped are removed with null
+            gone = {k: None for k in current_status if k not in action.status}
+            await self.api.patch("Deployment", ns, name, {"status": {**gone, **action.status}},
+                                 sub="status")

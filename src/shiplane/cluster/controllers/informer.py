@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from shiplane.cluster.controllers.api import AsyncApi, ControllerApiError, ControllerConnectionError
 
