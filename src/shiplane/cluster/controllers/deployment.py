@@ -86,7 +86,7 @@ class DeploymentController(Controller):
                     return
             elif isinstance(action, UpdateReplicaSet):
                 updated = await self.api.replace("ReplicaSet", action.replicaset)
-                self.replicasets.cache[key_of(updated)] = updated  # read-your-writes
+                self.replicasets.remember(updated)  # read-your-writes
             elif isinstance(action, DeleteReplicaSet):
                 try:
                     await self.api.delete("ReplicaSet", ns, action.name)
@@ -108,7 +108,7 @@ class DeploymentController(Controller):
         ns = d["metadata"]["namespace"]
         try:
             created = await self.api.create("ReplicaSet", ns, rs)
-            self.replicasets.cache[key_of(created)] = created
+            self.replicasets.remember(created)
             self._on_replicaset("ADDED", created, None)
             return True
         except ControllerApiError as exc:

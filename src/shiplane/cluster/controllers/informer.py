@@ -55,6 +55,13 @@ class Informer:
     def get(self, key: str) -> dict | None:
         return self.cache.get(key)
 
+    def remember(self, obj: dict) -> None:
+        """Cache what a write returned, unless the cache already holds a newer version."""
+        key = key_of(obj)
+        cached = self.cache.get(key)
+        if cached is None or not _newer(cached, obj):
+            self.cache[key] = obj
+
     def values(self) -> list[dict]:
         return list(self.cache.values())
 
