@@ -99,7 +99,8 @@ def main() -> None:
                         break
                     time.sleep(0.5)
                 print(f"all {args.replicas} replicas Ready: "
-                      f"{f'{ready_at:.1f} s' if ready_at else 'NOT within timeout'}", flush=True)
+                      f"{f'{ready_at:.1f} s' if ready_at else f'NOT within timeout ({ready} Ready)'}",
+                      flush=True)
                 rolled_at = None
                 if ready_at is not None:
                     patch = {"spec": {"template": {"spec": {"containers": [
