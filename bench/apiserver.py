@@ -6,9 +6,13 @@ store) and drives it over loopback HTTP from this process with asyncio + aiohttp
 and server share the same two cores):
 
     PYTHONPATH=src python bench/apiserver.py [--pods 10000] [--concurrency 32] [--watchers 100]
+        [--ssa-releases 100] [--helm-installs 3]
 
 Prints throughput and p50/p99 latency per operation. Targets (Kubernetes API-call latency
 SLOs): p99 <= 1 s for single-object mutating calls and reads; >= 1,000 small writes/s.
+Server-side apply (issue 6): the payment-service chart's 8 objects x 100 releases applied
+(create, then an upgrade) as ``application/apply-patch+yaml``, target p99 <= 100 ms per
+apply; and the wall time of ``helm install`` through Helm 4's SDK.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from shiplane.cluster.apiserver.runner import free_port  # noqa: E402
+from shiplane.cluster.apiserver.runner import free_port, kubeconfig_text  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from fieldmanager_apply import release  # noqa: E402
 
 PODS = "/api/v1/namespaces/default/pods"
 MERGE = {"content-type": "application/merge-patch+json"}
@@ -211,11 +218,68 @@ async def bench(url: str, pods: int, concurrency: int, watchers: int) -> None:
         )
 
 
+def _resource_path(obj: dict) -> str:
+    group_version = obj["apiVersion"]
+    plural = {"ServiceAccount": "serviceaccounts", "ConfigMap": "configmaps", "Secret": "secrets",
+              "Service": "services", "Deployment": "deployments",
+              "HorizontalPodAutoscaler": "horizontalpodautoscalers",
+              "PodDisruptionBudget": "poddisruptionbudgets", "Ingress": "ingresses"}[obj["kind"]]
+    prefix = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
+    return f"{prefix}/namespaces/payments/{plural}/{obj['metadata']['name']}"
+
+
+async def bench_apply(url: str, releases: int, concurrency: int) -> None:
+    """8 objects x ``releases``, applied twice (install, upgrade) by the manager ``helm``."""
+    async with aiohttp.ClientSession(url) as session:
+        await session.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace",
+                                                       "metadata": {"name": "payments"}})
+        for step, (image, replicas) in enumerate((("payment:1.0.0", 2), ("payment:1.1.0", 3))):
+            bodies = [obj for i in range(releases) for obj in release(f"rel-{i}", image, replicas)]
+
+            async def apply(i: int, bodies: list = bodies) -> None:
+                obj = bodies[i]
+                async with session.patch(
+                    _resource_path(obj), data=json.dumps(obj),
+                    params={"fieldManager": "helm", "fieldValidation": "Strict"},
+                    headers={"content-type": "application/apply-patch+yaml"},
+                ) as response:
+                    assert response.status in (200, 201), await response.text()
+                    await response.read()
+
+            latencies, elapsed = await run_many(len(bodies), concurrency, apply)
+            report("ssa " + ("install" if step == 0 else "upgrade"), latencies, elapsed)
+
+
+def bench_helm(url: str, installs: int) -> None:
+    import helm_python
+
+    chart = Path(tempfile.mkdtemp()) / "payment-service"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: payment-service\nversion: 0.1.0\n")
+    docs = release("{{ .Release.Name }}", "payment:1.0.0", 2)
+    (chart / "templates" / "all.yaml").write_text(
+        "\n---\n".join(json.dumps({**d, "metadata": {**d["metadata"], "namespace": "payments"}})
+                       for d in docs))
+    kubeconfig = chart.parent / "kubeconfig"
+    kubeconfig.write_text(kubeconfig_text(url))
+    helm = helm_python.Config(kubeconfig_path=str(kubeconfig), namespace="payments")
+    walls = []
+    for i in range(installs):
+        started = time.perf_counter()
+        helm.install(str(chart), f"bench-{i}", None, wait="hookOnly", timeout=60)
+        walls.append(time.perf_counter() - started)
+    print(f"{'helm install (8 objs)':<22} n={installs:>6}  median={statistics.median(walls) * 1000:7.1f} ms"
+          f"  max={max(walls) * 1000:7.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--watchers", type=int, default=100)
+    parser.add_argument("--ssa-releases", type=int, default=100)
+    parser.add_argument("--helm-installs", type=int, default=3)
+    parser.add_argument("--ssa-concurrency", type=int, default=1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -253,6 +317,10 @@ def main() -> int:
                 f"load average {os.getloadavg()[0]:.1f}"
             )
             asyncio.run(bench(url, args.pods, args.concurrency, args.watchers))
+            if args.ssa_releases:
+                asyncio.run(bench_apply(url, args.ssa_releases, args.ssa_concurrency))
+            if args.helm_installs:
+                bench_helm(url, args.helm_installs)
         finally:
             server.terminate()
             server.wait(10)

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 # System packages: bubblewrap (RUN sandbox, process runtime), skopeo (registry
 # conformance), docker-registry (the CNCF distribution peer), busybox-static
-# (offline base image), git.
-SYSTEM_PACKAGES=(bubblewrap skopeo docker-registry busybox-static git ca-certificates)
+# (offline base image), git; docker.io because `shiplane build --builder docker`
+# delegates to a Docker engine and its tests start a real private dockerd.
+SYSTEM_PACKAGES=(bubblewrap skopeo docker-registry busybox-static buildah docker.io git ca-certificates)
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
   for pkg in "${SYSTEM_PACKAGES[@]}"; do

@@ -10,6 +10,8 @@ errors from libraries at its boundary, so callers only ever catch ours::
     ├── ChartError                    Helm refused a chart or values (charts/)
     ├── RegistryError                 OCI registry client/server (registry/)
     ├── BuildError                    Dockerfile → image (build/)
+    ├── PipelineError                 CI runs, local git server, webhooks (pipeline/)
+    ├── ReleaseError                  Model 1 deploy / rollback / history (release/)
     └── ClusterError                  embedded cluster / Kubernetes API (cluster/, kube/)
 
 Packages add their own leaves (``class ManifestInvalid(RegistryError)``) in
@@ -24,7 +26,9 @@ __all__ = [
     "ChartError",
     "ClusterError",
     "ConfigError",
+    "PipelineError",
     "RegistryError",
+    "ReleaseError",
     "ScaffoldError",
     "ShiplaneError",
     "UsageError",
@@ -72,6 +76,14 @@ class RegistryError(ShiplaneError):
 
 class BuildError(ShiplaneError):
     """A Dockerfile could not be built into an image."""
+
+
+class PipelineError(ShiplaneError):
+    """A pipeline run, the local git server or a webhook failed."""
+
+
+class ReleaseError(ShiplaneError):
+    """A deploy, rollback or history request for a release failed."""
 
 
 class ClusterError(ShiplaneError):

@@ -21,13 +21,14 @@ def test_up_down_up_keeps_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     try:
         up = run_cli(["cluster", "up", "--name", "dev"], cwd=tmp_path)
         assert up.exit_code == 0, up.stderr
-        assert "cluster dev running at http://127.0.0.1:" in up.stdout
+        assert "cluster dev running at https://127.0.0.1:" in up.stdout  # part 2: TLS
         kubeconfig = run_cli(
             ["cluster", "kubeconfig", "--name", "dev", "--path"], cwd=tmp_path
         ).stdout.strip()
         assert Path(kubeconfig) == tmp_path / "state" / "clusters" / "dev" / "kubeconfig"
         content = run_cli(["cluster", "kubeconfig", "--name", "dev"], cwd=tmp_path).stdout
-        assert "current-context: shiplane-dev" in content
+        assert "current-context: admin@shiplane-dev" in content
+        assert "client-certificate-data:" in content
         create = subprocess.run(
             [KUBECTL, "--kubeconfig", kubeconfig, "apply", "--validate=false", "-f", "-"],
             input="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept}\ndata: {a: b}\n",
@@ -52,6 +53,18 @@ def test_up_down_up_keeps_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         )
         assert kept.returncode == 0, kept.stderr
         assert json.loads(kept.stdout)["data"] == {"a": "b"}
+        # another user: a client certificate with CN=dana, O=developers; RBAC has no grant
+        dana = run_cli(["cluster", "kubeconfig", "--name", "dev", "--user", "dana",
+                        "--group", "developers"], cwd=tmp_path)
+        assert dana.exit_code == 0, dana.stderr
+        (tmp_path / "dana.kubeconfig").write_text(dana.stdout)
+        denied = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(tmp_path / "dana.kubeconfig"), "get", "cm", "kept"],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert denied.returncode != 0
+        assert ('configmaps "kept" is forbidden: User "dana" cannot get resource "configmaps" in '
+                'API group "" in the namespace "default"') in denied.stderr
     finally:
         run_cli(["cluster", "down", "--name", "dev"], cwd=tmp_path)
 

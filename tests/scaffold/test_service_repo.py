@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import shlex
 import subprocess
 import sys
 import time
@@ -50,11 +51,17 @@ def test_git_repo_has_exactly_one_clean_commit_on_main(model1_repo, git):
     assert git(repo, "ls-files", "-s", "scripts/deploy.sh").startswith("100755")
 
 
+def test_chart_says_its_delivery_model(model2_repo):
+    chart = yaml.safe_load((model2_repo.path / "helm/Chart.yaml").read_text())
+    assert chart["annotations"] == {"shiplane.io/delivery-model": "2"}
+
+
 def test_chart_metadata_is_the_guides(model1_repo):
     chart = yaml.safe_load((model1_repo.path / "helm/Chart.yaml").read_text())
     assert chart == {"apiVersion": "v2", "name": "payment-service",
                      "description": "Helm chart for Payment Service", "type": "application",
-                     "version": "1.2.0", "appVersion": "1.2.0"}
+                     "version": "1.2.0", "appVersion": "1.2.0",
+                     "annotations": {"shiplane.io/delivery-model": "1"}}
     values = yaml.safe_load((model1_repo.path / "helm/values.yaml").read_text())
     assert values["replicaCount"] == 2
     assert values["image"]["repository"].endswith("/payment-service")
@@ -175,13 +182,49 @@ def test_model1_workflow_tests_builds_pushes_and_deploys_each_env(model1_repo):
                                       "deploy-prod"]
     assert "pytest tests/unit tests/integration" in _steps(workflow, "test")
     build = _steps(workflow, "build")
-    for needle in ("sha-${GITHUB_SHA::7}", "amazon-ecr-login", "shiplane build", "shiplane push"):
+    for needle in ("sha-${GITHUB_SHA::7}", "amazon-ecr-login", "shiplane build", "--push"):
         assert needle in build
     for env in ("dev", "staging", "prod"):
         deploy = _steps(workflow, f"deploy-{env}")
-        assert "shiplane deploy" in deploy and f"-f helm/values-{env}.yaml" in deploy
-        assert "--set-string \"image.tag=" in deploy
+        # scripts/deploy.sh is the guide's helm upgrade --install -f helm/values-<env>.yaml
+        assert f'scripts/deploy.sh {env} "${{{{ needs.build.outputs.tag }}}}"' in deploy
     assert workflow["jobs"]["deploy-prod"]["needs"] == ["build", "deploy-staging"]
+    assert workflow["jobs"]["deploy-prod"]["environment"] == "prod"
+
+
+def _shiplane_commands(workflow_text: str) -> list[list[str]]:
+    """Every `shiplane ...` command line of the workflow's run scripts, split like a shell."""
+    workflow = yaml.safe_load(workflow_text)
+    commands = []
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            script = str(step.get("run", "")).replace("\\\n", " ")
+            for line in script.splitlines():
+                words = shlex.split(line.strip())
+                if words[:1] == ["shiplane"]:
+                    commands.append(words[1:])
+    return commands
+
+
+@pytest.mark.parametrize("fixture", ["model1_repo", "model2_repo"])
+def test_workflow_calls_only_commands_and_options_that_exist(fixture, request):
+    import typer.main
+
+    from shiplane.cli.app import build_app
+
+    text = (request.getfixturevalue(fixture).path / ".github/workflows/ci-cd.yaml").read_text()
+    commands = _shiplane_commands(text)
+    assert len(commands) >= 2
+    root = typer.main.get_command(build_app())
+    for words in commands:
+        command, rest = root, list(words)
+        while hasattr(command, "commands") and rest and rest[0] in command.commands:
+            command = command.commands[rest.pop(0)]
+        assert command is not root, f"shiplane {' '.join(words)}: no such command"
+        known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        for word in rest:
+            if word.startswith("-"):
+                assert word.split("=")[0] in known, f"shiplane {' '.join(words)}: {word}?"
 
 
 def test_model2_workflow_stops_after_push_and_commits_the_tag(model2_repo):

@@ -39,3 +39,19 @@ def test_console_entry_point_runs_as_a_process(tmp_path):
     proc = shiplane_command(["config", "show"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "dev" in proc.stdout and "embedded" in proc.stdout
+
+
+def test_only_the_named_group_is_imported():
+    # A command pays only for its own group's imports (e.g. `config` never loads Helm's SDK).
+    proc = shiplane_command(["config", "show"], env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "helm_python" not in proc.stderr
+    assert "shiplane.cli.build_cmd" not in proc.stderr
+
+
+def test_help_still_lists_every_group():
+    from shiplane.cli.app import COMMAND_GROUPS
+
+    result = run_cli(["--help"])
+    for name, _, _ in COMMAND_GROUPS:
+        assert name in result.stdout

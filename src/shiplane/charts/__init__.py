@@ -3,7 +3,8 @@
 This package is the only part of shiplane that imports ``helm_python``
 (boundary module ``_sdk``). It lints charts, composes values exactly as the
 ``helm`` command does (``values`` / ``strvals``), and renders charts to
-Kubernetes objects (``render``). Errors are the :class:`ChartError` subtree
+Kubernetes objects (``render``) and installs, upgrades, rolls back and lists
+releases (``releases``). Errors are the :class:`ChartError` subtree
 of ``errors``.
 """
 
@@ -12,7 +13,11 @@ from shiplane.charts.errors import (
     ChartError,
     ChartInvalidError,
     ChartNotFoundError,
+    ClusterUnreachableError,
     LintFailedError,
+    ReleaseCancelledError,
+    ReleaseFailedError,
+    ReleaseNotFoundError,
     RenderError,
     SetExpressionError,
     ValuesFileError,
@@ -25,6 +30,14 @@ from shiplane.charts.render import (
     render_chart,
     render_environment,
 )
+from shiplane.charts.releases import (
+    ClusterAccess,
+    ReleaseCanceller,
+    install_or_upgrade,
+    release_history,
+    release_manifest,
+    rollback_release,
+)
 from shiplane.charts.values import SET_FLAVOURS, ValueOverrides, merge_maps, merge_values
 
 __all__ = [
@@ -33,7 +46,13 @@ __all__ = [
     "ChartError",
     "ChartInvalidError",
     "ChartNotFoundError",
+    "ClusterAccess",
+    "ClusterUnreachableError",
     "LintFailedError",
+    "ReleaseCancelledError",
+    "ReleaseCanceller",
+    "ReleaseFailedError",
+    "ReleaseNotFoundError",
     "LintMessage",
     "LintReport",
     "RenderError",
@@ -44,9 +63,13 @@ __all__ = [
     "ValuesFileError",
     "environment_overrides",
     "helm_version",
+    "install_or_upgrade",
     "lint_chart",
     "merge_maps",
     "merge_values",
+    "release_history",
+    "release_manifest",
     "render_chart",
     "render_environment",
+    "rollback_release",
 ]

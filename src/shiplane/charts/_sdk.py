@@ -19,18 +19,25 @@ from shiplane.charts.errors import (
     ChartError,
     ChartInvalidError,
     ChartNotFoundError,
+    ClusterUnreachableError,
+    ReleaseCancelledError,
+    ReleaseFailedError,
+    ReleaseNotFoundError,
     RenderError,
     SetExpressionError,
     ValuesFileError,
 )
 
 __all__ = [
+    "cancel_context",
+    "cluster_config",
     "converted",
     "helm_version",
     "lint",
     "load_chart",
     "parse_set",
     "parse_values_yaml",
+    "release_errors",
     "render",
 ]
 
@@ -108,3 +115,35 @@ def lint(path: Path, values: dict[str, Any], *, strict: bool, namespace: str) ->
         raise ChartNotFoundError(f"{path}: no such chart directory")
     with converted(str(path)):
         return helm.lint(path, values, strict=strict, namespace=namespace)
+
+
+def cluster_config(
+    kubeconfig: Path, namespace: str, context: str | None
+) -> helm.Config:
+    """Helm's action configuration for one cluster and namespace (a context manager)."""
+    return helm.Config(kubeconfig_path=kubeconfig, kube_context=context, namespace=namespace)
+
+
+def cancel_context() -> helm.HelmContext:
+    """A cancellation token for install/upgrade (``cancel()`` is thread-safe)."""
+    return helm.HelmContext()
+
+
+@contextlib.contextmanager
+def release_errors(what: str) -> Iterator[None]:
+    """Convert Helm's errors from release actions into the ReleaseFailedError subtree."""
+    try:
+        with converted(what, default=ReleaseFailedError):
+            yield
+    except ReleaseFailedError as error:
+        cause = error.__cause__
+        if isinstance(cause, helm.HelmNotFoundError):
+            raise ReleaseNotFoundError(str(error)) from cause
+        # A wait that times out surfaces as a cancelled context ("context deadline exceeded").
+        if isinstance(cause, helm.HelmCancelledError) and "deadline exceeded" not in str(error):
+            raise ReleaseCancelledError(str(error)) from cause
+        if isinstance(cause, helm.HelmKubeError):
+            raise ClusterUnreachableError(
+                str(error), hint="check the environment's cluster (shiplane cluster status)"
+            ) from cause
+        raise

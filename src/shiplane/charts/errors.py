@@ -8,7 +8,11 @@
     ├── ValuesFileError             a -f values file is missing or not valid YAML
     ├── SetExpressionError          a --set/--set-string/--set-json/... expression is malformed
     ├── RenderError                 a template failed while rendering
-    └── LintFailedError             helm lint reported errors (the report is attached)
+    ├── LintFailedError             helm lint reported errors (the report is attached)
+    ├── ReleaseFailedError          helm install/upgrade/rollback failed (or its wait timed out)
+    │   ├── ReleaseNotFoundError    no such release or revision
+    │   ├── ReleaseCancelledError   the operation was cancelled through its context
+    │   └── ClusterUnreachableError Helm could not reach the cluster
 
 Each names the file or expression at fault in its message.
 """
@@ -26,7 +30,11 @@ __all__ = [
     "ChartError",
     "ChartInvalidError",
     "ChartNotFoundError",
+    "ClusterUnreachableError",
     "LintFailedError",
+    "ReleaseCancelledError",
+    "ReleaseFailedError",
+    "ReleaseNotFoundError",
     "RenderError",
     "SetExpressionError",
     "ValuesFileError",
@@ -59,3 +67,19 @@ class LintFailedError(ChartError):
     def __init__(self, message: str, *, report: LintReport, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.report = report
+
+
+class ReleaseFailedError(ChartError):
+    """A Helm release action failed; the message carries Helm's detail."""
+
+
+class ReleaseNotFoundError(ReleaseFailedError):
+    """The release (or the asked revision) does not exist."""
+
+
+class ReleaseCancelledError(ReleaseFailedError):
+    """The install/upgrade was cancelled through its Helm context."""
+
+
+class ClusterUnreachableError(ReleaseFailedError):
+    """Helm could not reach the cluster's API server."""

@@ -24,14 +24,14 @@ def _debug_requested(argv: Sequence[str]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
-    from shiplane.cli.app import app  # imported here so `main` is cheap to import
+    from shiplane.cli.app import build_app  # imported here so `main` is cheap to import
 
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         # Standalone mode: click itself reports usage errors (exit 2) and --help.
-        app(args=args, prog_name="shiplane", standalone_mode=True)
+        build_app(args)(args=args, prog_name="shiplane", standalone_mode=True)
     except SystemExit as exit_:
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else 1)

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import typer
 
-from shiplane.cluster.apiserver import cluster_down, cluster_status, cluster_up
+from shiplane.cluster.apiserver import (
+    cluster_down,
+    cluster_status,
+    cluster_up,
+    user_kubeconfig_for,
+)
 from shiplane.config import STATE_DIR_ENV_VAR, find_config, load_workspace, resolve_setting
 from shiplane.errors import UsageError
 
@@ -74,8 +79,19 @@ def kubeconfig(
     name: str = _NAME,
     state_dir: Path | None = _STATE,
     path_only: bool = typer.Option(False, "--path", help="Print only the file path."),
+    user: str | None = typer.Option(
+        None, "--user", help="Issue a client certificate for this user instead of admin."
+    ),
+    groups: list[str] = typer.Option([], "--group", help="A group of --user (repeatable)."),
+    namespace: str = typer.Option("default", "--namespace", help="Namespace of the context."),
 ) -> None:
-    """Print the kubeconfig of a running cluster (or its path with --path)."""
+    """Print the kubeconfig of a running cluster (or its path with --path); with --user, a
+    new kubeconfig whose client certificate names that user and groups (RBAC decides)."""
+    if user is not None:
+        if path_only:
+            raise UsageError("--path prints the admin kubeconfig's path; it has no --user form")
+        typer.echo(user_kubeconfig_for(_state_dir(state_dir), name, user, groups, namespace).rstrip())
+        return
     info = cluster_status(_state_dir(state_dir), name)
     if not info.kubeconfig.exists():
         raise UsageError(

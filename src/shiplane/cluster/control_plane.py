@@ -12,6 +12,7 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 from shiplane.cluster.controllers.api import AsyncApi
@@ -41,12 +42,17 @@ class ControlPlaneOptions:
     role_credentials: RoleCredentials | None = None
     registry_client_options: dict = field(default_factory=dict)
     max_connections: int = 16
+    kubeconfig: Path | None = None  # credentials for an HTTPS API server (else plain HTTP)
 
 
 class ControlPlane:
     def __init__(self, api_url: str, options: ControlPlaneOptions | None = None) -> None:
         self.options = options or ControlPlaneOptions()
-        self.api = AsyncApi(api_url, max_connections=self.options.max_connections)
+        if self.options.kubeconfig is not None:
+            self.api = AsyncApi.from_kubeconfig(self.options.kubeconfig,
+                                                max_connections=self.options.max_connections)
+        else:
+            self.api = AsyncApi(api_url, max_connections=self.options.max_connections)
         self.clock = ClusterClock(self.options.time_scale)
         self.recorder = EventRecorder(self.api, self.clock)
         self.ctx = Context(self.api, self.clock, self.recorder)

@@ -43,15 +43,19 @@ _DEPLOY = {
 dev, then staging, then prod (behind the `prod` environment's reviewers), each
 with `helm upgrade --install` and `helm/values-<env>.yaml`:
 
-    shiplane deploy @@name@@ ./helm --namespace dev -f helm/values-dev.yaml \\
-        --set-string image.tag=sha-1a2b3c4
-    # or without shiplane:
-    scripts/deploy.sh dev sha-1a2b3c4""",
+    scripts/deploy.sh dev sha-1a2b3c4
+    # = helm upgrade --install @@name@@ ./helm -n dev -f helm/values-dev.yaml \\
+    #       --set-string image.tag=sha-1a2b3c4 --wait
+
+The same pipeline runs on your machine: `shiplane pipeline run --env dev`
+(test, build, tag, push, deploy), or on every `git push` to `shiplane git serve`.""",
     2: """CI (`.github/workflows/ci-cd.yaml`) never deploys. After pushing the image it
 commits the new tag to the platform repo (`dev/@@name@@/values.yaml`); Argo CD
 syncs dev from there. Promotion to staging and prod is a reviewed commit to
 the platform repo (`shiplane platform set-image @@name@@ --env prod --tag ...`).
-`scripts/deploy.sh` remains for local clusters only.""",
+`scripts/deploy.sh` remains for local clusters only. The same pipeline runs on your
+machine: `shiplane pipeline run --env dev --platform-repo PATH` (test, build, tag,
+push, bump).""",
 }
 
 

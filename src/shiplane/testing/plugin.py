@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
+
 if TYPE_CHECKING:
     from shiplane.cluster.apiserver import ApiServerRunner
+    from shiplane.pipeline import LocalGitServer, PipelineServer
     from shiplane.testing.cluster import EmbeddedCluster
 
 
@@ -33,6 +34,8 @@ def embedded_registry() -> Iterator[EmbeddedRegistry]:
     """
     with EmbeddedRegistry(MemoryStorage()) as registry:
         yield registry
+
+
 @pytest.fixture(scope="module")
 def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServerRunner]:
     """An embedded Kubernetes API server (memory store) on a free loopback port.
@@ -47,6 +50,40 @@ def kube_apiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServ
         yield server
 
 
+@pytest.fixture
+def git_server(tmp_path: Path) -> Iterator[LocalGitServer]:
+    """The local smart-HTTP git server on a loopback port, serving ``tmp_path/git``.
+
+    ``git_server.clone_url("svc")`` is what ``git clone``/``git push`` take; a push
+    creates the repository. Nothing is triggered by pushes (see ``make_pipeline_server``).
+    """
+    from shiplane.pipeline import LocalGitServer  # imported lazily: a web server
+
+    with LocalGitServer(tmp_path / "git") as server:
+        yield server
+
+
+@pytest.fixture
+def make_pipeline_server(tmp_path: Path) -> Iterator[Callable[..., PipelineServer]]:
+    """Start git servers whose pushes to ``main`` run the pipeline; stopped after the test.
+
+    ``make_pipeline_server(until="test")`` → a started :class:`PipelineServer` with its
+    runs in memory (``server.store``); ``server.wait_idle()`` waits for triggered runs.
+    Keyword arguments go to :class:`PipelineServer` (``steps=``, ``env=``, ``settings=``...).
+    """
+    from shiplane.pipeline import MemoryRunStore, PipelineServer
+
+    servers: list[PipelineServer] = []
+
+    def make(**options: Any) -> PipelineServer:
+        options.setdefault("store", MemoryRunStore())
+        server = PipelineServer(tmp_path / f"ci-{len(servers)}", **options)
+        servers.append(server.start())
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
 @pytest.fixture(scope="module")
 def embedded_cluster() -> Iterator[EmbeddedCluster]:
     """An embedded cluster (API server, controllers, scheduler, 3 simulated nodes), one per

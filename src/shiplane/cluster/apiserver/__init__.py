@@ -22,6 +22,7 @@ from shiplane.cluster.apiserver.process import (
     cluster_down,
     cluster_status,
     cluster_up,
+    user_kubeconfig_for,
 )
 from shiplane.cluster.apiserver.runner import ApiServerRunner, free_port, kubeconfig_text
 from shiplane.cluster.apiserver.selectors import (
@@ -51,6 +52,7 @@ __all__ = [
     "cluster_down",
     "cluster_status",
     "cluster_up",
+    "user_kubeconfig_for",
     "free_port",
     "json_merge_patch",
     "kubeconfig_text",

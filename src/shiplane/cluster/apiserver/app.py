@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from shiplane.cluster.apiserver import discovery
@@ -28,11 +30,21 @@ from shiplane.cluster.apiserver.encoding import (
     encode_table,
     wants_table,
 )
+from shiplane.cluster.apiserver.authz import StoredRBAC, answer_review
 from shiplane.cluster.apiserver.eviction import evict
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
 from shiplane.cluster.apiserver.watch import WatchHub, WatchRequest
+from shiplane.cluster.apiserver.writes import (
+    APPLY_PATCH,
+    Unprocessable,
+    checked_body,
+    field_manager,
+    warned,
+)
+from shiplane.cluster.auth import AuthMiddleware, Authenticators, ServiceAccountTokens
+from shiplane.cluster.openapi import OpenAPIService, ResourceEntry, openapi_routes
 from shiplane.cluster.resources.registry import ResourceType
 from shiplane.cluster.store.errors import (
     ApiError,
@@ -85,6 +97,9 @@ class _Handlers:
         self.hub = hub
         self.bookmark_interval = bookmark_interval
         self.registry = backend.registry
+        self.rbac = StoredRBAC(backend)
+        self.auth_enabled = False
+        self.service_accounts: ServiceAccountTokens | None = None
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -143,7 +158,7 @@ class _Handlers:
         except ApiError as error:
             return _status_response(error)
 
-    async def _body(self, request: Request, *, allowed: tuple[str, ...] = ()) -> Any:
+    async def _raw(self, request: Request) -> bytes:
         length = request.headers.get("content-length")
         if length and length.isdigit():
             check_body_size(int(length))
@@ -151,12 +166,30 @@ class _Handlers:
         async for chunk in request.stream():
             raw += chunk
             check_body_size(len(raw))
+        return raw
+
+    async def _body(self, request: Request, *, allowed: tuple[str, ...] = ()) -> Any:
+        raw = await self._raw(request)
         return decode_body(raw, request.headers.get("content-type", JSON), allowed=allowed)
 
+    async def _checked(self, request: Request, rt: ResourceType, *, allowed: tuple[str, ...] = (),
+                       patch_type: str | None = None) -> tuple[Any, list[str]]:
+        raw = await self._raw(request)
+        return checked_body(raw, request.headers.get("content-type", JSON), request.query_params,
+                            rt, self.backend.type_of(rt), allowed=allowed, patch_type=patch_type)
+
     async def _dispatch(self, request: Request, info: RequestInfo) -> Response:
+        if info.resource.group == "authorization.k8s.io":
+            if request.method != "POST":
+                raise MethodNotAllowed()
+            user = (request.scope.get("state") or {}).get("user")
+            review = answer_review(await self._body(request), info.resource.kind, user,
+                                   self.rbac() if self.auth_enabled else None)
+            return _json(review, 201)
         if info.name is None:
             return await self._collection(request, info)
-        handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction}.get(
+        handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction,
+                   "token": self._token}.get(
             info.subresource or "", self._item
         )
         return await handler(request, info)
@@ -169,10 +202,12 @@ class _Handlers:
                 return self._watch(request, info)
             return self._list(request, info)
         if method == "POST" and "create" in rt.verbs:
+            manager = field_manager(request, apply=False)
+            body, warnings = await self._checked(request, rt)
             stored = self.backend.create(
-                rt, info.namespace or "", await self._body(request), dry_run=_dry_run(request)
+                rt, info.namespace or "", body, dry_run=_dry_run(request), manager=manager
             )
-            return _json(stored.raw, 201)
+            return warned(_json(stored.raw, 201), warnings)
         if method == "DELETE" and "deletecollection" in rt.verbs:
             options = DeleteOptions.parse(await self._optional_body(request), dict(query))
             deleted = self.backend.delete_collection(
@@ -201,22 +236,36 @@ class _Handlers:
                 return _json(encode_table(rt, [stored.obj], include=include, rv=None))
             return _json(stored.raw)
         if method == "PUT" and "update" in rt.verbs:
+            manager = field_manager(request, apply=False)
+            body, warnings = await self._checked(request, rt)
             stored = self.backend.update(
-                rt,
-                namespace,
-                name,
-                await self._body(request),
-                subresource=subresource,
-                dry_run=dry_run,
+                rt, namespace, name, body, subresource=subresource, dry_run=dry_run,
+                manager=manager,
             )
-            return _json(stored.raw)
+            return warned(_json(stored.raw), warnings)
         if method == "PATCH" and "patch" in rt.verbs:
-            patch_type = self._patch_type(request)
-            body = await self._body(request, allowed=PATCH_TYPES)
+            patch_type = self._patch_type(request, apply=True)
+            force = query.get("force")
+            if patch_type == APPLY_PATCH:
+                manager = field_manager(request, apply=True)
+                body, warnings = await self._checked(request, rt, patch_type=patch_type)
+                stored, created = self.backend.apply(
+                    rt, namespace, name, body, manager=manager,
+                    force=force in ("true", "1", "True"), subresource=subresource,
+                    dry_run=dry_run,
+                )
+                return warned(_json(stored.raw, 201 if created else 200), warnings)
+            if force is not None:
+                raise Unprocessable('PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: '
+                                    "may not be specified for non-apply patch")
+            manager = field_manager(request, apply=False)
+            body, warnings = await self._checked(request, rt, allowed=PATCH_TYPES,
+                                                 patch_type=patch_type)
             stored = self.backend.patch(
-                rt, namespace, name, patch_type, body, subresource=subresource, dry_run=dry_run
+                rt, namespace, name, patch_type, body, subresource=subresource, dry_run=dry_run,
+                manager=manager,
             )
-            return _json(stored.raw)
+            return warned(_json(stored.raw), warnings)
         if method == "DELETE" and "delete" in rt.verbs and subresource is None:
             options = DeleteOptions.parse(await self._optional_body(request), dict(query))
             stored, gone = self.backend.delete(rt, namespace, name, options, dry_run=dry_run)
@@ -265,6 +314,35 @@ class _Handlers:
             201,
         )
 
+    async def _token(self, request: Request, info: RequestInfo) -> Response:
+        """``serviceaccounts/token`` (TokenRequest): a signed, bound ServiceAccount JWT."""
+        if request.method != "POST":
+            raise MethodNotAllowed()
+        if self.service_accounts is None:
+            raise MethodNotAllowed()
+        account = self.backend.get(info.resource, info.namespace or "", info.name or "")
+        body = await self._body(request)
+        spec = (body.get("spec") if isinstance(body, dict) else None) or {}
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < 600:
+            raise Unprocessable(f'TokenRequest.authentication.k8s.io "{info.name}" is invalid: '
+                                f"spec.expirationSeconds: Invalid value: {seconds}: may not specify "
+                                "a duration less than 10 minutes")
+        now = self.backend.clock()
+        token = self.service_accounts.issue(
+            info.namespace or "", info.name or "", account.obj["metadata"].get("uid", ""),
+            now=now, expiration_seconds=seconds,
+            audiences=tuple(spec.get("audiences") or ()) or None,
+        )
+        expires = datetime.fromtimestamp(now.timestamp() + seconds, timezone.utc)
+        return _json({
+            "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": info.name, "namespace": info.namespace,
+                         "creationTimestamp": None},
+            "spec": {**spec, "expirationSeconds": seconds},
+            "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        }, 201)
+
     async def _eviction(self, request: Request, info: RequestInfo) -> Response:
         if request.method != "POST":
             raise MethodNotAllowed()
@@ -276,12 +354,13 @@ class _Handlers:
             201,
         )
 
-    def _patch_type(self, request: Request) -> str:
+    def _patch_type(self, request: Request, *, apply: bool = False) -> str:
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if media not in PATCH_TYPES:
+        accepted = (*PATCH_TYPES, APPLY_PATCH) if apply else PATCH_TYPES
+        if media not in accepted:
             raise UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types "
-                "include: " + ", ".join(PATCH_TYPES)
+                "include: " + ", ".join(accepted)
             )
         return media
 
@@ -377,16 +456,27 @@ def build_app(
     *,
     hub: WatchHub | None = None,
     bookmark_interval: float = DEFAULT_BOOKMARK_INTERVAL,
+    authenticators: Authenticators | None = None,
 ) -> Starlette:
     """The ASGI app for ``backend``; ``hub`` defaults to a new one on the same store.
+
+    With ``authenticators`` every request is authenticated and RBAC-authorized
+    (:class:`AuthMiddleware`); without, everything is allowed (plain-HTTP test servers).
 
     ``bookmark_interval``: seconds between BOOKMARK events on watches that allow them
     (kube-apiserver sends one about every minute; tests use less).
     """
     hub = hub or WatchHub(backend.store)
     h = _Handlers(backend, hub, bookmark_interval)
+    h.auth_enabled = authenticators is not None
+    h.service_accounts = authenticators.service_accounts if authenticators else None
     all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    openapi = OpenAPIService(backend.catalog, lambda: [
+        ResourceEntry(t.group, t.version, t.kind, t.plural, t.namespaced, tuple(t.subresources))
+        for t in backend.registry.types if "get" in t.verbs
+    ])
     routes = [
+        *openapi_routes(openapi),
         Route("/version", h.version),
         Route("/healthz", h.health),
         Route("/livez", h.health),
@@ -429,9 +519,14 @@ def build_app(
         log.exception("internal error serving %s %s", request.method, request.url.path)
         return _status_response(ApiError(f"Internal error occurred: {exc}"))
 
+    middleware = []
+    if authenticators is not None:
+        middleware.append(Middleware(AuthMiddleware, authenticators=authenticators,
+                                     authorizer=h.rbac))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=middleware,
         exception_handlers={404: not_found, 405: method_not_allowed, Exception: server_error},
     )
     app.state.backend = backend

@@ -12,23 +12,44 @@ change goes through one atomic ``ObjectStore.commit``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import ipaddress
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from shiplane.cluster import fieldmanager
 from shiplane.cluster.apiserver.allocators import (
     DEFAULT_SERVICE_CIDR,
     allocate_service_addresses,
     carry_service_addresses,
+)
+from shiplane.cluster.apiserver.crds import (
+    CRD_RESOURCE,
+    crd_resource_types,
+    default_crd_in_place,
+    validate_crd_object,
 )
 from shiplane.cluster.apiserver.deletion import DeleteOptions
 from shiplane.cluster.apiserver.paging import ListResult, decode_continue, encode_continue
 from shiplane.cluster.apiserver.patches import apply_patch
 from shiplane.cluster.apiserver.scale import scale_of, set_path
 from shiplane.cluster.apiserver.selectors import FieldSelector, LabelSelector
+from shiplane.cluster.auth import bootstrap_cluster_role_bindings, bootstrap_cluster_roles
+from shiplane.cluster.crd import (
+    CRDInfo,
+    argocd_crds,
+    establish_status,
+    names_conflicts,
+    parse_crd,
+    register_crd,
+    unregister_crd,
+)
+from shiplane.cluster.openapi import SchemaCatalog, TypeNode
 from shiplane.cluster.resources.registry import REGISTRY, ResourceRegistry, ResourceType
 from shiplane.cluster.store.errors import (
+    AlreadyExists,
+    ApiError,
     BadRequest,
     Conflict,
     FieldError,
@@ -63,12 +84,20 @@ class ApiBackend:
         registry: ResourceRegistry = REGISTRY,
         clock: Callable[[], datetime] | None = None,
         service_cidr: str = DEFAULT_SERVICE_CIDR,
+        catalog: SchemaCatalog | None = None,
     ) -> None:
         self.store = store
-        self.registry = registry
+        # A private copy: established CRDs add rows to it.
+        self.registry = ResourceRegistry(list(registry.types))
+        self.catalog = catalog or SchemaCatalog()
+        crd_type = self.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        if crd_type is not None:
+            self.registry.add(dataclasses.replace(
+                crd_type, defaulter=default_crd_in_place, validator=validate_crd_object))
+        self._crds: dict[str, CRDInfo] = {}
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.service_cidr = service_cidr
-        self._namespaces = registry.lookup("", "v1", "namespaces")
+        self._namespaces = self.registry.lookup("", "v1", "namespaces")
         self.bootstrap()
 
     # -- start-up ------------------------------------------------------------------------
@@ -83,6 +112,19 @@ class ApiBackend:
                     "",
                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                 )
+        for plural, objects in (("clusterroles", bootstrap_cluster_roles()),
+                                ("clusterrolebindings", bootstrap_cluster_role_bindings())):
+            rbac = self.registry.lookup("rbac.authorization.k8s.io", "v1", plural)
+            for obj in objects if rbac else ():
+                if self.store.get(self.key(rbac, "", obj["metadata"]["name"])) is None:
+                    self.create(rbac, "", obj)
+        crd_type = self.registry.lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        if crd_type is not None:
+            for stored in self.store.list(CRD_RESOURCE):
+                self.crd_changed(stored.obj)
+            for obj in argocd_crds():
+                if self.store.get(self.key(crd_type, "", obj["metadata"]["name"])) is None:
+                    self.create(crd_type, "", obj)
         services = self.registry.lookup("", "v1", "services")
         if services and self.store.get(ObjectKey("services", "default", "kubernetes")) is None:
             self.create(
@@ -102,7 +144,66 @@ class ApiBackend:
                 },
             )
 
+    # -- CustomResourceDefinitions --------------------------------------------------------
+
+    def crd_changed(self, obj: dict[str, Any]) -> None:
+        """Establish a created/updated CRD: names check, status, served types, schemas."""
+        info = parse_crd(obj)
+        previous = self._crds.pop(info.name, None)
+        if previous is not None:
+            self._unserve(previous)
+        in_use: dict[str, set[tuple[str, str]]] = {"plurals": set(), "kinds": set()}
+        for t in self.registry.types:
+            in_use["plurals"].add((t.group, t.plural))
+            in_use["kinds"].add((t.group, t.kind))
+        conflict = names_conflicts(info, in_use)
+        status = establish_status(obj, format_time(self.clock()), conflict)
+        key = ObjectKey(CRD_RESOURCE, "", info.name)
+        current = self.store.get(key)
+        if current is not None and _conditions_differ(current.obj.get("status"), status):
+            updated = current.copy()
+            updated["status"] = status
+            self.store.commit([Write("update", key, updated, current.rv)])
+        if conflict is None:
+            for rt in crd_resource_types(info):
+                self.registry.add(rt)
+            register_crd(self.catalog, info)
+            self._crds[info.name] = info
+
+    def crd_removed(self, name: str) -> None:
+        """A deleted CRD stops being served and its objects go (upstream's instance cleanup)."""
+        info = self._crds.pop(name, None)
+        if info is None:
+            return
+        self._unserve(info)
+        resource = f"{info.plural}.{info.group}"
+        deletes = [
+            Write("delete", ObjectKey(resource, s.obj["metadata"].get("namespace", ""),
+                                      s.obj["metadata"]["name"]), None, s.rv)
+            for s in self.store.list(resource)
+        ]
+        if deletes:
+            self.store.commit(deletes)
+
+    def _unserve(self, info: CRDInfo) -> None:
+        for version in info.versions:
+            self.registry.remove(info.group, version.name, info.plural)
+        unregister_crd(self.catalog, info)
+
     # -- helpers -------------------------------------------------------------------------
+
+    def type_of(self, rt: ResourceType) -> TypeNode | None:
+        """The OpenAPI type of ``rt``'s objects (server-side apply, field validation)."""
+        return self.catalog.type_for(rt.api_version, rt.kind)
+
+    def _owned(self, rt: ResourceType, old: dict[str, Any] | None, new: dict[str, Any],
+               manager: str | None, subresource: str | None) -> dict[str, Any]:
+        """``new`` with managedFields recording a non-apply write by ``manager``."""
+        if not manager:
+            return new
+        return fieldmanager.record_update(old, new, manager, self.type_of(rt),
+                                          subresource=subresource or "",
+                                          status=_status_mode(rt, subresource))
 
     def key(self, rt: ResourceType, namespace: str, name: str) -> ObjectKey:
         return ObjectKey(rt.group_resource, namespace if rt.namespaced else "", name)
@@ -237,7 +338,8 @@ class ApiBackend:
     # -- writes --------------------------------------------------------------------------
 
     def create(
-        self, rt: ResourceType, namespace: str, body: Any, *, dry_run: bool = False
+        self, rt: ResourceType, namespace: str, body: Any, *, dry_run: bool = False,
+        manager: str | None = None,
     ) -> StoredObject:
         obj = self._check_type(rt, body)
         self._check_namespace(rt, namespace, obj, creating=True)
@@ -251,6 +353,7 @@ class ApiBackend:
             if generated:
                 candidate["metadata"]["name"] = generate_name(meta["generateName"])
             rt.default(candidate)
+            candidate = self._owned(rt, None, candidate, manager, None)
             self._admit(rt, candidate, None)
             key = self.key(rt, namespace, candidate["metadata"]["name"])
             if generated and self.store.get(key) is not None and attempt < _GENERATE_ATTEMPTS - 1:
@@ -259,6 +362,9 @@ class ApiBackend:
             if dry_run:
                 candidate["metadata"].pop("resourceVersion", None)
                 return _dry(candidate)
+            if rt.group_resource == CRD_RESOURCE:
+                self.crd_changed(stored.obj)
+                return self.store.get(key) or stored
             return stored
         raise AssertionError("unreachable")
 
@@ -271,6 +377,7 @@ class ApiBackend:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        manager: str | None = None,
     ) -> StoredObject:
         obj = self._check_type(rt, body)
         body_name = obj["metadata"].get("name")
@@ -284,7 +391,9 @@ class ApiBackend:
         wanted_rv = obj["metadata"].get("resourceVersion")
         if wanted_rv and str(wanted_rv) != str(current.rv):
             raise Conflict(rt.group, rt.plural, name)
-        return self._write_update(rt, current, obj, subresource=subresource, dry_run=dry_run)
+        return self._write_update(
+            rt, current, obj, subresource=subresource, dry_run=dry_run, manager=manager
+        )
 
     def _write_update(
         self,
@@ -294,6 +403,7 @@ class ApiBackend:
         *,
         subresource: str | None,
         dry_run: bool,
+        manager: str | None = None,
     ) -> StoredObject:
         old = current.obj
         if subresource == "status":
@@ -312,6 +422,7 @@ class ApiBackend:
             obj["status"] = copy.deepcopy(old.get("status", {}))
         prepare_update(old, obj)
         rt.default(obj)
+        obj = self._owned(rt, old, obj, manager, subresource)
         self._admit(rt, obj, old)
         key = self.key(rt, current.obj["metadata"].get("namespace", ""), old["metadata"]["name"])
         meta = obj["metadata"]
@@ -331,6 +442,9 @@ class ApiBackend:
             result = stored.copy()
             result["metadata"]["resourceVersion"] = str(current.rv)
             return _dry(result)
+        if rt.group_resource == CRD_RESOURCE and subresource is None:
+            self.crd_changed(stored.obj)
+            return self.store.get(key) or stored
         return stored
 
     def patch(
@@ -343,6 +457,7 @@ class ApiBackend:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        manager: str | None = None,
     ) -> StoredObject:
         for _ in range(5):
             current = self._load(rt, namespace, name)
@@ -363,12 +478,64 @@ class ApiBackend:
             self._check_namespace(rt, namespace, obj, creating=False)
             try:
                 return self._write_update(
-                    rt, current, obj, subresource=subresource, dry_run=dry_run
+                    rt, current, obj, subresource=subresource, dry_run=dry_run, manager=manager
                 )
             except Conflict:
                 if wanted_rv:
                     raise
                 continue  # somebody wrote in between: re-apply on the fresh object
+        raise Conflict(rt.group, rt.plural, name)
+
+    def apply(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        config: Any,
+        *,
+        manager: str,
+        force: bool = False,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> tuple[StoredObject, bool]:
+        """Server-side apply (``application/apply-patch+yaml``): creates the object if it does
+        not exist; fields another manager owns answer 409 unless ``force``.
+        Returns the stored object and whether it was created."""
+        config = self._check_type(rt, config)
+        meta = config["metadata"]
+        if meta.get("name", name) != name:
+            raise BadRequest(
+                f"the name of the object ({meta.get('name')}) does not match the name on the "
+                f"URL ({name})"
+            )
+        meta["name"] = name
+        if rt.namespaced and meta.get("namespace") not in (None, "", namespace):
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        node = self.type_of(rt)
+        for _ in range(5):
+            current = self.store.get(self.key(rt, namespace, name))
+            if current is None and subresource:
+                raise NotFound(rt.group, rt.plural, name)
+            try:
+                result = fieldmanager.apply(
+                    current.copy() if current else None, config, manager, force, node,
+                    subresource=subresource or "", status=_status_mode(rt, subresource),
+                )
+            except fieldmanager.FieldManagerError as error:
+                raise BadRequest(str(error)) from None
+            if not result.ok:
+                raise ApplyConflict(result.status())
+            try:
+                if current is None:
+                    return self.create(rt, namespace, result.object, dry_run=dry_run), True
+                return self._write_update(
+                    rt, current, result.object, subresource=subresource, dry_run=dry_run
+                ), False
+            except (Conflict, AlreadyExists):
+                continue  # somebody wrote in between: apply again on the fresh object
         raise Conflict(rt.group, rt.plural, name)
 
     def bind(
@@ -478,6 +645,8 @@ class ApiBackend:
             return self._delete_namespace(rt, current, dry_run=dry_run)
         writes, gone = self.deletion_writes(rt, current, options)
         [stored] = self.store.commit(writes, dry_run=dry_run)
+        if gone and not dry_run and rt.group_resource == CRD_RESOURCE:
+            self.crd_removed(name)
         return stored, gone
 
     def deletion_writes(
@@ -610,3 +779,37 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
 def _dry(obj: dict[str, Any]) -> StoredObject:
     rv = int(obj.get("metadata", {}).get("resourceVersion") or 0)
     return StoredObject(obj, encode(obj), rv)
+
+
+class ApplyConflict(ApiError):
+    """409 with server-side apply's conflict message and FieldManagerConflict causes."""
+
+    code = 409
+    reason = "Conflict"
+
+    def __init__(self, status: dict[str, Any]) -> None:
+        super().__init__(status["message"], details=status["details"])
+
+
+def _status_mode(rt: ResourceType, subresource: str | None) -> str:
+    """What of ``.status`` a write may own: only it (status subresource), none of it (main
+    resource of a kind with a status subresource), or everything."""
+    if subresource == "status":
+        return "only"
+    return "drop" if rt.has_status else "keep"
+
+
+def _conditions_differ(old: Any, new: dict[str, Any]) -> bool:
+    """Status differs beyond condition timestamps (no rewrite on every start)."""
+
+    def strip(status: Any) -> Any:
+        if not isinstance(status, dict):
+            return status
+        out = dict(status)
+        out["conditions"] = [
+            {k: v for k, v in c.items() if k != "lastTransitionTime"}
+            for c in status.get("conditions") or []
+        ]
+        return out
+
+    return strip(old) != strip(new)

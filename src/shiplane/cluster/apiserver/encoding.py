@@ -1,7 +1,8 @@
 """Request bodies in, JSON / Table responses out.
 
-Bodies: JSON or YAML up to 3 MiB (kube-apiserver's limit, 413 beyond), protobuf
-and CBOR refused with 415. Responses: objects and lists reuse the stored JSON; a
+Bodies: JSON, YAML or Kubernetes protobuf (decoded by shiplane.cluster.protobuf) up to 3 MiB
+(kube-apiserver's limit, 413 beyond); CBOR
+refused with 415. Responses: objects and lists reuse the stored JSON; a
 ``meta.k8s.io/v1`` Table is produced when the Accept header asks for
 ``as=Table;v=v1;g=meta.k8s.io`` (with ``includeObject`` None / Metadata / Object).
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from shiplane.cluster.protobuf import UnsupportedProtobuf, decode_object
 from shiplane.cluster.resources.registry import ResourceType
 from shiplane.cluster.store.errors import BadRequest, RequestEntityTooLarge, UnsupportedMediaType
 from shiplane.cluster.store.model import StoredObject, encode
@@ -40,7 +42,13 @@ def decode_body(raw: bytes, content_type: str, *, allowed: Sequence[str] = ()) -
     """Parse a request body by its media type (JSON or YAML, or one of ``allowed``)."""
     check_body_size(len(raw))
     media = content_type.split(";", 1)[0].strip().lower() or "application/json"
-    if media in ("application/vnd.kubernetes.protobuf", "application/cbor"):
+    if media == "application/vnd.kubernetes.protobuf":
+        # typed clients (Helm's release Secrets, kubectl create, auth can-i) write protobuf
+        try:
+            return decode_object(raw)
+        except UnsupportedProtobuf as error:
+            raise UnsupportedMediaType(str(error)) from None
+    if media == "application/cbor":
         raise UnsupportedMediaType(
             "the body of the request was in an unknown format - accepted media types include: "
             "application/json, application/yaml"

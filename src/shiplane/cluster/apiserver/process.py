@@ -2,8 +2,11 @@
 
 Each named cluster lives in ``<state dir>/clusters/<name>/``: ``store.db`` (SQLite,
 the objects), ``apiserver.pid``, ``apiserver.log``, ``endpoint`` (the URL) and
-``kubeconfig``. ``up`` after ``down`` reopens the same database, so the same
-objects come back.
+``kubeconfig`` (the ``admin`` user, a client certificate in ``system:masters``), and
+``pki/`` (CA, serving certificate, ServiceAccount key: made at the first ``up``, keys 0600).
+The server speaks HTTPS only. ``up`` after ``down`` reopens the same database and PKI, so
+the same objects and credentials come back. :func:`user_kubeconfig_for` issues a client
+certificate for another user (``shiplane cluster kubeconfig --user NAME --group G``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -19,11 +23,19 @@ from pathlib import Path
 
 import httpx
 
-from shiplane.cluster.apiserver.runner import free_port, kubeconfig_text
+from shiplane.cluster.apiserver.runner import free_port
+from shiplane.cluster.auth import ClusterPKI, user_kubeconfig, write_private
 from shiplane.cluster.resources.validation import is_dns1123_label
 from shiplane.errors import ClusterError, UsageError
 
-__all__ = ["ClusterInfo", "cluster_dir", "cluster_down", "cluster_status", "cluster_up"]
+__all__ = [
+    "ClusterInfo",
+    "cluster_dir",
+    "cluster_down",
+    "cluster_status",
+    "cluster_up",
+    "user_kubeconfig_for",
+]
 
 _START_TIMEOUT = 20.0
 
@@ -64,9 +76,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _healthy(url: str) -> bool:
+def _healthy(url: str, ca_file: Path | None = None) -> bool:
+    verify: bool | ssl.SSLContext = True
+    if ca_file is not None and ca_file.exists():
+        verify = ssl.create_default_context(cafile=str(ca_file))
     try:
-        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+        return httpx.get(f"{url}/healthz", timeout=1.0, verify=verify).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -76,7 +91,8 @@ def cluster_status(state_dir: Path, name: str = "default") -> ClusterInfo:
     pid_file, endpoint = directory / "apiserver.pid", directory / "endpoint"
     pid = int(pid_file.read_text()) if pid_file.exists() else None
     url = endpoint.read_text().strip() if endpoint.exists() else None
-    running = pid is not None and _pid_alive(pid) and url is not None and _healthy(url)
+    running = (pid is not None and _pid_alive(pid) and url is not None
+               and _healthy(url, directory / "pki" / "ca.crt"))
     return ClusterInfo(name, directory, running, pid if running else None, url)
 
 
@@ -109,7 +125,8 @@ def cluster_up(
         previous = int(info.url.rsplit(":", 1)[1])
         port = previous if _port_free(previous) else None
     port = port or free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"https://127.0.0.1:{port}"
+    pki = ClusterPKI.ensure(directory / "pki", name)
     src = str(Path(__file__).resolve().parents[3])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with open(directory / "apiserver.log", "ab") as log:
@@ -122,6 +139,10 @@ def cluster_up(
                 str(directory / "store.db"),
                 "--port",
                 str(port),
+                "--pki",
+                str(directory / "pki"),
+                "--name",
+                name,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -133,7 +154,7 @@ def cluster_up(
     (directory / "apiserver.pid").write_text(str(process.pid))
     (directory / "endpoint").write_text(url)
     deadline = time.monotonic() + _START_TIMEOUT
-    while not _healthy(url):
+    while not _healthy(url, pki.ca_file):
         if process.poll() is not None or time.monotonic() > deadline:
             if process.poll() is None:
                 process.terminate()
@@ -143,9 +164,26 @@ def cluster_up(
                 hint=f"see {directory / 'apiserver.log'}",
             )
         time.sleep(0.1)
-    (directory / "kubeconfig").write_text(kubeconfig_text(url, f"shiplane-{name}"))
-    spawn_control_plane(directory, url, nodes=nodes, node_spec=node_spec, time_scale=time_scale)
+    admin = user_kubeconfig(url, pki.ca.cert_pem, pki.admin, cluster_name=f"shiplane-{name}",
+                            user="admin")
+    write_private(directory / "kubeconfig", admin.encode())
+    spawn_control_plane(directory, url, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
+                        kubeconfig=directory / "kubeconfig")
     return ClusterInfo(name, directory, True, process.pid, url)
+
+
+def user_kubeconfig_for(state_dir: Path, name: str, user: str, groups: list[str],
+                        namespace: str = "default") -> str:
+    """A kubeconfig for ``user`` in ``groups`` with a fresh client certificate signed by
+    the cluster CA (RBAC then decides what the user may do)."""
+    info = cluster_status(state_dir, name)
+    if not (info.directory / "pki" / "ca.key").exists() or info.url is None:
+        raise UsageError(f"cluster {name!r} has no certificate authority yet",
+                         hint=f"run 'shiplane cluster up --name {name}'")
+    pki = ClusterPKI.ensure(info.directory / "pki", name)
+    client = pki.ca.issue_client(user, groups)
+    return user_kubeconfig(info.url, pki.ca.cert_pem, client, cluster_name=f"shiplane-{name}",
+                           user=user, namespace=namespace)
 
 
 def _port_free(port: int) -> bool:

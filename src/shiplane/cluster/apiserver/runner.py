@@ -12,17 +12,27 @@ the same classes in a detached process, see :mod:`.process`).
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
 from shiplane.cluster.apiserver.app import build_app
 from shiplane.cluster.apiserver.backend import ApiBackend
 from shiplane.cluster.apiserver.watch import WatchHub
+from shiplane.cluster.auth import (
+    Authenticators,
+    ClusterPKI,
+    PeerCertH11Protocol,
+    user_kubeconfig,
+    write_private,
+)
 from shiplane.cluster.store.memory import MemoryObjectStore
+from shiplane.cluster.store.model import ObjectKey
 from shiplane.cluster.store.protocol import ObjectStore
 from shiplane.errors import ClusterError
 
@@ -68,21 +78,49 @@ class ApiServerRunner:
         host: str = "127.0.0.1",
         port: int = 0,
         name: str = "shiplane",
+        pki_dir: Path | None = None,
     ) -> None:
+        """``pki_dir`` turns on HTTPS with client-certificate and ServiceAccount-token
+        authentication and RBAC (the PKI is made there once, see :class:`ClusterPKI`)."""
         self.store = store if store is not None else MemoryObjectStore()
         self.host = host
         self.port = port or free_port(host)
         self.name = name
         self.backend = ApiBackend(self.store)
         self.hub = WatchHub(self.store)
-        self.app = build_app(self.backend, hub=self.hub)
+        self.pki = ClusterPKI.ensure(pki_dir, name) if pki_dir is not None else None
+        authenticators = None
+        if self.pki is not None:
+            authenticators = Authenticators(
+                ca=self.pki.ca.certificate,
+                service_accounts=self.pki.service_accounts,
+                service_account_exists=self._service_account_exists,
+            )
+        self.app = build_app(self.backend, hub=self.hub, authenticators=authenticators)
         self.kubeconfig: Path | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.pki is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def _service_account_exists(self, namespace: str, name: str, uid: str) -> bool:
+        stored = self.store.get(ObjectKey("serviceaccounts", namespace, name))
+        return stored is not None and (not uid or stored.obj["metadata"].get("uid") == uid)
+
+    def tls_options(self) -> dict[str, Any]:
+        """uvicorn options for HTTPS with optional, CA-verified client certificates."""
+        if self.pki is None:
+            return {}
+        return {
+            "ssl_certfile": str(self.pki.serving_cert_file),
+            "ssl_keyfile": str(self.pki.serving_key_file),
+            "ssl_ca_certs": str(self.pki.ca_file),
+            "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+            "http": PeerCertH11Protocol,
+        }
 
     def start(self, timeout: float = 15.0) -> ApiServerRunner:
         config = uvicorn.Config(
@@ -93,6 +131,7 @@ class ApiServerRunner:
             lifespan="on",
             timeout_graceful_shutdown=2,
             access_log=False,
+            **self.tls_options(),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -120,9 +159,21 @@ class ApiServerRunner:
             self._thread.join(timeout=10)
         self._server = None
 
-    def write_kubeconfig(self, path: Path, namespace: str = "default") -> Path:
+    def write_kubeconfig(
+        self, path: Path, namespace: str = "default", *, user: str = "admin",
+        groups: tuple[str, ...] = (),
+    ) -> Path:
+        """A kubeconfig for this server; with TLS it carries a client certificate for
+        ``user`` (the default ``admin`` is in ``system:masters``), written 0600."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(kubeconfig_text(self.url, self.name, namespace))
+        if self.pki is None:
+            path.write_text(kubeconfig_text(self.url, self.name, namespace))
+        else:
+            client = (self.pki.admin if user == "admin" and not groups
+                      else self.pki.ca.issue_client(user, list(groups)))
+            text = user_kubeconfig(self.url, self.pki.ca.cert_pem, client,
+                                   cluster_name=self.name, user=user, namespace=namespace)
+            write_private(path, text.encode())
         self.kubeconfig = path
         return path
 

@@ -74,7 +74,8 @@ class ResourceType:
 
     @property
     def table(self) -> TableSpec:
-        return TABLES.get(self.group_resource, DEFAULT_TABLE)
+        custom = self.extra.get("table")  # CustomResourceDefinitions bring their columns
+        return custom if custom is not None else TABLES.get(self.group_resource, DEFAULT_TABLE)
 
     @property
     def patch_schema(self) -> Struct:
@@ -99,6 +100,19 @@ class ResourceRegistry:
         self.types = list(types)
         self._by_path = {(t.group, t.version, t.plural): t for t in self.types}
         self._by_kind = {(t.group, t.version, t.kind): t for t in self.types}
+
+    def add(self, rt: ResourceType) -> None:
+        """Serve one more type (CustomResourceDefinitions); replaces one at the same path."""
+        self.remove(rt.group, rt.version, rt.plural)
+        self.types.append(rt)
+        self._by_path[(rt.group, rt.version, rt.plural)] = rt
+        self._by_kind[(rt.group, rt.version, rt.kind)] = rt
+
+    def remove(self, group: str, version: str, plural: str) -> None:
+        rt = self._by_path.pop((group, version, plural), None)
+        if rt is not None:
+            self.types.remove(rt)
+            self._by_kind.pop((rt.group, rt.version, rt.kind), None)
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self._by_path.get((group, version, plural))
@@ -251,6 +265,7 @@ REGISTRY = ResourceRegistry(
             "serviceaccounts",
             "serviceaccount",
             short_names=("sa",),
+            subresources=("token",),
             validator=core.validate_service_account,
         ),
         ResourceType(
@@ -430,6 +445,25 @@ REGISTRY = ResourceRegistry(
         ResourceType(
             "coordination.k8s.io", "v1", "Lease", "leases", "lease", validator=core.validate_lease
         ),
+        # rbac.authorization.k8s.io/v1 (names are path segments: "system:discovery")
+        ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles",
+                     "clusterrole", namespaced=False, name_rule="path"),
+        ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding",
+                     "clusterrolebindings", "clusterrolebinding", namespaced=False,
+                     name_rule="path"),
+        ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", "role",
+                     name_rule="path"),
+        ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings",
+                     "rolebinding", name_rule="path"),
+        # authorization.k8s.io/v1: answered, never stored
+        ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview",
+                     "selfsubjectaccessreviews", "", namespaced=False, verbs=("create",)),
+        ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview",
+                     "subjectaccessreviews", "", namespaced=False, verbs=("create",)),
+        # apiextensions.k8s.io/v1 (the backend attaches CRD defaulting and validation)
+        ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
+                     "customresourcedefinitions", "customresourcedefinition", namespaced=False,
+                     short_names=("crd", "crds"), subresources=("status",)),
         # events.k8s.io/v1
         ResourceType(
             "events.k8s.io",

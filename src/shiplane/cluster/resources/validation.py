@@ -76,9 +76,16 @@ def is_dns1035_label(value: str) -> bool:
 
 
 def name_errors(value: str, field: str, rule: str = "subdomain") -> Errors:
-    """Errors for a name under ``rule``: ``subdomain``, ``label`` or ``dns1035``."""
+    """Errors for a name under ``rule``: ``subdomain``, ``label``, ``dns1035`` or ``path``
+    (RBAC objects: any path segment, apimachinery ``path.IsValidPathSegmentName``)."""
     errors: Errors = []
-    if rule == "label":
+    if rule == "path":
+        if value in (".", ".."):
+            errors.append(FieldError("Invalid", field, value, f"may not be '{value}'"))
+        for bad in ("/", "%"):
+            if bad in value:
+                errors.append(FieldError("Invalid", field, value, f"may not contain '{bad}'"))
+    elif rule == "label":
         if len(value) > 63:
             errors.append(FieldError("Invalid", field, value, "must be no more than 63 characters"))
         if not _DNS1123_LABEL.match(value):

@@ -5,6 +5,7 @@
 #
 # The image tag is passed with --set-string so an all-digit git SHA stays a
 # string; without it the tag from helm/values-<env>.yaml is used.
+# IMAGE_REPOSITORY (e.g. <ecr-url>/@@name@@) overrides image.repository.
 set -euo pipefail
 
 ENVIRONMENT="${1:?usage: scripts/deploy.sh <environment> [image-tag]}"
@@ -23,6 +24,9 @@ args=(upgrade --install "$RELEASE" "$CHART_DIR"
       --namespace "$NAMESPACE" --create-namespace
       -f "$VALUES_FILE"
       --wait --timeout 5m0s)
+if [[ -n "${IMAGE_REPOSITORY:-}" ]]; then
+  args+=(--set-string "image.repository=$IMAGE_REPOSITORY")
+fi
 if [[ -n "$TAG" ]]; then
   args+=(--set-string "image.tag=$TAG")
 fi

@@ -1,0 +1,92 @@
+"""Serving CustomResourceDefinitions: each established CRD adds a resource type per served
+version to the registry (and its schema to the OpenAPI catalog, see ``ApiBackend``).
+
+The pure work — validation, structural schemas, pruning, defaulting, printer columns,
+establishment status — is :mod:`shiplane.cluster.crd`; this module turns a
+:class:`~shiplane.cluster.crd.CRDInfo` into :class:`ResourceType` rows and converts errors.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from shiplane.cluster import crd
+from shiplane.cluster.resources.registry import ResourceType, ScaleSpec
+from shiplane.cluster.resources.tables import Column, TableSpec
+from shiplane.cluster.store.errors import FieldError
+
+__all__ = ["CRD_RESOURCE", "crd_resource_types", "default_crd_in_place", "validate_crd_object"]
+
+CRD_RESOURCE = "customresourcedefinitions.apiextensions.k8s.io"
+_NAME_COLUMN = Column("Name", "string", 0, "name", "Name must be unique within a namespace.")
+_TYPES = ("Invalid", "Required", "Unsupported", "Duplicate", "Forbidden", "TooLong")
+
+
+def _errors(errors: list[crd.FieldError]) -> list[FieldError]:
+    return [
+        FieldError(e.type if e.type in _TYPES else "Invalid", e.field, e.value, e.detail, e.supported)
+        for e in errors
+    ]
+
+
+def default_crd_in_place(obj: dict[str, Any]) -> None:
+    defaulted = crd.default_crd(obj)
+    obj.clear()
+    obj.update(defaulted)
+
+
+def validate_crd_object(obj: dict[str, Any], old: dict[str, Any] | None) -> list[FieldError]:
+    return _errors(crd.validate_crd(crd.default_crd(obj)))
+
+
+def _path(json_path: str) -> tuple[str, ...]:
+    return tuple(json_path.strip(".").split("."))
+
+
+def crd_resource_types(info: crd.CRDInfo) -> list[ResourceType]:
+    types = []
+    for version in info.versions:
+        if not version.served:
+            continue
+        schema = version.schema
+
+        def defaulter(obj: dict[str, Any], schema: dict[str, Any] = schema) -> None:
+            pruned, _ = crd.prune(obj, schema)
+            defaulted = crd.apply_defaults(pruned, schema)
+            obj.clear()
+            obj.update(defaulted)
+
+        def validator(
+            obj: dict[str, Any], old: dict[str, Any] | None, schema: dict[str, Any] = schema
+        ) -> list[FieldError]:
+            return _errors(crd.validate_custom_resource(obj, schema))
+
+        def cells(obj: dict[str, Any], now: datetime, version: crd.VersionInfo = version) -> list[Any]:
+            return crd.row_cells(obj, version, now)
+
+        columns = (
+            _NAME_COLUMN,
+            *(Column(c.name, c.type, c.priority, c.format, c.description)
+              for c in crd.table_columns(version)),
+        )
+        subresources = (("status",) if version.status_subresource else ()) + (
+            ("scale",) if version.scale else ()
+        )
+        scale = None
+        if version.scale is not None:
+            scale = ScaleSpec(
+                _path(version.scale.spec_replicas_path),
+                _path(version.scale.status_replicas_path),
+                _path(version.scale.label_selector_path or ".spec.selector"),
+            )
+        types.append(
+            ResourceType(
+                info.group, version.name, info.kind, info.plural, info.singular,
+                namespaced=info.namespaced, short_names=info.short_names,
+                categories=info.categories, subresources=subresources, defaulter=defaulter,
+                validator=validator, scale=scale,
+                extra={"table": TableSpec(columns, cells), "crd": info.name},
+            )
+        )
+    return types
