@@ -120,7 +120,7 @@ class AsyncApi:
     @classmethod
     def from_kubeconfig(cls, path: Path, **options: Any) -> AsyncApi:
         """Server, CA, client certificate or token of the kubeconfig's current context."""
-        settings = load_kubeconfig(path)
+        settings = load_kubeconfig(path).settings()
         token = settings.token or (settings.token_file.read_text().strip()
                                    if settings.token_file else None)
         return cls(settings.server.rstrip("/"), verify=_tls(settings), token=token, **options)
