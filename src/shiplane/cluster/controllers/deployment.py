@@ -1,7 +1,7 @@
 """The Deployment controller: performs :func:`plan_deployment` plans through the API server
 (k8s pkg/controller/deployment/deployment_controller.go).
 
-Keys are Deployments (``ns/name``); ReplicaSet and Pod events requeue the owning Deployment
+Keys are Deployments (``ns/name``); ReplicaSet events and pod deletions requeue the owning Deployment
 (found through controller ownerReferences: a ReplicaSet without this Deployment's controller
 ref is not adopted). Each sync runs the pure plan once and writes its actions in order:
 ReplicaSet creates (AlreadyExists → :func:`on_create_conflict`), full ReplicaSet updates
@@ -54,8 +54,9 @@ class DeploymentController(Controller):
         self.queue.add(f"{rs['metadata']['namespace']}/{ref['name']}")
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
-        if etype == "MODIFIED" and old is not None and old.get("status") == pod.get("status") \
-                and (old["metadata"].get("deletionTimestamp") == pod["metadata"].get("deletionTimestamp")):
+        # upstream's deployment controller only watches pod deletions (Recreate waits for the
+        # old pods to be gone); pod readiness reaches it through ReplicaSet status updates
+        if etype != "DELETED":
             return
         ref = controller_ref(pod)
         if ref is None or ref.get("kind") != "ReplicaSet":
