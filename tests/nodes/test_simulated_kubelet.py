@@ -236,11 +236,11 @@ def test_liveness_failure_restarts_and_readiness_gates_ready(cluster, registry):
     probe = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 2, "failureThreshold": 2}
     _create(cluster, ns, _pod(
         "live", f"{reg.host}/app:1.0", node="pull-0",
-        annotations={"sim.shiplane.dev/liveness-fail-after": "20",
-                     "sim.shiplane.dev/readiness-fail-for": "6"},
+        annotations={"sim.shiplane.dev/liveness-fail-after": "75",
+                     "sim.shiplane.dev/readiness-fail-for": "30"},
         container={"livenessProbe": probe, "readinessProbe": {**probe, "failureThreshold": 1}}))
     first = _until(lambda: (s := _state(cluster, ns, "live")).get("state", {}).get("running") and s)
-    assert first["ready"] is False  # readiness fails for the first 6 cluster seconds
+    assert first["ready"] is False  # readiness fails for the first 30 cluster seconds (1 s)
     ready = _until(lambda: _state(cluster, ns, "live").get("ready"))
     assert ready
     restarted = _until(lambda: _state(cluster, ns, "live").get("restartCount", 0) >= 1)
