@@ -246,3 +246,103 @@ def test_orphan_deletion_keeps_replicaset_without_owner(cluster, registry):
     assert len(rss) == 1 and not rss[0]["metadata"].get("ownerReferences")
     pods = json.loads(_ok(cluster.kubectl("-n", ns, "get", "pods", "-o", "json")))["items"]
     assert len(pods) == 1
+
+
+def test_paused_deployment_does_not_roll_until_resumed(cluster, registry):
+    ns = _namespace(cluster, "pause")
+    _ok(cluster.kubectl("-n", ns, "create", "--validate=false", "-f", "-",
+                        input=_deployment("web", f"{registry.host}/web:1.0", replicas=2)))
+    _ok(cluster.kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s"))
+    _ok(cluster.kubectl("-n", ns, "rollout", "pause", "deployment/web"))
+    _ok(cluster.kubectl("-n", ns, "set", "image", "deployment/web", f"web={registry.host}/web:2.0"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        d = json.loads(_ok(cluster.kubectl("-n", ns, "get", "deployment", "web", "-o", "json")))
+        if d["status"].get("observedGeneration") == d["metadata"]["generation"]:
+            break
+        time.sleep(0.1)
+    progressing = next(c for c in d["status"]["conditions"] if c["type"] == "Progressing")
+    assert progressing["reason"] == "DeploymentPaused"
+    assert len(json.loads(_ok(cluster.kubectl("-n", ns, "get", "rs", "-o", "json")))["items"]) == 1
+    _ok(cluster.kubectl("-n", ns, "rollout", "resume", "deployment/web"))
+    _ok(cluster.kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s"))
+    pods = json.loads(_ok(cluster.kubectl("-n", ns, "get", "pods", "-o", "json")))["items"]
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {f"{registry.host}/web:2.0"}
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="known bug, about 1 run in 3: mid-rollout the old ReplicaSet is sometimes scaled up "
+    "by one (e.g. 2 -> 3, the sum then exceeds replicas + maxSurge by one); the Deployment "
+    "plan never exceeds the bound over the controller's own view, so the cause is a stale "
+    "view somewhere in the controller's cache; not found yet",
+)
+@pytest.mark.parametrize(("replicas", "surge", "unavailable"), [(4, "1", "0"), (5, "0", "2"),
+                                                               (6, "50%", "25%")])
+def test_rolling_update_bounds_hold_at_every_observed_state(cluster, registry, replicas, surge,
+                                                            unavailable):
+    """k8s rolling.go: the ReplicaSets' replicas sum to <= replicas + maxSurge (rounded up) and
+    Ready, non-terminating pods stay >= replicas - maxUnavailable (rounded down) at every state
+    we observe. (Pod objects of a just scaled-down ReplicaSet exist until the ReplicaSet
+    controller deletes them, upstream as here, so the surge bound is checked on the
+    ReplicaSets, which is what the Deployment controller guarantees.)"""
+    import math
+
+    ns = _namespace(cluster, f"bounds-{replicas}")
+    body = json.loads(_deployment("web", f"{registry.host}/web:1.0", replicas=replicas))
+    body["items"][0]["spec"]["strategy"] = {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": _int_or_percent(surge),
+                                           "maxUnavailable": _int_or_percent(unavailable)}}
+    _ok(cluster.kubectl("-n", ns, "create", "--validate=false", "-f", "-", input=json.dumps(body)))
+    _ok(cluster.kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s"))
+    max_surge = math.ceil(replicas * int(surge[:-1]) / 100) if surge.endswith("%") else int(surge)
+    max_unavail = (replicas * int(unavailable[:-1]) // 100 if unavailable.endswith("%")
+                   else int(unavailable))
+    client = cluster.client()
+    states: list[tuple[int, int]] = []
+    detail: list = []
+    stop = threading.Event()
+
+    def observe() -> None:
+        while not stop.is_set():
+            pods = [p for p in client.list("v1", "Pod", ns)
+                    if not p["metadata"].get("deletionTimestamp")]
+            ready = sum(1 for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
+                                               for c in p["status"].get("conditions") or []))
+            rss = client.list("apps/v1", "ReplicaSet", ns)
+            wanted = sum(rs["spec"]["replicas"] for rs in rss)
+            states.append((wanted, ready))
+            detail.append([(rs["metadata"]["name"][-4:], rs["spec"]["replicas"],
+                            rs["metadata"]["resourceVersion"]) for rs in rss])
+            time.sleep(0.03)
+
+    watcher = threading.Thread(target=observe)
+    watcher.start()
+    try:
+        _ok(cluster.kubectl("-n", ns, "patch", "deployment", "web", "--type", "merge", "-p",
+                            json.dumps({"spec": {"template": {
+                                "metadata": {"annotations": {"sim.shiplane.dev/readiness-fail-for": "10"}},
+                                "spec": {"containers": [{"name": "web",
+                                                         "image": f"{registry.host}/web:2.0"}]}}}})))
+        _ok(cluster.kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s"))
+    finally:
+        stop.set()
+        watcher.join()
+    assert len(states) > 10
+    assert max(total for total, _ in states) <= replicas + max_surge, detail
+    assert min(ready for _, ready in states) >= replicas - max_unavail
+    assert states[-1] == (replicas, replicas) or _until_converged(client, ns, replicas)
+
+
+def _int_or_percent(text: str) -> int | str:
+    return text if text.endswith("%") else int(text)
+
+
+def _until_converged(client, ns: str, replicas: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        pods = [p for p in client.list("v1", "Pod", ns) if not p["metadata"].get("deletionTimestamp")]
+        if len(pods) == replicas:
+            return True
+        time.sleep(0.1)
+    return False

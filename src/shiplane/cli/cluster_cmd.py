@@ -38,10 +38,19 @@ def _state_dir(flag: Path | None) -> Path:
 def up(
     name: str = _NAME,
     port: int | None = typer.Option(None, "--port", help="Loopback port."),
+    nodes: int = typer.Option(3, "--nodes", help="Number of simulated nodes."),
+    node_spec: Path | None = typer.Option(
+        None, "--node-spec", help="YAML file of node groups (capacity, zone, taints, role...)."
+    ),
+    time_scale: float = typer.Option(
+        1.0, "--time-scale", help="Cluster clock speed (60: a minute passes in a second)."
+    ),
     state_dir: Path | None = _STATE,
 ) -> None:
-    """Start the cluster's API server (state survives 'down'; 'up' brings it back)."""
-    info = cluster_up(_state_dir(state_dir), name, port)
+    """Start the cluster: API server, controllers, scheduler and simulated nodes."""
+    info = cluster_up(
+        _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale
+    )
     typer.echo(f"cluster {info.name} running at {info.url} (pid {info.pid})")
     typer.echo(f"kubeconfig: {info.kubeconfig}")
 

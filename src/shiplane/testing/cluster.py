@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from shiplane.cluster.apiserver.runner import ApiServerRunner
-from shiplane.cluster.controllers.control_plane import ControlPlaneOptions, ControlPlaneRunner
+from shiplane.cluster.control_plane import ControlPlaneOptions, ControlPlaneRunner
 from shiplane.cluster.nodes.images import RoleCredentials
 from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs
 from shiplane.kube import KubeClient

@@ -96,8 +96,21 @@ def cluster_status(state_dir: Path, name: str = "default") -> ClusterInfo:
     return ClusterInfo(name, directory, running, pid if running else None, url)
 
 
-def cluster_up(state_dir: Path, name: str = "default", port: int | None = None) -> ClusterInfo:
-    """Start the API server for cluster ``name`` (no-op when it already runs)."""
+def cluster_up(
+    state_dir: Path,
+    name: str = "default",
+    port: int | None = None,
+    *,
+    nodes: int = 3,
+    node_spec: Path | None = None,
+    time_scale: float = 1.0,
+) -> ClusterInfo:
+    """Start the API server for cluster ``name`` (no-op when it already runs), then the
+    control plane (controllers, scheduler, ``nodes`` simulated nodes) against it."""
+    # controllers and simulated nodes: shiplane.cluster.control_plane_process (issue 7)
+    from shiplane.cluster.control_plane_process import control_plane_options, spawn_control_plane
+
+    control_plane_options(nodes, node_spec, time_scale)  # a bad node spec starts nothing
     info = cluster_status(state_dir, name)
     if info.running:
         if port and info.url and not info.url.endswith(f":{port}"):
@@ -154,6 +167,8 @@ def cluster_up(state_dir: Path, name: str = "default", port: int | None = None) 
     admin = user_kubeconfig(url, pki.ca.cert_pem, pki.admin, cluster_name=f"shiplane-{name}",
                             user="admin")
     write_private(directory / "kubeconfig", admin.encode())
+    spawn_control_plane(directory, url, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
+                        kubeconfig=directory / "kubeconfig")
     return ClusterInfo(name, directory, True, process.pid, url)
 
 
@@ -183,6 +198,9 @@ def _port_free(port: int) -> bool:
 def cluster_down(state_dir: Path, name: str = "default", timeout: float = 10.0) -> bool:
     """Stop the API server; returns False when it was not running."""
     directory = cluster_dir(state_dir, name)
+    from shiplane.cluster.control_plane_process import stop_control_plane
+
+    stop_control_plane(directory)
     pid_file = directory / "apiserver.pid"
     if not pid_file.exists():
         return False

@@ -3,29 +3,20 @@
 Informers (list + watch, 410 resync, local cache) feed work queues; each controller performs the
 plans of the pure cores in :mod:`shiplane.cluster.decisions`: Deployment, ReplicaSet, scheduler,
 garbage collector, Endpoints/EndpointSlices, ServiceAccounts, with an event recorder. The
-simulated nodes live in :mod:`shiplane.cluster.nodes`; :class:`ControlPlane` runs them all.
+simulated nodes live in :mod:`shiplane.cluster.nodes`; :mod:`shiplane.cluster.control_plane`
+runs them all.
 """
 
 from shiplane.cluster.controllers.api import AsyncApi, ControllerApiError, ControllerConnectionError
 from shiplane.cluster.controllers.clock import ClusterClock
-from shiplane.cluster.controllers.control_plane import (
-    ControlPlane,
-    ControlPlaneOptions,
-    ControlPlaneRunner,
-    run_control_plane,
-)
 from shiplane.cluster.controllers.informer import Informer
 from shiplane.cluster.controllers.workqueue import WorkQueue
 
 __all__ = [
     "AsyncApi",
     "ClusterClock",
-    "ControlPlane",
-    "ControlPlaneOptions",
-    "ControlPlaneRunner",
     "ControllerApiError",
     "ControllerConnectionError",
     "Informer",
     "WorkQueue",
-    "run_control_plane",
 ]

@@ -10,13 +10,18 @@ know their few kinds (:data:`RESOURCES`), so no discovery round-trips.
 from __future__ import annotations
 
 import json
+import os
+import ssl
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from shiplane.errors import ClusterError
+from shiplane.kube.kubeconfig import ConnectionSettings, load_kubeconfig
 
 __all__ = ["RESOURCES", "AsyncApi", "ControllerApiError", "ControllerConnectionError", "Resource"]
 
@@ -72,14 +77,57 @@ MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 
 
+def _tls(settings: ConnectionSettings) -> ssl.SSLContext | bool:
+    """Server verification and client certificate from kubeconfig settings."""
+    if not settings.server.startswith("https://"):
+        return True
+    if settings.insecure_skip_tls_verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif settings.ca_data:
+        context = ssl.create_default_context(cadata=settings.ca_data.decode("ascii", "replace"))
+    else:
+        context = ssl.create_default_context()
+    if settings.client_cert_data and settings.client_key_data:
+        with tempfile.TemporaryDirectory(prefix="shiplane-tls-") as folder:
+            paths = [Path(folder, "client.crt"), Path(folder, "client.key")]
+            for path, data in zip(paths, (settings.client_cert_data, settings.client_key_data)):
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            context.load_cert_chain(*paths)
+    return context
+
+
 class AsyncApi:
-    def __init__(self, base_url: str, *, max_connections: int = 64) -> None:
+    def __init__(
+        self, base_url: str, *, max_connections: int = 16, verify: ssl.SSLContext | bool = True,
+        token: str | None = None,
+    ) -> None:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(30.0), limits=limits)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(30.0),
+                                         limits=limits, verify=verify, headers=headers)
+        # watches hold their connection for minutes: a pool of their own, so they never
+        # starve requests (httpcore scans its pool per request: a small one is cheaper)
+        self._watch_client = httpx.AsyncClient(
+            base_url=base_url, limits=httpx.Limits(max_connections=None), verify=verify,
+            headers=headers,
+        )
         self.requests = 0
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path, **options: Any) -> AsyncApi:
+        """Server, CA, client certificate or token of the kubeconfig's current context."""
+        settings = load_kubeconfig(path).settings()
+        token = settings.token or (settings.token_file.read_text().strip()
+                                   if settings.token_file else None)
+        return cls(settings.server.rstrip("/"), verify=_tls(settings), token=token, **options)
 
     async def close(self) -> None:
         await self._client.aclose()
+        await self._watch_client.aclose()
 
     async def request(
         self,
@@ -152,7 +200,7 @@ class AsyncApi:
         }
         path = RESOURCES[kind].path(None)
         try:
-            async with self._client.stream(
+            async with self._watch_client.stream(
                 "GET", path, params=params, timeout=httpx.Timeout(None, connect=10.0)
             ) as response:
                 if response.status_code >= 400:

@@ -1,7 +1,7 @@
 """The Deployment controller: performs :func:`plan_deployment` plans through the API server
 (k8s pkg/controller/deployment/deployment_controller.go).
 
-Keys are Deployments (``ns/name``); ReplicaSet and Pod events requeue the owning Deployment
+Keys are Deployments (``ns/name``); ReplicaSet events and pod deletions requeue the owning Deployment
 (found through controller ownerReferences: a ReplicaSet without this Deployment's controller
 ref is not adopted). Each sync runs the pure plan once and writes its actions in order:
 ReplicaSet creates (AlreadyExists → :func:`on_create_conflict`), full ReplicaSet updates
@@ -54,8 +54,9 @@ class DeploymentController(Controller):
         self.queue.add(f"{rs['metadata']['namespace']}/{ref['name']}")
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
-        if etype == "MODIFIED" and old is not None and old.get("status") == pod.get("status") \
-                and (old["metadata"].get("deletionTimestamp") == pod["metadata"].get("deletionTimestamp")):
+        # upstream's deployment controller only watches pod deletions (Recreate waits for the
+        # old pods to be gone); pod readiness reaches it through ReplicaSet status updates
+        if etype != "DELETED":
             return
         ref = controller_ref(pod)
         if ref is None or ref.get("kind") != "ReplicaSet":
@@ -86,7 +87,7 @@ class DeploymentController(Controller):
                     return
             elif isinstance(action, UpdateReplicaSet):
                 updated = await self.api.replace("ReplicaSet", action.replicaset)
-                self.replicasets.cache[key_of(updated)] = updated  # read-your-writes
+                self.replicasets.remember(updated)  # read-your-writes
             elif isinstance(action, DeleteReplicaSet):
                 try:
                     await self.api.delete("ReplicaSet", ns, action.name)
@@ -108,7 +109,7 @@ class DeploymentController(Controller):
         ns = d["metadata"]["namespace"]
         try:
             created = await self.api.create("ReplicaSet", ns, rs)
-            self.replicasets.cache[key_of(created)] = created
+            self.replicasets.remember(created)
             self._on_replicaset("ADDED", created, None)
             return True
         except ControllerApiError as exc:
@@ -132,9 +133,9 @@ class DeploymentController(Controller):
             removed = {k: None for k in current if k not in action.annotations}
             await self.api.patch("Deployment", ns, name,
                                  {"metadata": {"annotations": {**removed, **action.annotations}}})
-        if action.status != (d.get("status") or {}):
-            body = {"metadata": {"resourceVersion": None}, "status": action.status}
-            body["status"] = {**{k: None for k in (d.get("status") or {}) if k not in action.status},
-                              **action.status}
-            del body["metadata"]
-            await self.api.patch("Deployment", ns, name, body, sub="status")
+        current_status = d.get("status") or {}
+        if action.status != current_status:
+            # merge patch: fields the plan dropped are removed with null
+            gone = {k: None for k in current_status if k not in action.status}
+            await self.api.patch("Deployment", ns, name, {"status": {**gone, **action.status}},
+                                 sub="status")

@@ -67,7 +67,7 @@ class EndpointsController(Controller):
         if have is None:
             try:
                 created = await self.api.create("Endpoints", ns, want)
-                self.endpoints.cache[key] = created
+                self.endpoints.remember(created)
                 return
             except ControllerApiError as exc:
                 if exc.code != 409:
@@ -75,7 +75,7 @@ class EndpointsController(Controller):
                 have = await self.api.get("Endpoints", ns, svc["metadata"]["name"])
         body = {**want, "metadata": {**have["metadata"]}}
         updated = await self.api.replace("Endpoints", body)
-        self.endpoints.cache[key] = updated
+        self.endpoints.remember(updated)
 
     async def _sync_slices(self, svc: dict, pods: list[dict]) -> None:
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
@@ -96,10 +96,10 @@ class EndpointsController(Controller):
                     continue
                 meta = {**old["metadata"], "labels": slice_["metadata"]["labels"]}
                 updated = await self.api.replace("EndpointSlice", {**slice_, "metadata": meta})
-                self.slices.cache[key_of(updated)] = updated
+                self.slices.remember(updated)
             else:
                 created = await self.api.create("EndpointSlice", ns, slice_)
-                self.slices.cache[key_of(created)] = created
+                self.slices.remember(created)
         for old in have[len(want):]:
             try:
                 await self.api.delete("EndpointSlice", ns, old["metadata"]["name"])

@@ -5,7 +5,9 @@ the list's ``resourceVersion``; every ADDED/MODIFIED/DELETED event updates the c
 the handlers with ``(event_type, obj, old)``; BOOKMARKs only advance the version. A watch that
 ends is resumed from the last version seen; ``410 Gone`` (an ERROR event or HTTP status) means
 the window was compacted, so the informer re-lists, diffs against its cache and delivers the
-differences as events (client-go's Replace). ``synced`` is set after the first list.
+differences as events (client-go's Replace). Controllers put the objects their writes return
+into the cache at once; a later watch event carrying an older version of such an object is
+skipped, so the cache never goes back in time. ``synced`` is set after the first list.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from shiplane.cluster.controllers.api import AsyncApi, ControllerApiError, ControllerConnectionError
 
@@ -27,6 +28,15 @@ def key_of(obj: dict) -> str:
     meta = obj.get("metadata") or {}
     ns = meta.get("namespace")
     return f"{ns}/{meta.get('name')}" if ns else str(meta.get("name"))
+
+
+def _newer(cached: dict, incoming: dict) -> bool:
+    """The cached copy is newer than a watch event's (this API server's resourceVersions are
+    one global integer counter, so they compare)."""
+    try:
+        return int(cached["metadata"]["resourceVersion"]) > int(incoming["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 class Informer:
@@ -44,6 +54,13 @@ class Informer:
 
     def get(self, key: str) -> dict | None:
         return self.cache.get(key)
+
+    def remember(self, obj: dict) -> None:
+        """Cache what a write returned, unless the cache already holds a newer version."""
+        key = key_of(obj)
+        cached = self.cache.get(key)
+        if cached is None or not _newer(cached, obj):
+            self.cache[key] = obj
 
     def values(self) -> list[dict]:
         return list(self.cache.values())
@@ -73,7 +90,13 @@ class Informer:
         self.synced.set()
 
     async def run(self) -> None:
-        need_list = True
+        await self._loop(need_list=True)
+
+    async def run_watch_only(self) -> None:
+        """Resume watching from :attr:`resource_version` without listing first."""
+        await self._loop(need_list=False)
+
+    async def _loop(self, need_list: bool) -> None:
         while True:
             try:
                 if need_list:
@@ -93,6 +116,8 @@ class Informer:
                         continue
                     key = key_of(obj)
                     old = self.cache.get(key)
+                    if etype == "MODIFIED" and old is not None and _newer(old, obj):
+                        continue  # a controller's own write is already cached (read-your-writes)
                     if etype == "DELETED":
                         self.cache.pop(key, None)
                     else:

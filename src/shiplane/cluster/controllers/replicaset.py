@@ -104,7 +104,7 @@ class ReplicaSetController(Controller):
             body = {**{k: None for k in rs.get("status") or {} if k not in status}, **status}
             updated = await self.api.patch("ReplicaSet", ns, rs["metadata"]["name"],
                                            {"status": body}, sub="status")
-            self.replicasets.cache[key] = updated
+            self.replicasets.remember(updated)
         if plan.requeue_after is not None:
             self.queue.add_after(key, plan.requeue_after)
 

@@ -16,6 +16,7 @@ from shiplane.cluster.controllers.api import STRATEGIC, ControllerApiError
 from shiplane.cluster.controllers.base import Context, Controller
 from shiplane.cluster.controllers.informer import key_of
 from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.scheduler_snapshot import NodeInfo
 from shiplane.cluster.decisions.scheduling import (
     build_node_infos,
     schedule_on_snapshot,
@@ -45,7 +46,9 @@ class Scheduler(Controller):
         super().__init__(ctx)
         self.pods = ctx.informer("Pod")
         self.nodes = ctx.informer("Node")
-        self.infos: dict[str, object] | None = None  # node name -> NodeInfo
+        self.infos: dict[str, NodeInfo] | None = None  # node name -> NodeInfo
+        self.pods_on: dict[str, set[str]] = {}  # node name -> keys of its assigned pods
+        self.dirty_nodes: set[str] = set()
         self.start_index = 0
         self.unschedulable: set[str] = set()
         self.assumed: set[str] = set()
@@ -54,17 +57,26 @@ class Scheduler(Controller):
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
         key = key_of(pod)
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if node_name:
+            gone = etype == "DELETED" or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            on_node = self.pods_on.setdefault(node_name, set())
+            (on_node.discard if gone else on_node.add)(key)
         if etype != "DELETED" and _pending(pod):
             if key not in self.unschedulable:
                 self.queue.add(key)
             return
         if etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
-            if (pod.get("spec") or {}).get("nodeName"):
-                self.infos = None  # capacity freed: rebuild and retry the unschedulable
-                self._retry_unschedulable()
-        elif key not in self.assumed and (pod.get("spec") or {}).get("nodeName"):
-            self.infos = None  # bound by someone else
-        self.assumed.discard(key)
+            if node_name:
+                if etype == "DELETED":
+                    self.dirty_nodes.add(node_name)  # capacity freed
+                if self.unschedulable:
+                    self._retry_unschedulable()
+        elif (pod.get("spec") or {}).get("nodeName") and not ((old or {}).get("spec") or {}).get("nodeName"):
+            if key in self.assumed:
+                self.assumed.discard(key)  # our own binding, already in the snapshot
+            else:
+                self.dirty_nodes.add(node_name)  # bound by someone else (nodeName set directly)
 
     def _on_node(self, etype: str, node: dict, old: dict | None) -> None:
         if etype == "MODIFIED" and old is not None and old.get("spec") == node.get("spec") \
@@ -81,11 +93,23 @@ class Scheduler(Controller):
             self.queue.add(key)
 
     def _snapshot(self) -> dict:
+        """Rebuild everything after a node change; otherwise only the nodes whose pods went."""
         if self.infos is None:
             nodes = sorted(self.nodes.values(), key=lambda n: n["metadata"]["name"])
-            assigned = [p for p in self.pods.values() if (p.get("spec") or {}).get("nodeName")]
-            self.infos = {i.name: i for i in build_node_infos(nodes, assigned)}
+            self.infos = {i.name: i for i in build_node_infos(nodes, self._assigned(None))}
+            self.dirty_nodes.clear()
+        for name in self.dirty_nodes:
+            node = self.nodes.get(name)
+            if node is not None and name in self.infos:
+                self.infos[name] = build_node_infos([node], self._assigned(name))[0]
+        self.dirty_nodes.clear()
         return self.infos
+
+    def _assigned(self, node_name: str | None) -> list[dict]:
+        keys = (self.pods_on.get(node_name, set()) if node_name is not None
+                else set().union(*self.pods_on.values()) if self.pods_on else set())
+        # terminating pods still hold their resources until they are gone (as upstream)
+        return [p for k in keys if (p := self.pods.get(k)) is not None]
 
     async def sync(self, key: str) -> None:
         pod = self.pods.get(key)

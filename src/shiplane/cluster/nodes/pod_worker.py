@@ -20,7 +20,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from shiplane.cluster.controllers.api import ControllerApiError
+from shiplane.cluster.controllers.api import ControllerApiError, ControllerConnectionError
 from shiplane.cluster.decisions.backoff import Backoff, crash_backoff_key
 from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.container_states import (
@@ -109,8 +109,8 @@ class PodWorker:
             try:
                 await self.node.api.patch("Pod", self.ns, self.name, {"status": self._status()},
                                           sub="status")
-            except ControllerApiError as exc:
-                if exc.code == 404:
+            except (ControllerApiError, ControllerConnectionError) as exc:
+                if getattr(exc, "code", 0) == 404:
                     return
                 log.debug("status of %s/%s: %s", self.ns, self.name, exc)
                 await asyncio.sleep(0.2)

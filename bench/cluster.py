@@ -1,0 +1,133 @@
+"""Benchmark the embedded cluster end to end: N simulated nodes, a Deployment of R replicas
+created, then rolled to a new image.
+
+The API server runs as its own process (``python -m shiplane.cluster.apiserver.serve``, the
+SQLite store of ``shiplane cluster up``); the control plane (controllers, scheduler, all
+simulated nodes on one event loop) and an embedded registry with the two images run in this
+process. Images are really pulled (one manifest per node, layers once per process):
+
+    PYTHONPATH=src python bench/cluster.py [--nodes 1000] [--replicas 10000] [--timeout 900]
+
+Prints: time until all replicas are Ready (readyReplicas == R), time until the rollout to the
+second image completes (kubectl's rollout-status rule over the Deployment status), API
+requests made by the control plane, events dropped, and the peak RSS of the bench process and
+of the API server process. Targets (issue 7): Ready <= 60 s, rollout <= 120 s, RSS <= 3 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from shiplane.cluster.apiserver.runner import free_port
+from shiplane.cluster.control_plane import ControlPlaneOptions, ControlPlaneRunner
+from shiplane.cluster.decisions.rollout_client import rollout_status
+from shiplane.cluster.nodes.node_spec import default_node_specs
+from shiplane.registry import EmbeddedRegistry, MemoryStorage
+from shiplane.testing.images import push_test_image
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _deployment(replicas: int, image: str) -> dict:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bench"},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "bench"}},
+                 "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+                 "template": {"metadata": {"labels": {"app": "bench"}},
+                              "spec": {"containers": [{"name": "app", "image": image,
+                                                       "resources": {"requests": {"cpu": "10m"}}}]}}},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nodes", type=int, default=1000)
+    parser.add_argument("--replicas", type=int, default=10000)
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="shiplane-bench-cluster-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shiplane.cluster.apiserver.serve", "--db",
+         str(workdir / "store.db"), "--port", str(port)],
+        stdout=open(workdir / "apiserver.log", "wb"), stderr=subprocess.STDOUT, env=env)
+    http = httpx.Client(base_url=url, timeout=30)
+    try:
+        for _ in range(200):
+            try:
+                if http.get("/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        with EmbeddedRegistry(MemoryStorage()) as registry:
+            push_test_image(registry.host, "bench", "1", layer_sizes=(20_000_000, 5_000_000))
+            push_test_image(registry.host, "bench", "2", layer_sizes=(20_000_000, 6_000_000))
+            options = ControlPlaneOptions(nodes=default_node_specs(args.nodes), max_connections=args.connections)
+            t0 = time.monotonic()
+            with ControlPlaneRunner(url, options) as runner:
+                t_nodes = time.monotonic() - t0
+                print(f"{args.nodes} nodes registered in {t_nodes:.1f} s", flush=True)
+                path = "/apis/apps/v1/namespaces/default/deployments"
+                start = time.monotonic()
+                http.post(path, json=_deployment(args.replicas, f"{registry.host}/bench:1")).raise_for_status()
+                ready_at = None
+                while time.monotonic() - start < args.timeout:
+                    d = http.get(f"{path}/bench").json()
+                    ready = (d.get("status") or {}).get("readyReplicas", 0)
+                    if ready >= args.replicas:
+                        ready_at = time.monotonic() - start
+                        break
+                    time.sleep(0.5)
+                print(f"all {args.replicas} replicas Ready: "
+                      f"{f'{ready_at:.1f} s' if ready_at else f'NOT within timeout ({ready} Ready)'}",
+                      flush=True)
+                rolled_at = None
+                if ready_at is not None:
+                    patch = {"spec": {"template": {"spec": {"containers": [
+                        {"name": "app", "image": f"{registry.host}/bench:2"}]}}}}
+                    start = time.monotonic()
+                    http.patch(f"{path}/bench", content=json.dumps(patch), headers={
+                        "Content-Type": "application/strategic-merge-patch+json"}).raise_for_status()
+                    while time.monotonic() - start < args.timeout:
+                        d = http.get(f"{path}/bench").json()
+                        if d["status"].get("observedGeneration", 0) >= d["metadata"]["generation"]:
+                            if rollout_status(d).done:
+                                rolled_at = time.monotonic() - start
+                                break
+                        time.sleep(0.5)
+                    print(f"rollout to the new image complete: "
+                          f"{f'{rolled_at:.1f} s' if rolled_at else 'NOT within timeout'}", flush=True)
+                plane = runner.plane
+                print(f"control-plane API requests: {plane.api.requests}; events written "
+                      f"{plane.recorder.written}, dropped {plane.recorder.dropped}")
+            rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            rss_server = _vm_hwm_kib(server.pid) / 1024
+            print(f"peak RSS: bench process (control plane + nodes + registry) {rss_self:.0f} MiB, "
+                  f"API server {rss_server:.0f} MiB, total {rss_self + rss_server:.0f} MiB")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()

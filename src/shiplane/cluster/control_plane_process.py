@@ -1,0 +1,103 @@
+"""The control plane as a background process next to ``shiplane cluster up``'s API server.
+
+``python -m shiplane.cluster.control_plane_process --api-url URL [--nodes N] [--node-spec FILE]
+[--time-scale X]`` runs :func:`run_control_plane`. :func:`spawn_control_plane` starts it
+detached with ``controlplane.pid`` / ``controlplane.log`` in the cluster's folder, and
+:func:`stop_control_plane` stops it; ``shiplane cluster up/down`` call these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from shiplane.cluster.control_plane import ControlPlaneOptions, run_control_plane
+from shiplane.cluster.nodes.node_spec import default_node_specs, load_node_specs
+from shiplane.errors import UsageError
+
+__all__ = ["control_plane_options", "main", "spawn_control_plane", "stop_control_plane"]
+
+
+def control_plane_options(
+    nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None
+) -> ControlPlaneOptions:
+    if time_scale <= 0:
+        raise UsageError(f"--time-scale must be positive, not {time_scale}")
+    if node_spec is None and nodes < 0:
+        raise UsageError(f"--nodes must be 0 or more, not {nodes}")
+    specs = load_node_specs(node_spec) if node_spec is not None else default_node_specs(nodes)
+    return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig)
+
+
+def spawn_control_plane(
+    directory: Path, api_url: str, *, nodes: int = 3, node_spec: Path | None = None,
+    time_scale: float = 1.0,
+    kubeconfig: Path | None = None,
+) -> int:
+    """Start the control plane process for the API server at ``api_url``; returns its pid."""
+    control_plane_options(nodes, node_spec, time_scale)  # bad input fails before a start
+    stop_control_plane(directory)
+    src = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    args = [sys.executable, "-m", "shiplane.cluster.control_plane_process", "--api-url", api_url,
+            "--nodes", str(nodes), "--time-scale", str(time_scale)]
+    if node_spec is not None:
+        args += ["--node-spec", str(node_spec.resolve())]
+    if kubeconfig is not None:
+        args += ["--kubeconfig", str(kubeconfig.resolve())]
+    with open(directory / "controlplane.log", "ab") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                                   cwd=directory)
+    (directory / "controlplane.pid").write_text(str(process.pid))
+    return process.pid
+
+
+def stop_control_plane(directory: Path, timeout: float = 10.0) -> bool:
+    pid_file = directory / "controlplane.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text())
+    pid_file.unlink(missing_ok=True)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        except ChildProcessError:
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="shiplane-control-plane")
+    parser.add_argument("--api-url", required=True)
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--node-spec", type=Path)
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--kubeconfig", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    run_control_plane(args.api_url, control_plane_options(args.nodes, args.node_spec, args.time_scale,
+                                                         args.kubeconfig))
+
+
+if __name__ == "__main__":
+    main()
