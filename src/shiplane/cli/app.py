@@ -32,6 +32,9 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("build", "build_cmd", "Build a Dockerfile into a tagged OCI image (no daemon needed)."),
     ("base-image", "base_image_cmd", "Create small offline base images (busybox, python)."),
     ("pipeline", "pipeline_cmd", "Run a service repo's CI pipeline; list, show and read runs."),
+    ("up", "up_cmd", "Start the embedded stack: registry, cluster, git server (background)."),
+    ("status", "status_cmd", "Each part of the embedded stack: endpoint and health."),
+    ("down", "down_cmd", "Stop the embedded stack (its state stays on disk)."),
     ("git", "git_cmd", "Local git server: smart HTTP; a push to main runs the pipeline."),
 )
 
