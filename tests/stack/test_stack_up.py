@@ -17,6 +17,7 @@ import pytest
 from shiplane.build import Builder, create_base_images
 from shiplane.config import Workspace, read_stack_state, running_stack
 from shiplane.pipeline import MemoryRunStore, PipelineRunner, RunRequest, RunSettings, RunStatus
+from shiplane.release import deploy
 from shiplane.scaffold import init_service
 from shiplane.stack import PortInUseError, stack_down, stack_status, stack_up
 
@@ -56,6 +57,11 @@ def test_up_status_pipeline_crash_resume_down(tmp_path: Path) -> None:
         assert run.status is RunStatus.SUCCEEDED, run.to_dict()
         assert run.image_reference.startswith(f"{first.registry}/payment-service:sha-")
         assert run.release_revision == 1
+        # and so does `deploy --tag`: the repository is the stack registry's
+        tag = run.image_reference.split("@")[0].rsplit(":", 1)[1]
+        redeploy = deploy(service_repo, "dev", image_tag=tag, workspace=Workspace(state_dir=state),
+                          timeout=60)
+        assert redeploy.revision == 2
 
         # crash: the supervisor is killed; status says stopped; up resumes the same state
         os.kill(first.pid, signal.SIGKILL)
@@ -73,7 +79,7 @@ def test_up_status_pipeline_crash_resume_down(tmp_path: Path) -> None:
             deployment = http.get(f"{resumed.api_url}/apis/apps/v1/namespaces/dev/deployments/"
                                   "payment-service").json()
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == \
-            run.image_reference
+            f"{first.registry}/payment-service:{tag}"
         assert stack_status(state).healthy
     finally:
         down = cli("down", state=state)

@@ -23,7 +23,7 @@ class QuickstartContext:
     platform_repo: Path | None = None
     renders: dict[str, RenderedChart] = field(default_factory=dict)
     # the delivery half (quickstart.delivery)
-    time_scale: float = 10.0  # the embedded cluster's clock (probe delays pass 10x faster)
+    time_scale: float = 1.0  # the embedded cluster's clock (real time; >1 speeds probes up)
     stack: Any = None  # shiplane.config.StackState of the running `shiplane up`
     stack_started: bool = False
     runs: dict[str, Any] = field(default_factory=dict)  # "v1"/"v2" -> pipeline RunRecord
