@@ -19,7 +19,7 @@ from shiplane.config import Workspace, read_stack_state, running_stack
 from shiplane.pipeline import MemoryRunStore, PipelineRunner, RunRequest, RunSettings, RunStatus
 from shiplane.release import deploy
 from shiplane.scaffold import init_service
-from shiplane.stack import PortInUseError, stack_down, stack_status, stack_up
+from shiplane.stack import PortInUseError, stack_status, stack_up
 
 pytestmark = pytest.mark.slow
 SRC = str(Path(__file__).resolve().parents[2] / "src")
