@@ -70,9 +70,14 @@ def _install_rank(manifest: dict[str, Any]) -> int:
     return INSTALL_ORDER.index(kind) if kind in INSTALL_ORDER else len(INSTALL_ORDER)
 
 
+# libyaml's safe loader when PyYAML was built with it (Debian/PyPI wheels are): same
+# results as yaml.SafeLoader, several times faster on rendered charts.
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _documents(template: str, text: str) -> list[dict[str, Any]]:
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = list(yaml.load_all(text, Loader=_SAFE_LOADER))
     except yaml.YAMLError as error:
         raise RenderError(f"{template}: rendered output is not valid YAML: {error}") from error
     out = []

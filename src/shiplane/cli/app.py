@@ -36,6 +36,10 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("status", "status_cmd", "Each part of the embedded stack: endpoint and health."),
     ("down", "down_cmd", "Stop the embedded stack (its state stays on disk)."),
     ("git", "git_cmd", "Local git server: smart HTTP; a push to main runs the pipeline."),
+    ("gitops", "gitops_cmd", "Argo CD Applications of a platform repo: status, diff, sync, history, rollback."),
+    ("promote", "promote_cmd", "Promote an image tag between environments through gates; review; audit."),
+    ("audit", "audit_cmd", "Who promoted what, where and when (platform repo + sync history)."),
+    ("policy", "policy_cmd", "Governance rules: list them, check rendered manifests per environment."),
 )
 
 

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from shiplane.cluster.apiserver import discovery
 from shiplane.cluster.apiserver.backend import ApiBackend, DeleteOptions
+from shiplane.cluster.apiserver.crds import served_object
 from shiplane.cluster.apiserver.encoding import (
     check_body_size,
     decode_body,
@@ -447,6 +448,7 @@ class _Handlers:
             send_initial_events=query.get("sendInitialEvents") in ("true", "1"),
             bookmark_interval=self.bookmark_interval,
             encode_object=encoder,
+            convert=lambda stored: served_object(rt, stored),
         )
         return StreamingResponse(self.hub.stream(watch), media_type=JSON)
 

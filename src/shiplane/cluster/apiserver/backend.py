@@ -28,6 +28,8 @@ from shiplane.cluster.apiserver.crds import (
     CRD_RESOURCE,
     crd_resource_types,
     default_crd_in_place,
+    served_object,
+    storage_object,
     validate_crd_object,
 )
 from shiplane.cluster.apiserver.deletion import DeleteOptions
@@ -212,7 +214,7 @@ class ApiBackend:
         stored = self.store.get(self.key(rt, namespace, name))
         if stored is None:
             raise NotFound(rt.group, rt.plural, name)
-        return stored
+        return served_object(rt, stored)
 
     def _check_type(self, rt: ResourceType, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -325,7 +327,7 @@ class ApiBackend:
                 continue
             if fields is not None and not fields.empty and not fields.matches(entry.obj):
                 continue
-            items.append(entry)
+            items.append(served_object(rt, entry))
             if limit and len(items) > limit:
                 wanted = limit
                 break
@@ -358,14 +360,16 @@ class ApiBackend:
             key = self.key(rt, namespace, candidate["metadata"]["name"])
             if generated and self.store.get(key) is not None and attempt < _GENERATE_ATTEMPTS - 1:
                 continue
-            [stored] = self.store.commit([Write("create", key, candidate)], dry_run=dry_run)
+            [stored] = self.store.commit(
+                [Write("create", key, storage_object(rt, candidate))], dry_run=dry_run
+            )
             if dry_run:
                 candidate["metadata"].pop("resourceVersion", None)
                 return _dry(candidate)
             if rt.group_resource == CRD_RESOURCE:
                 self.crd_changed(stored.obj)
                 return self.store.get(key) or stored
-            return stored
+            return served_object(rt, stored)
         raise AssertionError("unreachable")
 
     def update(
@@ -433,10 +437,13 @@ class ApiBackend:
         ):
             # The last finalizer is gone from a terminating object: delete it now.
             [stored] = self.store.commit([Write("delete", key, None, current.rv)], dry_run=dry_run)
-            return stored
+            return served_object(rt, stored)
         if _same(old, obj):
             return current
-        [stored] = self.store.commit([Write("update", key, obj, current.rv)], dry_run=dry_run)
+        [stored] = self.store.commit(
+            [Write("update", key, storage_object(rt, obj), current.rv)], dry_run=dry_run
+        )
+        stored = served_object(rt, stored)
         if dry_run:
             # A dry run writes nothing, so the object keeps its stored resourceVersion.
             result = stored.copy()
@@ -517,6 +524,8 @@ class ApiBackend:
         node = self.type_of(rt)
         for _ in range(5):
             current = self.store.get(self.key(rt, namespace, name))
+            if current is not None:
+                current = served_object(rt, current)
             if current is None and subresource:
                 raise NotFound(rt.group, rt.plural, name)
             try:
@@ -647,7 +656,7 @@ class ApiBackend:
         [stored] = self.store.commit(writes, dry_run=dry_run)
         if gone and not dry_run and rt.group_resource == CRD_RESOURCE:
             self.crd_removed(name)
-        return stored, gone
+        return served_object(rt, stored), gone
 
     def deletion_writes(
         self, rt: ResourceType, current: StoredObject, options: DeleteOptions
@@ -673,7 +682,7 @@ class ApiBackend:
         key = self.key(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
         if plan.remove:
             return [Write("delete", key, None, current.rv)], True
-        return [Write("update", key, plan.obj, current.rv)], False
+        return [Write("update", key, storage_object(rt, plan.obj), current.rv)], False
 
     def _delete_namespace(
         self, rt: ResourceType, current: StoredObject, *, dry_run: bool
@@ -758,7 +767,7 @@ class ApiBackend:
             writes += more
         if not writes:
             return []
-        return self.store.commit(writes, dry_run=dry_run)
+        return [served_object(rt, s) for s in self.store.commit(writes, dry_run=dry_run)]
 
 
 def _first_ip(cidr: str) -> str:

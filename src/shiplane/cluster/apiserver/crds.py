@@ -8,6 +8,7 @@ establishment status — is :mod:`shiplane.cluster.crd`; this module turns a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +16,16 @@ from shiplane.cluster import crd
 from shiplane.cluster.resources.registry import ResourceType, ScaleSpec
 from shiplane.cluster.resources.tables import Column, TableSpec
 from shiplane.cluster.store.errors import FieldError
+from shiplane.cluster.store.model import StoredObject, encode
 
-__all__ = ["CRD_RESOURCE", "crd_resource_types", "default_crd_in_place", "validate_crd_object"]
+__all__ = [
+    "CRD_RESOURCE",
+    "crd_resource_types",
+    "default_crd_in_place",
+    "served_object",
+    "storage_object",
+    "validate_crd_object",
+]
 
 CRD_RESOURCE = "customresourcedefinitions.apiextensions.k8s.io"
 _NAME_COLUMN = Column("Name", "string", 0, "name", "Name must be unique within a namespace.")
@@ -40,22 +49,58 @@ def validate_crd_object(obj: dict[str, Any], old: dict[str, Any] | None) -> list
     return _errors(crd.validate_crd(crd.default_crd(obj)))
 
 
+def storage_object(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` as it is persisted: custom resources at their CRD's storage version; every
+    other kind as given.
+
+    An object written through another version is also pruned and defaulted with the storage
+    version's schema, which upstream does when decoding it from storage (so every read at
+    the storage version shows those defaults)."""
+    storage = rt.extra.get("storage_version")
+    if storage is None or obj.get("apiVersion") == storage:
+        return obj
+    converted = crd.convert_version(obj, storage)
+    rt.extra["storage_defaulter"](converted)
+    return converted
+
+
+def served_object(rt: ResourceType, stored: StoredObject) -> StoredObject:
+    """``stored`` as served through ``rt``: custom resources at ``rt``'s version (list items,
+    gets, watch events and write responses alike); every other kind as stored.
+
+    An object stored at another version is then pruned and defaulted with the served
+    version's schema, as upstream's storage codec does on decode (customresource_handler.go
+    ``unstructuredSchemaCoercer`` and ``unstructuredDefaulter``); objects read at the version
+    they were written in were already defaulted on write."""
+    if "storage_version" not in rt.extra or stored.obj.get("apiVersion") == rt.api_version:
+        return stored
+    obj = rt.default(crd.convert_version(stored.copy(), rt.api_version))
+    return StoredObject(obj, encode(obj), stored.rv)
+
+
 def _path(json_path: str) -> tuple[str, ...]:
     return tuple(json_path.strip(".").split("."))
 
 
+def _defaulter(schema: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    def defaulter(obj: dict[str, Any]) -> None:
+        pruned, _ = crd.prune(obj, schema)
+        defaulted = crd.apply_defaults(pruned, schema)
+        obj.clear()
+        obj.update(defaulted)
+
+    return defaulter
+
+
 def crd_resource_types(info: crd.CRDInfo) -> list[ResourceType]:
     types = []
+    storage = info.storage_version
+    storage_defaulter = _defaulter(storage.schema)
     for version in info.versions:
         if not version.served:
             continue
         schema = version.schema
-
-        def defaulter(obj: dict[str, Any], schema: dict[str, Any] = schema) -> None:
-            pruned, _ = crd.prune(obj, schema)
-            defaulted = crd.apply_defaults(pruned, schema)
-            obj.clear()
-            obj.update(defaulted)
+        defaulter = _defaulter(schema)
 
         def validator(
             obj: dict[str, Any], old: dict[str, Any] | None, schema: dict[str, Any] = schema
@@ -86,7 +131,12 @@ def crd_resource_types(info: crd.CRDInfo) -> list[ResourceType]:
                 namespaced=info.namespaced, short_names=info.short_names,
                 categories=info.categories, subresources=subresources, defaulter=defaulter,
                 validator=validator, scale=scale,
-                extra={"table": TableSpec(columns, cells), "crd": info.name},
+                extra={
+                    "table": TableSpec(columns, cells),
+                    "crd": info.name,
+                    "storage_version": f"{info.group}/{storage.name}",
+                    "storage_defaulter": storage_defaulter,
+                },
             )
         )
     return types

@@ -30,6 +30,7 @@ __all__ = ["WatchHub", "WatchRequest"]
 
 _CLOSED = object()
 ObjectEncoder = Callable[[StoredObject, str], str]
+ObjectConverter = Callable[[StoredObject], StoredObject]
 
 
 @dataclass
@@ -46,6 +47,8 @@ class WatchRequest:
     send_initial_events: bool = False
     bookmark_interval: float = 30.0
     encode_object: ObjectEncoder | None = None  # e.g. rows of a Table; None = the raw object
+    # The stored object at the watched version (custom resources); None = as stored.
+    convert: ObjectConverter | None = None
 
 
 @dataclass(eq=False)
@@ -116,7 +119,11 @@ class WatchHub:
     def _frame(
         self, watcher: Watcher, type_: str, current: StoredObject, event: WatchEvent | None = None
     ) -> bytes:
-        encoder = watcher.request.encode_object
+        encoder, convert = watcher.request.encode_object, watcher.request.convert
+        if convert is not None:
+            converted = convert(current)
+            if converted is not current:
+                current, event = converted, None  # the shared frame is at another version
         if encoder is None:
             if event is not None and event.type == type_:
                 return event.line()

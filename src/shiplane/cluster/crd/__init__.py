@@ -4,6 +4,7 @@ printer-column Tables, discovery entries, and shiplane's CRDs for Argo CD's Appl
 AppProject."""
 
 from shiplane.cluster.crd.argocd import argocd_crd_infos, argocd_crds
+from shiplane.cluster.crd.conversion import convert_version
 from shiplane.cluster.crd.defaulting import apply_defaults, prune
 from shiplane.cluster.crd.definition import (
     CRDInfo,
@@ -46,6 +47,7 @@ __all__ = [
     "apply_defaults",
     "argocd_crd_infos",
     "argocd_crds",
+    "convert_version",
     "default_crd",
     "establish_status",
     "evaluate_jsonpath",

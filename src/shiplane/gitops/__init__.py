@@ -1,0 +1,134 @@
+"""Model 2's GitOps controller with Argo CD Application semantics, and promotion.
+
+Pure cores: ``application`` (Application/AppProject models), ``project``
+(whitelists), ``ignore`` + ``diff`` (normalised diff → sync status), ``plan``
+(sync order), ``health``, ``retry``, ``tracking``. Adapters: ``desired``
+(render through ``shiplane.charts``), ``reconciler`` (apply/prune through
+``shiplane.kube``). Errors: the ``GitOpsError`` subtree in ``errors``.
+"""
+
+from shiplane.gitops.application import (
+    Application,
+    AppProject,
+    Destination,
+    HelmParameter,
+    HelmSource,
+    IgnoreDifference,
+    Retry,
+    Source,
+    SyncPolicy,
+    load_documents,
+    parse_application,
+    parse_project,
+)
+from shiplane.gitops.clusters import ClusterClients, resolve_destination
+from shiplane.gitops.desired import DesiredState, GitSources, LocalSources, render_application
+from shiplane.gitops.diff import Comparison, ResourceDiff, SyncStatus, compare, normalise
+from shiplane.gitops.errors import (
+    ApplicationInvalid,
+    GateRefused,
+    GitOpsError,
+    ProjectViolation,
+    PromotionError,
+    RollbackRefused,
+    SourceUnavailable,
+    SyncFailed,
+)
+from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
+from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
+from shiplane.gitops.plan import KIND_ORDER, Action, Phase, SyncTask, plan_sync
+from shiplane.gitops.project import project_problems
+from shiplane.gitops.promotion import (
+    AuditEntry,
+    PendingPromotion,
+    Promotion,
+    approve,
+    audit,
+    commit_promotion,
+    copy_keys,
+    list_pending,
+    plan_promotion,
+    reject,
+)
+from shiplane.gitops.reconciler import FIELD_MANAGER, AppState, Reconciler
+from shiplane.gitops.status import (
+    ClusterStatusStore,
+    FileStatusStore,
+    MemoryStatusStore,
+    StatusStore,
+    application_status,
+)
+from shiplane.gitops.retry import backoff_schedule, next_delay, parse_duration, should_retry
+from shiplane.gitops.tracking import mark, owned_by, tracking_id
+
+__all__ = [
+    "FIELD_MANAGER",
+    "KIND_ORDER",
+    "Action",
+    "AppProject",
+    "AppState",
+    "Application",
+    "ApplicationInvalid",
+    "AuditEntry",
+    "ClusterStatusStore",
+    "ClusterClients",
+    "Comparison",
+    "DesiredState",
+    "Destination",
+    "FileStatusStore",
+    "Gate",
+    "GateFacts",
+    "GateRefused",
+    "GitOpsError",
+    "GitSources",
+    "Health",
+    "HealthStatus",
+    "HelmParameter",
+    "HelmSource",
+    "IgnoreDifference",
+    "LocalSources",
+    "MemoryStatusStore",
+    "PendingPromotion",
+    "Phase",
+    "ProjectViolation",
+    "Promotion",
+    "PromotionError",
+    "Reconciler",
+    "ResourceDiff",
+    "Retry",
+    "RollbackRefused",
+    "Source",
+    "SourceUnavailable",
+    "StatusStore",
+    "SyncFailed",
+    "SyncPolicy",
+    "SyncStatus",
+    "SyncTask",
+    "app_health",
+    "application_status",
+    "approve",
+    "audit",
+    "backoff_schedule",
+    "commit_promotion",
+    "compare",
+    "copy_keys",
+    "evaluate_gates",
+    "list_pending",
+    "load_documents",
+    "mark",
+    "next_delay",
+    "normalise",
+    "owned_by",
+    "parse_application",
+    "parse_duration",
+    "parse_project",
+    "plan_promotion",
+    "plan_sync",
+    "project_problems",
+    "reject",
+    "render_application",
+    "resolve_destination",
+    "resource_health",
+    "should_retry",
+    "tracking_id",
+]

@@ -1,0 +1,290 @@
+"""Reconcile Applications against a cluster through ``shiplane.kube`` (the I/O adapter).
+
+One pass for one Application (argo-cd ``controller/appcontroller.go`` in small):
+
+1. render the desired state (``desired``), list the live objects of the kinds
+   involved in the destination namespace;
+2. compare (``diff``) and assess health (``health``) — pure;
+3. sync when asked (``sync``) or when automated: OutOfSync and either the
+   revision changed since the last sync or ``selfHeal`` is on (Argo CD only
+   auto-syncs a given revision once unless selfHeal);
+4. a sync first runs ``admit`` (e.g. governance policies): refusals fail the
+   operation, nothing is applied and the running version keeps serving; then
+   the plan (``plan``) is executed task by task, prunes delete;
+5. status (sync, health, operationState, history, resources) is saved to a
+   :class:`StatusStore` — the Application object when the CRD is served.
+
+Apply mode ``server-side`` uses server-side apply with field manager
+``shiplane-gitops`` (force, as Argo CD's ServerSideApply=true does). Mode
+``update`` (create, or replace with the live resourceVersion) exists for API
+servers without server-side apply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shiplane.gitops.application import Application
+from shiplane.gitops.desired import CLUSTER_SCOPED, DesiredState, SourceResolver, render_application
+from shiplane.gitops.diff import Comparison, SyncStatus, compare
+from shiplane.gitops.errors import GitOpsError, RollbackRefused
+from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
+from shiplane.gitops.plan import Action, SyncTask, plan_sync
+from shiplane.gitops.retry import auto_sync_decision
+from shiplane.gitops.status import OperationState, StatusStore, append_history, application_status
+from shiplane.gitops.tracking import owned_by, resource_key
+from shiplane.kube import KubeClient, KubeError
+from shiplane.kube.errors import ApiError
+
+__all__ = ["FIELD_MANAGER", "AppState", "Reconciler"]
+
+FIELD_MANAGER = "shiplane-gitops"
+# Kinds listed for pruning besides those in git (what service charts produce).
+PRUNABLE: tuple[tuple[str, str], ...] = (
+    ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"), ("v1", "ServiceAccount"),
+    ("v1", "PersistentVolumeClaim"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
+    ("apps/v1", "DaemonSet"), ("batch/v1", "Job"), ("batch/v1", "CronJob"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
+    ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy"),
+)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class AppState:
+    app: Application
+    comparison: Comparison
+    health: Health
+    desired: DesiredState | None
+    healths: dict[tuple[str, str, str, str], Health | None] = field(default_factory=dict)
+
+    @property
+    def revisions(self) -> tuple[str, ...]:
+        return self.desired.revisions if self.desired else ()
+
+
+class Reconciler:
+    def __init__(
+        self,
+        client: KubeClient,
+        sources: SourceResolver,
+        store: StatusStore,
+        *,
+        apply_mode: str = "server-side",
+        tracking_method: str = "annotation",
+        admit: Callable[[Application, Sequence[Mapping[str, Any]]], Sequence[str]] | None = None,
+        clock: Callable[[], str] = _now,
+        render_cache: dict[Any, DesiredState] | None = None,
+    ) -> None:
+        if apply_mode not in ("server-side", "update"):
+            raise ValueError(f"apply_mode must be server-side or update, not {apply_mode!r}")
+        self.client, self.sources, self.store = client, sources, store
+        self.apply_mode, self.tracking_method = apply_mode, tracking_method
+        self.admit, self.clock = admit, clock
+        # rendered manifests per (app, commits); see desired.py
+        self._rendered: dict[Any, DesiredState] = {} if render_cache is None else render_cache
+
+    # -- observe ----------------------------------------------------------------------------
+    def _live(self, app: Application, desired: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        kinds = dict.fromkeys([*PRUNABLE, *((str(m["apiVersion"]), str(m["kind"]))
+                                            for m in desired)])
+        live: list[dict[str, Any]] = []
+        for api_version, kind in kinds:
+            try:
+                if kind in CLUSTER_SCOPED:
+                    items = self.client.list(api_version, kind)
+                else:
+                    items = self.client.list(api_version, kind, app.destination.namespace)
+            except KubeError:
+                continue  # kind not served by this cluster: nothing of it can be live
+            for item in items:
+                item.setdefault("apiVersion", api_version)
+                item.setdefault("kind", kind)
+                live.append(item)
+        wanted = {resource_key(m) for m in desired}
+        return [o for o in live if resource_key(o) in wanted
+                or owned_by(o, app.name, self.tracking_method)]
+
+    def observe(self, app: Application, revisions: Mapping[int, str] | None = None,
+                desired: DesiredState | None = None) -> AppState:
+        """Render (unless ``desired`` is given), list live objects, compare, assess health."""
+        try:
+            if desired is None:
+                desired = render_application(app, self.sources,
+                                             tracking_method=self.tracking_method,
+                                             revisions=revisions, cache=self._rendered)
+        except GitOpsError as error:
+            comparison = compare([], [], app_name=app.name, error=str(error))
+            return AppState(app, comparison, Health(HealthStatus.UNKNOWN, str(error)), None)
+        live = self._live(app, desired.manifests)
+        comparison = compare(desired.manifests, live, app_name=app.name,
+                             ignore_differences=app.ignore_differences,
+                             tracking_method=self.tracking_method)
+        healths = {r.key: resource_health(r.live) for r in comparison.resources
+                   if not r.requires_pruning}
+        return AppState(app, comparison, app_health(healths.values()), desired, healths)
+
+    # -- act --------------------------------------------------------------------------------
+    def _apply(self, obj: Mapping[str, Any]) -> str:
+        if not (obj.get("metadata") or {}).get("name"):
+            self.client.create(obj)  # a hook with generateName: a new object every sync
+            return "created"
+        if self.apply_mode == "server-side":
+            self.client.apply(obj, field_manager=FIELD_MANAGER, force=True)
+            return "configured"
+        meta = obj.get("metadata") or {}
+        try:
+            live = self.client.get(obj["apiVersion"], obj["kind"], meta["name"],
+                                   meta.get("namespace"))
+        except ApiError as error:
+            if error.code != 404:
+                raise
+            self.client.create(obj)
+            return "created"
+        body = {**obj, "metadata": {**meta, "resourceVersion":
+                                    live["metadata"]["resourceVersion"]}}
+        self.client.replace(body)
+        return "configured"
+
+    def _ensure_namespace(self, namespace: str) -> None:
+        try:
+            self.client.get("v1", "Namespace", namespace)
+        except ApiError as error:
+            if error.code != 404:
+                raise
+            self.client.create({"apiVersion": "v1", "kind": "Namespace",
+                                "metadata": {"name": namespace}})
+
+    def _run(self, task: SyncTask, propagation: str = "foreground") -> dict[str, Any]:
+        group, kind, namespace, name = resource_key(task.obj)
+        result = {"group": group, "kind": kind, "namespace": namespace, "name": name,
+                  "syncPhase": task.phase.value, "hookPhase": "", "status": "Synced",
+                  "message": ""}
+        try:
+            if task.action is Action.PRUNE:
+                self.client.delete(str(task.obj["apiVersion"]), kind, name, namespace or None,
+                                   propagation_policy=propagation.capitalize())
+                result.update(status="Pruned", message="pruned")
+            else:
+                result["message"] = f"{kind.lower()}/{name} {self._apply(task.obj)}"
+        except KubeError as error:
+            result.update(status="SyncFailed", message=str(error))
+        return result
+
+    def sync(self, app: Application, *, prune: bool | None = None,
+             revisions: Mapping[int, str] | None = None,
+             initiated_by: str = "automated", state: AppState | None = None,
+             retry_count: int = 0) -> AppState:
+        """One sync operation; returns the state observed afterwards (status saved)."""
+        started = self.clock()
+        state = state or self.observe(app, revisions)
+        saved = self.store.load(app.name)
+        history = list(saved.get("history") or [])
+        if state.desired is None:
+            operation = OperationState("Error", state.comparison.message, started, self.clock(),
+                                       (), initiated_by)
+            self._save(state, operation, history)
+            return state
+        refusals = list(self.admit(app, state.desired.manifests)) if self.admit else []
+        if not state.desired.manifests and not app.sync_policy.allow_empty and \
+                any(r.requires_pruning for r in state.comparison.resources):
+            refusals.append("the rendered state is empty and allowEmpty is false: "
+                            "refusing to prune everything")
+        if refusals:
+            operation = OperationState("Failed", "; ".join(refusals), started, self.clock(),
+                                       state.revisions, initiated_by, retry_count=retry_count)
+            self._save(state, operation, history)
+            return state
+        policy = app.sync_policy
+        if policy.option("CreateNamespace"):
+            self._ensure_namespace(app.destination.namespace)
+        tasks = plan_sync(state.comparison, hooks=state.desired.hooks,
+                          prune=policy.prune if prune is None else prune,
+                          prune_last=policy.option("PruneLast"),
+                          apply_out_of_sync_only=policy.option("ApplyOutOfSyncOnly"))
+        results = []
+        failed = False
+        # PrunePropagationPolicy=foreground|background|orphan (Argo CD default foreground)
+        propagation = policy.options.get("PrunePropagationPolicy", "foreground").lower()
+        for task in tasks:
+            result = self._run(task, propagation)
+            results.append(result)
+            if result["status"] == "SyncFailed":
+                failed = True
+                break  # later waves depend on earlier ones (gitops-engine stops too)
+        if failed:
+            results += [self._run(t) for t in plan_sync(state.comparison, hooks=state.desired.hooks,
+                                                         failed=True)]
+        message = next((r["message"] for r in results if r["status"] == "SyncFailed"),
+                       "successfully synced (all tasks run)")
+        operation = OperationState("Failed" if failed else "Succeeded", message, started,
+                                   self.clock(), state.revisions, initiated_by, tuple(results),
+                                   retry_count)
+        if not failed:
+            sources = [{"repoURL": s.repo_url, "targetRevision": s.target_revision,
+                        **({"path": s.path} if s.path else {}), **({"ref": s.ref} if s.ref else {})}
+                       for s in app.sources]
+            history = append_history(history, operation, sources, app.revision_history_limit)
+        after = self.observe(app, desired=state.desired)  # same revision: no re-render
+        self._save(after, operation, history)
+        return after
+
+    def _save(self, state: AppState, operation: OperationState | None,
+              history: Sequence[Mapping[str, Any]]) -> None:
+        status = application_status(state.comparison, state.health, revisions=state.revisions,
+                                    reconciled_at=self.clock(), resource_healths=state.healths,
+                                    operation=operation, history=history)
+        self.store.save(state.app.name, status)
+
+    def reconcile(self, app: Application) -> AppState:
+        """Observe; auto-sync when the policy says so; save status."""
+        state = self.observe(app)
+        saved = self.store.load(app.name)
+        last = _operation_from(saved)
+        policy = app.sync_policy
+        go, retry_count, _why = auto_sync_decision(
+            out_of_sync=state.comparison.status is SyncStatus.OUT_OF_SYNC,
+            automated=policy.automated, self_heal=policy.self_heal, revisions=state.revisions,
+            last_revisions=last.revisions if last else (), last_phase=last.phase if last else None,
+            last_finished=last.finished_at if last else None,
+            retry_count=last.retry_count if last else 0, retry=policy.retry, now=self.clock())
+        if go and state.desired is not None:
+            return self.sync(app, state=state, retry_count=retry_count)
+        self._save(state, last, list(saved.get("history") or []))
+        return state
+
+    def rollback(self, app: Application, history_id: int, *, initiated_by: str,
+                 disable_auto_sync: bool = False) -> AppState:
+        """Sync to the revisions of history entry ``history_id`` (refused under automated sync)."""
+        if app.sync_policy.automated and not disable_auto_sync:
+            raise RollbackRefused(
+                f"rollback of {app.name} is not allowed while automated sync is enabled",
+                hint="automated sync would return to git at once; pass --disable-auto-sync, or "
+                     "revert the commit in the platform repo")
+        saved = self.store.load(app.name)
+        entry = next((h for h in saved.get("history") or [] if int(h.get("id", -1)) == history_id),
+                     None)
+        if entry is None:
+            ids = [str(h.get("id")) for h in saved.get("history") or []]
+            raise GitOpsError(f"{app.name} has no history entry {history_id}",
+                              hint=f"known ids: {', '.join(ids) or 'none'}")
+        revisions = dict(enumerate(entry.get("revisions") or [entry.get("revision")]))
+        return self.sync(app, revisions=revisions, initiated_by=initiated_by)
+
+
+def _operation_from(saved: Mapping[str, Any]) -> OperationState | None:
+    op = saved.get("operationState")
+    if not op:
+        return None
+    initiated = (op.get("operation") or {}).get("initiatedBy") or {}
+    return OperationState(
+        op.get("phase", ""), op.get("message", ""), op.get("startedAt", ""),
+        op.get("finishedAt", ""), tuple((op.get("syncResult") or {}).get("revisions") or ()),
+        "automated" if initiated.get("automated") else str(initiated.get("username", "")),
+        tuple((op.get("syncResult") or {}).get("resources") or ()), int(op.get("retryCount", 0)))

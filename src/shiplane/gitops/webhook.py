@@ -1,0 +1,70 @@
+"""``POST /api/webhook``: a GitHub/Gitea push refreshes the Applications that use the
+pushed repository at once, instead of at the next poll (Argo CD's ``/api/webhook``).
+
+``apps_for_push`` is pure: an Application is affected when one of its sources has
+the pushed repository (``clone_url``, or the same name when URLs differ, e.g. a local
+mirror) and tracks the pushed branch (``targetRevision`` HEAD or the branch name).
+The HTTP layer is an explicit route table over a ``refresh`` callable (the backend),
+payload parsing is the pipeline's (``shiplane.pipeline.webhook``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from shiplane.gitops.application import Application
+from shiplane.pipeline.errors import WebhookRejected
+from shiplane.pipeline.webhook import WebhookPush, parse_push_webhook
+
+__all__ = ["WEBHOOK_PATH", "apps_for_push", "webhook_app"]
+
+WEBHOOK_PATH = "/api/webhook"
+
+
+def _repo_name(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+
+
+def _same_repo(url: str, push: WebhookPush) -> bool:
+    if push.clone_url and url.rstrip("/").removesuffix(".git") == \
+            push.clone_url.rstrip("/").removesuffix(".git"):
+        return True
+    return _repo_name(url) == push.repository
+
+
+def apps_for_push(apps: Iterable[Application], push: WebhookPush) -> list[str]:
+    branch = push.branch
+    out = []
+    for app in apps:
+        for source in app.sources:
+            tracks = source.target_revision in ("HEAD", "", branch)
+            if branch is not None and tracks and _same_repo(source.repo_url, push):
+                out.append(app.name)
+                break
+    return sorted(out)
+
+
+def webhook_app(apps: Callable[[], Sequence[Application]],
+                refresh: Callable[[list[str]], None], *, secret: str | None = None) -> Starlette:
+    """The webhook endpoint; ``apps`` lists current Applications, ``refresh`` reconciles."""
+
+    async def receive(request: Request) -> JSONResponse:
+        body = await request.body()
+        try:
+            push = parse_push_webhook(dict(request.headers), body, secret=secret)
+        except WebhookRejected as error:
+            return JSONResponse({"error": str(error)}, status_code=error.status)
+        if push is None:
+            return JSONResponse({"refreshed": [], "event": "ping"})
+        names = apps_for_push(apps(), push)
+        if names:
+            await asyncio.to_thread(refresh, names)
+        return JSONResponse({"refreshed": names})
+
+    return Starlette(routes=[Route(WEBHOOK_PATH, receive, methods=["POST"])])

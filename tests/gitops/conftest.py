@@ -1,0 +1,25 @@
+"""A platform repo and the Model 2 service repo it deploys, made by the real scaffold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shiplane.scaffold import init_platform, init_service
+from shiplane.scaffold.platform import DEFAULT_GIT_BASE
+
+
+@pytest.fixture
+def repos(tmp_path: Path) -> dict[str, Path]:
+    """repoURL -> local git repository (fresh per test: tests commit to them)."""
+    platform = init_platform("plat", environments=["dev", "staging", "prod"],
+                             services=["payment-service"], directory=tmp_path)
+    service = init_service("payment-service", directory=tmp_path, model=2)
+    return {f"{DEFAULT_GIT_BASE}/plat.git": platform.path,
+            f"{DEFAULT_GIT_BASE}/payment-service.git": service.path}
+
+
+@pytest.fixture
+def platform_root(repos: dict[str, Path]) -> Path:
+    return repos[f"{DEFAULT_GIT_BASE}/plat.git"]
