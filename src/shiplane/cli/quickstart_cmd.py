@@ -18,7 +18,8 @@ def quickstart(
     directory: Path = typer.Option(Path("shiplane-quickstart"), "--dir",
                                    help="Work folder (re-runs replace what a previous run made)."),
 ) -> None:
-    """Scaffold payment-service and a platform repo, lint and render the chart per environment."""
+    """Scaffold payment-service, start the stack, pipeline to dev (v1), push a change, watch
+    the push-triggered pipeline roll out v2; print the history and where to look next."""
     console = Console(highlight=False)
 
     def progress(record: StepRecord) -> None:
@@ -46,3 +47,23 @@ def quickstart(
                       f"{len(kinds)}" + (f" (+{', '.join(extras)})" if extras else ""))
     console.print(table)
     console.print(f"service repo:  {ctx.service_repo}\nplatform repo: {ctx.platform_repo}")
+    if ctx.history:
+        history = Table(title=f"helm history {ctx.service} (dev)")
+        for column in ("revision", "status", "app version", "description"):
+            history.add_column(column)
+        for revision in ctx.history:
+            history.add_row(str(revision.number), revision.status, revision.app_version,
+                            revision.description)
+        console.print(history)
+    if ctx.stack is not None:
+        state = ctx.state_dir
+        console.print(
+            "[bold]Where to look next[/]\n"
+            f"  kubectl --kubeconfig {ctx.stack.kubeconfig} -n dev get deploy,rs,pods\n"
+            f"  curl -s http://{ctx.stack.registry}/v2/{ctx.service}/tags/list\n"
+            f"  shiplane pipeline list --state-dir {state}   "
+            f"(then: shiplane pipeline logs RUN --state-dir {state})\n"
+            f"  shiplane status --state-dir {state}   (stack logs: {state / 'stack' / 'logs'})\n"
+            f"  cd {ctx.service_repo} && git push shiplane HEAD:main   "
+            "(each push runs the pipeline to dev)\n"
+            f"  shiplane down --state-dir {state}   (stops the stack; state stays on disk)")

@@ -20,6 +20,13 @@ from shiplane.config.models import (
     Workspace,
     is_dns1123_label,
 )
+from shiplane.config.stack_state import (
+    StackState,
+    read_stack_state,
+    running_stack,
+    stack_dir,
+    write_stack_state,
+)
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -31,11 +38,16 @@ __all__ = [
     "Environment",
     "RegistryTarget",
     "Sourced",
+    "StackState",
     "ValueSource",
     "Workspace",
     "find_config",
     "is_dns1123_label",
     "load_workspace",
     "parse_workspace",
+    "read_stack_state",
     "resolve_setting",
+    "running_stack",
+    "stack_dir",
+    "write_stack_state",
 ]

@@ -4,7 +4,7 @@ Pure cores: :mod:`states` (step/run state machines, :func:`next_action`),
 :mod:`definition` (steps per model, service info from the chart), :mod:`webhook`
 (GitHub/Gitea push payloads). Stores: :mod:`store` (memory, SQLite). I/O:
 :mod:`steps` (step registry, checkout, test), :mod:`build_steps` (build, tag, push
-over ``shiplane.build``), :mod:`delivery_steps` (bump), :mod:`catalog` (steps by name),
+over ``shiplane.build``), :mod:`delivery_steps` (bump), :mod:`deploy_step` (Model 1 deploy), :mod:`catalog` (steps by name),
 :mod:`runner`, :mod:`run_queue`, :mod:`gitserver` (smart HTTP via ``git http-backend``),
 :mod:`triggers`,
 :mod:`embedded` (servers in this process), :mod:`operations` (what the CLI calls).
@@ -97,6 +97,8 @@ _LAZY = {
     "bump_step": "delivery_steps",
     "deploy_tag": "delivery_steps",
     "image_repository": "delivery_steps",
+    "deploy_step": "deploy_step",
+    "describe_step_event": "deploy_step",
     "LocalGitServer": "embedded",
     "PipelineServer": "embedded",
     "git_root": "embedded",
@@ -174,7 +176,9 @@ __all__ = [
     "bump_step",
     "checkout_step",
     "default_step_registry",
+    "deploy_step",
     "deploy_tag",
+    "describe_step_event",
     "diff_refs",
     "follow_run",
     "get_run",

@@ -20,6 +20,7 @@ from shiplane.build import BuildOptions, Builder, TagInputs, compute_tags
 from shiplane.build.buildinfo import chart_app_version, git_state
 from shiplane.build.oci import write_layout
 from shiplane.build.tagged_build import push_image
+from shiplane.config import running_stack
 from shiplane.errors import BuildError
 from shiplane.pipeline.delivery_steps import deploy_tag
 from shiplane.pipeline.errors import StepFailed
@@ -29,11 +30,15 @@ __all__ = ["build_step", "push_step", "tag_step", "target_registry"]
 
 
 def target_registry(context: StepContext) -> str | None:
-    """``--registry``, else the environment's registry unless it is the embedded one."""
+    """``--registry``, else the environment's registry; the embedded one is the running
+    ``shiplane up`` stack's (None when no stack runs)."""
     if context.settings.registry:
         return context.settings.registry.rstrip("/")
     registry = context.environment.registry
-    return None if registry.is_embedded else registry.url
+    if registry.is_embedded:
+        stack = running_stack(context.state_dir)
+        return stack.registry if stack is not None else None
+    return registry.url
 
 
 def _builder(context: StepContext) -> Builder:
@@ -103,7 +108,7 @@ def push_step(context: StepContext) -> StepOutputs:
         raise StepFailed(
             f"the {context.run.env} environment pushes to the embedded registry, "
             "whose address this run does not know",
-            hint="pass --registry HOST:PORT (e.g. the one `shiplane registry serve` prints)",
+            hint="start the embedded stack (`shiplane up`) or pass --registry HOST:PORT",
         )
     repository = f"{registry}/{context.run.service}"
     tags = context.run.image_tags

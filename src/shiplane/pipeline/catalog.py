@@ -1,8 +1,7 @@
 """The step implementations this shiplane has, by name.
 
 A pipeline step whose name is not here fails with "no implementation" rather
-than pretending. Model 1's ``deploy`` is added here once ``shiplane.release``
-provides it, and nothing else changes: a ``deploy_step(context)`` reads
+than pretending. Model 1's ``deploy`` (``deploy_step``) reads
 ``context.run.image_reference`` (``<registry>/<service>:sha-<7>@<digest>``, set by
 ``push``), ``context.run.env``/``context.environment`` (namespace, cluster) and
 ``context.workdir / "helm"``, writes its progress to ``context.log``, raises a
@@ -21,6 +20,7 @@ def default_step_registry() -> StepRegistry:
     # `pipeline list/show/logs` never runs a step
     from shiplane.pipeline.build_steps import build_step, push_step, tag_step
     from shiplane.pipeline.delivery_steps import bump_step
+    from shiplane.pipeline.deploy_step import deploy_step
 
     return StepRegistry({
         "checkout": checkout_step,
@@ -29,4 +29,5 @@ def default_step_registry() -> StepRegistry:
         "tag": tag_step,
         "push": push_step,
         "bump": bump_step,
+        "deploy": deploy_step,
     })

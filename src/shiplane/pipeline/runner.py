@@ -118,6 +118,7 @@ class PipelineRunner:
             run=run, workdir=workdir, state_dir=self.state_dir,
             environment=self.workspace.environment(run.env), settings=request.settings,
             log=StepLog(),
+            workspace=self.workspace.model_copy(update={"state_dir": self.state_dir}),
         )
         run.apply(Event.START)
         self.store.save(run)

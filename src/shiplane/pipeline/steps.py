@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shiplane.config import Environment
+from shiplane.config import Environment, Workspace
 from shiplane.pipeline.errors import StepFailed
 from shiplane.pipeline.records import RunRecord
 
@@ -88,6 +88,7 @@ class StepContext:
     log: StepLog
     outputs: dict[str, Any] = field(default_factory=dict)  # shared by the steps of one run
     cancelled: threading.Event = field(default_factory=threading.Event)
+    workspace: Workspace | None = None  # the whole config (``deploy`` resolves the env's cluster)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Theory of operation: :data:`STEPS` is an ordered table of :class:`Step`; each
 step is a plain function ``(QuickstartContext) -> StepResult`` that may read
 what earlier steps stored on the context. :func:`run_quickstart` runs them in
 order and stops at the first error (a ``ShiplaneError`` naming the problem).
-Later features (build, push, deploy, promote) are appended as new rows.
+The delivery half (``delivery``: stack, base image, pipeline to dev, a pushed
+change rolled out) is appended as more rows; ``RENDER_STEPS`` is the local half.
 
 The workdir belongs to the quickstart: it is marked with ``.shiplane-quickstart``
 and a re-run replaces the repositories the previous run generated there. A
@@ -16,16 +17,24 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from shiplane.charts import RenderedChart, lint_chart, render_environment
+from shiplane.charts import lint_chart, render_environment
 from shiplane.charts.render import environment_overrides
 from shiplane.errors import ShiplaneError
+from shiplane.quickstart.context import (
+    QuickstartContext,
+    QuickstartReport,
+    Step,
+    StepRecord,
+    StepResult,
+)
+from shiplane.quickstart.delivery import DELIVERY_STEPS
 from shiplane.scaffold import TargetNotEmptyError, init_platform, init_service
 
 __all__ = [
     "MARKER",
+    "RENDER_STEPS",
     "STEPS",
     "QuickstartContext",
     "QuickstartReport",
@@ -35,48 +44,6 @@ __all__ = [
 ]
 
 MARKER = ".shiplane-quickstart"
-
-
-@dataclass
-class QuickstartContext:
-    workdir: Path
-    service: str = "payment-service"
-    platform: str = "k8s-platform-config"
-    environments: tuple[str, ...] = ("dev", "staging", "prod")
-    # filled in by the steps
-    service_repo: Path | None = None
-    platform_repo: Path | None = None
-    renders: dict[str, RenderedChart] = field(default_factory=dict)
-
-    @property
-    def chart(self) -> Path:
-        assert self.service_repo is not None, "scaffold-service runs first"
-        return self.service_repo / "helm"
-
-
-@dataclass(frozen=True)
-class StepResult:
-    summary: str
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    title: str
-    run: Callable[[QuickstartContext], StepResult]
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    step: Step
-    result: StepResult
-    seconds: float
-
-
-@dataclass
-class QuickstartReport:
-    context: QuickstartContext
-    records: list[StepRecord] = field(default_factory=list)
 
 
 def prepare_workdir(ctx: QuickstartContext) -> StepResult:
@@ -141,6 +108,8 @@ STEPS: list[Step] = [
     Step("lint", "helm lint the chart per environment", lint_chart_step),
     Step("render", "Render the chart per environment", render_chart_step),
 ]
+RENDER_STEPS = list(STEPS)  # the local half: no stack, no build (fast)
+STEPS += DELIVERY_STEPS
 
 
 def run_quickstart(

@@ -42,6 +42,7 @@ from shiplane.release.progress import StepEvent
 from shiplane.release.revisions import RecoveryAction, Revision, last_deployed, plan_recovery
 from shiplane.release.storage import mark_failed, owner_labels, owner_state, read_revisions
 from shiplane.release.target import (
+    embedded_image_repository,
     image_overrides,
     load_target_workspace,
     resolve_access,
@@ -166,9 +167,13 @@ def deploy(
     service = resolve_chart(service_repo, chart_version)
     if rollback_on_failure is None:
         rollback_on_failure = env == "prod"
+    stack_repository = (embedded_image_repository(workspace, env, service.name)
+                        if image_tag and not image_ref else None)
+    image_strings = image_overrides(image_tag, image_ref) + (
+        (f"image.repository={stack_repository}",) if stack_repository else ())
     overrides = environment_overrides(service.chart, env, ValueOverrides(
         values_files=tuple(values_files), set=tuple(set),
-        set_string=(*set_string, *image_overrides(image_tag, image_ref)),
+        set_string=(*set_string, *image_strings),
         set_json=tuple(set_json), set_file=tuple(set_file),
     ))
     values = merge_values(overrides)

@@ -16,12 +16,19 @@ from pathlib import Path
 import yaml
 
 from shiplane.charts import ClusterAccess
-from shiplane.config import STATE_DIR_ENV_VAR, Workspace, find_config, load_workspace
+from shiplane.config import (
+    STATE_DIR_ENV_VAR,
+    Workspace,
+    find_config,
+    load_workspace,
+    running_stack,
+)
 from shiplane.registry import ImageReference
 from shiplane.release.errors import ReleaseTargetError
 
 __all__ = [
     "ServiceChart",
+    "embedded_image_repository",
     "image_overrides",
     "load_target_workspace",
     "resolve_access",
@@ -105,6 +112,16 @@ def resolve_chart(service: str | Path, chart_version: str | None = None) -> Serv
         "is not its repository",
         hint="pass the service repo folder, or run from inside it",
     )
+
+
+def embedded_image_repository(workspace: Workspace, env: str, service: str) -> str | None:
+    """``<stack registry>/<service>`` when ``env`` uses the embedded registry and ``shiplane
+    up`` runs (so ``deploy --tag T`` names the image the pipeline pushed), else None."""
+    environment = workspace.environments.get(env)
+    if environment is None or not environment.registry.is_embedded:
+        return None
+    stack = running_stack(workspace.state_dir)
+    return f"{stack.registry}/{service}" if stack is not None else None
 
 
 def image_overrides(image_tag: str | None, image_ref: str | None) -> tuple[str, ...]:

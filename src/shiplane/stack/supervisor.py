@@ -1,0 +1,122 @@
+"""``python -m shiplane.stack.supervisor``: the one background process of ``shiplane up``.
+
+It runs, on loopback ports, each on its own threads:
+
+* the registry (``EmbeddedRegistry`` over ``DiskStorage`` in ``<state>/stack/registry``);
+* the cluster: the API server over the same SQLite store as ``shiplane cluster up``
+  (``<state>/clusters/default/store.db``), the controllers and N simulated nodes;
+* the local git server whose pushes to ``main`` run the pipeline (runs in
+  ``<state>/workspace.db``, repos in ``<state>/git``), pushing to this registry.
+
+It writes ``clusters/default/{apiserver.pid,endpoint,kubeconfig}`` (so ``deploy``
+finds the embedded cluster as it finds ``cluster up``'s) and then the stack state
+file, and stops everything in reverse order on SIGTERM/SIGINT. Every store is on
+disk, so a new supervisor after a crash serves the same images, objects and runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from shiplane.config import StackState, Workspace, find_config, load_workspace, write_stack_state
+
+__all__ = ["main"]
+
+log = logging.getLogger("shiplane.stack")
+
+
+def _workspace(state_dir: Path) -> Workspace:
+    path = find_config()
+    workspace = load_workspace(path) if path else Workspace()
+    return workspace.model_copy(update={"state_dir": state_dir})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="shiplane-stack")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--registry-port", type=int, default=0)
+    parser.add_argument("--api-port", type=int, default=0)
+    parser.add_argument("--git-port", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    state_dir = args.state_dir.resolve()
+
+    # imported here: each part pulls in its web server
+    from shiplane.cluster.apiserver.runner import ApiServerRunner
+    from shiplane.cluster.controllers.control_plane import ControlPlaneOptions, ControlPlaneRunner
+    from shiplane.cluster.nodes.node_spec import default_node_specs
+    from shiplane.cluster.store.sqlite import SqliteObjectStore
+    from shiplane.pipeline import RunSettings
+    from shiplane.pipeline.embedded import PipelineServer
+    from shiplane.registry import EmbeddedRegistry
+    from shiplane.registry.disk import DiskStorage
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    cluster_dir = state_dir / "clusters" / "default"
+    cluster_dir.mkdir(parents=True, exist_ok=True)
+    stopping: list = []
+    try:
+        registry = EmbeddedRegistry(DiskStorage(state_dir / "stack" / "registry"),
+                                    port=args.registry_port)
+        registry.start()
+        stopping.append(registry.stop)
+        log.info("registry serving at %s", registry.url)
+
+        store = SqliteObjectStore(cluster_dir / "store.db")
+        stopping.append(store.close)
+        apiserver = ApiServerRunner(store, port=args.api_port, name="shiplane-default").start()
+        stopping.append(apiserver.stop)
+        kubeconfig = apiserver.write_kubeconfig(cluster_dir / "kubeconfig")
+        log.info("API server serving at %s", apiserver.url)
+        options = ControlPlaneOptions(nodes=default_node_specs(args.nodes),
+                                      time_scale=args.time_scale)
+        control_plane = ControlPlaneRunner(apiserver.url, options).start()
+        stopping.append(control_plane.stop)
+        log.info("controllers and %d simulated nodes running (time x%s)", args.nodes,
+                 args.time_scale)
+
+        pipeline = PipelineServer(state_dir, workspace=_workspace(state_dir), env="dev",
+                                  settings=RunSettings(registry=registry.host),
+                                  port=args.git_port).start()
+        stopping.append(pipeline.stop)
+        log.info("git server serving at %s (a push to main runs the pipeline to dev)",
+                 pipeline.url)
+
+        (cluster_dir / "endpoint").write_text(apiserver.url)
+        (cluster_dir / "apiserver.pid").write_text(str(os.getpid()))
+        write_stack_state(state_dir, StackState(
+            pid=os.getpid(), registry=registry.host, api_url=apiserver.url,
+            kubeconfig=str(kubeconfig), git_url=pipeline.url, nodes=args.nodes,
+            time_scale=args.time_scale,
+        ))
+        log.info("stack ready")
+        stop.wait()
+        log.info("stopping")
+    except Exception:
+        log.exception("the stack failed")
+        return 1
+    finally:
+        pid_file = cluster_dir / "apiserver.pid"
+        if pid_file.exists() and pid_file.read_text().strip() == str(os.getpid()):
+            pid_file.unlink()
+        for action in reversed(stopping):
+            try:
+                action()
+            except Exception:  # noqa: BLE001 - stop the rest anyway
+                log.exception("while stopping")
+        log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
