@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # imported here: each part pulls in its web server
     from shiplane.cluster.apiserver.runner import ApiServerRunner
-    from shiplane.cluster.controllers.control_plane import ControlPlaneOptions, ControlPlaneRunner
+    from shiplane.cluster.control_plane import ControlPlaneOptions, ControlPlaneRunner
     from shiplane.cluster.nodes.node_spec import default_node_specs
     from shiplane.cluster.store.sqlite import SqliteObjectStore
     from shiplane.pipeline import RunSettings
