@@ -8,6 +8,7 @@ rate-limited requeue.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ def controller_ref(obj: dict) -> dict | None:
     return None
 
 
-class Controller:
+class Controller(abc.ABC):
     name = "controller"
     workers = 1
 
@@ -56,8 +57,9 @@ class Controller:
         self.queue = WorkQueue(ctx.clock)
         self.failures: dict[str, int] = {}
 
+    @abc.abstractmethod
     async def sync(self, key: str) -> None:
-        raise NotImplementedError  # every subclass defines its sync
+        """Bring the object behind ``key`` to its desired state (one reconcile)."""
 
     async def _process(self, key: str) -> None:
         try:
