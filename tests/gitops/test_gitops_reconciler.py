@@ -201,10 +201,12 @@ def test_hooks_run_in_their_phase_and_generate_name_creates(client, kubectl):
     tasks = plan_sync(compare([cm], [], app_name="hooks"), hooks=[pre])
     assert [str(t) for t in tasks] == ["PreSync/0 apply ConfigMap/", "Sync/0 apply ConfigMap/app"]
     reconciler = Reconciler(client, None, MemoryStatusStore())
-    results = [reconciler._run(t) for t in tasks]
+    ok, message, results = reconciler.execute(tasks)
+    assert ok, message
     assert [r["status"] for r in results] == ["Synced", "Synced"]
+    assert results[0]["name"].startswith("pre-sync-")  # the generated name is reported
     names = kubectl("-n", "gitops-f", "get", "configmaps", "-o", "name")
-    assert "configmap/app" in names and "configmap/pre-sync-" in names
+    assert "configmap/app" in names and f"configmap/{results[0]['name']}" in names
 
 
 def test_webhook_push_syncs_the_affected_apps_at_once(repos, platform_root, client, kubectl,

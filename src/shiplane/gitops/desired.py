@@ -37,6 +37,7 @@ __all__ = [
     "render_application",
 ]
 
+_ARGO_HOOK = "argocd.argoproj.io/hook"
 CLUSTER_SCOPED = frozenset({
     "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
     "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass", "APIService",
@@ -210,8 +211,14 @@ def render_application(app: Application, sources: SourceResolver, *,
             for path in overrides.values_files:
                 if path.name.startswith("argocd-values-"):
                     path.unlink(missing_ok=True)
-        manifests += [mark(_namespaced(m, app.destination.namespace), app.name, tracking_method)
-                      for m in rendered.manifests]
+        # Argo CD hooks (argocd.argoproj.io/hook) are not part of the app's resources:
+        # they run in their phase and are left out of the diff, as Helm's hooks are
+        for obj in rendered.manifests:
+            if _ARGO_HOOK in ((obj.get("metadata") or {}).get("annotations") or {}):
+                hooks.append(_namespaced(obj, app.destination.namespace))
+            else:
+                manifests.append(mark(_namespaced(obj, app.destination.namespace), app.name,
+                                      tracking_method))
         hooks += [_namespaced(h, app.destination.namespace) for h in rendered.hooks]
     state = DesiredState(manifests, hooks, tuple(resolved))
     if cache is not None:

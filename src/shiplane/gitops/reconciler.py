@@ -10,7 +10,10 @@ One pass for one Application (argo-cd ``controller/appcontroller.go`` in small):
    auto-syncs a given revision once unless selfHeal);
 4. a sync first runs ``admit`` (e.g. governance policies): refusals fail the
    operation, nothing is applied and the running version keeps serving; then
-   the plan (``plan``) is executed task by task, prunes delete;
+   the plan (``plan``) is executed group by group (``operation``: phase, then wave),
+   waiting after each group until its resources are Healthy and its hooks completed
+   (poll every ``poll_interval`` s, fail after ``sync_timeout`` s); prunes delete; hook
+   delete policies apply; on failure the SyncFail hooks run;
 5. status (sync, health, operationState, history, resources) is saved to a
    :class:`StatusStore` — the Application object when the CRD is served.
 
@@ -23,6 +26,7 @@ servers without server-side apply.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +36,13 @@ from shiplane.gitops.desired import CLUSTER_SCOPED, DesiredState, SourceResolver
 from shiplane.gitops.diff import Comparison, SyncStatus, compare
 from shiplane.gitops.errors import GitOpsError, RollbackRefused
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
+from shiplane.gitops.operation import (
+    TaskPhase,
+    hooks_to_delete,
+    next_step,
+    recreate_first,
+    task_progress,
+)
 from shiplane.gitops.plan import Action, SyncTask, plan_sync
 from shiplane.gitops.retry import auto_sync_decision
 from shiplane.gitops.status import OperationState, StatusStore, append_history, application_status
@@ -81,12 +92,20 @@ class Reconciler:
         admit: Callable[[Application, Sequence[Mapping[str, Any]]], Sequence[str]] | None = None,
         clock: Callable[[], str] = _now,
         render_cache: dict[Any, DesiredState] | None = None,
+        sync_timeout: float = 300.0,
+        poll_interval: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if apply_mode not in ("server-side", "update"):
             raise ValueError(f"apply_mode must be server-side or update, not {apply_mode!r}")
         self.client, self.sources, self.store = client, sources, store
         self.apply_mode, self.tracking_method = apply_mode, tracking_method
         self.admit, self.clock = admit, clock
+        # a sync operation waits between waves for health and hook completion
+        # (operation.py); it fails after ``sync_timeout`` seconds of waiting
+        self.sync_timeout, self.poll_interval = sync_timeout, poll_interval
+        self.sleep, self.monotonic = sleep, monotonic
         # rendered manifests per (app, commits); see desired.py
         self._rendered: dict[Any, DesiredState] = {} if render_cache is None else render_cache
 
@@ -131,13 +150,12 @@ class Reconciler:
         return AppState(app, comparison, app_health(healths.values()), desired, healths)
 
     # -- act --------------------------------------------------------------------------------
-    def _apply(self, obj: Mapping[str, Any]) -> str:
+    def _apply(self, obj: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if not (obj.get("metadata") or {}).get("name"):
-            self.client.create(obj)  # a hook with generateName: a new object every sync
-            return "created"
+            # a hook with generateName: a new object every sync
+            return "created", self.client.create(obj)
         if self.apply_mode == "server-side":
-            self.client.apply(obj, field_manager=FIELD_MANAGER, force=True)
-            return "configured"
+            return "configured", self.client.apply(obj, field_manager=FIELD_MANAGER, force=True)
         meta = obj.get("metadata") or {}
         try:
             live = self.client.get(obj["apiVersion"], obj["kind"], meta["name"],
@@ -145,12 +163,10 @@ class Reconciler:
         except ApiError as error:
             if error.code != 404:
                 raise
-            self.client.create(obj)
-            return "created"
+            return "created", self.client.create(obj)
         body = {**obj, "metadata": {**meta, "resourceVersion":
                                     live["metadata"]["resourceVersion"]}}
-        self.client.replace(body)
-        return "configured"
+        return "configured", self.client.replace(body)
 
     def _ensure_namespace(self, namespace: str) -> None:
         try:
@@ -161,21 +177,118 @@ class Reconciler:
             self.client.create({"apiVersion": "v1", "kind": "Namespace",
                                 "metadata": {"name": namespace}})
 
-    def _run(self, task: SyncTask, propagation: str = "foreground") -> dict[str, Any]:
-        group, kind, namespace, name = resource_key(task.obj)
-        result = {"group": group, "kind": kind, "namespace": namespace, "name": name,
-                  "syncPhase": task.phase.value, "hookPhase": "", "status": "Synced",
-                  "message": ""}
+    def _result(self, task: SyncTask, name: str) -> dict[str, Any]:
+        group, kind, namespace, _ = resource_key(task.obj)
+        return {"group": group, "kind": kind, "namespace": namespace, "name": name,
+                "syncPhase": task.phase.value, "hookPhase": TaskPhase.RUNNING.value,
+                "status": "Synced", "message": "", **({"hookType": task.phase.value}
+                                                       if task.hook else {})}
+
+    def _delete_and_wait(self, obj: Mapping[str, Any], name: str, deadline: float,
+                         propagation: str = "background") -> None:
+        """Delete ``obj`` and wait until it is gone (BeforeHookCreation)."""
+        _, kind, namespace, _ = resource_key(obj)
+        api_version = str(obj["apiVersion"])
+        try:
+            self.client.delete(api_version, kind, name, namespace or None,
+                               propagation_policy=propagation.capitalize(),
+                               grace_period_seconds=0)
+        except ApiError as error:
+            if error.code != 404:
+                raise
+            return
+        while self.monotonic() < deadline:
+            try:
+                self.client.get(api_version, kind, name, namespace or None)
+            except ApiError as error:
+                if error.code == 404:
+                    return
+                raise
+            self.sleep(self.poll_interval)
+        raise GitOpsError(f"{kind}/{name} was not deleted in time (hook BeforeHookCreation)")
+
+    def _start(self, task: SyncTask, final: bool, propagation: str,
+               deadline: float) -> tuple[TaskPhase, dict[str, Any], str]:
+        """Apply or prune one task; returns its phase, result and live name."""
+        name = task.name
+        result = self._result(task, name)
         try:
             if task.action is Action.PRUNE:
-                self.client.delete(str(task.obj["apiVersion"]), kind, name, namespace or None,
+                self.client.delete(str(task.obj["apiVersion"]), task.kind, name,
+                                   resource_key(task.obj)[2] or None,
                                    propagation_policy=propagation.capitalize())
-                result.update(status="Pruned", message="pruned")
+                result.update(status="Pruned", message="pruned",
+                              hookPhase=TaskPhase.SUCCEEDED.value)
+                return TaskPhase.SUCCEEDED, result, name
+            if recreate_first(task):
+                self._delete_and_wait(task.obj, name, deadline)
+            verb, live = self._apply(task.obj)
+            name = str((live.get("metadata") or {}).get("name") or name)
+            result.update(name=name, message=f"{task.kind.lower()}/{name} {verb}")
+        except (KubeError, GitOpsError) as error:
+            result.update(status="SyncFailed", message=str(error),
+                          hookPhase=TaskPhase.FAILED.value)
+            return TaskPhase.FAILED, result, name
+        if final and not task.hook:
+            result["hookPhase"] = TaskPhase.SUCCEEDED.value
+            return TaskPhase.SUCCEEDED, result, name
+        phase, message = task_progress(task, live)
+        result.update(hookPhase=phase.value, **({"message": message} if message else {}))
+        return phase, result, name
+
+    def _live_of(self, task: SyncTask, name: str) -> dict[str, Any] | None:
+        _, kind, namespace, _ = resource_key(task.obj)
+        try:
+            return self.client.get(str(task.obj["apiVersion"]), kind, name, namespace or None)
+        except ApiError as error:
+            if error.code == 404:
+                return None
+            raise
+
+    def execute(self, tasks: Sequence[SyncTask], *, propagation: str = "foreground",
+                timeout: float | None = None) -> tuple[bool, str, list[dict[str, Any]]]:
+        """Run ``tasks`` group by group (``operation.next_step``), waiting between waves and
+        phases for health / hook completion; on failure the SyncFail hooks among
+        ``self._fail_hooks`` run. Returns (succeeded, message, resource results)."""
+        deadline = self.monotonic() + (self.sync_timeout if timeout is None else timeout)
+        tasks = list(tasks)
+        phases = [TaskPhase.PENDING] * len(tasks)
+        messages = [""] * len(tasks)
+        results: dict[int, dict[str, Any]] = {}
+        names: dict[int, str] = {}
+        while True:
+            step = next_step(tasks, phases, messages)
+            if step.action == "apply":
+                for i in step.indexes:
+                    phases[i], results[i], names[i] = self._start(tasks[i], step.final,
+                                                                  propagation, deadline)
+                    messages[i] = results[i]["message"]
+                    if phases[i] is TaskPhase.FAILED:
+                        break  # later tasks depend on this one (gitops-engine stops too)
+            elif step.action == "wait":
+                if self.monotonic() >= deadline:
+                    for i in step.indexes:
+                        phases[i] = TaskPhase.FAILED
+                        messages[i] = f"timed out ({self.sync_timeout:.0f}s): {messages[i]}"
+                        results[i].update(hookPhase="Failed", message=messages[i])
+                    continue
+                self.sleep(self.poll_interval)
+                for i in step.indexes:
+                    phases[i], message = task_progress(tasks[i], self._live_of(tasks[i], names[i]))
+                    messages[i] = message or messages[i]
+                    results[i].update(hookPhase=phases[i].value,
+                                      message=messages[i] or results[i]["message"])
             else:
-                result["message"] = f"{kind.lower()}/{name} {self._apply(task.obj)}"
-        except KubeError as error:
-            result.update(status="SyncFailed", message=str(error))
-        return result
+                succeeded = step.action == "succeeded"
+                for i in hooks_to_delete(tasks, phases, succeeded=succeeded):
+                    try:
+                        self.client.delete(str(tasks[i].obj["apiVersion"]), tasks[i].kind,
+                                           names[i], resource_key(tasks[i].obj)[2] or None,
+                                           propagation_policy="Background")
+                    except ApiError as error:
+                        if error.code != 404:
+                            raise
+                return succeeded, step.message, [results[i] for i in sorted(results)]
 
     def sync(self, app: Application, *, prune: bool | None = None,
              revisions: Mapping[int, str] | None = None,
@@ -208,21 +321,18 @@ class Reconciler:
                           prune=policy.prune if prune is None else prune,
                           prune_last=policy.option("PruneLast"),
                           apply_out_of_sync_only=policy.option("ApplyOutOfSyncOnly"))
-        results = []
-        failed = False
         # PrunePropagationPolicy=foreground|background|orphan (Argo CD default foreground)
         propagation = policy.options.get("PrunePropagationPolicy", "foreground").lower()
-        for task in tasks:
-            result = self._run(task, propagation)
-            results.append(result)
-            if result["status"] == "SyncFailed":
-                failed = True
-                break  # later waves depend on earlier ones (gitops-engine stops too)
-        if failed:
-            results += [self._run(t) for t in plan_sync(state.comparison, hooks=state.desired.hooks,
-                                                         failed=True)]
-        message = next((r["message"] for r in results if r["status"] == "SyncFailed"),
-                       "successfully synced (all tasks run)")
+        deadline = self.monotonic() + self.sync_timeout
+        ok, message, results = self.execute(tasks, propagation=propagation)
+        failed = not ok
+        if failed:  # SyncFail hooks run on failure, through the same machine
+            fail_tasks = plan_sync(state.comparison, hooks=state.desired.hooks, failed=True)
+            if fail_tasks:
+                _, _, fail_results = self.execute(
+                    fail_tasks, propagation=propagation,
+                    timeout=max(deadline - self.monotonic(), self.poll_interval))
+                results += fail_results
         operation = OperationState("Failed" if failed else "Succeeded", message, started,
                                    self.clock(), state.revisions, initiated_by, tuple(results),
                                    retry_count)
