@@ -147,27 +147,21 @@ def test_app_project_refusal_blocks_sync(cli, platform_root):
 
 
 def test_controller_loop_picks_up_new_commits_between_passes(kube_apiserver, platform_root):
-    from shiplane.gitops.workspace import run_controller
+    from shiplane.gitops.controller import GitOpsController
     from shiplane.scaffold import set_image
 
     seen = []
-    waits = []
-
-    def sleep(seconds):
-        waits.append(seconds)
-        set_image("payment-service", environment="dev", tag="2.0.0", directory=platform_root)
-
     with ClusterClients(kube_apiserver.kubeconfig) as clusters:
         client = clusters.control
-        done = run_controller(platform_root, clusters, interval=180, jitter=60, passes=2,
-                              sleep=sleep,
-                              report=lambda name, state: seen.append(
-                                  (name, state.comparison.status.value)))
+        controller = GitOpsController(platform_root, clusters, interval=0.05, report=lambda
+                                      name, state: seen.append((name, state.comparison.status.value)))
+        assert controller.run(passes=1) == 1
+        set_image("payment-service", environment="dev", tag="2.0.0", directory=platform_root)
+        assert controller.run(passes=2) == 2
         dev_ns = next(a for a in PlatformWorkspace.open(platform_root).apps.values()
                       if a.name == "payment-service-dev").destination.namespace
         image = client.get("apps/v1", "Deployment", "payment-service", dev_ns)[
             "spec"]["template"]["spec"]["containers"][0]["image"]
-    assert done == 2 and len(waits) == 1 and 180 <= waits[0] <= 240
     assert seen.count(("payment-service-dev", "Synced")) == 2
     assert image.endswith(":2.0.0")
     audit = run_cli(["audit", "payment-service", "--dir", str(platform_root), "--offline"])

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from shiplane.errors import UsageError
 from shiplane.gitops.diff import SyncStatus
-from shiplane.gitops.workspace import PlatformWorkspace, run_controller
+from shiplane.gitops.controller import serve_controller
+from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.gitops.clusters import ClusterClients
 
 app = typer.Typer(no_args_is_help=True)
@@ -132,19 +133,26 @@ def reconcile_cmd(directory: Path | None = _DIR, kubeconfig: Path | None = _KUBE
 def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds between passes."),
             jitter: float = typer.Option(0.0, "--jitter", help="Up to this many extra seconds."),
             passes: int = typer.Option(0, "--passes", help="Stop after N passes (0: forever)."),
+            webhook: str = typer.Option("", "--webhook", help="Listen for GitHub/Gitea push "
+                                        "webhooks on HOST:PORT (POST /api/webhook)."),
+            webhook_secret: str = typer.Option("", "--webhook-secret",
+                                               envvar="SHIPLANE_GITOPS_WEBHOOK_SECRET",
+                                               help="Shared secret of the webhook signatures."),
             directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
             context: str | None = _CONTEXT, repo: list[str] = _REPO,
             apply_mode: str = _MODE) -> None:
-    """The controller loop: reconcile every Application, wait, repeat (polling)."""
+    """The controller: reconcile every Application, wait, repeat (polling); a webhook push
+    refreshes the affected Applications at once."""
     console = Console(highlight=False, width=200)
 
     def report(name, state):
         console.print(f"{name}: {state.comparison.status.value} {state.health.status.value}",
                       markup=False)
 
-    with ClusterClients(kubeconfig, context) as clusters:
-        run_controller(directory, clusters, interval=interval, jitter=jitter, passes=passes,
-                       apply_mode=apply_mode, extra_repos=_repos(repo), report=report)
+    serve_controller(directory, kubeconfig, context, interval=interval, jitter=jitter,
+                     passes=passes, apply_mode=apply_mode, extra_repos=_repos(repo),
+                     webhook=webhook or None, webhook_secret=webhook_secret or None,
+                     report=report, announce=lambda line: console.print(line, markup=False))
 
 
 @app.command("history")

@@ -32,7 +32,7 @@ from shiplane.kube import KubeClient, KubeError
 from shiplane.policy import POLICY_FILE, Policy, blocking, evaluate, load_policy
 from shiplane.scaffold import find_platform_root, load_platform
 
-__all__ = ["ENVIRONMENT_LABEL", "PlatformWorkspace", "run_controller"]
+__all__ = ["ENVIRONMENT_LABEL", "PlatformWorkspace"]
 
 ENVIRONMENT_LABEL = "shiplane.io/environment"
 
@@ -192,34 +192,3 @@ class PlatformWorkspace:
 def _empty_helm():
     from shiplane.gitops.application import HelmSource
     return HelmSource()
-
-
-def run_controller(directory: Path | None, clusters: ClusterClients, *,
-                   interval: float = 180.0,
-                   jitter: float = 0.0, passes: int = 0, apply_mode: str = "server-side",
-                   extra_repos: Mapping[str, Path] | None = None,
-                   sleep: Any = None, report: Any = None) -> int:
-    """Reconcile every Application, then wait ``interval`` (+ up to ``jitter``) seconds and
-    repeat — Argo CD's polling (``timeout.reconciliation`` 120 s + jitter). The platform
-    repo is re-read on each pass, so added or removed Applications are picked up.
-    ``passes`` > 0 stops after that many passes; returns the number of passes run.
-    """
-    import random
-    import time
-    sleep = sleep or time.sleep
-    done = 0
-    previous: PlatformWorkspace | None = None
-    while True:
-        workspace = PlatformWorkspace.open(directory, extra_repos)
-        if previous is not None:  # keep git exports and rendered manifests across passes
-            workspace._git, workspace.render_cache = previous._git, previous.render_cache
-        previous = workspace
-        for name in sorted(workspace.apps):
-            app = workspace.apps[name]
-            state = workspace.reconciler_for(app, clusters, apply_mode=apply_mode).reconcile(app)
-            if report is not None:
-                report(name, state)
-        done += 1
-        if passes and done >= passes:
-            return done
-        sleep(interval + random.uniform(0, jitter))

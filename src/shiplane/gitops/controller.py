@@ -1,0 +1,239 @@
+"""``shiplane gitops run``: the controller process — polling, webhook refreshes, leadership.
+
+One worker thread does every reconcile (no two syncs of an app at once). It runs a
+full pass over the platform repo's Applications every ``interval`` s (+ up to
+``jitter``; Argo CD's ``timeout.reconciliation`` 120 s + jitter), re-reading
+``argocd-apps/`` each time. A webhook push (``webhook.webhook_app`` on an HTTP
+listener) only queues the affected Application names and wakes the worker, which
+refreshes them at once — between two apps of a running pass, too — as Argo CD's
+``/api/webhook`` queues an app refresh. With an ``elector`` (``leader.LeaderElector``)
+only the leader reconciles; a follower keeps its queue empty and waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from shiplane.gitops.application import Application
+from shiplane.gitops.clusters import ClusterClients
+from shiplane.gitops.errors import GitOpsError
+from shiplane.gitops.webhook import webhook_app
+from shiplane.gitops.workspace import PlatformWorkspace
+
+__all__ = ["GitOpsController", "WebhookListener", "parse_listen", "serve_controller"]
+
+log = logging.getLogger(__name__)
+
+
+class GitOpsController:
+    def __init__(self, directory: Path | None, clusters: ClusterClients, *,
+                 interval: float = 180.0, jitter: float = 0.0, apply_mode: str = "server-side",
+                 extra_repos: Mapping[str, Path] | None = None,
+                 report: Callable[[str, Any], None] | None = None,
+                 elector: Any = None) -> None:
+        self.directory, self.clusters = directory, clusters
+        self.interval, self.jitter, self.apply_mode = interval, jitter, apply_mode
+        self.extra_repos, self.report, self.elector = extra_repos, report, elector
+        self.workspace = self._open(None)
+        self._queue: dict[str, None] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self.stopping = threading.Event()
+        self.passes = 0
+
+    def _open(self, previous: PlatformWorkspace | None) -> PlatformWorkspace:
+        workspace = PlatformWorkspace.open(self.directory, self.extra_repos)
+        if previous is not None:  # keep git exports and rendered manifests across passes
+            workspace._git, workspace.render_cache = previous._git, previous.render_cache
+            workspace._reconcilers = previous._reconcilers
+            for reconciler in workspace._reconcilers.values():
+                reconciler.admit = workspace.violations
+                reconciler.sources = workspace._sources()
+        return workspace
+
+    # -- what the webhook calls (any thread) ------------------------------------------------
+    def applications(self) -> Sequence[Application]:
+        return list(self.workspace.apps.values())
+
+    def refresh(self, names: Sequence[str]) -> None:
+        """Queue ``names`` for an immediate reconcile and wake the worker."""
+        with self._lock:
+            self._queue.update(dict.fromkeys(names))
+        self._wake.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self._wake.set()
+
+    # -- the worker -------------------------------------------------------------------------
+    def _leading(self) -> bool:
+        return self.elector is None or self.elector.is_leader()
+
+    def _reconcile(self, name: str) -> None:
+        app = self.workspace.apps.get(name)
+        if app is None:
+            return  # removed from argocd-apps/ since the push
+        try:
+            reconciler = self.workspace.reconciler_for(app, self.clusters,
+                                                       apply_mode=self.apply_mode)
+            state = reconciler.reconcile(app)
+        except (GitOpsError, OSError) as error:  # one bad app must not stop the controller
+            log.warning("reconcile of %s failed: %s", name, error)
+            return
+        except Exception as error:  # noqa: BLE001 - e.g. a KubeError on an unreachable cluster
+            log.warning("reconcile of %s failed: %s", name, error)
+            return
+        if self.report is not None:
+            self.report(name, state)
+
+    def drain(self) -> list[str]:
+        """Reconcile the queued apps now (re-reading ``argocd-apps/`` first)."""
+        with self._lock:
+            names, self._queue = list(self._queue), {}
+        if not names or not self._leading():
+            return []
+        self.workspace = self._open(self.workspace)
+        for name in names:
+            self._reconcile(name)
+        return names
+
+    def full_pass(self) -> None:
+        self.workspace = self._open(self.workspace)
+        for name in sorted(self.workspace.apps):
+            if self.stopping.is_set() or not self._leading():
+                return
+            self.drain()  # a webhook refresh does not wait for the pass to end
+            self._reconcile(name)
+        self.passes += 1
+
+    def run(self, passes: int = 0) -> int:
+        """Poll and serve refreshes until ``stop()`` (or ``passes`` full passes)."""
+        next_pass = time.monotonic()
+        while not self.stopping.is_set():
+            if not self._leading():
+                with self._lock:
+                    self._queue.clear()  # the leader does the work
+                self._wake.wait(1.0)
+                self._wake.clear()
+                next_pass = time.monotonic()  # a new leader starts with a full pass
+                continue
+            if time.monotonic() >= next_pass:
+                self.full_pass()
+                if passes and self.passes >= passes:
+                    break
+                next_pass = time.monotonic() + self.interval + random.uniform(0, self.jitter)
+            self._wake.wait(max(0.0, next_pass - time.monotonic()))
+            self._wake.clear()
+            self.drain()
+        return self.passes
+
+
+class WebhookListener:
+    """``POST /api/webhook`` on a real socket (uvicorn on a thread), refreshing through
+    ``controller``."""
+
+    def __init__(self, controller: GitOpsController, *, host: str = "127.0.0.1",
+                 port: int = 0, secret: str | None = None) -> None:
+        self.app = webhook_app(controller.applications, controller.refresh, secret=secret)
+        self.host, self._port = host, port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.servers:
+            raise GitOpsError("the webhook listener is not running")
+        return int(self._server.servers[0].sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> WebhookListener:
+        config = uvicorn.Config(self.app, host=self.host, port=self._port, lifespan="off",
+                                access_log=False, log_level="warning", loop="asyncio")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server = server
+        self._thread = threading.Thread(target=server.run, name="shiplane-gitops-webhook",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise GitOpsError(f"the webhook listener did not start on {self.host}:"
+                                  f"{self._port}", hint="is the port already in use?")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> WebhookListener:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def parse_listen(address: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``PORT`` → (host, port); host defaults to loopback."""
+    host, sep, port = address.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        raise GitOpsError(f"webhook address {address!r}: expected HOST:PORT or PORT") from None
+    if not 0 <= number <= 65535:
+        raise GitOpsError(f"webhook address {address!r}: port out of range")
+    return (host if sep and host else "127.0.0.1"), number
+
+
+def serve_controller(directory: Path | None, kubeconfig: Path | None, context: str | None, *,
+                     interval: float = 180.0, jitter: float = 0.0, passes: int = 0,
+                     apply_mode: str = "server-side",
+                     extra_repos: Mapping[str, Path] | None = None,
+                     webhook: str | None = None, webhook_secret: str | None = None,
+                     report: Callable[[str, Any], None] | None = None,
+                     announce: Callable[[str], None] | None = None,
+                     stop: threading.Event | None = None,
+                     elector_factory: Callable[[ClusterClients], Any] | None = None) -> int:
+    """What ``shiplane gitops run`` (and the stack's gitops part) runs: the controller loop,
+    with the webhook listener when ``webhook`` (``HOST:PORT``) is given."""
+    with ClusterClients(kubeconfig, context) as clusters:
+        elector = elector_factory(clusters) if elector_factory else None
+        controller = GitOpsController(directory, clusters, interval=interval, jitter=jitter,
+                                      apply_mode=apply_mode, extra_repos=extra_repos,
+                                      report=report, elector=elector)
+        listener = None
+        if webhook:
+            host, port = parse_listen(webhook)
+            listener = WebhookListener(controller, host=host, port=port,
+                                       secret=webhook_secret).start()
+            if announce:
+                announce(f"webhook: POST {listener.url}/api/webhook")
+        watcher = None
+        if stop is not None:
+            watcher = threading.Thread(target=lambda: (stop.wait(), controller.stop()),
+                                       daemon=True)
+            watcher.start()
+        if elector is not None:
+            elector.start(on_change=controller._wake.set)
+        try:
+            return controller.run(passes=passes)
+        finally:
+            if elector is not None:
+                elector.stop()
+            if listener is not None:
+                listener.stop()
