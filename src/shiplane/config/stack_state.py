@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 __all__ = ["StackState", "process_alive", "read_stack_state", "running_stack", "stack_dir", "write_stack_state"]
@@ -27,6 +27,7 @@ class StackState:
     cluster: str = "default"
     nodes: int = 3
     time_scale: float = 1.0
+    parts: dict[str, str] = field(default_factory=dict)  # optional part -> endpoint
 
     @property
     def registry_port(self) -> int:

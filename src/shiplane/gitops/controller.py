@@ -27,8 +27,15 @@ from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.errors import GitOpsError
 from shiplane.gitops.webhook import webhook_app
 from shiplane.gitops.workspace import PlatformWorkspace
+from shiplane.serving import ServerStartError, ThreadedServer
 
-__all__ = ["GitOpsController", "WebhookListener", "parse_listen", "serve_controller"]
+__all__ = [
+    "ControllerService",
+    "GitOpsController",
+    "WebhookListener",
+    "parse_listen",
+    "serve_controller",
+]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,11 @@ class GitOpsController:
     def stop(self) -> None:
         self.stopping.set()
         self._wake.set()
+
+    def health(self) -> dict[str, Any]:
+        return {"applications": len(self.workspace.apps), "passes": self.passes,
+                "leader": self._leading(),
+                **({"identity": self.elector.identity} if self.elector is not None else {})}
 
     # -- the worker -------------------------------------------------------------------------
     def _leading(self) -> bool:
@@ -137,49 +149,35 @@ class GitOpsController:
 
 
 class WebhookListener:
-    """``POST /api/webhook`` on a real socket (uvicorn on a thread), refreshing through
+    """``POST /api/webhook`` on a real socket (``ThreadedServer``), refreshing through
     ``controller``."""
 
     def __init__(self, controller: GitOpsController, *, host: str = "127.0.0.1",
                  port: int = 0, secret: str | None = None) -> None:
-        self.app = webhook_app(controller.applications, controller.refresh, secret=secret)
-        self.host, self._port = host, port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self.app = webhook_app(controller.applications, controller.refresh, secret=secret,
+                               health=controller.health)
+        self.host = host
+        self._server = ThreadedServer(uvicorn.Config(
+            self.app, host=host, port=port, lifespan="off", access_log=False,
+            log_level="warning", loop="asyncio"), name="shiplane-gitops-webhook")
 
     @property
     def port(self) -> int:
-        if self._server is None or not self._server.servers:
-            raise GitOpsError("the webhook listener is not running")
-        return int(self._server.servers[0].sockets[0].getsockname()[1])
+        return self._server.bound_port
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> WebhookListener:
-        config = uvicorn.Config(self.app, host=self.host, port=self._port, lifespan="off",
-                                access_log=False, log_level="warning", loop="asyncio")
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._server = server
-        self._thread = threading.Thread(target=server.run, name="shiplane-gitops-webhook",
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise GitOpsError(f"the webhook listener did not start on {self.host}:"
-                                  f"{self._port}", hint="is the port already in use?")
-            time.sleep(0.02)
+        try:
+            self._server.start(timeout)
+        except ServerStartError as error:
+            raise GitOpsError(str(error), hint=error.hint) from error
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> WebhookListener:
         return self.start()
@@ -200,40 +198,81 @@ def parse_listen(address: str) -> tuple[str, int]:
     return (host if sep and host else "127.0.0.1"), number
 
 
-def serve_controller(directory: Path | None, kubeconfig: Path | None, context: str | None, *,
-                     interval: float = 180.0, jitter: float = 0.0, passes: int = 0,
-                     apply_mode: str = "server-side",
-                     extra_repos: Mapping[str, Path] | None = None,
-                     webhook: str | None = None, webhook_secret: str | None = None,
-                     report: Callable[[str, Any], None] | None = None,
-                     announce: Callable[[str], None] | None = None,
-                     stop: threading.Event | None = None,
-                     elector_factory: Callable[[ClusterClients], Any] | None = None) -> int:
-    """What ``shiplane gitops run`` (and the stack's gitops part) runs: the controller loop,
-    with the webhook listener when ``webhook`` (``HOST:PORT``) is given."""
-    with ClusterClients(kubeconfig, context) as clusters:
-        elector = elector_factory(clusters) if elector_factory else None
-        controller = GitOpsController(directory, clusters, interval=interval, jitter=jitter,
-                                      apply_mode=apply_mode, extra_repos=extra_repos,
-                                      report=report, elector=elector)
-        listener = None
+class ControllerService:
+    """The controller loop on its own thread plus its webhook listener: what ``gitops run``
+    runs in the foreground and ``shiplane up`` runs as a part of the stack."""
+
+    def __init__(self, directory: Path | None, kubeconfig: Path | None,
+                 context: str | None = None, *, interval: float = 180.0, jitter: float = 0.0,
+                 apply_mode: str = "server-side",
+                 extra_repos: Mapping[str, Path] | None = None,
+                 webhook: str | None = None, webhook_secret: str | None = None,
+                 report: Callable[[str, Any], None] | None = None,
+                 elector_factory: Callable[[ClusterClients], Any] | None = None) -> None:
+        self.clusters = ClusterClients(kubeconfig, context)
+        self.elector = elector_factory(self.clusters) if elector_factory else None
+        try:
+            self.controller = GitOpsController(
+                directory, self.clusters, interval=interval, jitter=jitter,
+                apply_mode=apply_mode, extra_repos=extra_repos, report=report,
+                elector=self.elector)
+        except BaseException:
+            self.clusters.close()
+            raise
+        self.listener = None
         if webhook:
             host, port = parse_listen(webhook)
-            listener = WebhookListener(controller, host=host, port=port,
-                                       secret=webhook_secret).start()
-            if announce:
-                announce(f"webhook: POST {listener.url}/api/webhook")
-        watcher = None
-        if stop is not None:
-            watcher = threading.Thread(target=lambda: (stop.wait(), controller.stop()),
-                                       daemon=True)
-            watcher.start()
-        if elector is not None:
-            elector.start(on_change=controller._wake.set)
-        try:
-            return controller.run(passes=passes)
-        finally:
-            if elector is not None:
-                elector.stop()
-            if listener is not None:
-                listener.stop()
+            self.listener = WebhookListener(self.controller, host=host, port=port,
+                                            secret=webhook_secret)
+        self._thread: threading.Thread | None = None
+        self.passes = 0
+
+    @property
+    def webhook_url(self) -> str | None:
+        return f"{self.listener.url}/api/webhook" if self.listener is not None else None
+
+    def start(self, passes: int = 0) -> ControllerService:
+        if self.listener is not None:
+            self.listener.start()
+        if self.elector is not None:
+            self.elector.start(on_change=self.controller._wake.set)
+
+        def run() -> None:
+            self.passes = self.controller.run(passes=passes)
+
+        self._thread = threading.Thread(target=run, name="shiplane-gitops", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self, stop: threading.Event | None = None) -> int:
+        """Block until the loop ends (``passes`` done) or ``stop`` is set."""
+        assert self._thread is not None
+        while self._thread.is_alive():
+            if stop is not None and stop.wait(0.2):
+                break
+            self._thread.join(0.2)
+        return self.passes
+
+    def stop(self) -> None:
+        self.controller.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        if self.elector is not None:
+            self.elector.stop()
+        if self.listener is not None:
+            self.listener.stop()
+        self.clusters.close()
+
+
+def serve_controller(directory: Path | None, kubeconfig: Path | None, context: str | None, *,
+                     passes: int = 0, announce: Callable[[str], None] | None = None,
+                     stop: threading.Event | None = None, **options: Any) -> int:
+    """What ``shiplane gitops run`` runs: the controller in the foreground until ``stop``
+    (or ``passes`` full passes); ``options`` as :class:`ControllerService`."""
+    service = ControllerService(directory, kubeconfig, context, **options).start(passes)
+    try:
+        if announce and service.webhook_url:
+            announce(f"webhook: POST {service.webhook_url}")
+        return service.wait(stop)
+    finally:
+        service.stop()

@@ -11,7 +11,8 @@ payload parsing is the pipeline's (``shiplane.pipeline.webhook``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,9 +23,10 @@ from shiplane.gitops.application import Application
 from shiplane.pipeline.errors import WebhookRejected
 from shiplane.pipeline.webhook import WebhookPush, parse_push_webhook
 
-__all__ = ["WEBHOOK_PATH", "apps_for_push", "webhook_app"]
+__all__ = ["HEALTH_PATH", "WEBHOOK_PATH", "apps_for_push", "webhook_app"]
 
 WEBHOOK_PATH = "/api/webhook"
+HEALTH_PATH = "/healthz"
 
 
 def _repo_name(url: str) -> str:
@@ -51,8 +53,11 @@ def apps_for_push(apps: Iterable[Application], push: WebhookPush) -> list[str]:
 
 
 def webhook_app(apps: Callable[[], Sequence[Application]],
-                refresh: Callable[[list[str]], None], *, secret: str | None = None) -> Starlette:
-    """The webhook endpoint; ``apps`` lists current Applications, ``refresh`` reconciles."""
+                refresh: Callable[[list[str]], None], *, secret: str | None = None,
+                health: Callable[[], Mapping[str, Any]] | None = None) -> Starlette:
+    """The webhook endpoint; ``apps`` lists current Applications, ``refresh`` reconciles
+    (or queues). ``GET /healthz`` answers with ``health()`` (what ``shiplane status`` probes).
+    """
 
     async def receive(request: Request) -> JSONResponse:
         body = await request.body()
@@ -67,4 +72,8 @@ def webhook_app(apps: Callable[[], Sequence[Application]],
             await asyncio.to_thread(refresh, names)
         return JSONResponse({"refreshed": names})
 
-    return Starlette(routes=[Route(WEBHOOK_PATH, receive, methods=["POST"])])
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True, **(health() if health else {})})
+
+    return Starlette(routes=[Route(WEBHOOK_PATH, receive, methods=["POST"]),
+                             Route(HEALTH_PATH, healthz, methods=["GET"])])

@@ -84,9 +84,10 @@ def _log_tail(path: Path, lines: int = 15) -> str:
 def stack_up(
     state_dir: Path, *, nodes: int = 3, time_scale: float = 1.0,
     registry_port: int | None = None, api_port: int | None = None, git_port: int | None = None,
-    cwd: Path | None = None,
+    cwd: Path | None = None, part_options: tuple[str, ...] = (),
 ) -> tuple[StackState, bool]:
-    """Start the stack (or find it running); returns its state and whether it was started."""
+    """Start the stack (or find it running); returns its state and whether it was started.
+    ``part_options`` go to the supervisor for its optional parts (``parts.py``)."""
     state_dir = Path(state_dir).resolve()
     if nodes < 1:
         raise StackError(f"--nodes must be at least 1 (got {nodes})")
@@ -109,7 +110,7 @@ def stack_up(
             [sys.executable, "-m", "shiplane.stack.supervisor", "--state-dir", str(state_dir),
              "--nodes", str(nodes), "--time-scale", str(time_scale),
              "--registry-port", str(ports["registry"]), "--api-port", str(ports["api"]),
-             "--git-port", str(ports["git"])],
+             "--git-port", str(ports["git"]), *part_options],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env=env, cwd=cwd,
         )
@@ -183,6 +184,9 @@ def stack_status(state_dir: Path) -> StackStatus:
         ("git", state.git_url, f"{state.git_url}/"),
     ):
         healthy, detail = _probe(url, (200, 404) if name == "git" else (200,))
+        parts.append(PartHealth(name, endpoint, healthy, detail))
+    for name, endpoint in sorted(state.parts.items()):  # the optional parts (parts.py)
+        healthy, detail = _probe(f"{endpoint}/healthz")
         parts.append(PartHealth(name, endpoint, healthy, detail))
     if parts[1].healthy:
         nodes_ready = _ready_nodes(state)

@@ -6,7 +6,9 @@ It runs, on loopback ports, each on its own threads:
 * the cluster: the API server over the same SQLite store as ``shiplane cluster up``
   (``<state>/clusters/default/store.db``), the controllers and N simulated nodes;
 * the local git server whose pushes to ``main`` run the pipeline (runs in
-  ``<state>/workspace.db``, repos in ``<state>/git``), pushing to this registry.
+  ``<state>/workspace.db``, repos in ``<state>/git``), pushing to this registry;
+* the optional parts of ``parts.OPTIONAL_PARTS`` that are enabled (e.g. the GitOps
+  controller with its webhook when ``--platform`` names a platform repo).
 
 It writes ``clusters/default/{apiserver.pid,endpoint,kubeconfig}`` (so ``deploy``
 finds the embedded cluster as it finds ``cluster up``'s) and then the stack state
@@ -24,6 +26,7 @@ import threading
 from pathlib import Path
 
 from shiplane.config import StackState, Workspace, find_config, load_workspace, write_stack_state
+from shiplane.stack.parts import OPTIONAL_PARTS, PartContext
 
 __all__ = ["main"]
 
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry-port", type=int, default=0)
     parser.add_argument("--api-port", type=int, default=0)
     parser.add_argument("--git-port", type=int, default=0)
+    for part in OPTIONAL_PARTS:
+        part.add_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -92,12 +97,19 @@ def main(argv: list[str] | None = None) -> int:
         log.info("git server serving at %s (a push to main runs the pipeline to dev)",
                  pipeline.url)
 
+        endpoints = {}
+        context = PartContext(state_dir, args, kubeconfig, registry.host, pipeline.url)
+        for part in (p for p in OPTIONAL_PARTS if p.enabled(args)):
+            started = part.start(context)
+            stopping.append(started.stop)
+            endpoints[part.name] = started.endpoint
+
         (cluster_dir / "endpoint").write_text(apiserver.url)
         (cluster_dir / "apiserver.pid").write_text(str(os.getpid()))
         write_stack_state(state_dir, StackState(
             pid=os.getpid(), registry=registry.host, api_url=apiserver.url,
             kubeconfig=str(kubeconfig), git_url=pipeline.url, nodes=args.nodes,
-            time_scale=args.time_scale,
+            time_scale=args.time_scale, parts=endpoints,
         ))
         log.info("stack ready")
         stop.wait()
