@@ -10,6 +10,9 @@ gitops-engine ``pkg/diff``):
    a subset of the live one (a key only in live is a default; a list keeps its
    length, so an added or removed item is a difference);
 3. ``ignoreDifferences`` fields are removed from both sides (``ignore``);
+   quantities compare by value (``quantity``: ``1000m`` == ``1``); a field our
+   field manager applied before, still live but gone from git, is a difference
+   (``removed``: the next apply drops it);
 4. a resource in git and not live is OutOfSync (missing); a live resource with
    our tracking mark that git no longer has is OutOfSync and ``requires_pruning``.
 
@@ -27,9 +30,12 @@ from typing import Any
 
 from shiplane.gitops.application import IgnoreDifference
 from shiplane.gitops.ignore import apply_ignores
+from shiplane.gitops.quantity import QUANTITY_FIELDS, QUANTITY_MAPS, same_quantity
+from shiplane.gitops.removed import owned_fields, removed_fields
 from shiplane.gitops.tracking import ResourceKey, owned_by, resource_key
 
 __all__ = [
+    "FIELD_MANAGER",
     "Comparison",
     "ResourceDiff",
     "SyncStatus",
@@ -38,6 +44,7 @@ __all__ = [
     "normalise",
 ]
 
+FIELD_MANAGER = "shiplane-gitops"  # server-side apply field manager of the reconciler
 _SERVER_METADATA = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
                     "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 _SERVER_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",
@@ -114,6 +121,11 @@ def _same_scalar(desired: Any, live: Any) -> bool:
     return bool(desired == live)
 
 
+def _quantity_path(path: tuple[Any, ...]) -> bool:
+    return bool(path) and (path[-1] in QUANTITY_FIELDS or
+                           (len(path) > 1 and path[-2] in QUANTITY_MAPS))
+
+
 def differences(desired: Any, live: Any, path: tuple[Any, ...] = ()) -> list[str]:
     """Where ``live`` does not contain ``desired`` (a key only in live is a default)."""
     if isinstance(desired, dict):
@@ -139,6 +151,8 @@ def differences(desired: Any, live: Any, path: tuple[Any, ...] = ()) -> list[str
         return out
     if desired is None and live is None:
         return []
+    if _quantity_path(path) and same_quantity(desired, live):
+        return []  # 1000m == 1, 1Gi == 1073741824
     if not _same_scalar(desired, live):
         return [f"{_fmt(path)}: {desired!r} in git, {live!r} live"]
     return []
@@ -152,11 +166,13 @@ def compare(
     ignore_differences: Sequence[IgnoreDifference] = (),
     tracking_method: str = "annotation",
     error: str | None = None,
+    field_manager: str | None = FIELD_MANAGER,
 ) -> Comparison:
     """Compare rendered ``desired`` objects (namespaces filled in) with ``live`` ones.
 
     ``live`` may hold any objects of the destination; only those matching a desired
-    key or carrying ``app_name``'s tracking mark take part.
+    key or carrying ``app_name``'s tracking mark take part. Fields ``field_manager``
+    applied before (live managedFields) that git no longer has count as differences.
     """
     if error is not None:
         return Comparison(SyncStatus.UNKNOWN, (), error)
@@ -175,6 +191,8 @@ def compare(
         want, have = normalise(obj), normalise(current)
         apply_ignores(want, have, rules, managed_from=current)
         paths = tuple(differences(want, have))
+        if field_manager:  # what we applied before and git no longer has
+            paths += tuple(removed_fields(want, have, owned_fields(current, field_manager)))
         status = SyncStatus.OUT_OF_SYNC if paths else SyncStatus.SYNCED
         results.append(ResourceDiff(key, status, dict(obj), dict(current), paths))
     for key, obj in live_by_key.items():

@@ -33,7 +33,7 @@ from typing import Any
 
 from shiplane.gitops.application import Application
 from shiplane.gitops.desired import CLUSTER_SCOPED, DesiredState, SourceResolver, render_application
-from shiplane.gitops.diff import Comparison, SyncStatus, compare
+from shiplane.gitops.diff import FIELD_MANAGER, Comparison, SyncStatus, compare
 from shiplane.gitops.errors import GitOpsError, RollbackRefused
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
 from shiplane.gitops.operation import (
@@ -52,7 +52,6 @@ from shiplane.kube.errors import ApiError
 
 __all__ = ["FIELD_MANAGER", "AppState", "Reconciler"]
 
-FIELD_MANAGER = "shiplane-gitops"
 # Kinds listed for pruning besides those in git (what service charts produce).
 PRUNABLE: tuple[tuple[str, str], ...] = (
     ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"), ("v1", "ServiceAccount"),
