@@ -12,6 +12,7 @@ from rich.table import Table
 from shiplane.errors import UsageError
 from shiplane.gitops.diff import SyncStatus
 from shiplane.gitops.controller import serve_controller
+from shiplane.gitops.leader import LeaderElector, LeaseSettings
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.gitops.clusters import ClusterClients
 
@@ -138,6 +139,11 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
             webhook_secret: str = typer.Option("", "--webhook-secret",
                                                envvar="SHIPLANE_GITOPS_WEBHOOK_SECRET",
                                                help="Shared secret of the webhook signatures."),
+            leader_elect: bool = typer.Option(
+                False, "--leader-elect", help="Only the holder of a coordination.k8s.io Lease "
+                "reconciles (run several replicas)."),
+            lease: str = typer.Option("argocd/shiplane-gitops-controller", "--lease",
+                                      help="NAMESPACE/NAME of the leader-election Lease."),
             directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
             context: str | None = _CONTEXT, repo: list[str] = _REPO,
             apply_mode: str = _MODE) -> None:
@@ -152,7 +158,16 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
     serve_controller(directory, kubeconfig, context, interval=interval, jitter=jitter,
                      passes=passes, apply_mode=apply_mode, extra_repos=_repos(repo),
                      webhook=webhook or None, webhook_secret=webhook_secret or None,
-                     report=report, announce=lambda line: console.print(line, markup=False))
+                     report=report, announce=lambda line: console.print(line, markup=False),
+                     elector_factory=_elector(lease) if leader_elect else None)
+
+
+def _elector(lease: str):
+    namespace, sep, name = lease.partition("/")
+    if not sep or not namespace or not name:
+        raise UsageError(f"--lease {lease!r}: expected NAMESPACE/NAME")
+    settings = LeaseSettings(name=name, namespace=namespace)
+    return lambda clusters: LeaderElector(clusters.control, settings)
 
 
 @app.command("history")
