@@ -30,6 +30,12 @@ from shiplane.charts.render import (
     render_chart,
     render_environment,
 )
+from shiplane.charts.repositories import (
+    index_repository,
+    package_chart,
+    pull_chart,
+    push_chart,
+)
 from shiplane.charts.releases import (
     ClusterAccess,
     ReleaseCanceller,
@@ -63,7 +69,11 @@ __all__ = [
     "ValuesFileError",
     "environment_overrides",
     "helm_version",
+    "index_repository",
     "install_or_upgrade",
+    "package_chart",
+    "pull_chart",
+    "push_chart",
     "lint_chart",
     "merge_maps",
     "merge_values",

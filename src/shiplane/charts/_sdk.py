@@ -31,6 +31,10 @@ from shiplane.charts.errors import (
 __all__ = [
     "cancel_context",
     "cluster_config",
+    "index_repository",
+    "package_chart",
+    "pull",
+    "push",
     "converted",
     "helm_version",
     "lint",
@@ -147,3 +151,29 @@ def release_errors(what: str) -> Iterator[None]:
                 str(error), hint="check the environment's cluster (shiplane cluster status)"
             ) from cause
         raise
+
+
+def pull(reference: str, destination: Path, *, repo_url: str | None, version: str | None,
+         plain_http: bool) -> None:
+    """``helm pull --untar``: a chart from an HTTP repository or an ``oci://`` reference."""
+    with converted(f"helm pull {reference}", default=ChartNotFoundError):
+        helm.pull(reference, repo_url=repo_url, version=version, untar=True,
+                  untar_dir=destination, destination=destination, plain_http=plain_http)
+
+
+def package_chart(path: Path, destination: Path) -> Path:
+    """``helm package``: returns the archive path."""
+    with converted(f"helm package {path}"):
+        return Path(helm.package(path, destination=destination))
+
+
+def push(archive: Path, remote: str, *, plain_http: bool) -> dict[str, Any]:
+    """``helm push ARCHIVE oci://...``."""
+    with converted(f"helm push {archive} {remote}"):
+        return helm.push(archive, remote, plain_http=plain_http)
+
+
+def index_repository(directory: Path, base_url: str | None = None) -> dict[str, Any]:
+    """``helm repo index``: writes ``directory/index.yaml``."""
+    with converted(f"helm repo index {directory}"):
+        return helm.repo_index_generate(directory, base_url=base_url)

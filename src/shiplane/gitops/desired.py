@@ -7,15 +7,20 @@ Order of values, as Argo CD passes them to Helm: ``valueFiles`` (``-f``, in
 order) < ``values``/``valuesObject`` < ``parameters`` (``--set`` /
 ``--set-string`` with ``forceString``). Sources are checked out by a
 :class:`SourceResolver`: a local directory per repoURL (``LocalSources``), or a
-dulwich export of a git revision (``GitSources``).
+dulwich export of a git revision (``GitSources``). A source with ``chart:`` names a
+chart in a Helm repository (``repoURL`` an HTTP repository with ``index.yaml``, or
+``oci://host/path``) at version ``targetRevision`` (exact or a constraint); it is
+pulled with the Helm SDK (:class:`ChartCache`) and its resolved version is the
+source's revision, as in Argo CD.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,13 +28,14 @@ import yaml
 from dulwich.objects import Tree
 from dulwich.repo import Repo
 
-from shiplane.charts import ChartError, ValueOverrides, render_chart
+from shiplane.charts import ChartError, ValueOverrides, pull_chart, render_chart
 from shiplane.gitops.application import Application, Source
 from shiplane.gitops.errors import SourceUnavailable
 from shiplane.gitops.tracking import mark
 
 __all__ = [
     "CLUSTER_SCOPED",
+    "ChartCache",
     "DesiredState",
     "GitSources",
     "LocalSources",
@@ -49,12 +55,50 @@ class SourceResolver(Protocol):
     def checkout(self, repo_url: str, revision: str) -> tuple[Path, str]:
         """A directory holding ``repo_url`` at ``revision``, and the resolved revision."""
 
+    def chart(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
+        """The directory of Helm chart ``chart`` at ``version`` from the Helm repository
+        ``repo_url`` (HTTP with ``index.yaml``, or ``oci://``), and the resolved version."""
+
+
+_EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
+
+
+class ChartCache:
+    """Charts pulled with the Helm SDK (``shiplane.charts.pull_chart``), one directory per
+    (repository, chart, version). An exact version is immutable and pulled once; a
+    constraint (``1.x``, ``>=1.0``, ``*``; ``HEAD`` or empty means latest) is resolved
+    again at each render, so a newly published version is picked up (Argo CD resolves
+    chart constraints against the index on every refresh)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._pulled: dict[tuple[str, str, str], tuple[Path, str]] = {}
+
+    def fetch(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
+        key = (repo_url, chart, version)
+        if key in self._pulled:
+            return self._pulled[key]
+        wanted = None if version in ("", "HEAD", "*") else version
+        try:
+            found = pull_chart(repo_url, chart, wanted, self.root / chart)
+        except ChartError as error:
+            raise SourceUnavailable(f"chart {chart} {version or 'latest'} from {repo_url}: "
+                                    f"{error}", hint=error.hint) from error
+        if _EXACT_VERSION.match(version):
+            self._pulled[key] = found
+        return found
+
 
 @dataclass
 class LocalSources:
     """Working trees on disk, one per repoURL (the revision is what is on disk)."""
 
     repos: Mapping[str, Path]
+    charts: ChartCache = field(default_factory=lambda: ChartCache(
+        Path(tempfile.mkdtemp(prefix="shiplane-charts-"))))
+
+    def chart(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
+        return self.charts.fetch(repo_url, chart, version)
 
     def checkout(self, repo_url: str, revision: str) -> tuple[Path, str]:
         path = self.repos.get(repo_url)
@@ -71,6 +115,10 @@ class GitSources:
         self.repos = dict(repos)
         self._root = Path(tempfile.mkdtemp(prefix="shiplane-gitops-"))
         self._exports: dict[tuple[str, str], Path] = {}
+        self.charts = ChartCache(self._root / "charts")
+
+    def chart(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
+        return self.charts.fetch(repo_url, chart, version)
 
     def resolve(self, repo_url: str, revision: str) -> str:
         path = self.repos.get(repo_url)
@@ -182,7 +230,10 @@ def render_application(app: Application, sources: SourceResolver, *,
     dirs: list[Path] = []
     for index, source in enumerate(app.sources):
         revision = (revisions or {}).get(index, source.target_revision)
-        directory, commit = sources.checkout(source.repo_url, revision)
+        if source.chart:  # a chart from a Helm repository: the revision is its version
+            directory, commit = sources.chart(source.repo_url, source.chart, revision)
+        else:
+            directory, commit = sources.checkout(source.repo_url, revision)
         dirs.append(directory)
         resolved.append(commit)
         if source.ref:
@@ -197,7 +248,8 @@ def render_application(app: Application, sources: SourceResolver, *,
             continue
         chart_dir = dirs[index] / (source.path or ".")
         if not (chart_dir / "Chart.yaml").is_file():
-            raise SourceUnavailable(f"{app.name}: {source.repo_url} path {source.path} "
+            what = f"chart {source.chart}" if source.chart else f"path {source.path}"
+            raise SourceUnavailable(f"{app.name}: {source.repo_url} {what} "
                                     "is not a Helm chart (no Chart.yaml)")
         release = (source.helm.release_name if source.helm else None) or app.name
         overrides = _source_overrides(app, source, chart_dir, checkouts)
