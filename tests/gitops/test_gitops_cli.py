@@ -166,3 +166,48 @@ def test_controller_loop_picks_up_new_commits_between_passes(kube_apiserver, pla
     assert image.endswith(":2.0.0")
     audit = run_cli(["audit", "payment-service", "--dir", str(platform_root), "--offline"])
     assert audit.exit_code == 0 and "2.0.0" in audit.stdout
+
+
+def _edit_project(platform_root, **spec):
+    import yaml
+    path = platform_root / "argocd-apps" / "appproject.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["spec"].update(spec)
+    path.write_text(yaml.safe_dump(doc))
+
+
+def test_sync_windows_and_roles_gate_syncs(cli, platform_root, kube_apiserver):
+    # an always-open deny window on dev: automated sync waits, a manual one too ...
+    _edit_project(platform_root, syncWindows=[
+        {"kind": "deny", "schedule": "* * * * *", "duration": "1h",
+         "applications": ["*-dev"]}])
+    result = cli("gitops", "reconcile")
+    assert "payment-service-dev: OutOfSync " in result.stdout, result.stdout
+    with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as client:
+        status = client.get("argoproj.io/v1alpha1", "Application", "payment-service-dev",
+                            "argocd")["status"]
+    assert status["conditions"] == [{"type": "SyncError", "message":
+                                     "auto-sync blocked by sync window: deny '* * * * *' "
+                                     "for 1h"}]
+    refused = cli("gitops", "sync", "payment-service-dev")
+    assert refused.exit_code == 1
+    assert "cannot sync payment-service-dev: blocked by sync window" in refused.output
+    # ... unless the window allows manual syncs
+    _edit_project(platform_root, syncWindows=[
+        {"kind": "deny", "schedule": "* * * * *", "duration": "1h",
+         "applications": ["*-dev"], "manualSync": True}])
+    assert cli("gitops", "sync", "payment-service-dev").exit_code == 0
+
+    # roles: only the release team may sync prod (admin may do everything)
+    _edit_project(platform_root, syncWindows=[], roles=[
+        {"name": "deployer", "groups": ["release-team"],
+         "policies": ["p, proj:plat:deployer, applications, sync, plat/*-prod, allow"]}])
+    denied = cli("gitops", "sync", "payment-service-prod", "--user", "mallory")
+    assert denied.exit_code == 1
+    assert "permission denied: mallory may not sync applications plat/payment-service-prod" \
+        in denied.output
+    allowed = cli("gitops", "sync", "payment-service-prod", "--user", "bob", "--group",
+                  "release-team")
+    assert allowed.exit_code == 0, allowed.output
+    rollback = cli("gitops", "rollback", "payment-service-prod", "0", "--user", "mallory")
+    assert rollback.exit_code == 1 and "permission denied" in rollback.output

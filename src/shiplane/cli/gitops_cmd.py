@@ -23,6 +23,8 @@ _KUBECONFIG = typer.Option(None, "--kubeconfig", help="Kubeconfig file (default:
 _CONTEXT = typer.Option(None, "--context", help="Kubeconfig context.")
 _REPO = typer.Option([], "--repo", help="repoURL=PATH for a source repo not next to the "
                                         "platform repo (repeatable).")
+_GROUP = typer.Option([], "--group", help="A group of the user, for the AppProject's roles "
+                                          "(repeatable).")
 _MODE = typer.Option("server-side", "--apply-mode",
                      help="server-side (SSA, field manager shiplane-gitops) or update "
                           "(create/replace, for API servers without SSA).")
@@ -99,15 +101,17 @@ def sync_cmd(name: str = typer.Argument(..., help="Application."),
                                                help="Delete resources removed from git "
                                                     "(default: the app's automated.prune)."),
              user: str = typer.Option("admin", "--user", help="Recorded as initiatedBy."),
+             group: list[str] = _GROUP,
              directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
              context: str | None = _CONTEXT, repo: list[str] = _REPO,
              apply_mode: str = _MODE) -> None:
-    """Sync one Application now (policies are checked first)."""
+    """Sync one Application now (sync windows, project roles and policies are checked
+    first)."""
     workspace, clusters = _open(directory, kubeconfig, context, repo)
     with clusters:
         app_ = workspace.app(name)
         reconciler = workspace.reconciler_for(app_, clusters, apply_mode=apply_mode)
-        reconciler.sync(app_, prune=prune, initiated_by=user)
+        reconciler.sync(app_, prune=prune, initiated_by=user, groups=group)
         _report(name, reconciler.store, Console(highlight=False, width=200))
 
 
@@ -195,6 +199,7 @@ def rollback_cmd(name: str = typer.Argument(..., help="Application."),
                      False, "--disable-auto-sync",
                      help="Roll back although automated sync is on (it may return to git)."),
                  user: str = typer.Option("admin", "--user", help="Recorded as initiatedBy."),
+                 group: list[str] = _GROUP,
                  directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
                  context: str | None = _CONTEXT, repo: list[str] = _REPO,
                  apply_mode: str = _MODE) -> None:
@@ -204,5 +209,5 @@ def rollback_cmd(name: str = typer.Argument(..., help="Application."),
         app_ = workspace.app(name)
         reconciler = workspace.reconciler_for(app_, clusters, apply_mode=apply_mode)
         reconciler.rollback(app_, history_id, initiated_by=user,
-                            disable_auto_sync=disable_auto_sync)
+                            disable_auto_sync=disable_auto_sync, groups=group)
         _report(name, reconciler.store, Console(highlight=False, width=200))

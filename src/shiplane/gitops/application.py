@@ -27,9 +27,11 @@ __all__ = [
     "HelmSource",
     "IgnoreDifference",
     "ProjectDestination",
+    "ProjectRole",
     "Retry",
     "Source",
     "SyncPolicy",
+    "SyncWindow",
     "load_documents",
     "parse_application",
     "parse_project",
@@ -151,12 +153,39 @@ class ProjectDestination:
 
 
 @dataclass(frozen=True)
+class SyncWindow:
+    """``spec.syncWindows[]``: ``kind`` allow|deny, a cron ``schedule``, a ``duration``."""
+
+    kind: str
+    schedule: str
+    duration: str
+    applications: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
+    manual_sync: bool = False
+    time_zone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class ProjectRole:
+    """``spec.roles[]``: Casbin policy lines and the groups (subjects) holding the role."""
+
+    name: str
+    policies: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppProject:
     name: str
     source_repos: tuple[str, ...] = ()
     destinations: tuple[ProjectDestination, ...] = ()
     cluster_resource_whitelist: tuple[tuple[str, str], ...] = ()
     namespace_resource_whitelist: tuple[tuple[str, str], ...] = (("*", "*"),)
+    cluster_resource_blacklist: tuple[tuple[str, str], ...] = ()
+    namespace_resource_blacklist: tuple[tuple[str, str], ...] = ()
+    sync_windows: tuple[SyncWindow, ...] = ()
+    roles: tuple[ProjectRole, ...] = ()
 
 
 class _Reader:
@@ -376,7 +405,19 @@ def parse_project(doc: Any, *, where: str = "AppProject") -> AppProject:
         dests.append(ProjectDestination(str(item.get("namespace", "*")), item.get("server"),
                                         item.get("name")))
     namespaced = _group_kinds(r, spec, "namespaceResourceWhitelist")
+    windows = [w for i, item in enumerate(r.get(spec, "spec", "syncWindows", list, default=[]))
+               if (w := _sync_window(r, item, f"spec.syncWindows[{i}]"))]
+    roles = [role for i, item in enumerate(r.get(spec, "spec", "roles", list, default=[]))
+             if (role := _role(r, item, f"spec.roles[{i}]"))]
     r.what = f"{where} {name}"
+    if name:
+        from shiplane.gitops.roles import parse_policy
+        for i, role in enumerate(roles):
+            for j, line in enumerate(role.policies):
+                try:
+                    parse_policy(line, name, role.name)
+                except ApplicationInvalid as error:
+                    r.problems.append(f"spec.roles[{i}].policies[{j}]: {error}")
     r.fail_if_any()
     return AppProject(
         name=name,
@@ -385,7 +426,52 @@ def parse_project(doc: Any, *, where: str = "AppProject") -> AppProject:
         cluster_resource_whitelist=_group_kinds(r, spec, "clusterResourceWhitelist"),
         namespace_resource_whitelist=namespaced if "namespaceResourceWhitelist" in spec
         else (("*", "*"),),
+        cluster_resource_blacklist=_group_kinds(r, spec, "clusterResourceBlacklist"),
+        namespace_resource_blacklist=_group_kinds(r, spec, "namespaceResourceBlacklist"),
+        sync_windows=tuple(windows),
+        roles=tuple(roles),
     )
+
+
+def _strings(r: _Reader, doc: Any, path: str, key: str) -> tuple[str, ...]:
+    return tuple(str(x) for x in r.get(doc, path, key, list, default=[]))
+
+
+def _sync_window(r: _Reader, doc: Any, path: str) -> SyncWindow | None:
+    if not isinstance(doc, Mapping):
+        r.problems.append(f"{path} must be a map")
+        return None
+    kind = r.get(doc, path, "kind", str, required=True, default="")
+    if kind and kind not in ("allow", "deny"):
+        r.problems.append(f"{path}.kind must be allow or deny, not {kind!r}")
+    schedule = r.get(doc, path, "schedule", str, required=True, default="")
+    duration = r.get(doc, path, "duration", str, required=True, default="")
+    window = SyncWindow(
+        kind=kind, schedule=schedule, duration=duration,
+        applications=_strings(r, doc, path, "applications"),
+        namespaces=_strings(r, doc, path, "namespaces"),
+        clusters=_strings(r, doc, path, "clusters"),
+        manual_sync=bool(r.get(doc, path, "manualSync", bool, default=False)),
+        time_zone=str(r.get(doc, path, "timeZone", str, default="UTC")))
+    if schedule and duration:
+        from shiplane.gitops.retry import parse_duration
+        from shiplane.gitops.windows import parse_cron
+        try:  # checked now, so a bad window is a clear error rather than a silent pass
+            parse_cron(schedule)
+            parse_duration(duration)
+        except ApplicationInvalid as error:
+            r.problems.append(f"{path}: {error}")
+    if not (window.applications or window.namespaces or window.clusters):
+        r.problems.append(f"{path} matches nothing: give applications, namespaces or clusters")
+    return window
+
+
+def _role(r: _Reader, doc: Any, path: str) -> ProjectRole | None:
+    if not isinstance(doc, Mapping):
+        r.problems.append(f"{path} must be a map")
+        return None
+    name = r.get(doc, path, "name", str, required=True, default="")
+    return ProjectRole(name, _strings(r, doc, path, "policies"), _strings(r, doc, path, "groups"))
 
 
 def load_documents(paths: Iterable[Path]) -> tuple[list[Application], list[AppProject]]:

@@ -63,6 +63,7 @@ class GitOpsController:
             workspace._reconcilers = previous._reconcilers
             for reconciler in workspace._reconcilers.values():
                 reconciler.admit = workspace.violations
+                reconciler.permit = workspace.permission
                 reconciler.sources = workspace._sources()
         return workspace
 

@@ -7,6 +7,7 @@
         ├── SourceUnavailable          a source repo or value file cannot be found
         ├── SyncFailed                 applying or pruning failed (carries the results)
         ├── RollbackRefused            rollback while automated sync is on
+        ├── SyncRefused                a sync window or project role forbids this sync now
         └── PromotionError             promotion cannot be made
             └── GateRefused            one or more promotion gates failed (carries them)
 """
@@ -27,6 +28,7 @@ __all__ = [
     "RollbackRefused",
     "SourceUnavailable",
     "SyncFailed",
+    "SyncRefused",
 ]
 
 
@@ -54,6 +56,10 @@ class SyncFailed(GitOpsError):
 
 class RollbackRefused(GitOpsError):
     """Rollback is not allowed while automated sync would undo it (as in Argo CD)."""
+
+
+class SyncRefused(GitOpsError):
+    """The AppProject forbids this sync now: a sync window, or the user's roles."""
 
 
 class PromotionError(GitOpsError):

@@ -49,8 +49,16 @@ def project_problems(app: Application, project: AppProject) -> list[str]:
     return problems
 
 
+def _listed(group: str, kind: str, entries: tuple[tuple[str, str], ...]) -> bool:
+    return any(fnmatchcase(group, g) and fnmatchcase(kind, k) for g, k in entries)
+
+
 def resource_permitted(project: AppProject, group: str, kind: str, *, namespaced: bool) -> bool:
-    """Whether a resource kind may be deployed (cluster kinds need the cluster whitelist)."""
-    whitelist = project.namespace_resource_whitelist if namespaced \
-        else project.cluster_resource_whitelist
-    return any(fnmatchcase(group, g) and fnmatchcase(kind, k) for g, k in whitelist)
+    """Whether a resource kind may be deployed (``AppProject.IsGroupKindPermitted``):
+    whitelisted (namespaced kinds: all when no namespace whitelist is given; cluster kinds
+    only through the cluster whitelist) and not blacklisted."""
+    if namespaced:
+        return _listed(group, kind, project.namespace_resource_whitelist) and \
+            not _listed(group, kind, project.namespace_resource_blacklist)
+    return _listed(group, kind, project.cluster_resource_whitelist) and \
+        not _listed(group, kind, project.cluster_resource_blacklist)

@@ -34,7 +34,7 @@ from typing import Any
 from shiplane.gitops.application import Application
 from shiplane.gitops.desired import CLUSTER_SCOPED, DesiredState, SourceResolver, render_application
 from shiplane.gitops.diff import FIELD_MANAGER, Comparison, SyncStatus, compare
-from shiplane.gitops.errors import GitOpsError, RollbackRefused
+from shiplane.gitops.errors import GitOpsError, RollbackRefused, SyncRefused
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
 from shiplane.gitops.operation import (
     TaskPhase,
@@ -89,6 +89,7 @@ class Reconciler:
         apply_mode: str = "server-side",
         tracking_method: str = "annotation",
         admit: Callable[[Application, Sequence[Mapping[str, Any]]], Sequence[str]] | None = None,
+        permit: Callable[[Application, str, Sequence[str]], Sequence[str]] | None = None,
         clock: Callable[[], str] = _now,
         render_cache: dict[Any, DesiredState] | None = None,
         sync_timeout: float = 300.0,
@@ -101,6 +102,9 @@ class Reconciler:
         self.client, self.sources, self.store = client, sources, store
         self.apply_mode, self.tracking_method = apply_mode, tracking_method
         self.admit, self.clock = admit, clock
+        # who may sync now: (app, "automated" or the user, the user's groups) -> refusals
+        # (AppProject sync windows and roles, see workspace.py)
+        self.permit = permit
         # a sync operation waits between waves for health and hook completion
         # (operation.py); it fails after ``sync_timeout`` seconds of waiting
         self.sync_timeout, self.poll_interval = sync_timeout, poll_interval
@@ -289,11 +293,21 @@ class Reconciler:
                             raise
                 return succeeded, step.message, [results[i] for i in sorted(results)]
 
+    def refusals(self, app: Application, initiated_by: str,
+                 groups: Sequence[str] = ()) -> list[str]:
+        return list(self.permit(app, initiated_by, groups)) if self.permit else []
+
     def sync(self, app: Application, *, prune: bool | None = None,
              revisions: Mapping[int, str] | None = None,
              initiated_by: str = "automated", state: AppState | None = None,
-             retry_count: int = 0) -> AppState:
-        """One sync operation; returns the state observed afterwards (status saved)."""
+             retry_count: int = 0, groups: Sequence[str] = ()) -> AppState:
+        """One sync operation; returns the state observed afterwards (status saved).
+        A sync the project does not permit now (sync window, role) raises
+        :class:`SyncRefused` and changes nothing."""
+        refused = self.refusals(app, initiated_by, groups)
+        if refused:
+            raise SyncRefused(f"cannot sync {app.name}: " + "; ".join(refused),
+                              hint="see the AppProject's syncWindows and roles")
         started = self.clock()
         state = state or self.observe(app, revisions)
         saved = self.store.load(app.name)
@@ -345,10 +359,12 @@ class Reconciler:
         return after
 
     def _save(self, state: AppState, operation: OperationState | None,
-              history: Sequence[Mapping[str, Any]]) -> None:
+              history: Sequence[Mapping[str, Any]],
+              conditions: Sequence[Mapping[str, str]] = ()) -> None:
         status = application_status(state.comparison, state.health, revisions=state.revisions,
                                     reconciled_at=self.clock(), resource_healths=state.healths,
-                                    operation=operation, history=history)
+                                    operation=operation, history=history,
+                                    conditions=conditions)
         self.store.save(state.app.name, status)
 
     def reconcile(self, app: Application) -> AppState:
@@ -363,13 +379,16 @@ class Reconciler:
             last_revisions=last.revisions if last else (), last_phase=last.phase if last else None,
             last_finished=last.finished_at if last else None,
             retry_count=last.retry_count if last else 0, retry=policy.retry, now=self.clock())
-        if go and state.desired is not None:
+        blocked = self.refusals(app, "automated") if go else []
+        if go and state.desired is not None and not blocked:
             return self.sync(app, state=state, retry_count=retry_count)
-        self._save(state, last, list(saved.get("history") or []))
+        # Argo CD does not start an operation a sync window blocks; it says so instead
+        conditions = [{"type": "SyncError", "message": f"auto-sync {m}"} for m in blocked]
+        self._save(state, last, list(saved.get("history") or []), conditions)
         return state
 
     def rollback(self, app: Application, history_id: int, *, initiated_by: str,
-                 disable_auto_sync: bool = False) -> AppState:
+                 disable_auto_sync: bool = False, groups: Sequence[str] = ()) -> AppState:
         """Sync to the revisions of history entry ``history_id`` (refused under automated sync)."""
         if app.sync_policy.automated and not disable_auto_sync:
             raise RollbackRefused(
@@ -384,7 +403,7 @@ class Reconciler:
             raise GitOpsError(f"{app.name} has no history entry {history_id}",
                               hint=f"known ids: {', '.join(ids) or 'none'}")
         revisions = dict(enumerate(entry.get("revisions") or [entry.get("revision")]))
-        return self.sync(app, revisions=revisions, initiated_by=initiated_by)
+        return self.sync(app, revisions=revisions, initiated_by=initiated_by, groups=groups)
 
 
 def _operation_from(saved: Mapping[str, Any]) -> OperationState | None:

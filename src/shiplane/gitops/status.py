@@ -90,6 +90,7 @@ def application_status(
     resource_healths: Mapping[tuple[str, str, str, str], Health | None] | None = None,
     operation: OperationState | None = None,
     history: Sequence[Mapping[str, Any]] = (),
+    conditions: Sequence[Mapping[str, str]] = (),
 ) -> dict[str, Any]:
     resources = []
     for diff in comparison.resources:
@@ -118,8 +119,11 @@ def application_status(
         "reconciledAt": reconciled_at,
         "sourceType": "Helm",
     }
-    if comparison.message:
-        status["conditions"] = [{"type": "ComparisonError", "message": comparison.message}]
+    listed = [{"type": "ComparisonError", "message": comparison.message}] \
+        if comparison.message else []
+    listed += [dict(c) for c in conditions]
+    if listed:
+        status["conditions"] = listed
     if operation is not None:
         status["operationState"] = operation.to_status()
     return status

@@ -12,6 +12,7 @@ evaluated for the app's environment; error-severity violations refuse the sync.
 from __future__ import annotations
 
 import dataclasses
+import datetime as _dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
 from shiplane.gitops.project import project_problems, resource_permitted
 from shiplane.gitops.promotion import Promotion, file_at_revision, plan_promotion
 from shiplane.gitops.reconciler import Reconciler
+from shiplane.gitops.roles import check as check_role
+from shiplane.gitops.windows import can_sync
 from shiplane.gitops.status import ClusterStatusStore, FileStatusStore, StatusStore
 from shiplane.kube import KubeClient, KubeError
 from shiplane.policy import POLICY_FILE, Policy, blocking, evaluate, load_policy
@@ -46,6 +49,7 @@ class PlatformWorkspace:
     projects: dict[str, AppProject] = dataclasses.field(default_factory=dict)
     _git: GitSources | None = None
     render_cache: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    now: Any = dataclasses.field(default=lambda: _dt.datetime.now(_dt.UTC))
     _reconcilers: dict[Any, Reconciler] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -96,6 +100,21 @@ class PlatformWorkspace:
         env = self.environment_of(app)
         return problems + [str(v) for v in blocking(evaluate(manifests, self.policy, env))]
 
+    def permission(self, app: Application, initiated_by: str,
+                   groups: Sequence[str] = ()) -> list[str]:
+        """Why ``app`` must not sync now: its AppProject's sync windows (automated or
+        manual) and, for a user, its roles (a rollback is a sync)."""
+        project = self.projects.get(app.project)
+        if project is None:
+            return []  # ``violations`` reports the missing project
+        manual = initiated_by != "automated"
+        ok, why = can_sync(project.sync_windows, app, manual=manual, now=self.now())
+        problems = [] if ok else [why]
+        if manual:
+            denied = check_role(project, app.name, initiated_by, groups=groups)
+            problems += [denied] if denied else []
+        return problems
+
     def store(self, client: KubeClient | None) -> StatusStore:
         if client is not None:
             try:
@@ -111,7 +130,7 @@ class PlatformWorkspace:
         the same cluster)."""
         return Reconciler(client, self._sources(), self.store(status_client or client),
                           apply_mode=apply_mode, admit=self.violations,
-                          render_cache=self.render_cache)
+                          permit=self.permission, render_cache=self.render_cache)
 
     def _sources(self) -> GitSources:
         if self._git is None:
