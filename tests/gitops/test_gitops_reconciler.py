@@ -245,3 +245,32 @@ def test_webhook_push_syncs_the_affected_apps_at_once(repos, platform_root, clie
     assert _image(kubectl, "gitops-g").endswith(":3.0.0")
     assert "gitops-g2" not in kubectl("get", "deployments", "-A", "-o",
                                       "jsonpath={.items[*].metadata.namespace}").split()
+
+
+def test_a_pass_lists_each_kind_once_and_sees_its_own_applies(repos, platform_root, client,
+                                                              kubectl, tmp_path):
+    dev = _app(platform_root, "payment-service-dev", "gitops-h")
+    staging = dataclasses.replace(_app(platform_root, "payment-service-dev", "gitops-h2"),
+                                  name="payment-service-dev-copy")
+    reconciler = Reconciler(client, GitSources(repos), FileStatusStore(tmp_path / "status"))
+    lists = []
+    original = client.list
+
+    def counting(api_version, kind, namespace=None, **options):
+        lists.append((kind, namespace, options.get("all_namespaces", False)))
+        return original(api_version, kind, namespace, **options)
+
+    client.list = counting
+    try:
+        reconciler.begin_pass()
+        for app in (dev, staging):
+            assert reconciler.reconcile(app).comparison.status is SyncStatus.SYNCED
+        kinds = [kind for kind, _, everywhere in lists if everywhere]
+        assert len(kinds) == len(set(kinds)) and all(every for *_, every in lists)
+        # someone scales by hand during the pass: seen at the next pass, then healed
+        kubectl("-n", "gitops-h", "scale", "deployment/payment-service", "--replicas=5")
+        assert reconciler.observe(dev).comparison.status is SyncStatus.SYNCED  # cached
+        reconciler.end_pass()
+        assert reconciler.observe(dev).comparison.status is SyncStatus.OUT_OF_SYNC
+    finally:
+        client.list = original

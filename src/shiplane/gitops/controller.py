@@ -55,6 +55,7 @@ class GitOpsController:
         self._wake = threading.Event()
         self.stopping = threading.Event()
         self.passes = 0
+        self._in_pass = False
 
     def _open(self, previous: PlatformWorkspace | None) -> PlatformWorkspace:
         workspace = PlatformWorkspace.open(self.directory, self.extra_repos)
@@ -97,6 +98,8 @@ class GitOpsController:
         try:
             reconciler = self.workspace.reconciler_for(app, self.clusters,
                                                        apply_mode=self.apply_mode)
+            if self._in_pass and reconciler.live_cache is None:
+                reconciler.begin_pass()  # each kind listed once per pass, per cluster
             state = reconciler.reconcile(app)
         except (GitOpsError, OSError) as error:  # one bad app must not stop the controller
             log.warning("reconcile of %s failed: %s", name, error)
@@ -120,12 +123,18 @@ class GitOpsController:
 
     def full_pass(self) -> None:
         self.workspace = self._open(self.workspace)
-        for name in sorted(self.workspace.apps):
-            if self.stopping.is_set() or not self._leading():
-                return
-            self.drain()  # a webhook refresh does not wait for the pass to end
-            self._reconcile(name)
-        self.passes += 1
+        self._in_pass = True
+        try:
+            for name in sorted(self.workspace.apps):
+                if self.stopping.is_set() or not self._leading():
+                    return
+                self.drain()  # a webhook refresh does not wait for the pass to end
+                self._reconcile(name)
+            self.passes += 1
+        finally:
+            self._in_pass = False
+            for reconciler in self.workspace._reconcilers.values():
+                reconciler.end_pass()
 
     def run(self, passes: int = 0) -> int:
         """Poll and serve refreshes until ``stop()`` (or ``passes`` full passes)."""

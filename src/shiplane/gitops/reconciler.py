@@ -25,7 +25,9 @@ servers without server-side apply.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +52,7 @@ from shiplane.gitops.tracking import owned_by, resource_key
 from shiplane.kube import KubeClient, KubeError
 from shiplane.kube.errors import ApiError
 
-__all__ = ["FIELD_MANAGER", "AppState", "Reconciler"]
+__all__ = ["FIELD_MANAGER", "AppState", "LiveCache", "Reconciler"]
 
 # Kinds listed for pruning besides those in git (what service charts produce).
 PRUNABLE: tuple[tuple[str, str], ...] = (
@@ -60,6 +62,54 @@ PRUNABLE: tuple[tuple[str, str], ...] = (
     ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
     ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy"),
 )
+
+
+class LiveCache:
+    """Live objects per kind across all namespaces, each kind listed once (one controller
+    pass), then kept current from this reconciler's own applies and prunes — Argo CD keeps
+    a watch-fed cluster cache for the same reason: not listing every kind for every app.
+    A new cache per pass picks up changes made by others (drift) at the next pass."""
+
+    def __init__(self, client: KubeClient) -> None:
+        self.client = client
+        self._kinds: dict[tuple[str, str], dict[tuple[str, str, str, str], dict] | None] = {}
+        self._lock = threading.Lock()
+
+    def objects(self, api_version: str, kind: str, namespace: str | None,
+                keep: Callable[[Mapping[str, Any]], bool] = lambda obj: True) -> list[dict]:
+        """The cached objects of a kind in ``namespace`` that ``keep`` accepts (shallow
+        copies: callers normalise with deep copies before changing anything nested)."""
+        with self._lock:
+            if (api_version, kind) not in self._kinds:
+                try:
+                    items = self.client.list(api_version, kind, all_namespaces=True)
+                except KubeError:
+                    self._kinds[(api_version, kind)] = None  # not served by this cluster
+                else:
+                    for item in items:
+                        item.setdefault("apiVersion", api_version)
+                        item.setdefault("kind", kind)
+                    self._kinds[(api_version, kind)] = {resource_key(i): i for i in items}
+            known = self._kinds[(api_version, kind)]
+            if known is None:
+                raise KubeError(f"{kind} is not served")
+            return [dict(o) for k, o in known.items()
+                    if (namespace is None or k[2] == namespace) and keep(o)]
+
+    def _bucket(self, obj: Mapping[str, Any]) -> dict | None:
+        return self._kinds.get((str(obj.get("apiVersion")), str(obj.get("kind"))))
+
+    def update(self, obj: Mapping[str, Any]) -> None:
+        with self._lock:
+            bucket = self._bucket(obj)
+            if bucket is not None:
+                bucket[resource_key(obj)] = copy.deepcopy(dict(obj))
+
+    def remove(self, obj: Mapping[str, Any]) -> None:
+        with self._lock:
+            bucket = self._bucket(obj)
+            if bucket is not None:
+                bucket.pop(resource_key(obj), None)
 
 
 def _now() -> str:
@@ -109,29 +159,41 @@ class Reconciler:
         # (operation.py); it fails after ``sync_timeout`` seconds of waiting
         self.sync_timeout, self.poll_interval = sync_timeout, poll_interval
         self.sleep, self.monotonic = sleep, monotonic
+        self.live_cache: LiveCache | None = None  # set for a pass (``begin_pass``)
         # rendered manifests per (app, commits); see desired.py
         self._rendered: dict[Any, DesiredState] = {} if render_cache is None else render_cache
+
+    def begin_pass(self) -> None:
+        """Observe through a fresh :class:`LiveCache` until ``end_pass`` (a full pass)."""
+        self.live_cache = LiveCache(self.client)
+
+    def end_pass(self) -> None:
+        self.live_cache = None
 
     # -- observe ----------------------------------------------------------------------------
     def _live(self, app: Application, desired: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         kinds = dict.fromkeys([*PRUNABLE, *((str(m["apiVersion"]), str(m["kind"]))
                                             for m in desired)])
+        wanted = {resource_key(m) for m in desired}
+
+        def ours(obj: Mapping[str, Any]) -> bool:
+            return resource_key(obj) in wanted or owned_by(obj, app.name, self.tracking_method)
+
         live: list[dict[str, Any]] = []
         for api_version, kind in kinds:
+            namespace = None if kind in CLUSTER_SCOPED else app.destination.namespace
             try:
-                if kind in CLUSTER_SCOPED:
-                    items = self.client.list(api_version, kind)
+                if self.live_cache is not None:
+                    items = self.live_cache.objects(api_version, kind, namespace, ours)
                 else:
-                    items = self.client.list(api_version, kind, app.destination.namespace)
+                    items = self.client.list(api_version, kind, namespace)
             except KubeError:
                 continue  # kind not served by this cluster: nothing of it can be live
             for item in items:
                 item.setdefault("apiVersion", api_version)
                 item.setdefault("kind", kind)
                 live.append(item)
-        wanted = {resource_key(m) for m in desired}
-        return [o for o in live if resource_key(o) in wanted
-                or owned_by(o, app.name, self.tracking_method)]
+        return [o for o in live if ours(o)]
 
     def observe(self, app: Application, revisions: Mapping[int, str] | None = None,
                 desired: DesiredState | None = None) -> AppState:
@@ -220,12 +282,16 @@ class Reconciler:
                 self.client.delete(str(task.obj["apiVersion"]), task.kind, name,
                                    resource_key(task.obj)[2] or None,
                                    propagation_policy=propagation.capitalize())
+                if self.live_cache is not None:
+                    self.live_cache.remove(task.obj)
                 result.update(status="Pruned", message="pruned",
                               hookPhase=TaskPhase.SUCCEEDED.value)
                 return TaskPhase.SUCCEEDED, result, name
             if recreate_first(task):
                 self._delete_and_wait(task.obj, name, deadline)
             verb, live = self._apply(task.obj)
+            if self.live_cache is not None and not task.hook:
+                self.live_cache.update(live)
             name = str((live.get("metadata") or {}).get("name") or name)
             result.update(name=name, message=f"{task.kind.lower()}/{name} {verb}")
         except (KubeError, GitOpsError) as error:
