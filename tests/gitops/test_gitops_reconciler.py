@@ -274,3 +274,19 @@ def test_a_pass_lists_each_kind_once_and_sees_its_own_applies(repos, platform_ro
         assert reconciler.observe(dev).comparison.status is SyncStatus.OUT_OF_SYNC
     finally:
         client.list = original
+
+
+def test_a_refresh_lists_only_the_kinds_the_app_has(repos, platform_root, client, tmp_path):
+    app = _app(platform_root, "payment-service-dev", "gitops-i")
+    reconciler = Reconciler(client, GitSources(repos), FileStatusStore(tmp_path / "status"))
+    reconciler.reconcile(app)  # no status yet: every prunable kind is looked at
+    lists = []
+    original = client.list
+    client.list = lambda api_version, kind, namespace=None, **o: (
+        lists.append(kind), original(api_version, kind, namespace, **o))[1]
+    try:
+        assert reconciler.reconcile(app).comparison.status is SyncStatus.SYNCED
+    finally:
+        client.list = original
+    status_kinds = {r["kind"] for r in reconciler.store.load(app.name)["resources"]}
+    assert set(lists) == status_kinds and len(lists) == len(status_kinds) < 14

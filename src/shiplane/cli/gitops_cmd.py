@@ -138,6 +138,7 @@ def reconcile_cmd(directory: Path | None = _DIR, kubeconfig: Path | None = _KUBE
 def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds between passes."),
             jitter: float = typer.Option(0.0, "--jitter", help="Up to this many extra seconds."),
             passes: int = typer.Option(0, "--passes", help="Stop after N passes (0: forever)."),
+            workers: int = typer.Option(4, "--workers", help="Applications reconciled at once."),
             webhook: str = typer.Option("", "--webhook", help="Listen for GitHub/Gitea push "
                                         "webhooks on HOST:PORT (POST /api/webhook)."),
             webhook_secret: str = typer.Option("", "--webhook-secret",
@@ -163,7 +164,8 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
                      passes=passes, apply_mode=apply_mode, extra_repos=_repos(repo),
                      webhook=webhook or None, webhook_secret=webhook_secret or None,
                      report=report, announce=lambda line: console.print(line, markup=False),
-                     elector_factory=_elector(lease) if leader_elect else None)
+                     elector_factory=_elector(lease) if leader_elect else None,
+                     workers=workers)
 
 
 def _elector(lease: str):

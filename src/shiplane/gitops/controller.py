@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,9 @@ class GitOpsController:
                  interval: float = 180.0, jitter: float = 0.0, apply_mode: str = "server-side",
                  extra_repos: Mapping[str, Path] | None = None,
                  report: Callable[[str, Any], None] | None = None,
-                 elector: Any = None) -> None:
+                 elector: Any = None, workers: int = 4) -> None:
         self.directory, self.clusters = directory, clusters
+        self.workers = max(1, workers)
         self.interval, self.jitter, self.apply_mode = interval, jitter, apply_mode
         self.extra_repos, self.report, self.elector = extra_repos, report, elector
         self.workspace = self._open(None)
@@ -111,26 +113,42 @@ class GitOpsController:
             self.report(name, state)
 
     def drain(self) -> list[str]:
-        """Reconcile the queued apps now (re-reading ``argocd-apps/`` first)."""
+        """Reconcile the queued apps now (re-reading ``argocd-apps/`` first, unless a pass
+        is running: its workspace is current)."""
         with self._lock:
             names, self._queue = list(self._queue), {}
         if not names or not self._leading():
             return []
-        self.workspace = self._open(self.workspace)
+        if not self._in_pass:
+            self.workspace = self._open(self.workspace)
         for name in names:
             self._reconcile(name)
         return names
 
+    def _one(self, name: str) -> None:
+        if self.stopping.is_set() or not self._leading():
+            return
+        self.drain()  # a webhook refresh does not wait for the pass to end
+        self._reconcile(name)
+
     def full_pass(self) -> None:
+        """Every Application once, ``workers`` at a time (Argo CD's status/operation
+        processors); each reconciler lists each kind once for the pass (``LiveCache``)."""
         self.workspace = self._open(self.workspace)
         self._in_pass = True
+        names = sorted(self.workspace.apps)
+        for name in names:  # reconcilers (one per cluster) made before the threads start
+            self.workspace.reconciler_for(self.workspace.apps[name], self.clusters,
+                                          apply_mode=self.apply_mode).begin_pass()
         try:
-            for name in sorted(self.workspace.apps):
-                if self.stopping.is_set() or not self._leading():
-                    return
-                self.drain()  # a webhook refresh does not wait for the pass to end
-                self._reconcile(name)
-            self.passes += 1
+            if self.workers > 1:
+                with ThreadPoolExecutor(self.workers, thread_name_prefix="gitops") as pool:
+                    list(pool.map(self._one, names))
+            else:
+                for name in names:
+                    self._one(name)
+            if not self.stopping.is_set() and self._leading():
+                self.passes += 1
         finally:
             self._in_pass = False
             for reconciler in self.workspace._reconcilers.values():
@@ -218,14 +236,15 @@ class ControllerService:
                  extra_repos: Mapping[str, Path] | None = None,
                  webhook: str | None = None, webhook_secret: str | None = None,
                  report: Callable[[str, Any], None] | None = None,
-                 elector_factory: Callable[[ClusterClients], Any] | None = None) -> None:
+                 elector_factory: Callable[[ClusterClients], Any] | None = None,
+                 workers: int = 4) -> None:
         self.clusters = ClusterClients(kubeconfig, context)
         self.elector = elector_factory(self.clusters) if elector_factory else None
         try:
             self.controller = GitOpsController(
                 directory, self.clusters, interval=interval, jitter=jitter,
                 apply_mode=apply_mode, extra_repos=extra_repos, report=report,
-                elector=self.elector)
+                elector=self.elector, workers=workers)
         except BaseException:
             self.clusters.close()
             raise

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import re
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +74,13 @@ class ChartCache:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._pulled: dict[tuple[str, str, str], tuple[Path, str]] = {}
+        self._lock = threading.Lock()
 
     def fetch(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
+        with self._lock:
+            return self._fetch(repo_url, chart, version)
+
+    def _fetch(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
         key = (repo_url, chart, version)
         if key in self._pulled:
             return self._pulled[key]
@@ -115,6 +121,7 @@ class GitSources:
         self.repos = dict(repos)
         self._root = Path(tempfile.mkdtemp(prefix="shiplane-gitops-"))
         self._exports: dict[tuple[str, str], Path] = {}
+        self._lock = threading.Lock()
         self.charts = ChartCache(self._root / "charts")
 
     def chart(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
@@ -138,12 +145,13 @@ class GitSources:
     def checkout(self, repo_url: str, revision: str) -> tuple[Path, str]:
         commit = self.resolve(repo_url, revision)
         key = (repo_url, commit)
-        if key not in self._exports:
-            target = self._root / f"{len(self._exports)}-{commit[:12]}"
-            with Repo(str(self.repos[repo_url])) as repo:
-                _export_tree(repo, repo[repo[commit.encode()].tree], target)
-            self._exports[key] = target
-        return self._exports[key], commit
+        with self._lock:  # parallel reconciles export each (repo, commit) once
+            if key not in self._exports:
+                target = self._root / f"{len(self._exports)}-{commit[:12]}"
+                with Repo(str(self.repos[repo_url])) as repo:
+                    _export_tree(repo, repo[repo[commit.encode()].tree], target)
+                self._exports[key] = target
+            return self._exports[key], commit
 
 
 def _export_tree(repo: Repo, tree: Tree, target: Path) -> None:

@@ -171,9 +171,18 @@ class Reconciler:
         self.live_cache = None
 
     # -- observe ----------------------------------------------------------------------------
-    def _live(self, app: Application, desired: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        kinds = dict.fromkeys([*PRUNABLE, *((str(m["apiVersion"]), str(m["kind"]))
-                                            for m in desired)])
+    def _live(self, app: Application, desired: Sequence[Mapping[str, Any]],
+              known: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """Live objects of ``app``: those git has, and those with its tracking mark — looked
+        for among the kinds of ``known`` (the app's last status ``resources``, which holds
+        every kind it applied) or, without a status yet, every ``PRUNABLE`` kind."""
+        if known is None:
+            extra: list[tuple[str, str]] = list(PRUNABLE)
+        else:
+            extra = [(f"{r['group']}/{r['version']}" if r.get("group") else str(r["version"]),
+                      str(r["kind"])) for r in known if r.get("version") and r.get("kind")]
+        kinds = dict.fromkeys([*((str(m["apiVersion"]), str(m["kind"])) for m in desired),
+                               *extra])
         wanted = {resource_key(m) for m in desired}
 
         def ours(obj: Mapping[str, Any]) -> bool:
@@ -196,8 +205,10 @@ class Reconciler:
         return [o for o in live if ours(o)]
 
     def observe(self, app: Application, revisions: Mapping[int, str] | None = None,
-                desired: DesiredState | None = None) -> AppState:
-        """Render (unless ``desired`` is given), list live objects, compare, assess health."""
+                desired: DesiredState | None = None,
+                known: Sequence[Mapping[str, Any]] | None = None) -> AppState:
+        """Render (unless ``desired`` is given), list live objects, compare, assess health.
+        ``known``: the app's last status ``resources`` (fewer kinds to list, see ``_live``)."""
         try:
             if desired is None:
                 desired = render_application(app, self.sources,
@@ -206,7 +217,7 @@ class Reconciler:
         except GitOpsError as error:
             comparison = compare([], [], app_name=app.name, error=str(error))
             return AppState(app, comparison, Health(HealthStatus.UNKNOWN, str(error)), None)
-        live = self._live(app, desired.manifests)
+        live = self._live(app, desired.manifests, known)
         comparison = compare(desired.manifests, live, app_name=app.name,
                              ignore_differences=app.ignore_differences,
                              tracking_method=self.tracking_method)
@@ -239,8 +250,12 @@ class Reconciler:
         except ApiError as error:
             if error.code != 404:
                 raise
-            self.client.create({"apiVersion": "v1", "kind": "Namespace",
-                                "metadata": {"name": namespace}})
+            try:
+                self.client.create({"apiVersion": "v1", "kind": "Namespace",
+                                    "metadata": {"name": namespace}})
+            except ApiError as race:
+                if race.code != 409:  # created meanwhile by a parallel sync
+                    raise
 
     def _result(self, task: SyncTask, name: str) -> dict[str, Any]:
         group, kind, namespace, _ = resource_key(task.obj)
@@ -375,8 +390,9 @@ class Reconciler:
             raise SyncRefused(f"cannot sync {app.name}: " + "; ".join(refused),
                               hint="see the AppProject's syncWindows and roles")
         started = self.clock()
-        state = state or self.observe(app, revisions)
         saved = self.store.load(app.name)
+        known = saved.get("resources") if "resources" in saved else None
+        state = state or self.observe(app, revisions, known=known)
         history = list(saved.get("history") or [])
         if state.desired is None:
             operation = OperationState("Error", state.comparison.message, started, self.clock(),
@@ -420,7 +436,9 @@ class Reconciler:
                         **({"path": s.path} if s.path else {}), **({"ref": s.ref} if s.ref else {})}
                        for s in app.sources]
             history = append_history(history, operation, sources, app.revision_history_limit)
-        after = self.observe(app, desired=state.desired)  # same revision: no re-render
+        # same revision: no re-render; the kinds to look at are the desired ones and those
+        # of the last status (a pruned object's kind is among them)
+        after = self.observe(app, desired=state.desired, known=known)
         self._save(after, operation, history)
         return after
 
@@ -435,8 +453,8 @@ class Reconciler:
 
     def reconcile(self, app: Application) -> AppState:
         """Observe; auto-sync when the policy says so; save status."""
-        state = self.observe(app)
         saved = self.store.load(app.name)
+        state = self.observe(app, known=saved.get("resources") if "resources" in saved else None)
         last = _operation_from(saved)
         policy = app.sync_policy
         go, retry_count, _why = auto_sync_decision(

@@ -203,8 +203,12 @@ class ClusterStatusStore:
         except ApiError as error:
             if error.code != 404:
                 raise
-            self.client.create({"apiVersion": "v1", "kind": "Namespace",
-                                "metadata": {"name": namespace}})
+            try:
+                self.client.create({"apiVersion": "v1", "kind": "Namespace",
+                                    "metadata": {"name": namespace}})
+            except ApiError as race:
+                if race.code != 409:  # created meanwhile by a parallel save
+                    raise
         body = {k: v for k, v in manifest.items() if k != "status"}
         self.client.create(body, namespace)
 
