@@ -101,3 +101,17 @@ def test_parse_listen():
         parse_listen("localhost:http")
     with pytest.raises(GitOpsError, match="out of range"):
         parse_listen("70000")
+
+
+def test_a_broken_platform_repo_keeps_the_last_good_applications(kube_apiserver,
+                                                                 platform_root):
+    from shiplane.gitops.clusters import ClusterClients
+    from shiplane.gitops.controller import GitOpsController
+
+    with ClusterClients(kube_apiserver.kubeconfig) as clusters:
+        controller = GitOpsController(platform_root, clusters, interval=0.05, workers=1)
+        before = sorted(controller.workspace.apps)
+        (platform_root / "argocd-apps" / "broken.yaml").write_text(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\n")
+        controller.full_pass()  # logs, keeps the previous Applications, does not raise
+        assert sorted(controller.workspace.apps) == before and controller.passes == 1

@@ -23,6 +23,7 @@ from typing import Any
 
 import uvicorn
 
+from shiplane.errors import ShiplaneError
 from shiplane.gitops.application import Application
 from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.errors import GitOpsError
@@ -60,7 +61,15 @@ class GitOpsController:
         self._in_pass = False
 
     def _open(self, previous: PlatformWorkspace | None) -> PlatformWorkspace:
-        workspace = PlatformWorkspace.open(self.directory, self.extra_repos)
+        try:
+            workspace = PlatformWorkspace.open(self.directory, self.extra_repos)
+        except ShiplaneError as error:
+            if previous is None:
+                raise
+            # e.g. a broken argocd-apps/*.yaml was pushed: keep serving the last good one
+            log.warning("platform repo unreadable, keeping the previous Applications: %s",
+                        error)
+            return previous
         if previous is not None:  # keep git exports and rendered manifests across passes
             workspace._git, workspace.render_cache = previous._git, previous.render_cache
             workspace._reconcilers = previous._reconcilers
@@ -103,12 +112,9 @@ class GitOpsController:
             if self._in_pass and reconciler.live_cache is None:
                 reconciler.begin_pass()  # each kind listed once per pass, per cluster
             state = reconciler.reconcile(app)
-        except (GitOpsError, OSError) as error:  # one bad app must not stop the controller
-            log.warning("reconcile of %s failed: %s", name, error)
-            return
-        except Exception as error:  # noqa: BLE001 - e.g. a KubeError on an unreachable cluster
-            log.warning("reconcile of %s failed: %s", name, error)
-            return
+        except Exception as error:  # noqa: BLE001 - one bad app (an unreachable cluster, a
+            log.warning("reconcile of %s failed: %s", name, error)  # bad chart) must not
+            return  # stop the controller
         if self.report is not None:
             self.report(name, state)
 
