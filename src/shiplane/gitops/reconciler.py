@@ -74,6 +74,7 @@ class LiveCache:
         self.client = client
         self._kinds: dict[tuple[str, str], dict[tuple[str, str, str, str], dict] | None] = {}
         self._lock = threading.Lock()
+        self.namespaces: set[str] = set()  # known to exist (CreateNamespace checks)
 
     def objects(self, api_version: str, kind: str, namespace: str | None,
                 keep: Callable[[Mapping[str, Any]], bool] = lambda obj: True) -> list[dict]:
@@ -245,6 +246,8 @@ class Reconciler:
         return "configured", self.client.replace(body)
 
     def _ensure_namespace(self, namespace: str) -> None:
+        if self.live_cache is not None and namespace in self.live_cache.namespaces:
+            return  # seen during this pass
         try:
             self.client.get("v1", "Namespace", namespace)
         except ApiError as error:
@@ -256,6 +259,8 @@ class Reconciler:
             except ApiError as race:
                 if race.code != 409:  # created meanwhile by a parallel sync
                     raise
+        if self.live_cache is not None:
+            self.live_cache.namespaces.add(namespace)
 
     def _result(self, task: SyncTask, name: str) -> dict[str, Any]:
         group, kind, namespace, _ = resource_key(task.obj)
@@ -381,7 +386,8 @@ class Reconciler:
     def sync(self, app: Application, *, prune: bool | None = None,
              revisions: Mapping[int, str] | None = None,
              initiated_by: str = "automated", state: AppState | None = None,
-             retry_count: int = 0, groups: Sequence[str] = ()) -> AppState:
+             retry_count: int = 0, groups: Sequence[str] = (),
+             saved: Mapping[str, Any] | None = None) -> AppState:
         """One sync operation; returns the state observed afterwards (status saved).
         A sync the project does not permit now (sync window, role) raises
         :class:`SyncRefused` and changes nothing."""
@@ -390,7 +396,7 @@ class Reconciler:
             raise SyncRefused(f"cannot sync {app.name}: " + "; ".join(refused),
                               hint="see the AppProject's syncWindows and roles")
         started = self.clock()
-        saved = self.store.load(app.name)
+        saved = self.store.load(app.name) if saved is None else saved
         known = saved.get("resources") if "resources" in saved else None
         state = state or self.observe(app, revisions, known=known)
         history = list(saved.get("history") or [])
@@ -465,7 +471,7 @@ class Reconciler:
             retry_count=last.retry_count if last else 0, retry=policy.retry, now=self.clock())
         blocked = self.refusals(app, "automated") if go else []
         if go and state.desired is not None and not blocked:
-            return self.sync(app, state=state, retry_count=retry_count)
+            return self.sync(app, state=state, retry_count=retry_count, saved=saved)
         # Argo CD does not start an operation a sync window blocks; it says so instead
         conditions = [{"type": "SyncError", "message": f"auto-sync {m}"} for m in blocked]
         self._save(state, last, list(saved.get("history") or []), conditions)

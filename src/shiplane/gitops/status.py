@@ -176,6 +176,8 @@ class ClusterStatusStore:
         self.client = client
         self.manifests = dict(manifests or {})
         self.namespace = namespace
+        self._missing: set[str] = set()  # seen absent by ``load``: ``save`` creates at once
+        self._namespaces: set[str] = set()  # known to exist
 
     def _namespace_of(self, app_name: str) -> str:
         meta = (self.manifests.get(app_name) or {}).get("metadata") or {}
@@ -188,8 +190,10 @@ class ClusterStatusStore:
                                   self._namespace_of(app_name))
         except ApiError as error:
             if error.code == 404:
+                self._missing.add(app_name)
                 return {}
             raise
+        self._missing.discard(app_name)
         return dict(obj.get("status") or {})
 
     def _create(self, app_name: str) -> None:
@@ -199,7 +203,8 @@ class ClusterStatusStore:
             raise GitOpsError(f"Application {app_name} is not on the cluster and has no manifest")
         namespace = self._namespace_of(app_name)
         try:
-            self.client.get("v1", "Namespace", namespace)
+            if namespace not in self._namespaces:
+                self.client.get("v1", "Namespace", namespace)
         except ApiError as error:
             if error.code != 404:
                 raise
@@ -209,13 +214,21 @@ class ClusterStatusStore:
             except ApiError as race:
                 if race.code != 409:  # created meanwhile by a parallel save
                     raise
+        self._namespaces.add(namespace)
         body = {k: v for k, v in manifest.items() if k != "status"}
-        self.client.create(body, namespace)
+        try:
+            self.client.create(body, namespace)
+        except ApiError as error:
+            if error.code != 409:  # created meanwhile: the status patch follows anyway
+                raise
 
     def save(self, app_name: str, status: Mapping[str, Any]) -> None:
         from shiplane.kube.errors import ApiError
         patch = [{"op": "add", "path": "/status", "value": dict(status)}]
         namespace = self._namespace_of(app_name)
+        if app_name in self._missing:  # load saw it absent: no patch bound to 404 first
+            self._create(app_name)
+            self._missing.discard(app_name)
         try:
             self.client.patch(API_VERSION, "Application", app_name, patch, patch_type="json",
                               namespace=namespace, subresource="status")
