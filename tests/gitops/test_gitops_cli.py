@@ -153,8 +153,10 @@ def test_controller_loop_picks_up_new_commits_between_passes(kube_apiserver, pla
     seen = []
     with ClusterClients(kube_apiserver.kubeconfig) as clusters:
         client = clusters.control
-        controller = GitOpsController(platform_root, clusters, interval=0.05, report=lambda
-                                      name, state: seen.append((name, state.comparison.status.value)))
+        def report(name, state):
+            seen.append((name, state.comparison.status.value))
+
+        controller = GitOpsController(platform_root, clusters, interval=0.05, report=report)
         assert controller.run(passes=1) == 1
         set_image("payment-service", environment="dev", tag="2.0.0", directory=platform_root)
         assert controller.run(passes=2) == 2

@@ -5,7 +5,6 @@ embedded API server."""
 import datetime as dt
 
 import pytest
-import yaml
 
 from shiplane.gitops import ApplicationInvalid, parse_project
 from shiplane.gitops.application import Application, Destination, Source, SyncWindow

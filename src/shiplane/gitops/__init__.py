@@ -2,9 +2,12 @@
 
 Pure cores: ``application`` (Application/AppProject models), ``project``
 (whitelists), ``ignore`` + ``diff`` (normalised diff → sync status), ``plan``
-(sync order), ``health``, ``retry``, ``tracking``. Adapters: ``desired``
-(render through ``shiplane.charts``), ``reconciler`` (apply/prune through
-``shiplane.kube``). Errors: the ``GitOpsError`` subtree in ``errors``.
+(sync order), ``operation`` (the sync state machine: waves, hooks), ``health``,
+``retry``, ``tracking``, ``quantity`` + ``removed`` (diff normalisation), ``windows`` +
+``roles`` (AppProject sync windows and roles), ``leader`` (``decide``). Adapters:
+``desired`` (render through ``shiplane.charts``, git exports, Helm repositories),
+``reconciler`` (apply/prune through ``shiplane.kube``), ``controller`` (``gitops run``:
+poll loop, webhook listener), ``leader`` (``LeaderElector`` over a Lease). Errors: the ``GitOpsError`` subtree in ``errors``.
 """
 
 from shiplane.gitops.application import (
@@ -14,9 +17,11 @@ from shiplane.gitops.application import (
     HelmParameter,
     HelmSource,
     IgnoreDifference,
+    ProjectRole,
     Retry,
     Source,
     SyncPolicy,
+    SyncWindow,
     load_documents,
     parse_application,
     parse_project,
@@ -33,10 +38,13 @@ from shiplane.gitops.errors import (
     RollbackRefused,
     SourceUnavailable,
     SyncFailed,
+    SyncRefused,
 )
 from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
+from shiplane.gitops.operation import Step, TaskPhase, next_step, task_progress
 from shiplane.gitops.plan import KIND_ORDER, Action, Phase, SyncTask, plan_sync
+from shiplane.gitops.quantity import parse_quantity
 from shiplane.gitops.project import project_problems
 from shiplane.gitops.promotion import (
     AuditEntry,
@@ -50,7 +58,7 @@ from shiplane.gitops.promotion import (
     plan_promotion,
     reject,
 )
-from shiplane.gitops.reconciler import FIELD_MANAGER, AppState, Reconciler
+from shiplane.gitops.reconciler import FIELD_MANAGER, AppState, LiveCache, Reconciler
 from shiplane.gitops.status import (
     ClusterStatusStore,
     FileStatusStore,
@@ -59,6 +67,7 @@ from shiplane.gitops.status import (
     application_status,
 )
 from shiplane.gitops.retry import backoff_schedule, next_delay, parse_duration, should_retry
+from shiplane.gitops.windows import can_sync
 from shiplane.gitops.tracking import mark, owned_by, tracking_id
 
 __all__ = [
@@ -86,10 +95,12 @@ __all__ = [
     "HelmParameter",
     "HelmSource",
     "IgnoreDifference",
+    "LiveCache",
     "LocalSources",
     "MemoryStatusStore",
     "PendingPromotion",
     "Phase",
+    "ProjectRole",
     "ProjectViolation",
     "Promotion",
     "PromotionError",
@@ -99,16 +110,21 @@ __all__ = [
     "RollbackRefused",
     "Source",
     "SourceUnavailable",
+    "Step",
     "StatusStore",
     "SyncFailed",
     "SyncPolicy",
+    "SyncRefused",
     "SyncStatus",
     "SyncTask",
+    "SyncWindow",
+    "TaskPhase",
     "app_health",
     "application_status",
     "approve",
     "audit",
     "backoff_schedule",
+    "can_sync",
     "commit_promotion",
     "compare",
     "copy_keys",
@@ -117,11 +133,13 @@ __all__ = [
     "load_documents",
     "mark",
     "next_delay",
+    "next_step",
     "normalise",
     "owned_by",
     "parse_application",
     "parse_duration",
     "parse_project",
+    "parse_quantity",
     "plan_promotion",
     "plan_sync",
     "project_problems",
@@ -130,5 +148,6 @@ __all__ = [
     "resolve_destination",
     "resource_health",
     "should_retry",
+    "task_progress",
     "tracking_id",
 ]
