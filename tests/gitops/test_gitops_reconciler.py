@@ -13,7 +13,7 @@ import pytest
 from shiplane.gitops import GitSources, HealthStatus, RollbackRefused, SyncStatus, load_documents
 from shiplane.gitops.reconciler import Reconciler
 from shiplane.gitops.status import FileStatusStore
-from shiplane.kube import KubeClient
+from shiplane.kube import KubeClient, KubeError
 from shiplane.scaffold import set_image
 
 
@@ -290,3 +290,36 @@ def test_a_refresh_lists_only_the_kinds_the_app_has(repos, platform_root, client
         client.list = original
     status_kinds = {r["kind"] for r in reconciler.store.load(app.name)["resources"]}
     assert set(lists) == status_kinds and len(lists) == len(status_kinds) < 14
+
+
+def test_a_pass_cache_falls_back_to_namespace_lists_under_namespaced_rbac(tmp_path):
+    """A controller whose RBAC covers one namespace (a Role, no ClusterRole) gets 403 on
+    all-namespaces lists: the pass cache lists that kind per namespace instead (real HTTPS,
+    client certificates and RBAC on the embedded API server)."""
+    from shiplane.cluster.apiserver.runner import ApiServerRunner
+    from shiplane.gitops.reconciler import LiveCache
+
+    with ApiServerRunner(pki_dir=tmp_path / "pki", name="rbac") as server:
+        admin = KubeClient.from_kubeconfig(server.write_kubeconfig(tmp_path / "admin"))
+        with admin:
+            for ns in ("team-a", "team-b"):
+                admin.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+                admin.create({"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "cfg", "namespace": ns}})
+            admin.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                          "metadata": {"name": "gitops", "namespace": "team-a"},
+                          "rules": [{"apiGroups": [""], "resources": ["configmaps"],
+                                     "verbs": ["get", "list", "patch"]}]})
+            admin.create({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                          "metadata": {"name": "gitops", "namespace": "team-a"},
+                          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                      "name": "gitops"},
+                          "subjects": [{"kind": "User", "name": "gitops-bot",
+                                        "apiGroup": "rbac.authorization.k8s.io"}]})
+        path = server.write_kubeconfig(tmp_path / "bot", user="gitops-bot")
+        with KubeClient.from_kubeconfig(path) as bot:
+            cache = LiveCache(bot)
+            found = cache.objects("v1", "ConfigMap", "team-a")
+            assert [o["metadata"]["name"] for o in found] == ["cfg"]
+            with pytest.raises(KubeError):
+                cache.objects("v1", "ConfigMap", "team-b")  # 403 there too: not hidden

@@ -64,6 +64,9 @@ PRUNABLE: tuple[tuple[str, str], ...] = (
 )
 
 
+_PER_NAMESPACE = object()  # marker: a kind this client may only list per namespace
+
+
 class LiveCache:
     """Live objects per kind across all namespaces, each kind listed once (one controller
     pass), then kept current from this reconciler's own applies and prunes — Argo CD keeps
@@ -72,7 +75,7 @@ class LiveCache:
 
     def __init__(self, client: KubeClient) -> None:
         self.client = client
-        self._kinds: dict[tuple[str, str], dict[tuple[str, str, str, str], dict] | None] = {}
+        self._kinds: dict[tuple[str, str], Any] = {}  # objects by key | None | _PER_NAMESPACE
         self._lock = threading.Lock()
         self.namespaces: set[str] = set()  # known to exist (CreateNamespace checks)
 
@@ -84,6 +87,10 @@ class LiveCache:
             if (api_version, kind) not in self._kinds:
                 try:
                     items = self.client.list(api_version, kind, all_namespaces=True)
+                except ApiError as error:
+                    # 403: RBAC grants this kind per namespace only — list it per app
+                    self._kinds[(api_version, kind)] = _PER_NAMESPACE if error.code == 403 \
+                        else None
                 except KubeError:
                     self._kinds[(api_version, kind)] = None  # not served by this cluster
                 else:
@@ -92,13 +99,17 @@ class LiveCache:
                         item.setdefault("kind", kind)
                     self._kinds[(api_version, kind)] = {resource_key(i): i for i in items}
             known = self._kinds[(api_version, kind)]
-            if known is None:
-                raise KubeError(f"{kind} is not served")
+        if known is None:
+            raise KubeError(f"{kind} is not served")
+        if known is _PER_NAMESPACE:
+            return [o for o in self.client.list(api_version, kind, namespace) if keep(o)]
+        with self._lock:
             return [dict(o) for k, o in known.items()
                     if (namespace is None or k[2] == namespace) and keep(o)]
 
     def _bucket(self, obj: Mapping[str, Any]) -> dict | None:
-        return self._kinds.get((str(obj.get("apiVersion")), str(obj.get("kind"))))
+        bucket = self._kinds.get((str(obj.get("apiVersion")), str(obj.get("kind"))))
+        return bucket if isinstance(bucket, dict) else None
 
     def update(self, obj: Mapping[str, Any]) -> None:
         with self._lock:
