@@ -10,11 +10,13 @@ def test_apps_for_push_matches_repo_and_branch():
 
     apps = [app("a", "https://git.example/org/svc.git"), app("b", "http://mirror/svc", "main"),
             app("c", "https://git.example/org/svc.git", "release"),
-            app("d", "https://git.example/org/other.git")]
+            app("d", "https://git.example/org/other.git"),
+            app("e", "https://git.example/org/svc.git", "v1")]
 
     def push(ref="refs/heads/main", clone="https://git.example/org/svc"):
         return WebhookPush("github", "svc", "org/svc", clone, ref, None, "b" * 40)
 
     assert apps_for_push(apps, push()) == ["a", "b"]
     assert apps_for_push(apps, push("refs/heads/release")) == ["a", "c"]
-    assert apps_for_push(apps, push("refs/tags/v1")) == []
+    assert apps_for_push(apps, push("refs/tags/v1")) == ["e"]  # pinned to that tag
+    assert apps_for_push(apps, push("refs/tags/v2")) == []

@@ -41,12 +41,18 @@ def _same_repo(url: str, push: WebhookPush) -> bool:
 
 
 def apps_for_push(apps: Iterable[Application], push: WebhookPush) -> list[str]:
+    """Apps with a source in the pushed repository whose ``targetRevision`` is the pushed
+    branch or tag, or HEAD / empty for a branch push (argo-cd ``util/webhook``
+    ``appRevisionHasChanged``; the payload here does not say which branch is the default,
+    so any branch push refreshes HEAD-tracking apps)."""
     branch = push.branch
+    revision = branch if branch is not None else push.ref.removeprefix("refs/tags/")
     out = []
     for app in apps:
         for source in app.sources:
-            tracks = source.target_revision in ("HEAD", "", branch)
-            if branch is not None and tracks and _same_repo(source.repo_url, push):
+            tracks = source.target_revision == revision or (
+                branch is not None and source.target_revision in ("HEAD", ""))
+            if tracks and _same_repo(source.repo_url, push):
                 out.append(app.name)
                 break
     return sorted(out)
