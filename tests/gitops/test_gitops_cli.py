@@ -213,3 +213,16 @@ def test_sync_windows_and_roles_gate_syncs(cli, platform_root, kube_apiserver):
     assert allowed.exit_code == 0, allowed.output
     rollback = cli("gitops", "rollback", "payment-service-prod", "0", "--user", "mallory")
     assert rollback.exit_code == 1 and "permission denied" in rollback.output
+
+
+def test_run_with_leader_election_takes_the_lease_and_syncs(cli, kube_apiserver):
+    result = cli("gitops", "run", "--passes", "1", "--leader-elect", "--lease",
+                 "argocd/cli-election", "--workers", "2")
+    assert result.exit_code == 0, result.output
+    assert "payment-service-dev: Synced" in result.stdout
+    with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as client:
+        lease = client.get("coordination.k8s.io/v1", "Lease", "cli-election", "argocd")
+    # released on the way out, as client-go's ReleaseOnCancel
+    assert lease["spec"]["holderIdentity"] == "" and lease["spec"]["leaseTransitions"] == 0
+    bad = cli("gitops", "run", "--passes", "1", "--leader-elect", "--lease", "nope")
+    assert bad.exit_code == 2 and "expected NAMESPACE/NAME" in bad.output
