@@ -386,23 +386,52 @@ async def test_generate_name_services_pods_and_collections(api: httpx.AsyncClien
     assert [c["metadata"]["name"] for c in left] == ["x1"]
 
 
-async def test_namespace_deletion_terminates_then_empties(
+async def test_namespace_deletion_marks_terminating_until_finalized(
     api: httpx.AsyncClient, backend: ApiBackend
 ) -> None:
+    # k8s registry/core/namespace/storage Delete: the API server only marks; emptying the
+    # namespace is the namespace controller's job (tests/controllers/test_namespace_controller.py)
     await api.post("/api/v1/namespaces", json={"metadata": {"name": "team"}})
     await api.post("/api/v1/namespaces/team/configmaps", json={"metadata": {"name": "c"}})
     deleted = (await api.delete("/api/v1/namespaces/team")).json()
     assert deleted["status"]["phase"] == "Terminating"
+    assert deleted["spec"]["finalizers"] == ["kubernetes"]
+    assert deleted["metadata"]["deletionTimestamp"]
     refused = await api.post("/api/v1/namespaces/team/configmaps", json={"metadata": {"name": "d"}})
     assert refused.status_code == 403
-    assert backend.finalize_namespaces() == 1
+    assert refused.json()["message"] == (
+        'configmaps "d" is forbidden: unable to create new content in namespace team because '
+        "it is being terminated"
+    )
+    # a second DELETE changes nothing; ordinary writes cannot drop spec.finalizers
+    again = await api.delete("/api/v1/namespaces/team")
+    assert again.status_code == 200 and again.json()["metadata"]["name"] == "team"
+    current = (await api.get("/api/v1/namespaces/team")).json()
+    put = await api.put("/api/v1/namespaces/team", json={**current, "spec": {"finalizers": []}})
+    assert put.json()["spec"]["finalizers"] == ["kubernetes"]
+    status = {**put.json(), "status": {"phase": "Terminating", "conditions": [
+        {"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+         "message": "Some resources are remaining: configmaps. has 1 resource instances"}]}}
+    assert (await api.put("/api/v1/namespaces/team/status", json=status)).status_code == 200
+    assert (await api.get("/api/v1/namespaces/team")).status_code == 200
+    # the finalize subresource removes the last finalizer: the namespace goes
+    current = (await api.get("/api/v1/namespaces/team")).json()
+    finalize = await api.put("/api/v1/namespaces/team/finalize",
+                             json={**current, "spec": {"finalizers": []}})
+    assert finalize.status_code == 200, finalize.text
     assert (await api.get("/api/v1/namespaces/team")).status_code == 404
-    assert (await api.get("/api/v1/namespaces/team/configmaps/c")).status_code == 404
     forbidden = await api.delete("/api/v1/namespaces/default")
     assert forbidden.status_code == 403
     assert forbidden.json()["message"] == (
         'namespaces "default" is forbidden: this namespace may not be deleted'
     )
+
+
+async def test_namespace_without_finalizers_is_deleted_at_once(api: httpx.AsyncClient) -> None:
+    await api.post("/api/v1/namespaces",
+                   json={"metadata": {"name": "bare"}, "spec": {"finalizers": []}})
+    assert (await api.delete("/api/v1/namespaces/bare")).status_code == 200
+    assert (await api.get("/api/v1/namespaces/bare")).status_code == 404
 
 
 def frames(text: str) -> list[dict]:

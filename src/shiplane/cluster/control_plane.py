@@ -22,6 +22,7 @@ from shiplane.cluster.controllers.deployment import DeploymentController
 from shiplane.cluster.controllers.endpoints import EndpointsController
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.controllers.garbage_collector import GarbageCollector
+from shiplane.cluster.controllers.namespace import NamespaceController
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
 from shiplane.cluster.controllers.scheduler import Scheduler
 from shiplane.cluster.controllers.serviceaccount import ServiceAccountController
@@ -65,6 +66,7 @@ class ControlPlane:
             GarbageCollector(self.ctx),
             EndpointsController(self.ctx),
             ServiceAccountController(self.ctx),
+            NamespaceController(self.ctx),
         ]
         self.fleet = NodeFleet(self.ctx, self.options.nodes, self.puller)
         self._tasks: list[asyncio.Task] = []

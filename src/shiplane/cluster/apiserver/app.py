@@ -61,7 +61,6 @@ __all__ = ["build_app"]
 log = logging.getLogger("shiplane.cluster.apiserver")
 JSON = "application/json"
 DEFAULT_WATCH_TIMEOUT = 1800.0
-NAMESPACE_FINALIZE_PERIOD = 1.0
 DEFAULT_BOOKMARK_INTERVAL = 30.0
 
 
@@ -190,7 +189,7 @@ class _Handlers:
         if info.name is None:
             return await self._collection(request, info)
         handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction,
-                   "token": self._token}.get(
+                   "token": self._token, "finalize": self._finalize}.get(
             info.subresource or "", self._item
         )
         return await handler(request, info)
@@ -275,6 +274,15 @@ class _Handlers:
                 return _json(_success(rt, stored))
             return _json(stored.raw)
         raise MethodNotAllowed()
+
+    async def _finalize(self, request: Request, info: RequestInfo) -> Response:
+        """``PUT namespaces/<name>/finalize``: the namespace controller's finalizer removal."""
+        if request.method != "PUT" or info.resource.group_resource != "namespaces":
+            raise MethodNotAllowed()
+        stored = self.backend.finalize_namespace(
+            info.resource, info.name or "", await self._body(request), dry_run=_dry_run(request)
+        )
+        return _json(stored.raw)
 
     async def _scale(self, request: Request, info: RequestInfo) -> Response:
         rt, namespace, name = info.resource, info.namespace or "", info.name or ""
@@ -492,23 +500,12 @@ def build_app(
         Route("/apis/{group}/{version}/{path:path}", h.grouped, methods=all_methods),
     ]
 
-    async def namespace_finalizer() -> None:
-        while True:
-            await asyncio.sleep(NAMESPACE_FINALIZE_PERIOD)
-            try:
-                if backend.has_terminating_namespaces():
-                    backend.finalize_namespaces()
-            except Exception:  # noqa: BLE001 — keep the loop alive; the next round retries
-                log.exception("finalizing namespaces failed")
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hub.attach(asyncio.get_running_loop())
-        task = asyncio.create_task(namespace_finalizer())
         try:
             yield
         finally:
-            task.cancel()
             hub.close()
 
     async def not_found(request: Request, exc: Exception) -> Response:
