@@ -233,7 +233,8 @@ class _Handlers:
             stored = self.backend.get(rt, namespace, name)
             if wants_table(request.headers.get("accept", "")):
                 include = query.get("includeObject", "Metadata")
-                return _json(encode_table(rt, [stored.obj], include=include, rv=None))
+                return _json(encode_table(rt, [stored.obj], include=include, rv=None,
+                                         now=self.backend.clock()))
             return _json(stored.raw)
         if method == "PUT" and "update" in rt.verbs:
             manager = field_manager(request, apply=False)
@@ -405,6 +406,7 @@ class _Handlers:
                     include=include,
                     rv=result.resource_version,
                     continue_token=result.continue_token,
+                    now=self.backend.clock(),
                 )
             )
         return _json(encode_list(rt, result.items, result.resource_version, result.continue_token))
@@ -433,7 +435,8 @@ class _Handlers:
             def encoder(stored: StoredObject, _type: str) -> str:
                 with_columns, first[0] = first[0], False
                 return encode_table(
-                    rt, [stored.obj], include=include, rv=None, with_columns=with_columns
+                    rt, [stored.obj], include=include, rv=None, with_columns=with_columns,
+                    now=self.backend.clock(),
                 )
 
         fields = parse_field_selector(query.get("fieldSelector"), rt.selectable_fields)

@@ -205,7 +205,8 @@ class ApiBackend:
             return new
         return fieldmanager.record_update(old, new, manager, self.type_of(rt),
                                           subresource=subresource or "",
-                                          status=_status_mode(rt, subresource))
+                                          status=_status_mode(rt, subresource),
+                                          now=format_time(self.clock()))
 
     def key(self, rt: ResourceType, namespace: str, name: str) -> ObjectKey:
         return ObjectKey(rt.group_resource, namespace if rt.namespaced else "", name)
@@ -541,6 +542,7 @@ class ApiBackend:
                 result = fieldmanager.apply(
                     current.copy() if current else None, config, manager, force, node,
                     subresource=subresource or "", status=_status_mode(rt, subresource),
+                    now=format_time(self.clock()),
                 )
             except fieldmanager.FieldManagerError as error:
                 raise BadRequest(str(error)) from None
