@@ -386,6 +386,38 @@ async def test_generate_name_services_pods_and_collections(api: httpx.AsyncClien
     assert [c["metadata"]["name"] for c in left] == ["x1"]
 
 
+async def test_binding_sets_node_annotations_and_pod_scheduled_true(
+    api: httpx.AsyncClient,
+) -> None:
+    # k8s registry/core/pod/storage/storage.go setPodHostAndAnnotations: nodeName, the
+    # binding's annotations, and PodScheduled=True replacing the scheduler's Unschedulable
+    pods = "/api/v1/namespaces/default/pods"
+    await api.post(pods, json={"metadata": {"name": "b"},
+                               "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+    unschedulable = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                     "message": "0/1 nodes are available: 1 Insufficient cpu.",
+                     "lastProbeTime": None, "lastTransitionTime": "2026-01-01T00:00:00Z"}
+    await api.patch(f"{pods}/b/status", json={"status": {"conditions": [unschedulable]}},
+                    headers={"Content-Type": "application/strategic-merge-patch+json"})
+    wrong_uid = await api.post(f"{pods}/b/binding", json={
+        "metadata": {"name": "b", "uid": "not-it"}, "target": {"name": "n1"}})
+    assert wrong_uid.status_code == 409
+    pod = (await api.get(f"{pods}/b")).json()
+    bound = await api.post(f"{pods}/b/binding", json={
+        "metadata": {"name": "b", "uid": pod["metadata"]["uid"],
+                     "annotations": {"scheduler.example/score": "7"}},
+        "target": {"kind": "Node", "name": "n1"}})
+    assert bound.status_code == 201, bound.text
+    pod = (await api.get(f"{pods}/b")).json()
+    assert pod["spec"]["nodeName"] == "n1"
+    assert pod["metadata"]["annotations"] == {"scheduler.example/score": "7"}
+    [scheduled] = pod["status"]["conditions"]
+    assert scheduled["type"] == "PodScheduled" and scheduled["status"] == "True"
+    assert "reason" not in scheduled and "message" not in scheduled
+    assert scheduled["lastTransitionTime"] >= pod["metadata"]["creationTimestamp"]
+    assert pod["status"]["phase"] == "Pending"
+
+
 async def test_namespace_deletion_marks_terminating_until_finalized(
     api: httpx.AsyncClient, backend: ApiBackend
 ) -> None:

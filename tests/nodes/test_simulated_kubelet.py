@@ -270,3 +270,118 @@ def test_termination_marks_endpoint_terminating_before_pod_goes(cluster, registr
     assert _until(lambda: not _get(cluster, ns, "pods")["items"])
     killing = [e["message"] for e in _events(cluster, ns, "t") if e["reason"] == "Killing"]
     assert killing == ["Stopping container app"]
+
+
+def test_image_pull_secret_lets_a_node_whose_role_cannot_pull(cluster, registry, signing_key):
+    # the locked node's role may not pull; a docker-registry secret with credentials that may
+    # (kubelet keyring: pod imagePullSecrets are tried for the image's registry host)
+    reg, _ = registry
+    ns = _namespace(cluster, "secrets")
+    password = issue_login_password(signing_key, "ci", kind=PrincipalKind.CI)
+    result = cluster.kubectl("-n", ns, "create", "secret", "docker-registry", "regcred",
+                             f"--docker-server={reg.host}", "--docker-username=AWS",
+                             f"--docker-password={password}")
+    assert result.returncode == 0, result.stderr
+    image = f"{reg.host}/app:1.0"
+    _create(cluster, ns, _pod("without", image, node="locked-0", tolerate="locked"))
+    failed = _until(lambda: [e["message"] for e in _events(cluster, ns, "without")
+                             if e["reason"] == "Failed"
+                             and e["message"].startswith("Failed to pull image")])
+    assert "403" in failed[0]
+    waiting = _state(cluster, ns, "without").get("state", {}).get("waiting", {}).get("reason")
+    assert waiting in ("ErrImagePull", "ImagePullBackOff")
+    with_secret = _pod("with-secret", image, node="locked-0", tolerate="locked")
+    with_secret["spec"]["imagePullSecrets"] = [{"name": "regcred"}]
+    _create(cluster, ns, with_secret)
+    running = _until(lambda: _state(cluster, ns, "with-secret").get("state", {}).get("running"))
+    assert running
+    events = _events(cluster, ns, "with-secret")
+    assert [e["reason"] for e in events if e["reason"] in ("Pulled", "Failed")] == ["Pulled"]
+    pulled = next(e["message"] for e in events if e["reason"] == "Pulled")
+    assert pulled.startswith(f'Successfully pulled image "{image}" in ')
+
+
+def test_startup_probe_gates_readiness_and_liveness(cluster, registry):
+    # prober_manager: until the startup probe succeeds the container is not started, readiness
+    # and liveness do not run (Ready stays False although readiness would pass)
+    reg, _ = registry
+    ns = _namespace(cluster, "startup")
+    quick = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
+    _create(cluster, ns, _pod(
+        "slow", f"{reg.host}/app:1.0", node="pull-1",
+        annotations={"sim.shiplane.dev/startup-fail-for": "90",
+                     "sim.shiplane.dev/liveness-fail-after": "0"},
+        container={"startupProbe": {**quick, "failureThreshold": 300},
+                   "readinessProbe": quick,
+                   "livenessProbe": {**quick, "failureThreshold": 1000}}))
+    early = _until(lambda: (s := _state(cluster, ns, "slow")).get("state", {}).get("running") and s)
+    assert early["started"] is False and early["ready"] is False
+    # startup failures are reported while liveness (which would fail) has not run at all
+    startup_failed = _until(lambda: [e for e in _events(cluster, ns, "slow")
+                                     if e["message"].startswith("Startup probe failed:")])
+    assert startup_failed and startup_failed[0]["reason"] == "Unhealthy"
+    still = _state(cluster, ns, "slow")
+    assert still["started"] is False and still["ready"] is False
+    assert not [e for e in _events(cluster, ns, "slow")
+                if e["message"].startswith("Liveness probe failed:")]
+    pod = _get(cluster, ns, "pod", "slow")
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False"
+    later = _until(lambda: (s := _state(cluster, ns, "slow")).get("ready") and s)
+    assert later["started"] is True and later["restartCount"] == 0
+    # once started, liveness runs (and fails, below its threshold)
+    assert _until(lambda: [e for e in _events(cluster, ns, "slow")
+                           if e["message"].startswith("Liveness probe failed:")])
+
+
+def test_failing_startup_probe_past_its_threshold_restarts_the_container(cluster, registry):
+    reg, _ = registry
+    ns = _namespace(cluster, "startfail")
+    _create(cluster, ns, _pod(
+        "never", f"{reg.host}/app:1.0", node="pull-1",
+        annotations={"sim.shiplane.dev/startup-fail-for": "always"},
+        container={"startupProbe": {"httpGet": {"path": "/", "port": 8080},
+                                    "periodSeconds": 2, "failureThreshold": 3},
+                   "readinessProbe": {"httpGet": {"path": "/", "port": 8080}}}))
+    restarted = _until(lambda: (s := _state(cluster, ns, "never")).get("restartCount", 0) >= 1
+                       and s)
+    assert restarted and restarted["started"] is False and restarted["ready"] is False
+    events = _events(cluster, ns, "never")
+    unhealthy = [e for e in events if e["reason"] == "Unhealthy"]
+    assert unhealthy and all(e["type"] == "Warning" for e in unhealthy)
+    assert unhealthy[0]["message"].startswith("Startup probe failed:")
+    killing = [e["message"] for e in events if e["reason"] == "Killing"]
+    assert "Container app failed startup probe, will be restarted" in killing
+
+
+def test_publish_not_ready_addresses_lists_unready_pods_as_ready(cluster, registry):
+    # endpoints_controller.go / endpointslice utils: publishNotReadyAddresses puts unready
+    # pods in addresses (not notReadyAddresses); slices say ready=true, serving=false
+    reg, _ = registry
+    ns = _namespace(cluster, "pnra")
+    pod = _pod("unready", f"{reg.host}/app:1.0", node="pull-0",
+               annotations={"sim.shiplane.dev/readiness-fail-for": "always"},
+               container={"readinessProbe": {"httpGet": {"path": "/", "port": 8080},
+                                             "periodSeconds": 1}})
+    pod["metadata"]["labels"] = {"app": "pnra"}
+    _create(cluster, ns, pod)
+    for name, publish in (("published", True), ("plain", False)):
+        _create(cluster, ns, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                              "spec": {"selector": {"app": "pnra"}, "ports": [{"port": 80}],
+                                       "publishNotReadyAddresses": publish}})
+    assert _until(lambda: _state(cluster, ns, "unready").get("state", {}).get("running"))
+    ip = _until(lambda: _get(cluster, ns, "pod", "unready")["status"].get("podIP"))
+    published = _until(lambda: _get(cluster, ns, "endpoints", "published").get("subsets"))
+    assert [a["ip"] for a in published[0]["addresses"]] == [ip]
+    assert "notReadyAddresses" not in published[0]
+    plain = _until(lambda: _get(cluster, ns, "endpoints", "plain").get("subsets"))
+    assert [a["ip"] for a in plain[0]["notReadyAddresses"]] == [ip]
+    assert "addresses" not in plain[0]
+    slices = {s["metadata"]["labels"]["kubernetes.io/service-name"]: s
+              for s in _get(cluster, ns, "endpointslices")["items"]}
+    assert slices["published"]["endpoints"][0]["conditions"] == {
+        "ready": True, "serving": False, "terminating": False}
+    assert slices["plain"]["endpoints"][0]["conditions"] == {
+        "ready": False, "serving": False, "terminating": False}
+    pod_now = _get(cluster, ns, "pod", "unready")
+    assert next(c for c in pod_now["status"]["conditions"] if c["type"] == "Ready")["status"] == "False"

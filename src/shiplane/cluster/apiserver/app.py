@@ -313,6 +313,8 @@ class _Handlers:
         node = target.get("name") if isinstance(target, dict) else None
         if not node:
             raise BadRequest("binding target name is required")
+        meta = binding.get("metadata") if isinstance(binding.get("metadata"), dict) else {}
+        annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
         return _json(
             self.backend.bind(
                 info.resource,
@@ -320,6 +322,8 @@ class _Handlers:
                 info.name or "",
                 node,
                 dry_run=_dry_run(request),
+                annotations={str(k): str(v) for k, v in annotations.items()},
+                uid=meta.get("uid") or None,
             ),
             201,
         )

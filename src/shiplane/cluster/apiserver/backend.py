@@ -418,7 +418,7 @@ class ApiBackend:
                 obj.pop("status", None)
             else:
                 obj["status"] = status
-        elif rt.has_status:
+        elif rt.has_status and subresource != "binding":  # binding writes PodScheduled
             if "status" in old:
                 obj["status"] = copy.deepcopy(old["status"])
             else:
@@ -559,10 +559,19 @@ class ApiBackend:
         raise Conflict(rt.group, rt.plural, name)
 
     def bind(
-        self, rt: ResourceType, namespace: str, name: str, node: str, *, dry_run: bool = False
+        self, rt: ResourceType, namespace: str, name: str, node: str, *, dry_run: bool = False,
+        annotations: dict[str, str] | None = None, uid: str | None = None,
     ) -> dict[str, Any]:
-        """``pods/binding``: assign a node once (k/pkg/registry/core/pod/storage assignPod)."""
+        """``pods/binding``: assign a node once, copy the binding's annotations and set
+        PodScheduled=True (k/pkg/registry/core/pod/storage/storage.go
+        setPodHostAndAnnotations, podutil.UpdatePodCondition)."""
         current = self._load(rt, namespace, name)
+        if uid and uid != (current.obj.get("metadata") or {}).get("uid"):
+            raise Conflict(
+                rt.group, rt.plural, name,
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                f"{(current.obj.get('metadata') or {}).get('uid')}",
+            )
         assigned = (current.obj.get("spec") or {}).get("nodeName")
         if assigned:
             raise Conflict(
@@ -577,7 +586,19 @@ class ApiBackend:
             )
         obj = current.copy()
         obj.setdefault("spec", {})["nodeName"] = node
-        self._write_update(rt, current, obj, subresource=None, dry_run=dry_run)
+        if annotations:
+            obj["metadata"].setdefault("annotations", {}).update(annotations)
+        status = obj.setdefault("status", {})
+        conditions = [dict(c) for c in status.get("conditions") or []]
+        old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        scheduled = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                     "lastTransitionTime": format_time(self.clock())}
+        if old is not None and old.get("status") == "True":
+            scheduled["lastTransitionTime"] = old.get("lastTransitionTime")
+        status["conditions"] = [scheduled if c is old else c for c in conditions]
+        if old is None:
+            status["conditions"].append(scheduled)
+        self._write_update(rt, current, obj, subresource="binding", dry_run=dry_run)
         return {
             "kind": "Status",
             "apiVersion": "v1",

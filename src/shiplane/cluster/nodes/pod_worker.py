@@ -67,7 +67,11 @@ class PodWorker:
         self.records = {c["name"]: ContainerRecord(c["name"], c.get("image", "")) for c in containers}
         self.image_ids: dict[str, str] = {}
         self.probe_results: dict[str, dict] = {c["name"]: {} for c in containers}
-        self.conditions: list[dict] = [
+        # the API server's PodScheduled (pods/binding) is kept, as the kubelet's
+        # generateAPIPodStatus copies it from the pod's status
+        scheduled = next((c for c in (pod.get("status") or {}).get("conditions") or []
+                          if c.get("type") == "PodScheduled" and c.get("status") == "True"), None)
+        self.conditions: list[dict] = [scheduled or
             {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
              "lastTransitionTime": format_time(node.clock.now())}
         ]
