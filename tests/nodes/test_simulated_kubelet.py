@@ -302,36 +302,40 @@ def test_image_pull_secret_lets_a_node_whose_role_cannot_pull(cluster, registry,
 
 
 def test_startup_probe_gates_readiness_and_liveness(cluster, registry):
-    # prober_manager: until the startup probe succeeds the container is not started, readiness
-    # and liveness do not run (Ready stays False although readiness would pass)
+    # prober_manager: until the startup probe succeeds the container is not started and
+    # readiness and liveness do not run: Ready stays False although readiness would pass, and
+    # a liveness probe that always fails kills nothing; once started, both run
     reg, _ = registry
     ns = _namespace(cluster, "startup")
     quick = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
+    probes = {"startupProbe": {**quick, "failureThreshold": 100000}, "readinessProbe": quick,
+              "livenessProbe": {**quick, "failureThreshold": 100000}}
     _create(cluster, ns, _pod(
-        "slow", f"{reg.host}/app:1.0", node="pull-1",
-        annotations={"sim.shiplane.dev/startup-fail-for": "90",
-                     "sim.shiplane.dev/liveness-fail-after": "0"},
-        container={"startupProbe": {**quick, "failureThreshold": 300},
-                   "readinessProbe": quick,
-                   "livenessProbe": {**quick, "failureThreshold": 1000}}))
-    early = _until(lambda: (s := _state(cluster, ns, "slow")).get("state", {}).get("running") and s)
-    assert early["started"] is False and early["ready"] is False
-    # startup failures are reported while liveness (which would fail) has not run at all
-    startup_failed = _until(lambda: [e for e in _events(cluster, ns, "slow")
-                                     if e["message"].startswith("Startup probe failed:")])
-    assert startup_failed and startup_failed[0]["reason"] == "Unhealthy"
-    still = _state(cluster, ns, "slow")
-    assert still["started"] is False and still["ready"] is False
-    assert not [e for e in _events(cluster, ns, "slow")
-                if e["message"].startswith("Liveness probe failed:")]
-    pod = _get(cluster, ns, "pod", "slow")
-    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
-    assert ready["status"] == "False"
+        "gated", f"{reg.host}/app:1.0", node="pull-1", container=probes,
+        annotations={"sim.shiplane.dev/startup-fail-for": "always",
+                     "sim.shiplane.dev/liveness-fail-after": "0"}))
+    _create(cluster, ns, _pod(
+        "slow", f"{reg.host}/app:1.0", node="pull-1", container=probes,
+        annotations={"sim.shiplane.dev/startup-fail-for": "30",
+                     "sim.shiplane.dev/liveness-fail-after": "0"}))
     later = _until(lambda: (s := _state(cluster, ns, "slow")).get("ready") and s)
     assert later["started"] is True and later["restartCount"] == 0
-    # once started, liveness runs (and fails, below its threshold)
+    slow = [e["message"] for e in _until(lambda: [e for e in _events(cluster, ns, "slow")
+                                                  if e["reason"] == "Unhealthy"])]
+    assert slow[0].startswith("Startup probe failed:")
     assert _until(lambda: [e for e in _events(cluster, ns, "slow")
                            if e["message"].startswith("Liveness probe failed:")])
+    # the gated pod, meanwhile (as long in cluster time), never started
+    gated = _state(cluster, ns, "gated")
+    assert gated["state"].get("running") and gated["started"] is False
+    assert gated["ready"] is False and gated["restartCount"] == 0
+    pod = _get(cluster, ns, "pod", "gated")
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "ContainersNotReady"
+    messages = [e["message"] for e in _events(cluster, ns, "gated")]
+    assert any(m.startswith("Startup probe failed:") for m in messages)
+    assert not any(m.startswith(("Liveness probe failed:", "Readiness probe failed:"))
+                   for m in messages)
 
 
 def test_failing_startup_probe_past_its_threshold_restarts_the_container(cluster, registry):
@@ -346,12 +350,12 @@ def test_failing_startup_probe_past_its_threshold_restarts_the_container(cluster
     restarted = _until(lambda: (s := _state(cluster, ns, "never")).get("restartCount", 0) >= 1
                        and s)
     assert restarted and restarted["started"] is False and restarted["ready"] is False
-    events = _events(cluster, ns, "never")
-    unhealthy = [e for e in events if e["reason"] == "Unhealthy"]
-    assert unhealthy and all(e["type"] == "Warning" for e in unhealthy)
-    assert unhealthy[0]["message"].startswith("Startup probe failed:")
-    killing = [e["message"] for e in events if e["reason"] == "Killing"]
+    killing = _until(lambda: [e["message"] for e in _events(cluster, ns, "never")
+                              if e["reason"] == "Killing"])
     assert "Container app failed startup probe, will be restarted" in killing
+    unhealthy = [e for e in _events(cluster, ns, "never") if e["reason"] == "Unhealthy"]
+    assert unhealthy and all(e["type"] == "Warning" for e in unhealthy)
+    assert all(e["message"].startswith("Startup probe failed:") for e in unhealthy)
 
 
 def test_publish_not_ready_addresses_lists_unready_pods_as_ready(cluster, registry):

@@ -199,7 +199,7 @@ class PodWorker:
             cid = f"containerd://{self.uid.replace('-', '')[:20]}{name[:8]}{attempt:04d}"
             self.records[name] = transition(self.records[name], Input.STARTED, clock.now(),
                                             container_id=cid)
-            self.event(Event("Normal", "Created", f"Created container {name}"))
+            self.event(Event("Normal", "Created", f"Created container: {name}"))  # kuberuntime_container.go
             self.event(Event("Normal", "Started", f"Started container {name}"))
             exit_code = await self._running(container, behaviour)
             record = self.records[name]
