@@ -125,7 +125,7 @@ def test_image_change_creates_hashed_replicaset_and_endpoints_only_hold_ready_po
     watcher.start()
     try:
         # new pods stay unready for 30 cluster seconds (1 s real): they must not join endpoints
-        _ok(cluster.kubectl("-n", ns, "patch", "deployment", "web", "--type", "merge", "-p",
+        _ok(cluster.kubectl("-n", ns, "patch", "deployment", "web", "--type", "strategic", "-p",
                             json.dumps({"spec": {"template": {
                                 "metadata": {"annotations": {"sim.shiplane.dev/readiness-fail-for": "30"}},
                                 "spec": {"containers": [{"name": "web",
@@ -314,7 +314,7 @@ def test_rolling_update_bounds_hold_at_every_observed_state(cluster, registry, r
     watcher = threading.Thread(target=observe)
     watcher.start()
     try:
-        _ok(cluster.kubectl("-n", ns, "patch", "deployment", "web", "--type", "merge", "-p",
+        _ok(cluster.kubectl("-n", ns, "patch", "deployment", "web", "--type", "strategic", "-p",
                             json.dumps({"spec": {"template": {
                                 "metadata": {"annotations": {"sim.shiplane.dev/readiness-fail-for": "10"}},
                                 "spec": {"containers": [{"name": "web",
