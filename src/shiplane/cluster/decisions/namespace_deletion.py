@@ -29,6 +29,7 @@ __all__ = [
     "DeletableResource",
     "deletable_resources",
     "deletion_conditions",
+    "deletion_time",
     "finalized",
     "remaining_content",
     "requeue_after",
