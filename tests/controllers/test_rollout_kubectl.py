@@ -125,6 +125,13 @@ def test_rollout_status_lines_and_pause_resume_undo_history_match_kubectl(cluste
                                         "3         <none>"]
     d = json.loads(_ok(cluster.kubectl("-n", ns, "get", "deployment", "web", "-o", "json")))
     assert d["spec"]["template"]["spec"]["containers"][0]["image"] == f"{registry.host}/web:1.0"
+    # rollout restart: a restartedAt template annotation, hence a new ReplicaSet and revision
+    assert _ok(cluster.kubectl("-n", ns, "rollout", "restart", "deployment/web")).strip() == \
+        "deployment.apps/web restarted"
+    _ok(cluster.kubectl("-n", ns, "rollout", "status", "deployment/web", "--timeout=60s"))
+    d = json.loads(_ok(cluster.kubectl("-n", ns, "get", "deployment", "web", "-o", "json")))
+    assert "kubectl.kubernetes.io/restartedAt" in d["spec"]["template"]["metadata"]["annotations"]
+    assert d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "4"
 
 
 def _events(cluster: EmbeddedCluster, ns: str) -> list[dict]:
