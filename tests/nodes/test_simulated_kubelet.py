@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -240,9 +241,14 @@ def test_liveness_failure_restarts_and_readiness_gates_ready(cluster, registry):
                      "sim.shiplane.dev/readiness-fail-for": "30"},
         container={"livenessProbe": probe, "readinessProbe": {**probe, "failureThreshold": 1}}))
     first = _until(lambda: (s := _state(cluster, ns, "live")).get("state", {}).get("running") and s)
-    assert first["ready"] is False  # readiness fails for the first 30 cluster seconds (1 s)
+    started = datetime.fromisoformat(first["state"]["running"]["startedAt"].replace("Z", "+00:00"))
     ready = _until(lambda: _state(cluster, ns, "live").get("ready"))
     assert ready
+    # readiness failed for the first 30 cluster seconds (timestamps, not our polling speed)
+    pod = _get(cluster, ns, "pod", "live")
+    became = next(c for c in pod["status"]["conditions"] if c["type"] == "ContainersReady")
+    ready_at = datetime.fromisoformat(became["lastTransitionTime"].replace("Z", "+00:00"))
+    assert (ready_at - started).total_seconds() >= 29
     restarted = _until(lambda: _state(cluster, ns, "live").get("restartCount", 0) >= 1)
     assert restarted
     messages = [e["message"] for e in _events(cluster, ns, "live")]
