@@ -35,13 +35,13 @@ def _t(text: str) -> datetime:
 def test_progress_deadline_600s_at_time_scale_100_passes_in_about_6s(registry):
     with EmbeddedCluster(nodes=1, time_scale=100) as cluster:
         time.sleep(2)  # 200 cluster seconds: a server on wall time would now lag visibly
+        container = {"name": "web", "image": f"{registry.host}/web:nope"}
         body = {
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "stuck"},
             "spec": {"replicas": 1, "progressDeadlineSeconds": 600,
                      "selector": {"matchLabels": {"app": "stuck"}},
                      "template": {"metadata": {"labels": {"app": "stuck"}},
-                                  "spec": {"containers": [{"name": "web",
-                                                           "image": f"{registry.host}/web:nope"}]}}},
+                                  "spec": {"containers": [container]}}},
         }
         started = time.monotonic()
         _ok(cluster.kubectl("create", "--validate=false", "-f", "-", input=json.dumps(body)))
@@ -65,7 +65,8 @@ def test_progress_deadline_600s_at_time_scale_100_passes_in_about_6s(registry):
         assert 600 <= (exceeded - created).total_seconds() <= 900
         # and an object the server creates now is stamped on the same clock
         assert abs((_t(stamp["metadata"]["creationTimestamp"]) - exceeded).total_seconds()) < 300
-        status_write = [m for m in d["metadata"]["managedFields"] if m.get("subresource") == "status"]
+        status_write = [m for m in d["metadata"]["managedFields"]
+                        if m.get("subresource") == "status"]
         assert status_write and abs((_t(status_write[0]["time"]) - exceeded).total_seconds()) < 300
         events = json.loads(_ok(cluster.kubectl("get", "events", "-o", "json")))["items"]
         rs_name = progressing["message"].split('"')[1]

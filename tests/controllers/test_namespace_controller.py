@@ -93,7 +93,8 @@ def test_terminating_namespace_refuses_content_and_reports_what_remains(cluster,
     assert ns["spec"]["finalizers"] == ["kubernetes"]
     remaining = conditions["NamespaceContentRemaining"]
     assert (remaining["status"], remaining["reason"]) == ("True", "SomeResourcesRemain")
-    assert remaining["message"] == "Some resources are remaining: configmaps. has 1 resource instances"
+    assert remaining["message"] == ("Some resources are remaining: configmaps. has 1 resource "
+                                    "instances")
     finalizers = conditions["NamespaceFinalizersRemaining"]
     assert (finalizers["status"], finalizers["reason"]) == ("True", "SomeFinalizerRemain")
     assert finalizers["message"] == ("Some finalizers are remaining: example.com/hold in 1 "

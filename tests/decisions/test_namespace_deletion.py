@@ -54,7 +54,8 @@ def test_terminating_pods_are_waited_for_their_grace_period_since_the_namespace_
     # once the longest grace period has passed the pods are unexpected leftovers
     late = remaining_content(PODS, "ns", [_pod(grace=45)], T0, at(45))
     assert late.estimate == 0
-    assert late.error == "unexpected items still remain in namespace: ns for gvr: /v1, Resource=pods"
+    assert late.error == ("unexpected items still remain in namespace: ns for gvr: /v1, "
+                          "Resource=pods")
 
 
 def test_items_with_finalizers_get_the_fixed_15_second_estimate():
@@ -65,8 +66,8 @@ def test_items_with_finalizers_get_the_fixed_15_second_estimate():
 
 
 def test_conditions_report_content_finalizers_and_failures_like_upstream():
-    content = [ContentLeft("pods.", 2, {}, 30), ContentLeft("widgets.example.com", 1, {"x/y": 1}, 15),
-               ContentLeft("configmaps.")]
+    content = [ContentLeft("pods.", 2, {}, 30),
+               ContentLeft("widgets.example.com", 1, {"x/y": 1}, 15), ContentLeft("configmaps.")]
     status = deletion_conditions({"phase": "Terminating"}, content, ["boom"], T0)
     by_type = {c["type"]: c for c in status["conditions"]}
     assert list(by_type) == list(CONDITION_TYPES)

@@ -394,4 +394,5 @@ def test_publish_not_ready_addresses_lists_unready_pods_as_ready(cluster, regist
     assert slices["plain"]["endpoints"][0]["conditions"] == {
         "ready": False, "serving": False, "terminating": False}
     pod_now = _get(cluster, ns, "pod", "unready")
-    assert next(c for c in pod_now["status"]["conditions"] if c["type"] == "Ready")["status"] == "False"
+    ready = next(c for c in pod_now["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False"

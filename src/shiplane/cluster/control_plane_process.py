@@ -1,7 +1,8 @@
 """The control plane as a background process next to ``shiplane cluster up``'s API server.
 
 ``python -m shiplane.cluster.control_plane_process --api-url URL [--nodes N] [--node-spec FILE]
-[--time-scale X] [--clock-epoch T]`` runs :func:`run_control_plane`. :func:`spawn_control_plane` starts it
+[--time-scale X] [--clock-epoch T]`` runs :func:`run_control_plane`.
+:func:`spawn_control_plane` starts it
 detached with ``controlplane.pid`` / ``controlplane.log`` in the cluster's folder, and
 :func:`stop_control_plane` stops it; ``shiplane cluster up/down`` call these.
 """

@@ -443,7 +443,8 @@ class ApiBackend:
             and not meta.get("finalizers")
             and not meta.get("deletionGracePeriodSeconds")
             # a namespace also waits for its spec.finalizers (ShouldDeleteNamespaceDuringUpdate)
-            and not (rt.group_resource == "namespaces" and (obj.get("spec") or {}).get("finalizers"))
+            and not (rt.group_resource == "namespaces"
+                     and (obj.get("spec") or {}).get("finalizers"))
         ):
             # The last finalizer is gone from a terminating object: delete it now.
             [stored] = self.store.commit([Write("delete", key, None, current.rv)], dry_run=dry_run)
