@@ -24,13 +24,18 @@ from shiplane.cluster.decisions.image_pull import pull_duration
 from shiplane.cluster.nodes.images import ImagePuller, PulledImage
 from shiplane.cluster.nodes.node_spec import NodeSpec
 from shiplane.cluster.nodes.pod_worker import PodWorker
+from shiplane.cluster.nodes.usage import RESOLUTION, SimulatedUsage, UsageSource, metrics_report
 
-__all__ = ["NodeFleet", "SimulatedNode"]
+__all__ = ["FAILED_ANNOTATION", "NodeFleet", "SimulatedNode"]
 
 log = logging.getLogger(__name__)
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40  # kubelet nodeLeaseDurationSeconds
 RENEW_INTERVAL = 10.0  # 0.25 × lease duration
+# `shiplane cluster node fail NODE` sets this on the Node: its kubelet stops renewing the Lease,
+# posting node and pod status and acting on pods (a crashed kubelet / cut-off node) until the
+# annotation is removed (`shiplane cluster node recover NODE`)
+FAILED_ANNOTATION = "sim.shiplane.dev/node-failed"
 
 
 def _micro(clock: ClusterClock) -> str:
@@ -52,6 +57,8 @@ class SimulatedNode:
         self._next_ip = 2
         self._pulls: dict[str, asyncio.Task] = {}
         self._images_dirty = False
+        self.failed = False
+        self.usage_source: UsageSource = SimulatedUsage()
 
     def node_object(self) -> dict:
         s = self.spec
@@ -124,6 +131,8 @@ class SimulatedNode:
                 log.warning("lease of %s: %s", self.name, exc)
         while True:
             await self.clock.sleep(RENEW_INTERVAL)
+            if self.failed:
+                continue
             try:
                 await self.api.patch("Lease", LEASE_NAMESPACE, self.name,
                                      {"spec": {"renewTime": _micro(self.clock)}})
@@ -141,6 +150,42 @@ class SimulatedNode:
                   for img in self.images.nodes.get(self.name, {}).values()]
         await self.api.patch("Node", None, self.name, {"status": {"images": images}}, sub="status")
 
+    # ------------------------------------------------------------------ failure
+    def set_failed(self, failed: bool) -> None:
+        if failed == self.failed:
+            return
+        self.failed = failed
+        log.info("node %s %s", self.name, "failed" if failed else "recovered")
+        if not failed:
+            asyncio.ensure_future(self._recover())
+
+    async def _recover(self) -> None:
+        """The kubelet is back: post Ready status and the Lease, then catch up on pods."""
+        try:
+            status = self.node_object()["status"]
+            await self.api.patch("Node", None, self.name,
+                                 {"status": {"conditions": status["conditions"]}}, sub="status")
+            await self.api.patch("Lease", LEASE_NAMESPACE, self.name,
+                                 {"spec": {"renewTime": _micro(self.clock)}})
+        except Exception as exc:  # the next heartbeat renews the Lease anyway
+            log.warning("recovering %s: %s", self.name, exc)
+        for worker in list(self.workers.values()):
+            worker.changed()
+        for pod in self.fleet.pods.values():
+            if (pod.get("spec") or {}).get("nodeName") == self.name:
+                self.on_pod("MODIFIED", pod)
+
+    # ------------------------------------------------------------------ metrics
+    async def report_metrics(self) -> None:
+        """Push this node's NodeMetrics and its pods' PodMetrics (metrics-server's scrape)."""
+        pods = [p for w in self.workers.values()
+                if (p := self.fleet.pods.get(f"{w.ns}/{w.name}")) is not None]
+        period = max(self.clock.real_seconds(RESOLUTION), 1.0)
+        body = metrics_report(self.node_object(), pods, self.usage_source, self.clock.now(),
+                              ttl_seconds=max(3 * period, 5.0))
+        await self.api.request("PUT", f"/apis/metrics.k8s.io/v1beta1/nodes/{self.name}/report",
+                               body=body)
+
     def image_pulled(self, image: PulledImage) -> None:
         self._images_dirty = True
 
@@ -153,6 +198,8 @@ class SimulatedNode:
     def on_pod(self, etype: str, pod: dict) -> None:
         uid = pod["metadata"]["uid"]
         worker = self.workers.get(uid)
+        if self.failed and etype != "DELETED":
+            return  # a stopped kubelet sees nothing; it catches up in _recover
         if etype == "DELETED":
             if worker is not None:
                 for task in [worker.main, *worker.tasks]:
@@ -207,6 +254,14 @@ class NodeFleet:
         self.nodes = {spec.name: SimulatedNode(spec, i, self) for i, spec in enumerate(specs)}
         self.pods = ctx.informer("Pod")
         self.pods.add_handler(self._on_pod)
+        self.node_informer = ctx.informer("Node")
+        self.node_informer.add_handler(self._on_node)
+
+    def _on_node(self, etype: str, node: dict, old: dict | None) -> None:
+        sim = self.nodes.get(node["metadata"]["name"])
+        if sim is not None and etype != "DELETED":
+            annotations = node["metadata"].get("annotations") or {}
+            sim.set_failed(annotations.get(FAILED_ANNOTATION, "false") == "true")
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
         node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
@@ -225,4 +280,17 @@ class NodeFleet:
             await asyncio.gather(*(n.register() for n in nodes[start:start + 50]))
 
     async def run(self) -> None:
-        await asyncio.gather(*(node.heartbeat() for node in self.nodes.values()))
+        await asyncio.gather(*(node.heartbeat() for node in self.nodes.values()),
+                             self._metrics_loop())
+
+    async def _metrics_loop(self) -> None:
+        while True:
+            # at most two rounds per real second however fast the clock runs
+            await asyncio.sleep(max(self.clock.real_seconds(RESOLUTION), 0.5))
+            live = [n for n in self.nodes.values() if not n.failed]
+            for start in range(0, len(live), 50):
+                results = await asyncio.gather(
+                    *(n.report_metrics() for n in live[start:start + 50]), return_exceptions=True)
+                for node, result in zip(live[start:start + 50], results):
+                    if isinstance(result, Exception):
+                        log.debug("metrics of %s: %s", node.name, result)
