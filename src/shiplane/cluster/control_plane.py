@@ -23,6 +23,7 @@ from shiplane.cluster.controllers.disruption import DisruptionController
 from shiplane.cluster.controllers.endpoints import EndpointsController
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.controllers.garbage_collector import GarbageCollector
+from shiplane.cluster.controllers.hpa import HorizontalPodAutoscalerController
 from shiplane.cluster.controllers.node_lifecycle import NodeLifecycleController
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
 from shiplane.cluster.controllers.scheduler import Scheduler
@@ -69,6 +70,7 @@ class ControlPlane:
             ServiceAccountController(self.ctx),
             DisruptionController(self.ctx),
             NodeLifecycleController(self.ctx),
+            HorizontalPodAutoscalerController(self.ctx),
         ]
         self.fleet = NodeFleet(self.ctx, self.options.nodes, self.puller)
         self._tasks: list[asyncio.Task] = []
