@@ -57,6 +57,24 @@ def _samples(pod_metrics: list[dict]) -> dict[str, dict[str, MetricSample]]:
     return result
 
 
+def _with_average_values(current: tuple[dict, ...], pods: list[dict],
+                         metrics: dict[str, dict[str, MetricSample]]) -> list[dict]:
+    """Add ``current.averageValue`` (the mean usage of the measured pods: upstream's
+    rawUtilization) next to the averageUtilization the plan computed."""
+    names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
+    result = []
+    for metric in current:
+        resource = dict(metric.get("resource") or {})
+        samples = [s.value for n, s in (metrics.get(resource.get("name", "")) or {}).items()
+                   if n in names]
+        if samples:
+            mean = sum(samples) // len(samples)
+            value = f"{mean}m" if resource.get("name") == "cpu" and mean else str(mean)
+            resource["current"] = {**(resource.get("current") or {}), "averageValue": value}
+        result.append({**metric, "resource": resource})
+    return result
+
+
 def _merge_conditions(old: list[dict], new: list[dict], now: datetime) -> list[dict]:
     """setCondition: one per type, lastTransitionTime kept while the status is unchanged."""
     by_type = {c.get("type"): c for c in old}
@@ -158,7 +176,9 @@ class HorizontalPodAutoscalerController(Controller):
                 self.ctx.recorder.record(self.name, hpa, event)
         status_replicas = int((scale.get("status") or {}).get("replicas") or 0)
         await self._write_status(hpa, now, conditions, current=status_replicas,
-                                 desired=decision.desired, metrics=list(decision.current_metrics),
+                                 desired=decision.desired,
+                                 metrics=_with_average_values(decision.current_metrics, pods,
+                                                              metrics),
                                  rescaled=rescaled)
 
     async def _write_status(self, hpa: dict, now: datetime, conditions: list[dict], *,

@@ -12,7 +12,8 @@ condition is set False, so Services and PodDisruptionBudgets stop counting them.
 with NoExecute taints are deleted when :func:`taint_eviction` says so (at once without a
 toleration, after ``tolerationSeconds`` — 300 s by the DefaultTolerationSeconds admission —
 otherwise), with a ``DisruptionTarget`` condition and a TaintManagerEviction event. A kubelet
-that posts Ready=True again gets its taints removed.
+that posts Ready=True again gets its taints removed. (With ``--time-scale`` the grace period
+is at least :data:`MIN_REAL_GRACE` real seconds.)
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from shiplane.cluster.decisions.node_lifecycle import (
 __all__ = ["MONITOR_PERIOD", "NodeLifecycleController"]
 
 MONITOR_PERIOD = 5.0  # --node-monitor-period
+# On an accelerated clock 50 cluster seconds can be a second of real time, less than a busy
+# machine may take to run a heartbeat: the grace period never drops below this much real time,
+# so only a node that really stopped (``shiplane cluster node fail``) goes Unknown.
+MIN_REAL_GRACE = 3.0
 LEASE_NAMESPACE = "kube-node-lease"
 
 
@@ -93,7 +98,8 @@ class NodeLifecycleController(Controller):
             probe = (beat, now)
             self.probes[name] = probe
         was_ready = _ready_status(node)
-        conditions, taints = node_health(node, probe[1], now, self.grace_seconds)
+        grace = max(self.grace_seconds, round(self.clock.time_scale * MIN_REAL_GRACE))
+        conditions, taints = node_health(node, probe[1], now, grace)
         old_taints = (node.get("spec") or {}).get("taints") or []
         if taints != old_taints:
             node = await self.api.patch("Node", None, name, {"spec": {"taints": taints or None}})

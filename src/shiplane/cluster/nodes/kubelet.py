@@ -136,6 +136,10 @@ class SimulatedNode:
             try:
                 await self.api.patch("Lease", LEASE_NAMESPACE, self.name,
                                      {"spec": {"renewTime": _micro(self.clock)}})
+                if self._ready_overwritten():
+                    await self._post_ready()
+                    for worker in list(self.workers.values()):
+                        worker.changed()  # and its pods' Ready conditions
                 if self._images_dirty:
                     await self._publish_images()
             except ControllerApiError as exc:
@@ -159,12 +163,23 @@ class SimulatedNode:
         if not failed:
             asyncio.ensure_future(self._recover())
 
+    def _ready_overwritten(self) -> bool:
+        """The node controller marked this (running) kubelet's node not Ready: like the
+        kubelet's node status sync, post the real conditions again."""
+        node = self.fleet.node_informer.get(self.name)
+        conditions = ((node or {}).get("status") or {}).get("conditions") or []
+        return node is not None and any(c.get("type") == "Ready" and c.get("status") != "True"
+                                        for c in conditions)
+
+    async def _post_ready(self) -> None:
+        status = self.node_object()["status"]
+        await self.api.patch("Node", None, self.name,
+                             {"status": {"conditions": status["conditions"]}}, sub="status")
+
     async def _recover(self) -> None:
         """The kubelet is back: post Ready status and the Lease, then catch up on pods."""
         try:
-            status = self.node_object()["status"]
-            await self.api.patch("Node", None, self.name,
-                                 {"status": {"conditions": status["conditions"]}}, sub="status")
+            await self._post_ready()
             await self.api.patch("Lease", LEASE_NAMESPACE, self.name,
                                  {"spec": {"renewTime": _micro(self.clock)}})
         except Exception as exc:  # the next heartbeat renews the Lease anyway
