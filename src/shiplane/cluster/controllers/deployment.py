@@ -99,7 +99,8 @@ class DeploymentController(Controller):
         for event in plan.events:
             self.ctx.recorder.record(self.name, d, event)
         if plan.requeue_after is not None:
-            self.queue.add_after(key, plan.requeue_after)
+            # requeueStuckDeployment's "now" is enqueueRateLimited upstream: never a hot loop
+            self.queue.add_after(key, max(plan.requeue_after, 1.0))
 
     def _pods_in(self, namespace: str) -> list[dict]:
         prefix = namespace + "/"
