@@ -115,6 +115,17 @@ async def test_metrics_api_serves_the_latest_report_of_existing_pods(
     assert (await api.post(f"{METRICS}/nodes", json={})).status_code == 405
     bad = await api.put(f"{METRICS}/nodes/n1/report", json={"pods": []})
     assert bad.status_code == 400
+    # the fleet's batch: one request for all its nodes
+    other = metrics_report({"metadata": {"name": "n2"}}, [], SimulatedUsage(), NOW)
+    batch = await api.put(f"{METRICS}/reports", json={"kind": "MetricsReportList",
+                                                      "items": [report, other]})
+    assert batch.status_code == 200
+    names = [n["metadata"]["name"] for n in (await api.get(f"{METRICS}/nodes")).json()["items"]]
+    assert names == ["n1", "n2"]
+    assert (await api.put(f"{METRICS}/reports", json={"items": [{"pods": []}]})).status_code \
+        == 400
+    assert (await api.put(f"{METRICS}/nodes/n2/report",
+                          json={**other, "ttlSeconds": -1})).status_code == 200
     # an expired report (a node that stopped reporting) disappears
     assert (await api.put(f"{METRICS}/nodes/n1/report",
                           json={**report, "ttlSeconds": -1})).status_code == 200

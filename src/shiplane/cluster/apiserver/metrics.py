@@ -2,10 +2,10 @@
 ``kubectl top node/pod`` and the HPA controller read resource usage through the API.
 
 Upstream, metrics-server is an aggregated API that scrapes every kubelet's
-``/metrics/resource``. Here the simulated kubelets push instead: each node PUTs one report
-(``/apis/metrics.k8s.io/v1beta1/nodes/NAME/report``, a shiplane ``MetricsReport`` with the
-node's NodeMetrics and its running pods' PodMetrics, see
-:func:`shiplane.cluster.nodes.usage.metrics_report`) every metric resolution. :class:`MetricsStore`
+``/metrics/resource``. Here the simulated kubelets push instead: every metric resolution the node fleet PUTs the
+reports of its nodes (``/apis/metrics.k8s.io/v1beta1/reports``, a ``MetricsReportList``; one
+node: ``.../nodes/NAME/report``), each a shiplane ``MetricsReport`` with the node's NodeMetrics
+and its running pods' PodMetrics (:func:`shiplane.cluster.nodes.usage.metrics_report`). :class:`MetricsStore`
 keeps the latest report per node in memory until its ``ttlSeconds`` pass (a failed node's
 metrics disappear like a node metrics-server cannot scrape). Reads are the upstream routes:
 
@@ -99,10 +99,23 @@ def _json(body: dict[str, Any], code: int = 200) -> Response:
 def _answer(store: MetricsStore, backend: ApiBackend, method: str, parts: list[str],
             query: Any, body: bytes, content_type: str) -> Response:
     labels = parse_label_selector(query.get("labelSelector"))
-    if parts[:1] == ["nodes"] and len(parts) == 3 and parts[2] == "report":
-        if method != "PUT":
-            raise MethodNotAllowed()
-        store.put(parts[1], decode_body(body, content_type))
+    reports: list[tuple[str, Any]] = []
+    if parts[:1] == ["nodes"] and len(parts) == 3 and parts[2] == "report" and method == "PUT":
+        reports = [(parts[1], decode_body(body, content_type))]
+    elif parts == ["reports"] and method == "PUT":
+        listing = decode_body(body, content_type)
+        items = listing.get("items") if isinstance(listing, dict) else None
+        if not isinstance(items, list):
+            raise BadRequest("a MetricsReportList needs items")
+        for item in items:
+            name = ((item.get("node") or {}).get("metadata") or {}).get("name") \
+                if isinstance(item, dict) else None
+            if not name:
+                raise BadRequest("a MetricsReport needs a node (NodeMetrics) with a name")
+            reports.append((name, item))
+    if reports:
+        for name, report in reports:
+            store.put(name, report)
         return _json({"kind": "Status", "apiVersion": "v1", "metadata": {},
                       "status": "Success", "code": 200})
     if method != "GET":

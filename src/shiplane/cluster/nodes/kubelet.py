@@ -191,15 +191,13 @@ class SimulatedNode:
                 self.on_pod("MODIFIED", pod)
 
     # ------------------------------------------------------------------ metrics
-    async def report_metrics(self) -> None:
-        """Push this node's NodeMetrics and its pods' PodMetrics (metrics-server's scrape)."""
+    def metrics(self, period: float) -> dict:
+        """This node's NodeMetrics and its pods' PodMetrics (what metrics-server scrapes),
+        kept by the API server for three report periods (``period``: real seconds)."""
         pods = [p for w in self.workers.values()
                 if (p := self.fleet.pods.get(f"{w.ns}/{w.name}")) is not None]
-        period = max(self.clock.real_seconds(RESOLUTION), 1.0)
-        body = metrics_report(self.node_object(), pods, self.usage_source, self.clock.now(),
+        return metrics_report(self.node_object(), pods, self.usage_source, self.clock.now(),
                               ttl_seconds=max(3 * period, 5.0))
-        await self.api.request("PUT", f"/apis/metrics.k8s.io/v1beta1/nodes/{self.name}/report",
-                               body=body)
 
     def image_pulled(self, image: PulledImage) -> None:
         self._images_dirty = True
@@ -299,13 +297,17 @@ class NodeFleet:
                              self._metrics_loop())
 
     async def _metrics_loop(self) -> None:
+        """Every metric resolution, the reports of all running nodes in a few requests."""
         while True:
             # at most two rounds per real second however fast the clock runs
-            await asyncio.sleep(max(self.clock.real_seconds(RESOLUTION), 0.5))
+            period = max(self.clock.real_seconds(RESOLUTION), 0.5)
+            await asyncio.sleep(period)
             live = [n for n in self.nodes.values() if not n.failed]
-            for start in range(0, len(live), 50):
-                results = await asyncio.gather(
-                    *(n.report_metrics() for n in live[start:start + 50]), return_exceptions=True)
-                for node, result in zip(live[start:start + 50], results):
-                    if isinstance(result, Exception):
-                        log.debug("metrics of %s: %s", node.name, result)
+            for start in range(0, len(live), 200):
+                body = {"kind": "MetricsReportList", "apiVersion": "shiplane.dev/v1",
+                        "items": [n.metrics(period) for n in live[start:start + 200]]}
+                try:
+                    await self.api.request("PUT", "/apis/metrics.k8s.io/v1beta1/reports",
+                                           body=body)
+                except Exception as exc:  # the next round reports again
+                    log.debug("metrics report: %s", exc)

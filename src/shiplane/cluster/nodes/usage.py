@@ -3,8 +3,8 @@ from the kubelet's ``/metrics/resource``).
 
 The seam is :class:`UsageSource`: ``usage(pod) -> {container name: ContainerUsage}`` (None when
 the source knows nothing of the pod). A node asks its source for each of its running pods every
-:data:`RESOLUTION` cluster seconds (metrics-server's ``--metric-resolution``) and pushes one
-report to the API server (:func:`metrics_report`).
+:data:`RESOLUTION` cluster seconds (metrics-server's ``--metric-resolution``); the fleet pushes
+all its nodes' reports (:func:`metrics_report`) to the API server in one request.
 
 :class:`SimulatedUsage` serves simulated pods from their annotations (see
 :mod:`shiplane.cluster.decisions.sim_behaviour`)::
@@ -84,8 +84,9 @@ def metrics_report(
     window: float = RESOLUTION,
     ttl_seconds: float = 60.0,
 ) -> dict[str, Any]:
-    """The body a node PUTs to ``/apis/metrics.k8s.io/v1beta1/nodes/NAME/report``: its
-    NodeMetrics and the PodMetrics of its running pods, shaped as metrics-server serves them.
+    """One node's report for ``/apis/metrics.k8s.io/v1beta1/reports`` (or
+    ``.../nodes/NAME/report``): its NodeMetrics and the PodMetrics of its running pods, shaped
+    as metrics-server serves them.
     ``ttl_seconds`` (real time) is how long the API server keeps them without a newer report."""
     stamp = format_time(now)
     window_text = f"{window:g}s"
