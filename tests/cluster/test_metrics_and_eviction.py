@@ -180,3 +180,7 @@ async def test_eviction_honours_delete_options_and_refuses_two_budgets(
     await make_pdb(api, "empty", {"minAvailable": 5, "selector": {}},
                    {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 5})
     assert (await api.post(f"{PODS}/lone/eviction", json=eviction("lone"))).status_code == 201
+    # older clients send policy/v1beta1 Evictions: same rules
+    await make_pod(api, "old", labels={"app": "other"})
+    legacy = {**eviction("old"), "apiVersion": "policy/v1beta1"}
+    assert (await api.post(f"{PODS}/old/eviction", json=legacy)).status_code == 201

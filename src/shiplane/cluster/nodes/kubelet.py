@@ -299,15 +299,29 @@ class NodeFleet:
     async def _metrics_loop(self) -> None:
         """Every metric resolution, the reports of all running nodes in a few requests."""
         while True:
-            # at most two rounds per real second however fast the clock runs
-            period = max(self.clock.real_seconds(RESOLUTION), 0.5)
-            await asyncio.sleep(period)
             live = [n for n in self.nodes.values() if not n.failed]
-            for start in range(0, len(live), 200):
-                body = {"kind": "MetricsReportList", "apiVersion": "shiplane.dev/v1",
-                        "items": [n.metrics(period) for n in live[start:start + 200]]}
-                try:
-                    await self.api.request("PUT", "/apis/metrics.k8s.io/v1beta1/reports",
-                                           body=body)
-                except Exception as exc:  # the next round reports again
-                    log.debug("metrics report: %s", exc)
+            pods = sum(len(n.workers) for n in live)
+            # however fast the clock runs: at most two rounds per real second, and one per
+            # 2000 pods' worth of seconds (reporting must stay a small part of the loop's work)
+            period = max(self.clock.real_seconds(RESOLUTION), 0.5, pods / 2000)
+            await asyncio.sleep(period)
+            batch: list[dict] = []
+            batch_pods = 0
+            for node in live:
+                if node.failed:
+                    continue
+                report = node.metrics(period)
+                batch.append(report)
+                batch_pods += len(report["pods"])
+                if batch_pods >= 2000 or len(batch) >= 200:  # under the 3 MiB body limit
+                    await self._send_reports(batch)
+                    batch, batch_pods = [], 0
+            if batch:
+                await self._send_reports(batch)
+
+    async def _send_reports(self, reports: list[dict]) -> None:
+        body = {"kind": "MetricsReportList", "apiVersion": "shiplane.dev/v1", "items": reports}
+        try:
+            await self.api.request("PUT", "/apis/metrics.k8s.io/v1beta1/reports", body=body)
+        except Exception as exc:  # the next round reports again
+            log.debug("metrics report: %s", exc)
