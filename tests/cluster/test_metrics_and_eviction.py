@@ -11,7 +11,12 @@ import httpx
 import pytest
 
 from shiplane.cluster.apiserver import ApiBackend, build_app
-from shiplane.cluster.nodes.usage import ContainerUsage, SimulatedUsage, metrics_report
+from shiplane.cluster.nodes.usage import (
+    ContainerUsage,
+    SimulatedUsage,
+    load_shares,
+    metrics_report,
+)
 from shiplane.cluster.store import MemoryObjectStore
 
 PODS = "/api/v1/namespaces/default/pods"
@@ -82,6 +87,42 @@ def test_simulated_usage_and_report_shapes() -> None:
     assert item["timestamp"] == "2026-11-25T12:00:00Z" and item["window"] == "15s"
     # the node: system overhead (50m, 256Mi) plus its pods
     assert report["node"]["usage"] == {"cpu": "290000000n", "memory": "262146Ki"}
+
+
+def test_load_model_shares_a_workloads_load_among_its_ready_pods() -> None:
+    def owned(kind: str, name: str, uid: str, owner: tuple | None = None, load: str | None = None):
+        meta: dict = {"name": name, "namespace": "ns", "uid": uid}
+        if owner is not None:
+            meta["ownerReferences"] = [{"kind": owner[0], "name": owner[1], "controller": True}]
+        if load is not None:
+            meta["annotations"] = {"sim.shiplane.dev/load-cpu-millicores": load}
+        return {"kind": kind, "metadata": meta}
+
+    objects = {("Deployment", "web"): owned("Deployment", "web", "d1", load="1000"),
+               ("ReplicaSet", "web-1"): owned("ReplicaSet", "web-1", "r1", ("Deployment", "web")),
+               ("StatefulSet", "db"): owned("StatefulSet", "db", "s1", load="-5"),
+               ("ReplicaSet", "idle"): owned("ReplicaSet", "idle", "r2")}
+
+    def pod(uid: str, owner: tuple, ready: bool = True, deleting: bool = False) -> dict:
+        obj = owned("Pod", uid, uid, owner)
+        obj["status"] = {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}
+        if deleting:
+            obj["metadata"]["deletionTimestamp"] = "2026-11-25T12:00:00Z"
+        return obj
+
+    pods = [pod("a", ("ReplicaSet", "web-1")), pod("b", ("ReplicaSet", "web-1")),
+            pod("c", ("ReplicaSet", "web-1")), pod("d", ("ReplicaSet", "web-1"), ready=False),
+            pod("e", ("ReplicaSet", "web-1"), deleting=True), pod("f", ("StatefulSet", "db")),
+            pod("g", ("ReplicaSet", "idle")), pod("h", ("ReplicaSet", "missing"))]
+    shares = load_shares(pods, lambda kind, ns, name: objects.get((kind, name)))
+    assert shares == {"a": 334, "b": 333, "c": 333, "f": 0}
+    usage = SimulatedUsage(lambda p: shares.get(p["metadata"]["uid"]))
+    two = {"metadata": {"uid": "a"}, "spec": {"containers": [{"name": "x"}, {"name": "y"}]}}
+    assert usage.usage(two) == {"x": ContainerUsage(334, 0), "y": ContainerUsage(0, 0)}
+    # the pod's own annotation wins over the shared load
+    own = {"metadata": {"uid": "a", "annotations": {"sim.shiplane.dev/cpu-millicores": "7"}},
+           "spec": {"containers": [{"name": "x"}]}}
+    assert usage.usage(own) == {"x": ContainerUsage(7, 0)}
 
 
 async def test_metrics_api_serves_the_latest_report_of_existing_pods(

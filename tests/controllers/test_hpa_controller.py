@@ -110,6 +110,24 @@ def test_kubectl_top_shows_the_usage_pods_declare(
     assert item["window"] == "15s" and item["metadata"]["labels"]["app"] == "topped"
 
 
+def test_a_deployments_load_is_shared_by_its_ready_pods(
+    cluster: EmbeddedCluster, registry: EmbeddedRegistry
+) -> None:
+    deploy(cluster, registry, "shared", 2)
+    ok(kubectl(cluster, "annotate", "deployment", "shared",
+               "sim.shiplane.dev/load-cpu-millicores=300"))
+
+    def cpu_per_pod() -> list[str] | None:
+        result = kubectl(cluster, "top", "pod", "-l", "app=shared", "--no-headers")
+        return sorted(line.split()[1] for line in result.stdout.strip().split("\n")) \
+            if result.returncode == 0 and result.stdout.strip() else None
+
+    wait_for("150m each", lambda: cpu_per_pod() == ["150m", "150m"])
+    ok(kubectl(cluster, "scale", "deployment/shared", "--replicas=3"))
+    wait_for("100m each", lambda: cpu_per_pod() == ["100m", "100m", "100m"])
+    ok(kubectl(cluster, "delete", "deployment", "shared"))
+
+
 def test_hpa_scales_up_under_load_and_down_after_the_stabilisation_window(
     cluster: EmbeddedCluster, registry: EmbeddedRegistry
 ) -> None:

@@ -5,10 +5,16 @@ from shiplane.cluster.nodes.images import ContentStore, ImagePuller, ImagePullFa
 from shiplane.cluster.nodes.failure import NodeNotFound, set_node_failed
 from shiplane.cluster.nodes.kubelet import FAILED_ANNOTATION, NodeFleet, SimulatedNode
 from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs, load_node_specs
-from shiplane.cluster.nodes.usage import ContainerUsage, SimulatedUsage, UsageSource
+from shiplane.cluster.nodes.usage import (
+    LOAD_ANNOTATION,
+    ContainerUsage,
+    SimulatedUsage,
+    UsageSource,
+)
 
 __all__ = [
     "FAILED_ANNOTATION",
+    "LOAD_ANNOTATION",
     "ContainerUsage",
     "ContentStore",
     "ImagePullFailed",

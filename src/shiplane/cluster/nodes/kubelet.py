@@ -24,7 +24,13 @@ from shiplane.cluster.decisions.image_pull import pull_duration
 from shiplane.cluster.nodes.images import ImagePuller, PulledImage
 from shiplane.cluster.nodes.node_spec import NodeSpec
 from shiplane.cluster.nodes.pod_worker import PodWorker
-from shiplane.cluster.nodes.usage import RESOLUTION, SimulatedUsage, UsageSource, metrics_report
+from shiplane.cluster.nodes.usage import (
+    RESOLUTION,
+    SimulatedUsage,
+    UsageSource,
+    load_shares,
+    metrics_report,
+)
 
 __all__ = ["FAILED_ANNOTATION", "NodeFleet", "SimulatedNode"]
 
@@ -58,7 +64,8 @@ class SimulatedNode:
         self._pulls: dict[str, asyncio.Task] = {}
         self._images_dirty = False
         self.failed = False
-        self.usage_source: UsageSource = SimulatedUsage()
+        self.usage_source: UsageSource = SimulatedUsage(
+            lambda pod: fleet.load.get((pod.get("metadata") or {}).get("uid", "")))
 
     def node_object(self) -> dict:
         s = self.spec
@@ -269,6 +276,10 @@ class NodeFleet:
         self.pods.add_handler(self._on_pod)
         self.node_informer = ctx.informer("Node")
         self.node_informer.add_handler(self._on_node)
+        # the load model's workloads (the controllers' informers: no extra watches)
+        self.workloads = {kind: ctx.informer(kind)
+                          for kind in ("ReplicaSet", "Deployment", "StatefulSet")}
+        self.load: dict[str, int] = {}  # pod uid -> millicores, recomputed every report round
 
     def _on_node(self, etype: str, node: dict, old: dict | None) -> None:
         sim = self.nodes.get(node["metadata"]["name"])
@@ -305,6 +316,9 @@ class NodeFleet:
             # 2000 pods' worth of seconds (reporting must stay a small part of the loop's work)
             period = max(self.clock.real_seconds(RESOLUTION), 0.5, pods / 2000)
             await asyncio.sleep(period)
+            self.load = load_shares(
+                self.pods.values(),
+                lambda kind, ns, name: self.workloads[kind].get(f"{ns}/{name}"))
             batch: list[dict] = []
             batch_pods = 0
             for node in live:

@@ -14,33 +14,45 @@ all its nodes' reports (:func:`metrics_report`) to the API server in one request
     sim.shiplane.dev/cpu-millicores.web: "400"  only container "web"
 
 Changing the annotation on a running pod (``kubectl annotate pod ... --overwrite``) changes the
-load from the next report on. A real runtime (the process runtime's measured cgroup / ``/proc``
+load from the next report on.
+
+The load model: a Deployment, ReplicaSet or StatefulSet annotated
+``sim.shiplane.dev/load-cpu-millicores: "900"`` receives that much cpu in total, shared evenly
+by its Ready pods (in their first container; a pod's own ``cpu-millicores`` wins), so more
+replicas mean less each, as behind a load-balanced Service. Annotating the workload's metadata
+(not its pod template) does not start a rollout:
+``kubectl annotate deployment web sim.shiplane.dev/load-cpu-millicores=900 --overwrite``. A real runtime (the process runtime's measured cgroup / ``/proc``
 accounting) plugs in by giving the node another source, e.g.
 ``node.usage_source = runtime_adapter`` whose ``usage`` returns the same mapping.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.pods import is_pod_ready
 from shiplane.cluster.decisions.sim_behaviour import InvalidBehaviour, behaviour_for
 
 __all__ = [
+    "LOAD_ANNOTATION",
     "NODE_OVERHEAD",
     "RESOLUTION",
     "ContainerUsage",
     "SimulatedUsage",
     "UsageSource",
+    "load_shares",
     "metrics_report",
 ]
 
 RESOLUTION = 15.0  # metrics-server --metric-resolution (cluster seconds)
 # what the node's system daemons use besides the pods (cpu millicores, memory bytes)
 NODE_OVERHEAD = (50, 256 * 1024 * 1024)
+LOAD_ANNOTATION = "sim.shiplane.dev/load-cpu-millicores"
+_CPU_KEY = "sim.shiplane.dev/cpu-millicores"
 
 
 @dataclass(frozen=True)
@@ -54,19 +66,76 @@ class UsageSource(Protocol):
         """Current usage of each container of ``pod`` (None: unknown pod)."""
 
 
+def _controller(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def load_shares(
+    pods: Sequence[Mapping[str, Any]],
+    workload: Callable[[str, str, str], Mapping[str, Any] | None],
+) -> dict[str, int]:
+    """The load model: pod uid → its share (millicores) of its workload's
+    ``load-cpu-millicores``. ``workload(kind, namespace, name)`` looks a ReplicaSet,
+    Deployment or StatefulSet up; a ReplicaSet owned by a Deployment carries the Deployment's
+    load."""
+    groups: dict[tuple, tuple[int, list[str]]] = {}
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp") or not is_pod_ready(pod):
+            continue
+        ns, ref = meta.get("namespace", "default"), _controller(pod)
+        chain = []
+        while ref is not None and ref.get("kind") in ("ReplicaSet", "Deployment", "StatefulSet"):
+            owner = workload(ref["kind"], ns, ref["name"])
+            if owner is None:
+                break
+            chain.append(owner)
+            ref = _controller(owner)
+        for owner in reversed(chain):  # the outermost annotated workload wins
+            raw = ((owner.get("metadata") or {}).get("annotations") or {}).get(LOAD_ANNOTATION)
+            try:
+                total = int(raw) if raw is not None else None
+            except ValueError:
+                total = None
+            if total is not None:
+                key = (ns, owner["metadata"].get("uid") or owner["metadata"]["name"])
+                members = groups.setdefault(key, (max(total, 0), []))[1]
+                members.append(meta.get("uid", ""))
+                break
+    shares: dict[str, int] = {}
+    for total, members in groups.values():
+        each, extra = divmod(total, len(members))
+        for index, uid in enumerate(sorted(members)):
+            shares[uid] = each + (1 if index < extra else 0)
+    return shares
+
+
 class SimulatedUsage:
-    """Usage declared on simulated pods (``sim.shiplane.dev/cpu-millicores`` ...)."""
+    """Usage declared on simulated pods (``sim.shiplane.dev/cpu-millicores`` ...), plus their
+    share of their workload's load (``load_share(pod)``, see :func:`load_shares`)."""
+
+    def __init__(self, load_share: Callable[[Mapping[str, Any]], int | None] | None = None):
+        self.load_share = load_share
 
     def usage(self, pod: Mapping[str, Any]) -> Mapping[str, ContainerUsage] | None:
+        annotations = (pod.get("metadata") or {}).get("annotations") or {}
+        share = None
+        if self.load_share is not None and not any(k.startswith(_CPU_KEY) for k in annotations):
+            share = self.load_share(pod)
         result = {}
         for container in (pod.get("spec") or {}).get("containers") or []:
             try:
                 behaviour = behaviour_for(pod, container)
             except InvalidBehaviour:
                 behaviour = None
+            cpu = behaviour.cpu_millicores if behaviour else 0
+            if share is not None and not result:
+                cpu = share
             result[container["name"]] = ContainerUsage(
-                behaviour.cpu_millicores if behaviour else 0,
-                behaviour.memory_bytes if behaviour else 0,
+                cpu, behaviour.memory_bytes if behaviour else 0
             )
         return result
 
