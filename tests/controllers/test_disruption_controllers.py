@@ -154,9 +154,9 @@ def test_drain_waits_for_the_budget_until_a_replacement_is_ready(
          "--delete-emptydir-data", "--timeout=120s"],
         text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        # cordoned at once; the eviction is refused and kubectl retries every 5 s
+        # cordoned at once; the eviction is refused (429) and kubectl retries every 5 s
         wait_for("cordon", lambda: get(cluster, "node", node)["spec"].get("unschedulable"))
-        time.sleep(6)
+        time.sleep(3)
         assert drain.poll() is None, drain.communicate()[0]
         assert all(p["spec"]["nodeName"] != node or not p["metadata"].get("deletionTimestamp")
                    for p in pods_of(cluster, "drained"))
