@@ -1,5 +1,7 @@
 """Simulated nodes (KWOK-style): Node registration, Lease heartbeats, a kubelet per node that
-pulls images for real through the registry client and runs pods through the kubelet cores."""
+pulls images for real through the registry client and runs pods through the kubelet cores;
+resource usage for metrics.k8s.io (annotations, a workload load model, or another
+``UsageSource``); node failure on demand (``set_node_failed``)."""
 
 from shiplane.cluster.nodes.images import ContentStore, ImagePuller, ImagePullFailed, PulledImage
 from shiplane.cluster.nodes.failure import NodeNotFound, set_node_failed
