@@ -620,7 +620,9 @@ async def test_eviction_respects_disruption_budgets(api: httpx.AsyncClient) -> N
         await api.patch(
             f"{pods}/{name}/status",
             headers=MERGE,
-            content=json.dumps({"status": {"phase": "Running"}}),
+            content=json.dumps(
+                {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+            ),
         )
     await api.post(
         budgets,

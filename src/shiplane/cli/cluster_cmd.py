@@ -99,3 +99,36 @@ def kubeconfig(
             hint=f"run 'shiplane cluster up --name {name}'",
         )
     typer.echo(str(info.kubeconfig) if path_only else info.kubeconfig.read_text().rstrip())
+
+
+node_app = typer.Typer(no_args_is_help=True, help="Fail or recover a simulated node.")
+app.add_typer(node_app, name="node")
+
+
+def _node_failed(node: str, failed: bool, name: str, state_dir: Path | None) -> None:
+    from shiplane.cluster.nodes.failure import set_node_failed
+    from shiplane.kube import KubeClient
+
+    info = cluster_status(_state_dir(state_dir), name)
+    if not info.running:
+        raise UsageError(f"cluster {name!r} is not running",
+                         hint=f"run 'shiplane cluster up --name {name}'")
+    with KubeClient.from_kubeconfig(info.kubeconfig) as client:
+        set_node_failed(client, node, failed)
+
+
+@node_app.command("fail")
+def node_fail(node: str = typer.Argument(..., help="Node name (kubectl get nodes)."),
+              name: str = _NAME, state_dir: Path | None = _STATE) -> None:
+    """Stop NODE's kubelet: no Lease renewals or status; the node goes Unknown after 50 s and
+    its pods are evicted after their tolerationSeconds (300 s by default)."""
+    _node_failed(node, True, name, state_dir)
+    typer.echo(f"node/{node} failed (its kubelet stopped posting status)")
+
+
+@node_app.command("recover")
+def node_recover(node: str = typer.Argument(..., help="Node name (kubectl get nodes)."),
+                 name: str = _NAME, state_dir: Path | None = _STATE) -> None:
+    """Restart NODE's kubelet: it posts Ready again and its unreachable taints are removed."""
+    _node_failed(node, False, name, state_dir)
+    typer.echo(f"node/{node} recovered")

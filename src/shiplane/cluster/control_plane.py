@@ -19,10 +19,13 @@ from shiplane.cluster.controllers.api import AsyncApi
 from shiplane.cluster.controllers.base import Context
 from shiplane.cluster.controllers.clock import ClusterClock
 from shiplane.cluster.controllers.deployment import DeploymentController
+from shiplane.cluster.controllers.disruption import DisruptionController
 from shiplane.cluster.controllers.endpoints import EndpointsController
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.controllers.garbage_collector import GarbageCollector
+from shiplane.cluster.controllers.hpa import HorizontalPodAutoscalerController
 from shiplane.cluster.controllers.namespace import NamespaceController
+from shiplane.cluster.controllers.node_lifecycle import NodeLifecycleController
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
 from shiplane.cluster.controllers.scheduler import Scheduler
 from shiplane.cluster.controllers.serviceaccount import ServiceAccountController
@@ -67,6 +70,9 @@ class ControlPlane:
             GarbageCollector(self.ctx),
             EndpointsController(self.ctx),
             ServiceAccountController(self.ctx),
+            DisruptionController(self.ctx),
+            NodeLifecycleController(self.ctx),
+            HorizontalPodAutoscalerController(self.ctx),
             NamespaceController(self.ctx),
         ]
         self.fleet = NodeFleet(self.ctx, self.options.nodes, self.puller)

@@ -33,6 +33,7 @@ from shiplane.cluster.apiserver.encoding import (
 )
 from shiplane.cluster.apiserver.authz import StoredRBAC, answer_review
 from shiplane.cluster.apiserver.eviction import evict
+from shiplane.cluster.apiserver.metrics import METRICS_PREFIX, MetricsStore, metrics_endpoint
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
@@ -488,6 +489,7 @@ def build_app(
     h.auth_enabled = authenticators is not None
     h.service_accounts = authenticators.service_accounts if authenticators else None
     all_methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    metrics = MetricsStore()  # kubelet-pushed usage for metrics.k8s.io (kubectl top, HPA)
     openapi = OpenAPIService(backend.catalog, lambda: [
         ResourceEntry(t.group, t.version, t.kind, t.plural, t.namespaced, tuple(t.subresources))
         for t in backend.registry.types if "get" in t.verbs
@@ -504,6 +506,8 @@ def build_app(
         Route("/apis", h.apis_root),
         Route("/apis/{group}", h.group_info),
         Route("/apis/{group}/{version}", h.group_resources),
+        Route(METRICS_PREFIX + "/{path:path}", metrics_endpoint(metrics, backend),
+              methods=["GET", "PUT"]),
         Route("/apis/{group}/{version}/{path:path}", h.grouped, methods=all_methods),
     ]
 
@@ -537,4 +541,5 @@ def build_app(
     )
     app.state.backend = backend
     app.state.hub = hub
+    app.state.metrics = metrics
     return app

@@ -71,6 +71,9 @@ RESOURCES = {
     "ReplicaSet": Resource("apps", "v1", "replicasets"),
     "Lease": Resource("coordination.k8s.io", "v1", "leases"),
     "Secret": Resource("", "v1", "secrets"),
+    "StatefulSet": Resource("apps", "v1", "statefulsets"),
+    "PodDisruptionBudget": Resource("policy", "v1", "poddisruptionbudgets"),
+    "HorizontalPodAutoscaler": Resource("autoscaling", "v2", "horizontalpodautoscalers"),
 }
 
 MERGE = "application/merge-patch+json"

@@ -109,7 +109,8 @@ class DeploymentController(Controller):
         if plan.error is not None:
             raise SyncError(plan.error)  # retried with back-off by Controller
         if plan.requeue_after is not None:
-            self.queue.add_after(key, plan.requeue_after)
+            # requeueStuckDeployment's "now" is enqueueRateLimited upstream: never a hot loop
+            self.queue.add_after(key, max(plan.requeue_after, 1.0))
 
     def _pods_in(self, namespace: str) -> list[dict]:
         prefix = namespace + "/"

@@ -51,6 +51,9 @@ class WorkQueue:
             self._processing.add(key)
             try:
                 await process(key)
+                # a sync that never suspends must not starve the loop when its key is queued
+                # again at once (Queue.get does not yield while the queue is non-empty)
+                await asyncio.sleep(0)
             finally:
                 self._processing.discard(key)
                 if key in self._dirty:

@@ -182,7 +182,8 @@ def plan_hpa(
                 invalid += 1
                 failure = f"the HPA was unable to compute the replica count: {err}"
                 continue
-            if proposal > desired:
+            # computeReplicasForMetrics: the first valid metric, then any larger proposal
+            if not metric_name or proposal > desired:
                 desired, metric_name = (
                     proposal,
                     f"{name} resource utilization (percentage of request)"

@@ -24,13 +24,24 @@ from shiplane.cluster.decisions.image_pull import pull_duration
 from shiplane.cluster.nodes.images import ImagePuller, PulledImage
 from shiplane.cluster.nodes.node_spec import NodeSpec
 from shiplane.cluster.nodes.pod_worker import PodWorker
+from shiplane.cluster.nodes.usage import (
+    RESOLUTION,
+    SimulatedUsage,
+    UsageSource,
+    load_shares,
+    metrics_report,
+)
 
-__all__ = ["NodeFleet", "SimulatedNode"]
+__all__ = ["FAILED_ANNOTATION", "NodeFleet", "SimulatedNode"]
 
 log = logging.getLogger(__name__)
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40  # kubelet nodeLeaseDurationSeconds
 RENEW_INTERVAL = 10.0  # 0.25 × lease duration
+# `shiplane cluster node fail NODE` sets this on the Node: its kubelet stops renewing the Lease,
+# posting node and pod status and acting on pods (a crashed kubelet / cut-off node) until the
+# annotation is removed (`shiplane cluster node recover NODE`)
+FAILED_ANNOTATION = "sim.shiplane.dev/node-failed"
 
 
 def _micro(clock: ClusterClock) -> str:
@@ -52,6 +63,9 @@ class SimulatedNode:
         self._next_ip = 2
         self._pulls: dict[tuple, asyncio.Task] = {}
         self._images_dirty = False
+        self.failed = False
+        self.usage_source: UsageSource = SimulatedUsage(
+            lambda pod: fleet.load.get((pod.get("metadata") or {}).get("uid", "")))
 
     def node_object(self) -> dict:
         s = self.spec
@@ -124,9 +138,15 @@ class SimulatedNode:
                 log.warning("lease of %s: %s", self.name, exc)
         while True:
             await self.clock.sleep(RENEW_INTERVAL)
+            if self.failed:
+                continue
             try:
                 await self.api.patch("Lease", LEASE_NAMESPACE, self.name,
                                      {"spec": {"renewTime": _micro(self.clock)}})
+                if self._ready_overwritten():
+                    await self._post_ready()
+                    for worker in list(self.workers.values()):
+                        worker.changed()  # and its pods' Ready conditions
                 if self._images_dirty:
                     await self._publish_images()
             except ControllerApiError as exc:
@@ -141,6 +161,51 @@ class SimulatedNode:
                   for img in self.images.nodes.get(self.name, {}).values()]
         await self.api.patch("Node", None, self.name, {"status": {"images": images}}, sub="status")
 
+    # ------------------------------------------------------------------ failure
+    def set_failed(self, failed: bool) -> None:
+        if failed == self.failed:
+            return
+        self.failed = failed
+        log.info("node %s %s", self.name, "failed" if failed else "recovered")
+        if not failed:
+            asyncio.ensure_future(self._recover())
+
+    def _ready_overwritten(self) -> bool:
+        """The node controller marked this (running) kubelet's node not Ready: like the
+        kubelet's node status sync, post the real conditions again."""
+        node = self.fleet.node_informer.get(self.name)
+        conditions = ((node or {}).get("status") or {}).get("conditions") or []
+        return node is not None and any(c.get("type") == "Ready" and c.get("status") != "True"
+                                        for c in conditions)
+
+    async def _post_ready(self) -> None:
+        status = self.node_object()["status"]
+        await self.api.patch("Node", None, self.name,
+                             {"status": {"conditions": status["conditions"]}}, sub="status")
+
+    async def _recover(self) -> None:
+        """The kubelet is back: post Ready status and the Lease, then catch up on pods."""
+        try:
+            await self._post_ready()
+            await self.api.patch("Lease", LEASE_NAMESPACE, self.name,
+                                 {"spec": {"renewTime": _micro(self.clock)}})
+        except Exception as exc:  # the next heartbeat renews the Lease anyway
+            log.warning("recovering %s: %s", self.name, exc)
+        for worker in list(self.workers.values()):
+            worker.changed()
+        for pod in self.fleet.pods.values():
+            if (pod.get("spec") or {}).get("nodeName") == self.name:
+                self.on_pod("MODIFIED", pod)
+
+    # ------------------------------------------------------------------ metrics
+    def metrics(self, period: float) -> dict:
+        """This node's NodeMetrics and its pods' PodMetrics (what metrics-server scrapes),
+        kept by the API server for three report periods (``period``: real seconds)."""
+        pods = [p for w in self.workers.values()
+                if (p := self.fleet.pods.get(f"{w.ns}/{w.name}")) is not None]
+        return metrics_report(self.node_object(), pods, self.usage_source, self.clock.now(),
+                              ttl_seconds=max(3 * period, 5.0))
+
     def image_pulled(self, image: PulledImage) -> None:
         self._images_dirty = True
 
@@ -153,6 +218,8 @@ class SimulatedNode:
     def on_pod(self, etype: str, pod: dict) -> None:
         uid = pod["metadata"]["uid"]
         worker = self.workers.get(uid)
+        if self.failed and etype != "DELETED":
+            return  # a stopped kubelet sees nothing; it catches up in _recover
         if etype == "DELETED":
             if worker is not None:
                 for task in [worker.main, *worker.tasks]:
@@ -212,6 +279,18 @@ class NodeFleet:
         self.nodes = {spec.name: SimulatedNode(spec, i, self) for i, spec in enumerate(specs)}
         self.pods = ctx.informer("Pod")
         self.pods.add_handler(self._on_pod)
+        self.node_informer = ctx.informer("Node")
+        self.node_informer.add_handler(self._on_node)
+        # the load model's workloads (the controllers' informers: no extra watches)
+        self.workloads = {kind: ctx.informer(kind)
+                          for kind in ("ReplicaSet", "Deployment", "StatefulSet")}
+        self.load: dict[str, int] = {}  # pod uid -> millicores, recomputed every report round
+
+    def _on_node(self, etype: str, node: dict, old: dict | None) -> None:
+        sim = self.nodes.get(node["metadata"]["name"])
+        if sim is not None and etype != "DELETED":
+            annotations = node["metadata"].get("annotations") or {}
+            sim.set_failed(annotations.get(FAILED_ANNOTATION, "false") == "true")
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
         node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
@@ -230,4 +309,38 @@ class NodeFleet:
             await asyncio.gather(*(n.register() for n in nodes[start:start + 50]))
 
     async def run(self) -> None:
-        await asyncio.gather(*(node.heartbeat() for node in self.nodes.values()))
+        await asyncio.gather(*(node.heartbeat() for node in self.nodes.values()),
+                             self._metrics_loop())
+
+    async def _metrics_loop(self) -> None:
+        """Every metric resolution, the reports of all running nodes in a few requests."""
+        while True:
+            live = [n for n in self.nodes.values() if not n.failed]
+            pods = sum(len(n.workers) for n in live)
+            # however fast the clock runs: at most two rounds per real second, and one per
+            # 2000 pods' worth of seconds (reporting must stay a small part of the loop's work)
+            period = max(self.clock.real_seconds(RESOLUTION), 0.5, pods / 2000)
+            await asyncio.sleep(period)
+            self.load = load_shares(
+                self.pods.values(),
+                lambda kind, ns, name: self.workloads[kind].get(f"{ns}/{name}"))
+            batch: list[dict] = []
+            batch_pods = 0
+            for node in live:
+                if node.failed:
+                    continue
+                report = node.metrics(period)
+                batch.append(report)
+                batch_pods += len(report["pods"])
+                if batch_pods >= 2000 or len(batch) >= 200:  # under the 3 MiB body limit
+                    await self._send_reports(batch)
+                    batch, batch_pods = [], 0
+            if batch:
+                await self._send_reports(batch)
+
+    async def _send_reports(self, reports: list[dict]) -> None:
+        body = {"kind": "MetricsReportList", "apiVersion": "shiplane.dev/v1", "items": reports}
+        try:
+            await self.api.request("PUT", "/apis/metrics.k8s.io/v1beta1/reports", body=body)
+        except Exception as exc:  # the next round reports again
+            log.debug("metrics report: %s", exc)

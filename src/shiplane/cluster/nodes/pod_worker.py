@@ -109,6 +109,8 @@ class PodWorker:
 
     async def _write_loop(self) -> None:
         while self._dirty.is_set():
+            if self.node.failed:
+                return  # stays dirty: the node's recovery writes the latest status
             self._dirty.clear()
             try:
                 await self.node.api.patch("Pod", self.ns, self.name, {"status": self._status()},

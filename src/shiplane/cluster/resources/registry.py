@@ -464,6 +464,11 @@ REGISTRY = ResourceRegistry(
         ResourceType("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
                      "customresourcedefinitions", "customresourcedefinition", namespaced=False,
                      short_names=("crd", "crds"), subresources=("status",)),
+        # metrics.k8s.io/v1beta1: served from the kubelets' reports (apiserver/metrics.py)
+        ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", "", namespaced=False,
+                     verbs=("get", "list")),
+        ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", "",
+                     verbs=("get", "list")),
         # events.k8s.io/v1
         ResourceType(
             "events.k8s.io",

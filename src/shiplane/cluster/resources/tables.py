@@ -463,11 +463,29 @@ def _event_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
 def _hpa_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     ref = spec.get("scaleTargetRef") or {}
+    # printers.go formatHPAMetrics (Resource metrics), current values from status.currentMetrics
+    current = {
+        (m.get("resource") or {}).get("name"): (m.get("resource") or {}).get("current") or {}
+        for m in status.get("currentMetrics") or []
+        if m.get("type") == "Resource"
+    }
     targets = []
     for metric in spec.get("metrics") or []:
+        if metric.get("type") != "Resource":
+            continue
+        name = (metric.get("resource") or {}).get("name", "")
         target = (metric.get("resource") or {}).get("target") or {}
-        if "averageUtilization" in target:
-            targets.append(f"cpu: <unknown>/{target['averageUtilization']}%")
+        now_value = current.get(name) or {}
+        if "averageValue" in target:
+            targets.append(f"{name}: {now_value.get('averageValue', '<unknown>')}/"
+                           f"{target['averageValue']}")
+        else:
+            used = now_value.get("averageUtilization")
+            wanted = target.get("averageUtilization")
+            targets.append(f"{name}: {'<unknown>' if used is None else f'{used}%'}/"
+                           f"{'<auto>' if wanted is None else f'{wanted}%'}")
+    if len(targets) > 3:
+        targets = [*targets[:3], f"+ {len(targets) - 3} more..."]
     return [
         _name(obj),
         f"{ref.get('kind')}/{ref.get('name')}",
