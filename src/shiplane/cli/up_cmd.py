@@ -31,4 +31,6 @@ def up(
     typer.echo(f"cluster:    {state.api_url} ({state.nodes} nodes, time x{state.time_scale:g})")
     typer.echo(f"kubeconfig: {state.kubeconfig}")
     typer.echo(f"git:        {state.git_url}/<service>.git (a push to main runs the pipeline)")
+    if state.web_url:
+        typer.echo(f"dashboard:  {state.web_url} (shiplane ui add-user NAME for a token)")
     typer.echo(f"logs:       {log_dir(folder)}")

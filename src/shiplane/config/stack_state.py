@@ -27,6 +27,7 @@ class StackState:
     cluster: str = "default"
     nodes: int = 3
     time_scale: float = 1.0
+    web_url: str = ""  # the dashboard (python -m shiplane.web), "" if it did not start
 
     @property
     def registry_port(self) -> int:

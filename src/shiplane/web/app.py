@@ -439,10 +439,12 @@ def _human_size(size: Any) -> str:
     return f"{size} B"
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 as our JSON error (keeping ``Allow`` on a 405)."""
     detail = getattr(exc, "detail", "not found")
     code = getattr(exc, "status_code", 404)
-    return JSONResponse({"error": str(detail), "hint": None}, status_code=code)
+    return JSONResponse({"error": str(detail), "hint": None}, status_code=code,
+                        headers=getattr(exc, "headers", None))
 
 
 def build_app(backend: WorkspaceBackend, users: Users | Callable[[], Users] | None = None,
@@ -452,7 +454,7 @@ def build_app(backend: WorkspaceBackend, users: Users | Callable[[], Users] | No
     dashboard = Dashboard(backend, users if users is not None else Users.empty(),
                           secret=secret, watch_seconds=watch_seconds)
     app = Starlette(routes=dashboard.routes(),
-                    exception_handlers={HTTPException: _not_found})
+                    exception_handlers={HTTPException: _http_error})
     app.state.dashboard = dashboard
     return app
 

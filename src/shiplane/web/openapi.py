@@ -198,7 +198,7 @@ def _operation(op: ApiOperation) -> dict[str, Any]:
         wanted += ["401", "403"]
     if op.not_found:
         wanted.append("404")
-    if op.body:
+    if op.body or op.parameters:
         wanted.append("400")
     for code in sorted(wanted):
         description, schema = _ERRORS.get(code, ("malformed request body", "Error"))

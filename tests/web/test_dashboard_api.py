@@ -1,4 +1,6 @@
-"""Every page and API route in-process (httpx ASGI transport) over a real delivery."""
+"""Every page and API route in-process (httpx ASGI transport) over a real delivery.
+
+Runs before the browser tests (file order), which roll back and approve for real."""
 
 from __future__ import annotations
 
