@@ -1,13 +1,13 @@
 """One real delivery shared by the dashboard's tests (session scope: it is the slow part).
 
 ``delivered`` runs the quickstart's own step functions on the embedded stack
-(``shiplane up`` with an accelerated clock): scaffold both repos, base image,
-pipeline to dev (v1 Ready), a pushed change rolled out as v2 — so dev has a Helm
-release with two revisions and two pipeline runs. For Model 2 the quickstart's
-platform repo is reconciled onto a second, controller-less API server (the dev
-Deployment's status is written as its controller would, like the gitops tests do),
-dev is pointed at the pipeline's tag and a dev → prod promotion by alice waits for
-review on a branch.
+(``shiplane up`` with an accelerated clock): scaffold both repos, base image, the
+pipeline to dev (test, build, tag, push, deploy: v1 Ready), then a second Helm
+revision of the same image (a pod annotation changed, a real rolling update) so the
+release has something to roll back to. For Model 2 the quickstart's platform repo is
+reconciled onto a second, controller-less API server (the dev Deployment's status is
+written as its controller would, like the gitops tests do), dev is pointed at the
+pipeline's tag and a dev -> prod promotion by alice waits for review on a branch.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.kube import KubeClient
 from shiplane.pipeline import list_runs
 from shiplane.quickstart import STEPS, QuickstartContext
+from shiplane.release import deploy
 from shiplane.scaffold import set_image
 from shiplane.stack import stack_down
 from shiplane.web import MemoryActionLog, Users, WorkspaceBackend, build_app
@@ -40,6 +41,10 @@ USERS = Users.parse({"users": {
     "viewer": {"token_sha256": hash_token(TOKENS["viewer"]), "actions": []},
 }})
 SERVICE = "payment-service"
+# the quickstart steps run here: up to the pipeline's deploy to dev (no lint/render report,
+# no pushed change: the second revision is a plain deploy, much quicker than a second run)
+DELIVERY = ("workdir", "scaffold-service", "scaffold-platform", "stack", "base-image",
+            "pipeline-v1")
 
 
 @dataclass
@@ -102,12 +107,17 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Delivered]:
     apiserver = ApiServerRunner().start()
     try:
         for step in STEPS:
-            if step.name not in ("lint", "render", "history"):  # not needed here
+            if step.name in DELIVERY:
                 step.run(ctx)
+                if step.name == "pipeline-v1":
+                    break
+        v1 = ctx.runs["v1"]
+        deploy(ctx.service_repo, "dev", image_ref=v1.image_reference,
+               set_string=["podAnnotations.shiplane-test=second-revision"],
+               workspace=Workspace(state_dir=ctx.state_dir))
         gitops_kubeconfig = apiserver.write_kubeconfig(workdir / "gitops-kubeconfig")
         assert ctx.platform_repo is not None
         runs = list_runs(service=SERVICE, state_dir=ctx.state_dir)
-        v1 = runs[-1]
         tag = next(t for t in v1.image_tags if t.startswith("sha-"))  # immutable, unique
         set_image(SERVICE, environment="dev", tag=tag, directory=ctx.platform_repo)
         _reconcile(ctx.platform_repo, gitops_kubeconfig, f"{SERVICE}-dev")

@@ -53,11 +53,11 @@ def test_overview_shows_both_models_in_the_matrix(client, delivered):
     assert data["environments"] == ["dev", "staging", "prod"]
     row = next(r for r in data["services"] if r["name"] == SERVICE)
     model1 = next(e for e in row["cells"]["dev"] if e["model"] == 1)
-    v2 = delivered.runs[0]
-    assert model1["image"] == v2.image_reference
-    assert model1["digest"] == v2.image_digest and model1["tag"] in v2.image_tags
-    assert (model1["sync"], model1["health"]) == ("Synced", "Healthy")
-    assert model1["deployed_by"].startswith(f"pipeline run #{v2.id} (push")
+    v1 = delivered.runs[0]
+    assert model1["image"] == v1.image_reference
+    assert model1["digest"] == v1.image_digest and model1["tag"] in v1.image_tags
+    assert (model1["sync"], model1["health"], model1["revision"]) == ("Synced", "Healthy", 2)
+    assert model1["deployed_by"] == "shiplane deploy to dev"  # revision 2: no pipeline run
     model2 = next(e for e in row["cells"]["dev"] if e["model"] == 2)
     assert (model2["sync"], model2["health"], model2["tag"]) == ("Synced", "Healthy",
                                                                  delivered.tag)
@@ -71,7 +71,7 @@ def test_overview_shows_both_models_in_the_matrix(client, delivered):
     html = page.text
     assert '<main id="main"' in html and '<nav aria-label="Main">' in html
     assert f'href="/services/{SERVICE}"' in html and "Model 1" in html and "Model 2" in html
-    assert v2.image_digest.split(":")[1][:12] in html
+    assert v1.image_digest.split(":")[1][:12] in html
 
 
 def test_service_page_lists_runs_releases_and_the_pending_promotion(client, delivered,
@@ -99,8 +99,9 @@ def test_service_page_lists_runs_releases_and_the_pending_promotion(client, deli
 
 
 def test_run_page_and_its_htmx_fragment_show_steps_and_logs(client, delivered):
-    run = delivered.runs[-1]
+    run = delivered.runs[0]
     data = client.get(f"/api/runs/{run.id}").json()
+    assert data["release_revision"] == 1
     assert [s["name"] for s in data["steps"]] == ["test", "build", "tag", "push", "deploy"]
     assert all(s["status"] == "succeeded" and s["seconds"] is not None for s in data["steps"])
     assert any("passed" in s["log"] for s in data["steps"] if s["name"] == "test")

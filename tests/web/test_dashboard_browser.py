@@ -101,13 +101,20 @@ def test_rollback_is_watched_to_completion_over_sse(page, delivered, tokens):
     origin = page.evaluate("window.__loaded")
     page.locator('.rollout[data-revision="3"]').wait_for()
     shot(page, "rollout-progress")
-    page.locator('.rollout[data-revision="3"][data-done="true"]').wait_for(timeout=60_000)
+    try:
+        page.locator('.rollout[data-revision="3"][data-done="true"]').wait_for(timeout=60_000)
+    except Exception:
+        live = httpx.get(f"{page.url.split('/services')[0]}/api/services/{SERVICE}/"
+                         "environments/dev/rollout", timeout=30).json()
+        raise AssertionError(f"DOM saw {page.evaluate('window.__seen')}; "
+                             f"the cluster: {live['status']} {live['pods']}") from None
     assert page.evaluate("window.__loaded") == origin  # same document: pushed, not reloaded
     seen = page.evaluate("window.__seen")
     assert any(revision == "3" and done == "false" for revision, done, _ in seen), seen
     assert seen[-1][1] == "true" and "Rollout complete" in seen[-1][2]
-    new = page.locator('[data-testid="rs-new"]')
-    assert new.count() == 1
+    # each kind has its own watch: the ReplicaSet's new revision may land a moment later
+    page.locator('[data-testid="rs-new"]').wait_for()
+    assert page.locator('[data-testid="rs-new"]').count() == 1
     pods = page.locator("li.pod-new")
     assert pods.count() >= 1
     for index in range(pods.count()):
