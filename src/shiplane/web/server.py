@@ -12,13 +12,13 @@ import argparse
 import logging
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from shiplane.config import find_config, load_workspace
+from shiplane.serving import ServerStartError, ThreadedServer
 from shiplane.web.action_log import FileActionLog
 from shiplane.web.app import build_app
 from shiplane.web.auth import Users, users_file
@@ -48,45 +48,28 @@ class WebServer:
     """The dashboard on ``host:port`` (0: a free port) in a daemon thread."""
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app, self._host, self._port = app, host, port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        config = uvicorn.Config(app, host=host, port=port, lifespan="off", access_log=False,
+                                log_level="warning", timeout_graceful_shutdown=1)
+        self._host = host
+        self._server = ThreadedServer(config, name="shiplane-web")
 
     @property
     def port(self) -> int:
-        if self._server is None or not self._server.servers:
-            raise WebError("the dashboard is not running")
-        return self._server.servers[0].sockets[0].getsockname()[1]
+        return self._server.bound_port
 
     @property
     def url(self) -> str:
         return f"http://{self._host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> WebServer:
-        config = uvicorn.Config(self.app, host=self._host, port=self._port, lifespan="off",
-                                access_log=False, log_level="warning",
-                                timeout_graceful_shutdown=1)
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._server = server
-        self._thread = threading.Thread(target=server.run, name="shiplane-web", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._server = None
-                raise WebError(f"the dashboard did not start on {self._host}:{self._port}",
-                               hint="is the port already in use?")
-            time.sleep(0.01)
+        try:
+            self._server.start(timeout)
+        except ServerStartError as error:
+            raise WebError(str(error), hint=error.hint) from None
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
+        self._server.stop()
 
     def __enter__(self) -> WebServer:
         return self.start()
