@@ -11,6 +11,7 @@ dicts. Actions take the signed-in user's name and record it as the CLI's ``--use
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class WorkspaceBackend:
     gitops_kubeconfig: Path | None = None
     gitops_context: str | None = None
     actions: ActionLog = field(default_factory=MemoryActionLog)
+    _gates: dict[tuple, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.state_dir = Path(self.state_dir).resolve()
@@ -211,14 +213,25 @@ class WorkspaceBackend:
             for pending in list_pending(platform.root):
                 gates: list[dict[str, Any]] = []
                 try:
-                    promotion = platform.plan(pending.service, pending.source, pending.target)
                     passed, _ = pipeline_verdict(
                         list_runs(service=pending.service, limit=200,
                                   state_dir=self.state_dir), pending.tag)
-                    gates = [{"name": g.name, "passed": g.passed, "detail": g.detail}
-                             for g in platform.promotion_gates(
-                                 promotion, author=pending.author, pipeline_passed=passed,
-                                 client=clusters.control)]
+                    source = platform.store(clusters.control).load(
+                        f"{pending.service}-{pending.source}")
+                    # gates render the target with Helm: the same facts give the same gates
+                    with Repo(str(platform.root)) as repo:
+                        head = repo.head()
+                    key = (str(platform.root), head, pending.commit, passed, json.dumps(
+                        [source.get("sync"), source.get("health")], sort_keys=True))
+                    if key not in self._gates:
+                        promotion = platform.plan(pending.service, pending.source,
+                                                  pending.target)
+                        self._gates[key] = [
+                            {"name": g.name, "passed": g.passed, "detail": g.detail}
+                            for g in platform.promotion_gates(
+                                promotion, author=pending.author, pipeline_passed=passed,
+                                client=clusters.control)]
+                    gates = self._gates[key]
                 except (ShiplaneError, KubeError) as error:
                     gates = [{"name": "plan", "passed": False, "detail": _error(error)}]
                 out.append({"branch": pending.branch, "commit": pending.commit,
@@ -397,7 +410,6 @@ def _list(client: KubeClient, api_version: str, kind: str, namespace: str) -> li
 
 def _image_size(data: bytes) -> int | None:
     """Config + layers of an image manifest (an index has no size of its own: None)."""
-    import json
     try:
         manifest = json.loads(data)
     except ValueError:
