@@ -68,15 +68,42 @@ def test_overview_after_a_delivery(page, delivered):
     assert dev.locator('.cell[data-model="1"] .tag').inner_text() in delivered.runs[0].image_tags
     assert dev.locator('.cell[data-model="2"] .tag').inner_text() == delivered.tag
     assert "Synced" in dev.inner_text() and "Healthy" in dev.inner_text()
-    # keyboard: the skip link is the first stop and lands on <main>
+    shot(page, "overview")
+    # keyboard: the skip link is the first stop and moves focus to <main>
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
-    shot(page, "overview")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
     # the stack's own dashboard (started by `shiplane up`) serves the same workspace
     stack = running_stack(delivered.state_dir)
     assert stack is not None and stack.web_url
     services = httpx.get(stack.web_url + "/api/overview", timeout=30).json()["services"]
     assert SERVICE in [s["name"] for s in services]
+
+
+A11Y_PROBLEMS = """() => {
+  const problems = [];
+  if (!document.documentElement.lang) problems.push('html without lang');
+  for (const landmark of ['header', 'nav', 'main', 'footer'])
+    if (!document.querySelector(landmark)) problems.push('no <' + landmark + '>');
+  for (const field of document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+    if (!(field.id && document.querySelector('label[for="' + field.id + '"]'))
+        && !field.getAttribute('aria-label')) problems.push('unlabelled ' + field.outerHTML);
+  for (const table of document.querySelectorAll('table'))
+    if (!table.querySelector('caption')) problems.push('table without caption');
+  for (const button of document.querySelectorAll('button, a'))
+    if (!button.textContent.trim() && !button.getAttribute('aria-label'))
+      problems.push('nameless ' + button.outerHTML);
+  return problems; }"""
+
+
+def test_pages_have_landmarks_labels_captions_and_names(page):
+    for path in ("/", "/audit", "/login", "/cluster", f"/services/{SERVICE}"):
+        page.goto(path)
+        assert page.evaluate(A11Y_PROBLEMS) == [], path
+        assert page.locator("h1").count() == 1, path
+        if path == "/cluster":
+            shot(page, "cluster")
 
 
 def test_rollback_is_watched_to_completion_over_sse(page, delivered, tokens):

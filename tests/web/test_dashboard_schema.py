@@ -23,7 +23,7 @@ def test_api_conforms_to_its_openapi_spec(delivered):
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=3, deadline=None, database=None,
+        @settings(max_examples=2, deadline=None, database=None,
                   suppress_health_check=list(HealthCheck))
         def conforms(case):
             case.call_and_validate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -246,3 +247,33 @@ def test_ui_add_user_prints_a_token_once(tmp_path):
     assert result.exit_code == 0, result.output
     token = result.stdout.rsplit(": ", 1)[1].strip()
     assert Users.load(tmp_path / "web" / "users.yaml").identify(token).name == "dora"
+
+
+def test_shiplane_ui_serves_over_a_real_socket_without_a_stack(tmp_path):
+    """`shiplane ui` as a real process: pages answer, and what cannot be read is said."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    import shiplane
+
+    src = str(Path(shiplane.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": src, "SHIPLANE_STATE_DIR": str(tmp_path / "state")}
+    process = subprocess.Popen([sys.executable, "-m", "shiplane", "ui", "--port", "0"],
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("dashboard: http://127.0.0.1:"), line
+        url = line.split()[1]
+        overview = httpx.get(url + "/api/overview", timeout=30).json()
+        assert overview["services"] == [] and any(
+            "not running" in error for error in overview["errors"])
+        page = httpx.get(url + "/", timeout=30)
+        assert page.status_code == 200 and "Some data could not be read" in page.text
+        assert httpx.get(url + "/api/whoami", timeout=10).json()["user"] is None
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
