@@ -114,6 +114,11 @@ class WorkspaceBackend:
             entry = model1_entry(revisions, deployment, runs, env)
             if entry is not None:
                 entry["namespace"] = namespace
+                entry["history"] = [
+                    {"revision": r.number, "status": r.status, "chart": r.chart,
+                     "app_version": r.app_version, "description": r.description,
+                     "updated": r.updated.isoformat(timespec="seconds") if r.updated else ""}
+                    for r in reversed(revisions)]
                 out.append((name, entry))
         return out
 
@@ -172,13 +177,8 @@ class WorkspaceBackend:
         releases: dict[str, dict[str, Any]] = {}
         with ExitStack() as stack:
             for env in self.environments():
-                for svc, entry in self._model1(env, stack, runs, errors, service=name):
-                    revisions = release_revisions(svc, env, workspace=self.workspace)
-                    releases[env] = {**entry, "history": [
-                        {"revision": r.number, "status": r.status, "chart": r.chart,
-                         "app_version": r.app_version, "description": r.description,
-                         "updated": r.updated.isoformat(timespec="seconds")
-                         if r.updated else ""} for r in reversed(revisions)]}
+                for _, entry in self._model1(env, stack, runs, errors, service=name):
+                    releases[env] = entry
         applications = {}
         for svc, env, entry in self._model2(errors, service=name):
             applications[env] = entry
