@@ -277,3 +277,11 @@ def test_shiplane_ui_serves_over_a_real_socket_without_a_stack(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_redirects_after_forms_stay_on_this_site():
+    from shiplane.web.app import _local
+
+    assert _local("/services/web") == "/services/web"
+    for foreign in ("//evil.example/x", "https://evil.example", "/\\evil.example", "evil"):
+        assert _local(foreign) == "/"

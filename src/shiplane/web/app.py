@@ -207,11 +207,10 @@ class Dashboard:
                        self.secret, token)
             who = await run_in_threadpool(author, form) if author else None
             authorise(user, action, author=who)
-            result = await run_in_threadpool(perform, user, form)
+            await run_in_threadpool(perform, user, form)
         except ShiplaneError as error:
             return self.page_error(request, error)
-        target = redirect.format(**(result or {}))
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse(_local(redirect), status_code=303)
 
     async def rollback_form(self, request: Request) -> Response:
         service, env = request.path_params["service"], request.path_params["env"]
@@ -221,7 +220,7 @@ class Dashboard:
             return self.backend.rollback(service, env, revision, user=user.name)
 
         return await self._form_action(request, Action.ROLLBACK, perform,
-                                       f"/services/{service}/rollouts/{env}")
+                                       f"/services/{quote(service)}/rollouts/{quote(env)}")
 
     async def sync_form(self, request: Request) -> Response:
         app_name = request.path_params["application"]
@@ -231,7 +230,7 @@ class Dashboard:
 
         service = str((await request.form()).get("service") or "")
         return await self._form_action(request, Action.SYNC, perform,
-                                       f"/services/{service}" if service else "/")
+                                       f"/services/{quote(service)}" if service else "/")
 
     async def approve_form(self, request: Request) -> Response:
         return await self._form_action(
@@ -381,7 +380,8 @@ class Dashboard:
 
 def _local(target: str) -> str:
     """Only redirect within this site (no open redirect through ?next=)."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if local else "/"
 
 
 def _revision(value: Any) -> int | None:
