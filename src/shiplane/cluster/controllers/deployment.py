@@ -99,7 +99,9 @@ class DeploymentController(Controller):
         for event in plan.events:
             self.ctx.recorder.record(self.name, d, event)
         if plan.requeue_after is not None:
-            self.queue.add_after(key, plan.requeue_after)
+            # requeueStuckDeployment's "check now" is enqueueRateLimited upstream, never an
+            # immediate requeue: at least 5 ms of real time between two such checks
+            self.queue.add_after(key, max(plan.requeue_after, self.clock.time_scale * 0.005))
 
     def _pods_in(self, namespace: str) -> list[dict]:
         prefix = namespace + "/"
