@@ -85,7 +85,8 @@ def pod_path(pod: Obj, events: Sequence[Obj]) -> list[dict[str, str]]:
     scheduling_failed = next((m for r, m in reasons if r == "FailedScheduling"), None)
 
     done: dict[str, tuple[bool, str]] = {
-        "pending": (True, str(status.get("phase") or "Pending")),
+        "pending": (True, "created" if status.get("phase") in (None, "Pending", "Running")
+                    else str(status.get("phase"))),
         "scheduled": (bool(node), f"on {node}" if node else (scheduling_failed or "")),
         "image": (pulled is not None or running,
                   "cached on the node" if pulled and "already present" in pulled
