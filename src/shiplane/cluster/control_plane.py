@@ -22,6 +22,7 @@ from shiplane.cluster.controllers.deployment import DeploymentController
 from shiplane.cluster.controllers.endpoints import EndpointsController
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.controllers.garbage_collector import GarbageCollector
+from shiplane.cluster.controllers.namespace import NamespaceController
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
 from shiplane.cluster.controllers.scheduler import Scheduler
 from shiplane.cluster.controllers.serviceaccount import ServiceAccountController
@@ -43,6 +44,7 @@ class ControlPlaneOptions:
     registry_client_options: dict = field(default_factory=dict)
     max_connections: int = 16
     kubeconfig: Path | None = None  # credentials for an HTTPS API server (else plain HTTP)
+    clock_epoch: float | None = None  # the API server's clock epoch (shiplane.cluster.clock)
 
 
 class ControlPlane:
@@ -53,7 +55,7 @@ class ControlPlane:
                                                 max_connections=self.options.max_connections)
         else:
             self.api = AsyncApi(api_url, max_connections=self.options.max_connections)
-        self.clock = ClusterClock(self.options.time_scale)
+        self.clock = ClusterClock(self.options.time_scale, self.options.clock_epoch)
         self.recorder = EventRecorder(self.api, self.clock)
         self.ctx = Context(self.api, self.clock, self.recorder)
         self.puller = ImagePuller(role_credentials=self.options.role_credentials,
@@ -65,6 +67,7 @@ class ControlPlane:
             GarbageCollector(self.ctx),
             EndpointsController(self.ctx),
             ServiceAccountController(self.ctx),
+            NamespaceController(self.ctx),
         ]
         self.fleet = NodeFleet(self.ctx, self.options.nodes, self.puller)
         self._tasks: list[asyncio.Task] = []

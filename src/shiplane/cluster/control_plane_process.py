@@ -1,7 +1,8 @@
 """The control plane as a background process next to ``shiplane cluster up``'s API server.
 
 ``python -m shiplane.cluster.control_plane_process --api-url URL [--nodes N] [--node-spec FILE]
-[--time-scale X]`` runs :func:`run_control_plane`. :func:`spawn_control_plane` starts it
+[--time-scale X] [--clock-epoch T]`` runs :func:`run_control_plane`.
+:func:`spawn_control_plane` starts it
 detached with ``controlplane.pid`` / ``controlplane.log`` in the cluster's folder, and
 :func:`stop_control_plane` stops it; ``shiplane cluster up/down`` call these.
 """
@@ -25,20 +26,23 @@ __all__ = ["control_plane_options", "main", "spawn_control_plane", "stop_control
 
 
 def control_plane_options(
-    nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None
+    nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None,
+    clock_epoch: float | None = None,
 ) -> ControlPlaneOptions:
     if time_scale <= 0:
         raise UsageError(f"--time-scale must be positive, not {time_scale}")
     if node_spec is None and nodes < 0:
         raise UsageError(f"--nodes must be 0 or more, not {nodes}")
     specs = load_node_specs(node_spec) if node_spec is not None else default_node_specs(nodes)
-    return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig)
+    return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig,
+                               clock_epoch=clock_epoch)
 
 
 def spawn_control_plane(
     directory: Path, api_url: str, *, nodes: int = 3, node_spec: Path | None = None,
     time_scale: float = 1.0,
     kubeconfig: Path | None = None,
+    clock_epoch: float | None = None,
 ) -> int:
     """Start the control plane process for the API server at ``api_url``; returns its pid."""
     control_plane_options(nodes, node_spec, time_scale)  # bad input fails before a start
@@ -51,6 +55,8 @@ def spawn_control_plane(
         args += ["--node-spec", str(node_spec.resolve())]
     if kubeconfig is not None:
         args += ["--kubeconfig", str(kubeconfig.resolve())]
+    if clock_epoch is not None:  # the API server's: both read the same cluster time
+        args += ["--clock-epoch", repr(clock_epoch)]
     with open(directory / "controlplane.log", "ab") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True, env=env,
@@ -92,11 +98,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--node-spec", type=Path)
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--kubeconfig", type=Path)
+    parser.add_argument("--clock-epoch", type=float)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     run_control_plane(args.api_url, control_plane_options(args.nodes, args.node_spec, args.time_scale,
-                                                         args.kubeconfig))
+                                                         args.kubeconfig, args.clock_epoch))
 
 
 if __name__ == "__main__":
