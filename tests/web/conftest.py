@@ -62,6 +62,10 @@ class Delivered:
                                 gitops_kubeconfig=self.gitops_kubeconfig,
                                 actions=actions or MemoryActionLog())
 
+    def propose(self, target: str) -> str:
+        return pending_promotion(self.platform, self.gitops_kubeconfig, self.state_dir,
+                                 self.tag, target)
+
     def app(self, **options):
         return build_app(self.backend(), USERS, secret=b"test-secret", **options)
 
@@ -83,9 +87,11 @@ def _reconcile(platform: Path, kubeconfig: Path, app_name: str) -> None:
         workspace.reconciler_for(app, clusters).reconcile(app)
 
 
-def _pending_promotion(platform: Path, kubeconfig: Path, state_dir: Path, tag: str) -> str:
+def pending_promotion(platform: Path, kubeconfig: Path, state_dir: Path, tag: str,
+                      target: str = "prod") -> str:
+    """alice proposes dev -> ``target`` on a branch (gates as `shiplane promote --pr`)."""
     workspace = PlatformWorkspace.open(platform)
-    promotion = workspace.plan(SERVICE, "dev", "prod")
+    promotion = workspace.plan(SERVICE, "dev", target)
     passed, _ = pipeline_verdict(list_runs(service=SERVICE, limit=50, state_dir=state_dir), tag)
     with KubeClient.from_kubeconfig(kubeconfig) as client:
         gates = workspace.promotion_gates(promotion, author="alice", pipeline_passed=passed,
@@ -125,7 +131,7 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Delivered]:
             f"{SERVICE}-dev").destination.namespace
         _mark_available(gitops_kubeconfig, namespace)
         _reconcile(ctx.platform_repo, gitops_kubeconfig, f"{SERVICE}-dev")
-        branch = _pending_promotion(ctx.platform_repo, gitops_kubeconfig, ctx.state_dir, tag)
+        branch = pending_promotion(ctx.platform_repo, gitops_kubeconfig, ctx.state_dir, tag)
         yield Delivered(workdir, ctx.state_dir, ctx.platform_repo, gitops_kubeconfig, tag,
                         branch, runs)
     finally:

@@ -192,6 +192,26 @@ def test_actions_need_a_known_token_and_the_right_user(client, delivered):
         delivered.branch]
 
 
+def test_sync_and_reject_through_the_api_are_recorded_with_the_user(client, delivered):
+    synced = client.post(f"/api/applications/{SERVICE}-dev/sync", headers=bearer("bob"))
+    assert synced.status_code == 200, synced.text
+    assert (synced.json()["phase"], synced.json()["sync"]) == ("Succeeded", "Synced")
+    cell = client.get(f"/api/services/{SERVICE}").json()["applications"]["dev"]
+    assert cell["deployed_by"].startswith("sync by bob")
+    branch = delivered.propose("staging")
+    pending = {p["branch"]: p for p in client.get("/api/promotions").json()["pending"]}
+    assert set(pending) == {delivered.branch, branch}
+    assert all(g["passed"] for g in pending[branch]["gates"]), pending[branch]["gates"]
+    rejected = client.post("/api/promotions/reject", json={"branch": branch},
+                           headers=bearer("bob"))
+    assert rejected.json() == {"branch": branch, "rejected_by": "bob"}
+    assert [p["branch"] for p in client.get("/api/promotions").json()["pending"]] == [
+        delivered.branch]
+    trail = client.get("/api/audit", params={"by": "bob"}).json()["entries"]
+    assert [(e["action"], e["env"]) for e in trail][:2] == [("reject", "staging"),
+                                                            ("sync", "dev")]
+
+
 def test_forms_are_csrf_safe_and_sign_in_sets_an_httponly_cookie(client, delivered,
                                                                    browser_of):
     form = {"branch": delivered.branch, "csrf": csrf_token(b"test-secret", TOKENS["bob"])}

@@ -19,7 +19,7 @@ __all__ = ["ActionLog", "FileActionLog", "MemoryActionLog", "action_record"]
 
 def action_record(action: str, by: str, *, service: str = "", env: str = "", tag: str = "",
                   model: int = 0, detail: str = "", ref: str = "") -> dict[str, Any]:
-    return {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    return {"when": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "action": action, "by": by, "service": service, "env": env, "tag": tag,
             "model": model, "detail": detail, "ref": ref}
 
