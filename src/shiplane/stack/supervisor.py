@@ -156,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         write_stack_state(state_dir, StackState(
             pid=os.getpid(), registry=registry.host, api_url=apiserver.url,
             kubeconfig=str(kubeconfig), git_url=pipeline.url, nodes=args.nodes,
-            time_scale=args.time_scale, parts=endpoints,
-            time_scale=args.time_scale, web_url=web_url,
+            time_scale=args.time_scale, parts=endpoints, web_url=web_url,
         ))
         log.info("stack ready")
         stop.wait()
