@@ -25,6 +25,9 @@ from shiplane.cluster.controllers.garbage_collector import GarbageCollector
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
 from shiplane.cluster.controllers.scheduler import Scheduler
 from shiplane.cluster.controllers.serviceaccount import ServiceAccountController
+from shiplane.cluster.network.endpoint_table import EndpointTable
+from shiplane.cluster.network.ingress_controller import IngressController
+from shiplane.cluster.network.service_proxy import ServiceProxy
 from shiplane.cluster.nodes.images import ImagePuller, RoleCredentials
 from shiplane.cluster.nodes.kubelet import NodeFleet
 from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs
@@ -43,6 +46,8 @@ class ControlPlaneOptions:
     registry_client_options: dict = field(default_factory=dict)
     max_connections: int = 16
     kubeconfig: Path | None = None  # credentials for an HTTPS API server (else plain HTTP)
+    service_proxy: bool = False  # serve each Service port on loopback (shiplane.cluster.network)
+    ingress_port: int | None = None  # the Ingress controller's loopback HTTP port
 
 
 class ControlPlane:
@@ -67,9 +72,19 @@ class ControlPlane:
             ServiceAccountController(self.ctx),
         ]
         self.fleet = NodeFleet(self.ctx, self.options.nodes, self.puller)
+        self.service_proxy: ServiceProxy | None = None
+        self.ingress: IngressController | None = None
+        if self.options.service_proxy or self.options.ingress_port is not None:
+            table = EndpointTable(self.ctx)
+            if self.options.service_proxy:
+                self.service_proxy = ServiceProxy(self.ctx, table)
+            if self.options.ingress_port is not None:
+                self.ingress = IngressController(self.ctx, table, self.options.ingress_port)
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
+        if self.ingress is not None:
+            self.ingress.bind()
         await self.fleet.register()
         for informer in self.ctx.informers.values():
             self._tasks.append(asyncio.ensure_future(informer.run()))
@@ -78,6 +93,9 @@ class ControlPlane:
         self._tasks.append(asyncio.ensure_future(self.fleet.run()))
         for controller in self.controllers:
             self._tasks.append(asyncio.ensure_future(controller.run()))
+        for component in (self.service_proxy, self.ingress):
+            if component is not None:
+                self._tasks.append(asyncio.ensure_future(component.run()))
 
     async def stop(self) -> None:
         for worker_set in (node.workers.values() for node in self.fleet.nodes.values()):

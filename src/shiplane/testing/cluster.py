@@ -35,10 +35,14 @@ class EmbeddedCluster:
         time_scale: float = 1.0,
         role_credentials: RoleCredentials | None = None,
         directory: Path | None = None,
+        service_proxy: bool = False,
+        ingress_port: int | None = None,
     ) -> None:
         specs = default_node_specs(nodes) if isinstance(nodes, int) else list(nodes)
         self.options = ControlPlaneOptions(nodes=specs, time_scale=time_scale,
-                                           role_credentials=role_credentials)
+                                           role_credentials=role_credentials,
+                                           service_proxy=service_proxy,
+                                           ingress_port=ingress_port)
         self.apiserver = ApiServerRunner()
         self.control_plane: ControlPlaneRunner | None = None
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="shiplane-cluster-")
@@ -57,6 +61,12 @@ class EmbeddedCluster:
         self.apiserver.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    @property
+    def ingress_port(self) -> int | None:
+        """The Ingress controller's bound port (``ingress_port=0`` picks a free one)."""
+        plane = self.control_plane.plane if self.control_plane else None
+        return plane.ingress.port if plane is not None and plane.ingress is not None else None
 
     @property
     def url(self) -> str:

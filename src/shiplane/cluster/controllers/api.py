@@ -71,6 +71,7 @@ RESOURCES = {
     "ReplicaSet": Resource("apps", "v1", "replicasets"),
     "Lease": Resource("coordination.k8s.io", "v1", "leases"),
     "Secret": Resource("", "v1", "secrets"),
+    "Ingress": Resource("networking.k8s.io", "v1", "ingresses"),
 }
 
 MERGE = "application/merge-patch+json"
