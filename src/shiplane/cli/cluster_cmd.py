@@ -45,11 +45,19 @@ def up(
     time_scale: float = typer.Option(
         1.0, "--time-scale", help="Cluster clock speed (60: a minute passes in a second)."
     ),
+    service_proxy: bool = typer.Option(
+        True, "--service-proxy/--no-service-proxy",
+        help="Serve each Service port on loopback (ClusterIP 10.a.b.c → 127.a.b.c).",
+    ),
+    ingress_port: int | None = typer.Option(
+        None, "--ingress-port", help="Run the Ingress controller on this loopback port."
+    ),
     state_dir: Path | None = _STATE,
 ) -> None:
-    """Start the cluster: API server, controllers, scheduler and simulated nodes."""
+    """Start the cluster: API server, controllers, scheduler, simulated nodes, Service proxy."""
     info = cluster_up(
-        _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale
+        _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
+        service_proxy=service_proxy, ingress_port=ingress_port,
     )
     typer.echo(f"cluster {info.name} running at {info.url} (pid {info.pid})")
     typer.echo(f"kubeconfig: {info.kubeconfig}")

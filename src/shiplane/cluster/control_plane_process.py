@@ -25,23 +25,30 @@ __all__ = ["control_plane_options", "main", "spawn_control_plane", "stop_control
 
 
 def control_plane_options(
-    nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None
+    nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None,
+    *, service_proxy: bool = True, ingress_port: int | None = None,
 ) -> ControlPlaneOptions:
     if time_scale <= 0:
         raise UsageError(f"--time-scale must be positive, not {time_scale}")
     if node_spec is None and nodes < 0:
         raise UsageError(f"--nodes must be 0 or more, not {nodes}")
     specs = load_node_specs(node_spec) if node_spec is not None else default_node_specs(nodes)
-    return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig)
+    if ingress_port is not None and not 0 <= ingress_port <= 65535:
+        raise UsageError(f"--ingress-port must be a TCP port (0-65535), not {ingress_port}")
+    return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig,
+                               service_proxy=service_proxy, ingress_port=ingress_port)
 
 
 def spawn_control_plane(
     directory: Path, api_url: str, *, nodes: int = 3, node_spec: Path | None = None,
     time_scale: float = 1.0,
     kubeconfig: Path | None = None,
+    service_proxy: bool = True,
+    ingress_port: int | None = None,
 ) -> int:
     """Start the control plane process for the API server at ``api_url``; returns its pid."""
-    control_plane_options(nodes, node_spec, time_scale)  # bad input fails before a start
+    control_plane_options(nodes, node_spec, time_scale, service_proxy=service_proxy,
+                          ingress_port=ingress_port)  # bad input fails before a start
     stop_control_plane(directory)
     src = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -51,6 +58,10 @@ def spawn_control_plane(
         args += ["--node-spec", str(node_spec.resolve())]
     if kubeconfig is not None:
         args += ["--kubeconfig", str(kubeconfig.resolve())]
+    if not service_proxy:
+        args += ["--no-service-proxy"]
+    if ingress_port is not None:
+        args += ["--ingress-port", str(ingress_port)]
     with open(directory / "controlplane.log", "ab") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True, env=env,
@@ -92,11 +103,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--node-spec", type=Path)
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--kubeconfig", type=Path)
+    parser.add_argument("--no-service-proxy", action="store_true")
+    parser.add_argument("--ingress-port", type=int)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    run_control_plane(args.api_url, control_plane_options(args.nodes, args.node_spec, args.time_scale,
-                                                         args.kubeconfig))
+    run_control_plane(args.api_url, control_plane_options(
+        args.nodes, args.node_spec, args.time_scale, args.kubeconfig,
+        service_proxy=not args.no_service_proxy, ingress_port=args.ingress_port))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from shiplane.cluster.apiserver import discovery
 from shiplane.cluster.apiserver.backend import ApiBackend, DeleteOptions
@@ -45,6 +46,7 @@ from shiplane.cluster.apiserver.writes import (
     warned,
 )
 from shiplane.cluster.auth import AuthMiddleware, Authenticators, ServiceAccountTokens
+from shiplane.cluster.network.port_forward import serve_port_forward
 from shiplane.cluster.openapi import OpenAPIService, ResourceEntry, openapi_routes
 from shiplane.cluster.resources.registry import ResourceType
 from shiplane.cluster.store.errors import (
@@ -344,6 +346,17 @@ class _Handlers:
             "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
         }, 201)
 
+    async def port_forward(self, websocket: WebSocket) -> None:
+        """``pods/portforward`` over WebSocket (kubectl 1.30+ tunnels SPDY inside it)."""
+        namespace, name = websocket.path_params["namespace"], websocket.path_params["name"]
+        pods = self.backend.registry.lookup("", "v1", "pods")
+        try:
+            pod = self.backend.get(pods, namespace, name).copy()
+        except ApiError as exc:
+            await websocket.send_denial_response(_status_response(exc))
+            return
+        await serve_port_forward(websocket, pod)
+
     async def _eviction(self, request: Request, info: RequestInfo) -> Response:
         if request.method != "POST":
             raise MethodNotAllowed()
@@ -486,6 +499,7 @@ def build_app(
         Route("/api", h.api_root),
         Route("/api/v1", h.core_resources),
         Route("/api/v1/{path:path}", h.core, methods=all_methods),
+        WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/portforward", h.port_forward),
         Route("/apis", h.apis_root),
         Route("/apis/{group}", h.group_info),
         Route("/apis/{group}/{version}", h.group_resources),
