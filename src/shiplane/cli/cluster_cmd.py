@@ -107,3 +107,23 @@ def kubeconfig(
             hint=f"run 'shiplane cluster up --name {name}'",
         )
     typer.echo(str(info.kubeconfig) if path_only else info.kubeconfig.read_text().rstrip())
+
+
+@app.command("port-forward")
+def port_forward(
+    target: str = typer.Argument(..., help="svc/NAME, pod/NAME or a pod name."),
+    ports: list[str] = typer.Argument(..., help="LOCAL:REMOTE, PORT or :REMOTE (repeatable)."),
+    namespace: str = typer.Option("default", "--namespace", help="Namespace of the target."),
+    kubeconfig: Path | None = typer.Option(
+        None, "--kubeconfig", help="Use this kubeconfig instead of the cluster's own."
+    ),
+    name: str = _NAME,
+    state_dir: Path | None = _STATE,
+) -> None:
+    """Forward local loopback ports to a pod, or to one pod of a Service, until Ctrl-C."""
+    from shiplane.cluster.network.forwarder import run_forward
+
+    if kubeconfig is None:
+        kubeconfig = cluster_status(_state_dir(state_dir), name).kubeconfig
+    run_forward(kubeconfig, namespace, target, ports,
+                lambda local, remote: typer.echo(f"Forwarding from 127.0.0.1:{local} -> {remote}"))
