@@ -201,3 +201,46 @@ def test_ingress_routes_hosts_and_paths_and_writes_status(cluster, backends):
     assert routed("/", "n.test").startswith("a ")  # another class: not ours, default backend
     client.delete("networking.k8s.io/v1", "Ingress", "shop", "default")
     _eventually(lambda: httpx.get(base + "/", timeout=5).status_code == 404)
+
+
+def test_endpoint_handover_under_load_loses_no_request(cluster, backends):
+    """b joins, a turns terminating (as the endpoints controller writes it) and only then
+    stops listening: a fixed-rate client through the proxy sees no failure."""
+    from shiplane.testing.traffic import LoadGenerator
+
+    client = cluster.client()
+    port = random.randint(20000, 29000)
+    extra = _backend("127.0.220.3", "a2")
+    try:
+        group = {extra.server_address[1]: [extra]}
+        svc = _publish(client, "handover", port, group, {})
+        address = loopback_twin(svc["spec"]["clusterIP"])
+        _eventually(lambda: _get(f"http://{address}:{port}/").startswith("a2 "))
+        with LoadGenerator(address, port, "/", rate=100) as load:
+            time.sleep(0.5)
+            both = {**group, backends["b"].server_address[1]: [backends["b"]]}
+            _publish(client, "handover", port, both, {})
+            time.sleep(0.5)
+            _publish(client, "handover", port, both,
+                     {"a2": _endpoint(extra, ready=False, serving=True, terminating=True)})
+            time.sleep(0.3)  # the preStop window
+            extra.shutdown()
+            extra.server_close()
+            time.sleep(0.7)
+        assert len(load.samples) >= 150
+        assert load.failed() == []
+        names = [s.body.split()[0].decode() for s in load.samples]
+        assert set(names) == {"a2", "b"} and names[-1] == "b"
+    finally:
+        extra.server_close()
+
+
+def test_percentile_nearest_rank():
+    from shiplane.testing.traffic import percentile
+
+    assert percentile([], 99) == 0.0
+    assert percentile([5.0], 50) == 5.0
+    values = [float(i) for i in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
