@@ -83,8 +83,13 @@ def _publish(client, name, port, servers_by_port, endpoints):
     return svc
 
 
+# one client (building one per request costs more than the request); no keep-alive, so each
+# request is a new connection the proxy balances anew
+_CLIENT = httpx.Client(timeout=5, limits=httpx.Limits(max_keepalive_connections=0))
+
+
 def _get(url: str, **kw) -> str:
-    return httpx.get(url, timeout=5, **kw).text
+    return _CLIENT.get(url, **kw).text
 
 
 def _eventually(check, timeout=10.0):
@@ -155,7 +160,7 @@ def test_a_refusing_endpoint_is_skipped_and_no_endpoint_closes_the_connection(cl
     empty_url = f"http://{loopback_twin(empty['spec']['clusterIP'])}:{empty['spec']['ports'][0]['port']}/"
     time.sleep(0.5)
     with pytest.raises(httpx.HTTPError):
-        httpx.get(empty_url, timeout=2)
+        _CLIENT.get(empty_url, timeout=2)
 
 
 def test_ingress_routes_hosts_and_paths_and_writes_status(cluster, backends):
@@ -200,7 +205,7 @@ def test_ingress_routes_hosts_and_paths_and_writes_status(cluster, backends):
     time.sleep(0.3)
     assert routed("/", "n.test").startswith("a ")  # another class: not ours, default backend
     client.delete("networking.k8s.io/v1", "Ingress", "shop", "default")
-    _eventually(lambda: httpx.get(base + "/", timeout=5).status_code == 404)
+    _eventually(lambda: _CLIENT.get(base + "/").status_code == 404)
 
 
 def test_endpoint_handover_under_load_loses_no_request(cluster, backends):
