@@ -45,11 +45,17 @@ def up(
     time_scale: float = typer.Option(
         1.0, "--time-scale", help="Cluster clock speed (60: a minute passes in a second)."
     ),
+    runtime: str | None = typer.Option(
+        None, "--runtime",
+        help="simulated or process (run every node's pods for real in bubblewrap); "
+             "default: each node spec's runtime, else simulated.",
+    ),
     state_dir: Path | None = _STATE,
 ) -> None:
     """Start the cluster: API server, controllers, scheduler and simulated nodes."""
     info = cluster_up(
-        _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale
+        _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
+        runtime=runtime,
     )
     typer.echo(f"cluster {info.name} running at {info.url} (pid {info.pid})")
     typer.echo(f"kubeconfig: {info.kubeconfig}")

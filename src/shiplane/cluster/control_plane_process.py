@@ -1,7 +1,7 @@
 """The control plane as a background process next to ``shiplane cluster up``'s API server.
 
 ``python -m shiplane.cluster.control_plane_process --api-url URL [--nodes N] [--node-spec FILE]
-[--time-scale X]`` runs :func:`run_control_plane`. :func:`spawn_control_plane` starts it
+[--time-scale X] [--runtime simulated|process]`` runs :func:`run_control_plane`. :func:`spawn_control_plane` starts it
 detached with ``controlplane.pid`` / ``controlplane.log`` in the cluster's folder, and
 :func:`stop_control_plane` stops it; ``shiplane cluster up/down`` call these.
 """
@@ -18,30 +18,35 @@ import time
 from pathlib import Path
 
 from shiplane.cluster.control_plane import ControlPlaneOptions, run_control_plane
-from shiplane.cluster.nodes.node_spec import default_node_specs, load_node_specs
+from shiplane.cluster.nodes.node_spec import RUNTIMES, default_node_specs, load_node_specs
 from shiplane.errors import UsageError
 
 __all__ = ["control_plane_options", "main", "spawn_control_plane", "stop_control_plane"]
 
 
 def control_plane_options(
-    nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None
+    nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None,
+    *, runtime: str | None = None,
 ) -> ControlPlaneOptions:
+    if runtime is not None and runtime not in RUNTIMES:
+        raise UsageError(f"--runtime must be simulated or process, not {runtime!r}")
     if time_scale <= 0:
         raise UsageError(f"--time-scale must be positive, not {time_scale}")
     if node_spec is None and nodes < 0:
         raise UsageError(f"--nodes must be 0 or more, not {nodes}")
     specs = load_node_specs(node_spec) if node_spec is not None else default_node_specs(nodes)
-    return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig)
+    return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig,
+                               runtime=runtime)
 
 
 def spawn_control_plane(
     directory: Path, api_url: str, *, nodes: int = 3, node_spec: Path | None = None,
     time_scale: float = 1.0,
     kubeconfig: Path | None = None,
+    runtime: str | None = None,
 ) -> int:
     """Start the control plane process for the API server at ``api_url``; returns its pid."""
-    control_plane_options(nodes, node_spec, time_scale)  # bad input fails before a start
+    control_plane_options(nodes, node_spec, time_scale, runtime=runtime)  # bad input: no start
     stop_control_plane(directory)
     src = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -51,6 +56,8 @@ def spawn_control_plane(
         args += ["--node-spec", str(node_spec.resolve())]
     if kubeconfig is not None:
         args += ["--kubeconfig", str(kubeconfig.resolve())]
+    if runtime is not None:
+        args += ["--runtime", runtime]
     with open(directory / "controlplane.log", "ab") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True, env=env,
@@ -92,11 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--node-spec", type=Path)
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--kubeconfig", type=Path)
+    parser.add_argument("--runtime", choices=RUNTIMES)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     run_control_plane(args.api_url, control_plane_options(args.nodes, args.node_spec, args.time_scale,
-                                                         args.kubeconfig))
+                                                         args.kubeconfig, runtime=args.runtime))
 
 
 if __name__ == "__main__":
