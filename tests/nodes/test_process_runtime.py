@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shiplane.build import Builder, create_base_images
+from shiplane.build import BuildRequest, Builder, build_and_tag, create_base_images
 from shiplane.kube.errors import ApiError
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
+from shiplane.scaffold import init_service
 from shiplane.testing.cluster import EmbeddedCluster
 
 pytestmark = pytest.mark.slow
@@ -30,11 +30,33 @@ def registry() -> Iterator[EmbeddedRegistry]:
 
 
 @pytest.fixture(scope="module")
-def busybox(registry: EmbeddedRegistry) -> str:
-    state = Path(tempfile.mkdtemp(prefix="shiplane-test-base-"))
-    (result,) = create_base_images(Builder.at(state), registry=registry.host, push=True,
-                                   names=("busybox",))
-    return result.reference
+def base_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("base-state")
+
+
+@pytest.fixture(scope="module")
+def base_images(registry: EmbeddedRegistry, base_state: Path) -> dict[str, str]:
+    """The offline busybox and python base images, pushed to the module's registry."""
+    results = create_base_images(Builder.at(base_state), registry=registry.host, push=True)
+    return {r.reference.rsplit("/", 1)[1].split(":")[0]: r.reference for r in results}
+
+
+@pytest.fixture(scope="module")
+def busybox(base_images: dict[str, str]) -> str:
+    return base_images["busybox"]
+
+
+@pytest.fixture(scope="module")
+def payment_service(registry: EmbeddedRegistry, base_images: dict[str, str], base_state: Path,
+                    tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``shiplane init service payment-service`` built by shiplane's builder and pushed."""
+    root = tmp_path_factory.mktemp("scaffold")
+    init_service("payment-service", directory=root)
+    built = build_and_tag(BuildRequest(
+        path=root / "payment-service", state_dir=base_state, push=True,
+        repository=f"{registry.host}/payment-service",
+        build_args={"BASE_IMAGE": base_images["python"]}))
+    return f"{registry.host}/payment-service@{built.digest}"
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +248,55 @@ def test_exec_probes_run_in_the_container(cluster: EmbeddedCluster, busybox: str
     events = cluster.kubectl("get", "events", "--field-selector",
                              "involvedObject.name=execprobe").stdout
     assert "Liveness probe failed" in events and "will be restarted" in events
+
+
+def test_scaffolded_payment_service_runs_as_its_user_and_drains_on_sigterm(
+    cluster: EmbeddedCluster, payment_service: str
+) -> None:
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "payment-service", "namespace": "default"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "payment-service"}},
+                 "template": {"metadata": {"labels": {"app": "payment-service"}}, "spec": {
+                     "terminationGracePeriodSeconds": 300,  # 30 s at x10: exiting sooner = SIGTERM
+                     "containers": [{
+                         "name": "app", "image": payment_service,
+                         "ports": [{"containerPort": 8080, "name": "http"}],
+                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"},
+                                            "periodSeconds": 1},
+                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                                           "periodSeconds": 2}}]}}},
+    }
+    apply(cluster, deployment)
+    done = cluster.kubectl("rollout", "status", "deployment/payment-service", "--timeout=60s",
+                           timeout=70)
+    assert done.returncode == 0, done.stderr
+    pods = json.loads(cluster.kubectl("get", "pods", "-l", "app=payment-service", "-o",
+                                      "json").stdout)["items"]
+    assert len(pods) == 2
+    for item in pods:
+        ip = item["status"]["podIP"]
+        created = httpx.post(f"http://{ip}:8080/payments", json={"amount": 1250,
+                                                                 "currency": "EUR"}, timeout=5)
+        assert created.status_code == 201, created.text
+        fetched = httpx.get(f"http://{ip}:8080/payments/{created.json()['id']}", timeout=5)
+        assert fetched.json()["amount"] == 1250
+        logs = cluster.kubectl("logs", item["metadata"]["name"]).stdout
+        assert "listening on 0.0.0.0:8080" in logs
+    # the image's USER 10001:10001 is who the app runs as (seen from the host)
+    runtime = cluster.control_plane.plane.runtimes["process"]
+    for item in pods:
+        app = runtime.containers.instances[item["metadata"]["uid"]]["app"]
+        status = Path(f"/proc/{app.pid}/status").read_text()
+        uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+        assert uid_line.split()[1:3] == ["10001", "10001"]
+    victim = pods[0]["metadata"]["name"]
+    started = time.monotonic()
+    assert cluster.kubectl("delete", "pod", victim, "--wait=false").returncode == 0
+    wait_for(lambda: "signal 15: shutting down" in cluster.kubectl("logs", victim).stdout,
+             what="the app to log SIGTERM")
+    wait_for(lambda: cluster.kubectl("get", "pod", victim).returncode != 0, what="pod gone")
+    assert time.monotonic() - started < 15  # it drained and exited on SIGTERM (grace: 30 s)
+    done = cluster.kubectl("rollout", "status", "deployment/payment-service", "--timeout=60s",
+                           timeout=70)
+    assert done.returncode == 0, done.stderr
