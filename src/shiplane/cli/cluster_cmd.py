@@ -52,12 +52,18 @@ def up(
     ingress_port: int | None = typer.Option(
         None, "--ingress-port", help="Run the Ingress controller on this loopback port."
     ),
+    runtime: str | None = typer.Option(
+        None, "--runtime",
+        help="simulated or process (run every node's pods for real in bubblewrap); "
+             "default: each node spec's runtime, else simulated.",
+    ),
     state_dir: Path | None = _STATE,
 ) -> None:
     """Start the cluster: API server, controllers, scheduler, simulated nodes, Service proxy."""
     info = cluster_up(
         _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
         service_proxy=service_proxy, ingress_port=ingress_port,
+        runtime=runtime,
     )
     typer.echo(f"cluster {info.name} running at {info.url} (pid {info.pid})")
     typer.echo(f"kubeconfig: {info.kubeconfig}")

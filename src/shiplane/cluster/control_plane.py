@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -28,10 +30,18 @@ from shiplane.cluster.controllers.serviceaccount import ServiceAccountController
 from shiplane.cluster.network.endpoint_table import EndpointTable
 from shiplane.cluster.network.ingress_controller import IngressController
 from shiplane.cluster.network.service_proxy import ServiceProxy
-from shiplane.cluster.nodes.images import ImagePuller, RoleCredentials
+from shiplane.cluster.nodes.images import ContentStore, ImagePuller, RoleCredentials
 from shiplane.cluster.nodes.kubelet import NodeFleet
+from shiplane.cluster.nodes.kubelet_server import KubeletServer
 from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs
-from shiplane.errors import ClusterError
+from shiplane.cluster.nodes.pod_worker import PodWorker
+from shiplane.cluster.nodes.runtime import (
+    RUNTIMES,
+    ContainerRuntime,
+    ProcessRuntime,
+    SimulatedRuntime,
+)
+from shiplane.errors import ClusterError, UsageError
 
 __all__ = ["ControlPlane", "ControlPlaneOptions", "ControlPlaneRunner", "run_control_plane"]
 
@@ -48,6 +58,12 @@ class ControlPlaneOptions:
     kubeconfig: Path | None = None  # credentials for an HTTPS API server (else plain HTTP)
     service_proxy: bool = False  # serve each Service port on loopback (shiplane.cluster.network)
     ingress_port: int | None = None  # the Ingress controller's loopback HTTP port
+    # "process": every node runs pods for real (else each node spec's own ``runtime``)
+    runtime: str | None = None
+    # blobs, unpacked images, pod root filesystems and container logs of process nodes
+    # (default: a fresh world-searchable folder under the system temp dir)
+    runtime_dir: Path | None = None
+    kubelet_port: int = 0  # the kubelet API (containerLogs) on 127.0.0.1; 0 = any free port
 
 
 class ControlPlane:
@@ -61,7 +77,24 @@ class ControlPlane:
         self.clock = ClusterClock(self.options.time_scale)
         self.recorder = EventRecorder(self.api, self.clock)
         self.ctx = Context(self.api, self.clock, self.recorder)
-        self.puller = ImagePuller(role_credentials=self.options.role_credentials,
+        nodes = self.options.nodes
+        if self.options.runtime is not None:
+            if self.options.runtime not in RUNTIMES:
+                raise UsageError(f"runtime must be one of {', '.join(RUNTIMES)}, "
+                                 f"not {self.options.runtime!r}")
+            nodes = [replace(spec, runtime=self.options.runtime) for spec in nodes]
+        runtimes: dict[str, ContainerRuntime] = {"simulated": SimulatedRuntime()}
+        store = ContentStore()
+        self._own_runtime_dir: str | None = None
+        if any(spec.runtime == "process" for spec in nodes):
+            directory = self.options.runtime_dir
+            if directory is None:
+                self._own_runtime_dir = tempfile.mkdtemp(prefix="shiplane-runtime-")
+                directory = Path(self._own_runtime_dir)
+            store = ContentStore(directory=directory / "blobs")
+            runtimes["process"] = ProcessRuntime(directory, store)
+        self.runtimes = runtimes
+        self.puller = ImagePuller(store, role_credentials=self.options.role_credentials,
                                   client_options=self.options.registry_client_options)
         self.controllers = [
             DeploymentController(self.ctx),
@@ -71,7 +104,8 @@ class ControlPlane:
             EndpointsController(self.ctx),
             ServiceAccountController(self.ctx),
         ]
-        self.fleet = NodeFleet(self.ctx, self.options.nodes, self.puller)
+        self.fleet = NodeFleet(self.ctx, nodes, self.puller, runtimes)
+        self.kubelet_server: KubeletServer | None = None
         self.service_proxy: ServiceProxy | None = None
         self.ingress: IngressController | None = None
         if self.options.service_proxy or self.options.ingress_port is not None:
@@ -85,6 +119,9 @@ class ControlPlane:
     async def start(self) -> None:
         if self.ingress is not None:
             self.ingress.bind()
+        self.kubelet_server = KubeletServer(self.fleet, self.options.kubelet_port)
+        await self.kubelet_server.start()
+        self.fleet.kubelet_port = self.kubelet_server.port
         await self.fleet.register()
         for informer in self.ctx.informers.values():
             self._tasks.append(asyncio.ensure_future(informer.run()))
@@ -97,15 +134,24 @@ class ControlPlane:
             if component is not None:
                 self._tasks.append(asyncio.ensure_future(component.run()))
 
+    def usage(self, pod: dict) -> dict[str, int]:
+        """``{"cpu_millicores", "memory_bytes"}`` of a pod from its node's runtime (measured
+        for process pods, declared for simulated ones); see ``shiplane.cluster.nodes.runtime``."""
+        return self.fleet.usage(pod)
+
     async def stop(self) -> None:
         for worker_set in (node.workers.values() for node in self.fleet.nodes.values()):
             for worker in list(worker_set):
-                for task in [worker.main, *worker.tasks]:
-                    if task is not None:
-                        task.cancel()
+                PodWorker.discard(worker)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for runtime in self.runtimes.values():
+            await runtime.close()
+        if self.kubelet_server is not None:
+            await self.kubelet_server.stop()
+        if self._own_runtime_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, self._own_runtime_dir, True)
         await self.api.close()
         await asyncio.to_thread(self.puller.close)
 

@@ -8,7 +8,8 @@
 
 Everything runs in this process (API server and control plane on background threads); the
 control plane reaches the API server only over HTTP. ``kubectl`` runs the real kubectl binary
-against the cluster's kubeconfig.
+against the cluster's kubeconfig. ``runtime="process"`` runs every node's pods for real
+(bubblewrap); :meth:`EmbeddedCluster.usage` reads a pod's CPU/memory from its node's runtime.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ class EmbeddedCluster:
         time_scale: float = 1.0,
         role_credentials: RoleCredentials | None = None,
         directory: Path | None = None,
+        runtime: str | None = None,
         service_proxy: bool = False,
         ingress_port: int | None = None,
     ) -> None:
         specs = default_node_specs(nodes) if isinstance(nodes, int) else list(nodes)
         self.options = ControlPlaneOptions(nodes=specs, time_scale=time_scale,
-                                           role_credentials=role_credentials,
+                                           role_credentials=role_credentials, runtime=runtime,
                                            service_proxy=service_proxy,
                                            ingress_port=ingress_port)
         self.apiserver = ApiServerRunner()
@@ -72,6 +74,12 @@ class EmbeddedCluster:
     def url(self) -> str:
         return self.apiserver.url
 
+    def usage(self, pod: dict) -> dict[str, int]:
+        """``{"cpu_millicores", "memory_bytes"}`` of ``pod`` (a Pod object) from its runtime."""
+        assert self.control_plane is not None and self.control_plane.plane is not None
+        plane = self.control_plane.plane
+        return self.control_plane.call(lambda: _usage(plane, pod))
+
     def client(self) -> KubeClient:
         return KubeClient.from_kubeconfig(self.kubeconfig)
 
@@ -88,3 +96,7 @@ class EmbeddedCluster:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+async def _usage(plane, pod: dict) -> dict[str, int]:
+    return plane.usage(pod)

@@ -35,6 +35,7 @@ from shiplane.cluster.apiserver.encoding import (
 from shiplane.cluster.apiserver.authz import StoredRBAC, answer_review
 from shiplane.cluster.apiserver.eviction import evict
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
+from shiplane.cluster.apiserver.podlogs import pod_log
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
 from shiplane.cluster.apiserver.watch import WatchHub, WatchRequest
@@ -192,7 +193,7 @@ class _Handlers:
         if info.name is None:
             return await self._collection(request, info)
         handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction,
-                   "token": self._token}.get(
+                   "token": self._token, "log": self._log}.get(
             info.subresource or "", self._item
         )
         return await handler(request, info)
@@ -356,6 +357,13 @@ class _Handlers:
             await websocket.send_denial_response(_status_response(exc))
             return
         await serve_port_forward(websocket, pod)
+
+    async def _log(self, request: Request, info: RequestInfo) -> Response:
+        """``pods/log``: proxied to the pod's kubelet (:mod:`.podlogs`)."""
+        if request.method != "GET":
+            raise MethodNotAllowed()
+        return await pod_log(self.backend, info.namespace or "", info.name or "",
+                             request.query_params)
 
     async def _eviction(self, request: Request, info: RequestInfo) -> Response:
         if request.method != "POST":

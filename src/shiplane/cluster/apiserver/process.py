@@ -106,15 +106,18 @@ def cluster_up(
     time_scale: float = 1.0,
     service_proxy: bool = True,
     ingress_port: int | None = None,
+    runtime: str | None = None,
 ) -> ClusterInfo:
     """Start the API server for cluster ``name`` (no-op when it already runs), then the
     control plane (controllers, scheduler, ``nodes`` simulated nodes, the Service proxy and,
-    with ``ingress_port``, the Ingress controller) against it."""
+    with ``ingress_port``, the Ingress controller) against it.
+    ``runtime="process"`` makes every node run its pods for real."""
     # controllers and simulated nodes: shiplane.cluster.control_plane_process (issue 7)
     from shiplane.cluster.control_plane_process import control_plane_options, spawn_control_plane
 
-    control_plane_options(nodes, node_spec, time_scale, service_proxy=service_proxy,
-                          ingress_port=ingress_port)  # a bad node spec starts nothing
+    control_plane_options(nodes, node_spec, time_scale, runtime=runtime,
+                          service_proxy=service_proxy,
+                          ingress_port=ingress_port)  # bad input: no start
     info = cluster_status(state_dir, name)
     if info.running:
         if port and info.url and not info.url.endswith(f":{port}"):
@@ -172,8 +175,8 @@ def cluster_up(
                             user="admin")
     write_private(directory / "kubeconfig", admin.encode())
     spawn_control_plane(directory, url, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
-                        kubeconfig=directory / "kubeconfig", service_proxy=service_proxy,
-                        ingress_port=ingress_port)
+                        kubeconfig=directory / "kubeconfig", runtime=runtime,
+                        service_proxy=service_proxy, ingress_port=ingress_port)
     return ClusterInfo(name, directory, True, process.pid, url)
 
 
