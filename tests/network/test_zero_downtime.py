@@ -10,6 +10,7 @@ import time
 from collections import Counter
 
 import pytest
+import yaml
 
 from shiplane.cluster.network.addresses import loopback_twin
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
@@ -65,7 +66,7 @@ def _wait_serving(address, port, version, timeout=60.0):
 
 def test_rolling_update_v1_to_v2_under_load_fails_no_request(cluster, images):
     manifests = payment_manifests(images.v1, replicas=3)
-    _kubectl(cluster, "apply", "-f", "-", input="\n---\n".join(json.dumps(m) for m in manifests))
+    _kubectl(cluster, "apply", "-f", "-", input=yaml.safe_dump_all(manifests))
     _kubectl(cluster, "rollout", "status", "deployment/payment-service", "--timeout=120s",
              timeout=150)
     address, port = _service_address(cluster)
