@@ -2,8 +2,9 @@
 the Service's ready endpoints.
 
 Theory of operation: the :class:`EndpointTable` keeps each Service port's backends current
-from EndpointSlice events. A Service event marks the listener table dirty; :meth:`ServiceProxy.run` then opens the
-listeners :func:`service_listeners` wants and closes the others. Each accepted connection gets
+from EndpointSlice events. A Service event marks the listener table dirty;
+:meth:`ServiceProxy.run` then opens the listeners :func:`service_listeners` wants and closes
+the others. Each accepted connection gets
 the backends in round-robin order and is relayed to the first that accepts (:mod:`tcp_relay`).
 A listener that cannot bind (port taken by another program) is reported as a Warning event on
 the Service and retried on the next Service change.
@@ -12,9 +13,14 @@ Ordering on pod deletion (upstream and here): the API server sets ``deletionTime
 endpoints controller and the kubelet both watch it and act concurrently. The controller writes
 the endpoint as ``ready: false, terminating: true``; this proxy drops it from new connections
 on that slice event. The kubelet runs preStop, then sends SIGTERM. Upstream does not order the
-two, which is why workloads that need zero downtime add a short ``preStop`` sleep; here the
-retry on refused connections also covers a pod that stopped listening before the slice event
-arrived. Connections already open keep going to their pod until one side closes.
+two, which is why workloads that need zero downtime add a short ``preStop`` sleep (the
+``sleep`` action exists for this since 1.29). Measured here (tests/network/test_zero_downtime.py,
+3 replicas of the scaffolded payment-service at 50 req/s): without preStop, 5-10 of ~1,000
+requests fail during a rollout (the app stops on SIGTERM before this proxy has seen the slice
+change; the process runtime's pod port accepts the connection on the host, so a refused connect
+cannot be retried); with a 1 s preStop sleep, none fail. So this proxy adds no delay of its own
+and the manifests carry the preStop, as upstream advises. Connections already open keep going
+to their pod until one side closes.
 """
 
 from __future__ import annotations
