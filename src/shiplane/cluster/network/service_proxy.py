@@ -33,7 +33,7 @@ from shiplane.cluster.controllers.base import Context
 from shiplane.cluster.decisions.events import Event
 from shiplane.cluster.network.addresses import Listener, service_listeners
 from shiplane.cluster.network.endpoint_table import EndpointTable
-from shiplane.cluster.network.tcp_relay import connect_first, relay
+from shiplane.cluster.network.tcp_relay import RelaySide, open_relay
 
 __all__ = ["ServiceProxy"]
 
@@ -79,9 +79,9 @@ class ServiceProxy:
             if listener in self.servers:
                 continue
             try:
-                self.servers[listener] = await asyncio.start_server(
-                    lambda r, w, lst=listener: self._accept(lst, r, w),
-                    listener.address, listener.port, reuse_address=True)
+                self.servers[listener] = await asyncio.get_running_loop().create_server(
+                    lambda lst=listener: self._accept(lst), listener.address, listener.port,
+                    reuse_address=True)
             except OSError as exc:
                 reason = "address in use" if exc.errno == errno.EADDRINUSE else str(exc)
                 if self.failed.get(listener) != reason:
@@ -95,17 +95,19 @@ class ServiceProxy:
             log.info("service proxy: %s serves %s:%d", listener.service, listener.address,
                      listener.port)
 
-    async def _accept(self, listener: Listener, reader: asyncio.StreamReader,
-                      writer: asyncio.StreamWriter) -> None:
+    def _accept(self, listener: Listener) -> RelaySide:
+        """A new client connection: link it to the next endpoint that accepts."""
+        client = RelaySide()
         self.connections += 1
-        connected = await connect_first(self.table.order(listener.service, listener.port_name))
-        if connected is None:
-            # no endpoint: kube-proxy REJECTs (connection refused); closing is the nearest here
-            self.refused += 1
-            writer.close()
-            return
-        _, upstream_reader, upstream_writer = connected
-        await relay((reader, writer), (upstream_reader, upstream_writer))
+        backends = self.table.order(listener.service, listener.port_name)
+
+        async def connect() -> None:
+            if await open_relay(client, backends) is None:
+                # no endpoint: kube-proxy REJECTs (connection refused); closing is the nearest
+                self.refused += 1
+
+        asyncio.ensure_future(connect())
+        return client
 
     async def close(self) -> None:
         for server in self.servers.values():
