@@ -1,7 +1,8 @@
 """Zero downtime, measured: the scaffolded payment-service (built by shiplane's builder, pushed
 to the embedded registry) runs as real processes (process runtime); a client sends requests
 through the Service proxy the whole time while the Deployment rolls v1 → v2, and while a
-rollout whose new pods never become ready is stuck."""
+rollout whose new pods never become ready is stuck. Then the same pods through real
+``kubectl port-forward`` and an Ingress."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def images(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster(images):
-    with EmbeddedCluster(nodes=2, runtime="process", service_proxy=True) as c:
+    with EmbeddedCluster(nodes=2, runtime="process", service_proxy=True, ingress_port=0) as c:
         yield c
 
 
@@ -119,3 +120,46 @@ def test_rollout_failing_readiness_keeps_traffic_on_the_old_pods(cluster, images
     assert len(new) == 1  # maxSurge 1: one new pod, not ready, and no old pod removed
     assert not any(c["type"] == "Ready" and c["status"] == "True"
                    for c in new[0]["status"].get("conditions") or [])
+
+
+def test_kubectl_port_forward_and_ingress_reach_the_process_pods(cluster, images):
+    import socket
+    import subprocess
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        local = s.getsockname()[1]
+    process = subprocess.Popen(["kubectl", "--kubeconfig", str(cluster.kubeconfig),
+                                "port-forward", "svc/payment-service", f"{local}:80"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{local}/healthz", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.2)
+        assert answer.status_code == 200 and response_version(answer.content) == "v2"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "payments"},
+               "spec": {"rules": [{"host": "pay.shop.test", "http": {"paths": [
+                   {"path": "/", "pathType": "Prefix", "backend": {"service": {
+                       "name": "payment-service", "port": {"name": "http"}}}}]}}]}}
+    _kubectl(cluster, "apply", "-f", "-", input=yaml.safe_dump(ingress))
+    url = f"http://127.0.0.1:{cluster.ingress_port}/healthz"
+    deadline = time.monotonic() + 30
+    while True:
+        answer = httpx.get(url, headers={"Host": "pay.shop.test"}, timeout=5)
+        if answer.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert answer.status_code == 200 and response_version(answer.content) == "v2"
+    assert httpx.get(url, headers={"Host": "other.test"}, timeout=5).status_code == 404
