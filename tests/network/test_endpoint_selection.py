@@ -114,3 +114,17 @@ def test_service_listeners():
     external = {"metadata": {"name": "e"}, "spec": {"type": "ExternalName",
                                                    "externalName": "x.example"}}
     assert service_listeners(external) == []
+
+
+def test_cluster_up_options_for_the_network():
+    import pytest
+
+    from shiplane.cluster.control_plane_process import control_plane_options
+    from shiplane.errors import UsageError
+
+    options = control_plane_options(1, None, 1.0)
+    assert options.service_proxy is True and options.ingress_port is None
+    options = control_plane_options(1, None, 1.0, service_proxy=False, ingress_port=8081)
+    assert options.service_proxy is False and options.ingress_port == 8081
+    with pytest.raises(UsageError, match="--ingress-port"):
+        control_plane_options(1, None, 1.0, ingress_port=70000)

@@ -137,12 +137,14 @@ def test_shiplane_cluster_port_forward_svc(tmp_path):
             out, _ = process.communicate(timeout=10)
         assert f"Forwarding from 127.0.0.1:{local} -> {port}" in out
 
-        missing = subprocess.run(
-            [sys.executable, "-m", "shiplane", "cluster", "port-forward", "svc/web", "1234:81",
-             "--kubeconfig", str(kubeconfig)], capture_output=True, text=True,
-            env={**os.environ, "PYTHONPATH": src}, timeout=30)
-        assert missing.returncode != 0
-        assert "does not have a service port 81" in missing.stderr + missing.stdout
+        from shiplane.cluster.network.forwarder import resolve_forward
+        from shiplane.kube import KubeClient
+
+        with KubeClient.from_kubeconfig(kubeconfig) as client:
+            assert resolve_forward(client, "default", "pod/web-0", ["9999:8080"]).address == \
+                "127.0.93.4"
+            with pytest.raises(PortForwardError, match="does not have a service port 81"):
+                resolve_forward(client, "default", "svc/web", ["1234:81"])
     finally:
         runner.stop()
         server.shutdown()
