@@ -4,6 +4,7 @@ API server with client-certificate auth and RBAC; pods point at loopback HTTP se
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import subprocess
 import threading
@@ -60,12 +61,12 @@ def api(tmp_path_factory, pod_server):
                "spec": {"selector": {"app": "web"},
                         "ports": [{"port": 80, "targetPort": "http"}]}}
     for kind, obj in (("pods", pod), ("services", service)):
-        result = _kubectl(folder / "admin", "create", "-f", "-", input=__import__("json").dumps(obj))
+        result = _kubectl(folder / "admin", "create", "-f", "-", input=json.dumps(obj))
         assert result.returncode == 0, result.stderr
     status = {"phase": "Running", "podIP": "127.0.91.7", "podIPs": [{"ip": "127.0.91.7"}],
               "conditions": [{"type": "Ready", "status": "True"}]}
     patched = _kubectl(folder / "admin", "patch", "pod", "web-0", "--subresource=status",
-                       "--type=merge", "-p", __import__("json").dumps({"status": status}))
+                       "--type=merge", "-p", json.dumps({"status": status}))
     assert patched.returncode == 0, patched.stderr
     yield runner, folder
     runner.stop()

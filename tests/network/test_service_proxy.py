@@ -157,7 +157,8 @@ def test_a_refusing_endpoint_is_skipped_and_no_endpoint_closes_the_connection(cl
     assert [_get(url).split()[0] for _ in range(12)] == ["a"] * 12
 
     empty = _publish(client, "empty", random.randint(20000, 29000), {}, {})
-    empty_url = f"http://{loopback_twin(empty['spec']['clusterIP'])}:{empty['spec']['ports'][0]['port']}/"
+    empty_address = loopback_twin(empty["spec"]["clusterIP"])
+    empty_url = f"http://{empty_address}:{empty['spec']['ports'][0]['port']}/"
     time.sleep(0.5)
     with pytest.raises(httpx.HTTPError):
         _CLIENT.get(empty_url, timeout=2)
@@ -249,3 +250,25 @@ def test_percentile_nearest_rank():
     assert percentile(values, 50) == 50.0
     assert percentile(values, 99) == 99.0
     assert percentile(values, 100) == 100.0
+
+
+def test_node_port_is_served_on_127_0_0_1(cluster, backends):
+    client = cluster.client()
+    node_port = random.randint(30000, 32767)
+    client.create({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "np", "namespace": "default"},
+                   "spec": {"type": "NodePort", "ports": [
+                       {"name": "http", "port": 80, "nodePort": node_port}]}})
+    target = backends["c"]
+    _publish(client, "np", 80, {target.server_address[1]: [target]}, {})
+    assert _eventually(lambda: _get(f"http://127.0.0.1:{node_port}/np")).startswith("c /np ")
+    client.delete("v1", "Service", "np", "default")
+
+    def closed():
+        try:
+            _get(f"http://127.0.0.1:{node_port}/")
+        except httpx.ConnectError:
+            return True
+        return False
+
+    assert _eventually(closed)

@@ -61,11 +61,14 @@ class AuthMiddleware:
         """WebSocket upgrades (GET) to pods/portforward|exec|attach are authorized as
         ``create`` on the subresource, like kube-apiserver with
         AuthorizePodWebsocketUpgradeCreatePermission (default since 1.31)."""
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
         der = peer_certificate(scope)
-        credentials = RequestCredentials(client_cert_der=der, authorization=headers.get("authorization"),
+        credentials = RequestCredentials(client_cert_der=der,
+                                         authorization=headers.get("authorization"),
                                          cert_chain_verified=der is not None)
-        streaming = scope["path"].rstrip("/").rsplit("/", 1)[-1] in ("portforward", "exec", "attach")
+        subresource = scope["path"].rstrip("/").rsplit("/", 1)[-1]
+        streaming = subresource in ("portforward", "exec", "attach")
         query = scope.get("query_string", b"").decode("latin-1")
         try:
             user, attrs = guard("POST" if streaming else "GET", scope["path"], query, credentials,

@@ -102,7 +102,8 @@ def _age(ingress: Mapping[str, Any]) -> tuple[str, str, str]:
             meta.get("name") or "")
 
 
-def _backend(ingress: Mapping[str, Any], backend: Mapping[str, Any] | None) -> tuple[str, int | str] | None:
+def _backend(ingress: Mapping[str, Any], backend: Mapping[str, Any] | None
+             ) -> tuple[str, int | str] | None:
     service = (backend or {}).get("service") or {}
     port = service.get("port") or {}
     number = port.get("number") or port.get("name")

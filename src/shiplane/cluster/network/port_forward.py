@@ -134,7 +134,8 @@ class PortForwardSession:
             request.inbound.put_nowait(None)
 
     async def _fail(self, request: _Request, port: str, cause: str) -> None:
-        message = f"error forwarding port {port} to pod {self.pod_name}, uid {self.pod_uid}: {cause}"
+        message = (f"error forwarding port {port} to pod {self.pod_name}, "
+                   f"uid {self.pod_uid}: {cause}")
         await self._send(data_frame(request.error_stream, message.encode(), fin=True))
         await self._send(data_frame(request.data_stream, b"", fin=True))
 

@@ -57,7 +57,9 @@ class ControlFrame:
 
     @property
     def stream_id(self) -> int:
-        return struct.unpack_from(">I", self.payload)[0] & 0x7FFFFFFF if len(self.payload) >= 4 else 0
+        if len(self.payload) < 4:
+            return 0
+        return struct.unpack_from(">I", self.payload)[0] & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)
