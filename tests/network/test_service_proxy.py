@@ -272,3 +272,54 @@ def test_node_port_is_served_on_127_0_0_1(cluster, backends):
         return False
 
     assert _eventually(closed)
+
+
+def test_half_close_and_large_transfers_pass_through_the_proxy(cluster):
+    """The client ends its side first; the endpoint answers after reading to EOF (a half-close
+    passed on), with more bytes than any socket buffer holds (back-pressure)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.230.5", 0))
+    listener.listen()
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            data = b""
+            while chunk := conn.recv(65536):
+                data += chunk
+            conn.sendall(data[::-1] * 64)
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = cluster.client()
+    port = random.randint(20000, 29000)
+
+    class Server:
+        server_address = listener.getsockname()
+        name = "rev"
+
+    svc = _publish(client, "reverse", port, {Server.server_address[1]: [Server]}, {})
+    address = loopback_twin(svc["spec"]["clusterIP"])
+    payload = bytes(range(256)) * 4096  # 1 MiB
+
+    def exchange():
+        with socket.create_connection((address, port), timeout=10) as sock:
+            sock.sendall(payload)
+            sock.shutdown(socket.SHUT_WR)
+            received = b""
+            while chunk := sock.recv(1 << 20):
+                received += chunk
+            return received
+
+    deadline = time.monotonic() + 10
+    received = b""
+    while not received:  # until the proxy listens and knows the endpoint
+        try:
+            received = exchange()
+        except OSError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    listener.close()
+    assert received == payload[::-1] * 64

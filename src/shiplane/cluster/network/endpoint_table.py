@@ -9,8 +9,6 @@ of one port in round-robin order for one new connection.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from shiplane.cluster.controllers.base import Context
 from shiplane.cluster.controllers.informer import key_of
 from shiplane.cluster.network.endpoint_selection import (
@@ -30,7 +28,6 @@ class EndpointTable:
         self.slices = ctx.informer("EndpointSlice")
         self.backends: dict[tuple[str, str], list[Backend]] = {}
         self.balancers: dict[tuple[str, str], RoundRobin] = {}
-        self.listeners: list[Callable[[str], None]] = []
         self.services.add_handler(lambda t, svc, old: self.refresh(key_of(svc)))
         self.slices.add_handler(self._on_slice)
 
@@ -49,8 +46,6 @@ class EndpointTable:
             for port in (svc.get("spec") or {}).get("ports") or []:
                 name = port.get("name") or ""
                 self.backends[(service_key, name)] = backends_for_port(name, slices)
-        for listener in self.listeners:
-            listener(service_key)
 
     def of(self, service_key: str, port_name: str = "") -> list[Backend]:
         return list(self.backends.get((service_key, port_name), []))
