@@ -49,6 +49,7 @@ __all__ = ["TUNNELING_PROTOCOL", "PortForwardSession", "pod_target", "serve_port
 log = logging.getLogger(__name__)
 TUNNELING_PROTOCOL = "SPDY/3.1+portforward.k8s.io"
 CHUNK = 32 * 1024
+DIAL_TIMEOUT = 5.0  # a simulated pod's 10.244.x address never answers
 Connect = Callable[[int], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 
 
@@ -147,7 +148,10 @@ class PortForwardSession:
                 return
             port = int(request.port_header)
             try:
-                reader, writer = await self._connect(port)
+                reader, writer = await asyncio.wait_for(self._connect(port), DIAL_TIMEOUT)
+            except asyncio.TimeoutError:
+                await self._fail(request, str(port), "dial tcp: i/o timeout")
+                return
             except OSError as exc:
                 await self._fail(request, str(port), f"dial tcp: {exc.strerror or exc}")
                 return
