@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0)
     parser.add_argument("--nodes", type=int, default=2)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="shiplane-bench-zd-") as tmp, \
             EmbeddedRegistry(MemoryStorage()) as registry:
@@ -138,6 +140,8 @@ def main() -> None:
           f"p99 {ms(p99_out)}")
     ratio = p99_in / p99_out if p99_out else float("inf")
     print(f"p99 during / outside  {ratio:.2f}x (target <= 2x; 0 failed)")
+    print(f"host load average     {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end "
+          f"({os.cpu_count()} CPUs): figures are only comparable on a quiet host")
 
 
 if __name__ == "__main__":
