@@ -133,6 +133,10 @@ def main() -> None:
     print(f"failed requests       {len(failed)}")
     if failed:
         print("  kinds:", dict(Counter(s.error or f'HTTP {s.status}' for s in failed)))
+        offsets = Counter(
+            next((f"rollout {i + 1} +{int(s.started - b)} s" for i, (b, e) in enumerate(windows)
+                  if b <= s.started < e), "outside") for s in failed)
+        print("  when (started, by second of its rollout):", dict(sorted(offsets.items())))
     print(f"versions answered     {dict(Counter(response_version(s.body) for s in load.samples))}")
     print(f"during rollouts       {len(inside)} requests, p50 {ms(percentile(lat_in, 50))}, "
           f"p99 {ms(p99_in)}")
