@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from shiplane.cluster.apiserver.runner import ApiServerRunner
+from shiplane.cluster.clock import ClusterClock
 from shiplane.cluster.control_plane import ControlPlaneOptions, ControlPlaneRunner
 from shiplane.cluster.nodes.images import RoleCredentials
 from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs
@@ -41,11 +42,14 @@ class EmbeddedCluster:
         ingress_port: int | None = None,
     ) -> None:
         specs = default_node_specs(nodes) if isinstance(nodes, int) else list(nodes)
+        # one clock for the API server and the control plane: timestamps agree at any scale
+        self.clock = ClusterClock(time_scale)
         self.options = ControlPlaneOptions(nodes=specs, time_scale=time_scale,
                                            role_credentials=role_credentials, runtime=runtime,
                                            service_proxy=service_proxy,
-                                           ingress_port=ingress_port)
-        self.apiserver = ApiServerRunner()
+                                           ingress_port=ingress_port,
+                                           clock_epoch=self.clock.epoch)
+        self.apiserver = ApiServerRunner(clock=self.clock)
         self.control_plane: ControlPlaneRunner | None = None
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="shiplane-cluster-")
         self.directory = directory or Path(self._tmp.name)
