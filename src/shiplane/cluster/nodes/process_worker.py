@@ -272,6 +272,7 @@ class ProcessPodWorker(PodWorker):
                     self.event(event)
                 stops.append((name, self._stop(container, instance, grace)))
         self.changed()
+        await self._status_written()  # not ready in the API before any SIGTERM
         codes = await asyncio.gather(*(coro for _, coro in stops), return_exceptions=True)
         clock = self.node.clock
         for (name, _), code in zip(stops, codes):
@@ -285,6 +286,12 @@ class ProcessPodWorker(PodWorker):
         except ControllerApiError as exc:
             if exc.code not in (404, 409):
                 raise
+
+    async def _status_written(self, timeout: float = 2.0) -> None:
+        writer = self._writer
+        if writer is not None and not writer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(writer), timeout)
 
     def discard(self) -> None:
         super().discard()
