@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from shiplane.build import BuildRequest, Builder, build_and_tag, create_base_images
+from shiplane.cluster.nodes.memory_cgroups import MemoryCgroups
 from shiplane.kube.errors import ApiError
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
 from shiplane.scaffold import init_service
@@ -300,3 +301,18 @@ def test_scaffolded_payment_service_runs_as_its_user_and_drains_on_sigterm(
     done = cluster.kubectl("rollout", "status", "deployment/payment-service", "--timeout=60s",
                            timeout=70)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.skipif(not MemoryCgroups().available, reason="this host gives no writable memory cgroup")
+def test_memory_limit_is_enforced_and_reported_as_oom_killed(
+    cluster: EmbeddedCluster, busybox: str
+) -> None:
+    item = pod("hog", busybox, "echo allocating; dd if=/dev/zero of=/dev/null bs=64M count=1",
+               resources={"limits": {"memory": "16Mi"}})
+    item["spec"]["restartPolicy"] = "Never"
+    apply(cluster, item)
+    status = wait_for(lambda: (s := status_of(cluster, "hog")).get("state", {}).get("terminated")
+                      and s, what="terminated")
+    assert status["state"]["terminated"]["reason"] == "OOMKilled"
+    assert status["state"]["terminated"]["exitCode"] == 137
+    assert get_pod(cluster, "hog")["status"]["phase"] == "Failed"

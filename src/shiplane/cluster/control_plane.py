@@ -209,16 +209,22 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 def run_control_plane(api_url: str, options: ControlPlaneOptions | None = None) -> None:
     """Block running the control plane (the ``shiplane cluster up`` process); Ctrl-C stops."""
 
+    planes: list[ControlPlane] = []
+
     async def main() -> None:
-        plane = ControlPlane(api_url, options)
-        await plane.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await plane.stop()
+        planes.append(ControlPlane(api_url, options))
+        await planes[0].start()
+        await asyncio.Event().wait()
 
     loop = _new_loop()
     try:
         loop.run_until_complete(main())
     finally:
+        # SIGTERM/Ctrl-C arrive as exceptions out of the loop: stop here, so the process
+        # runtime's containers are stopped and its folder removed
+        if planes:
+            try:
+                loop.run_until_complete(asyncio.wait_for(planes[0].stop(), 15))
+            except Exception as exc:  # a stop that fails must not hide why we exit
+                log.warning("control plane stop: %s", exc)
         loop.close()

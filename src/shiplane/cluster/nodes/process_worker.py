@@ -36,6 +36,7 @@ from shiplane.cluster.decisions.container_states import (
     transition,
 )
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.quantity import value
 from shiplane.cluster.decisions.probes import container_started_and_ready, new_worker, probe_step
 from shiplane.cluster.decisions.termination import grace_period, plan_termination
 from shiplane.cluster.nodes.bwrap_containers import (
@@ -113,6 +114,8 @@ class ProcessPodWorker(PodWorker):
         except (InvalidContainer, RootfsError, ProcessRuntimeError, OSError) as exc:
             self.event(Event("Warning", "Failed", f"Error: {exc}"))
             return
+        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        memory_limit = value(limit) if limit else None
         crash_backoff = Backoff()
         key = crash_backoff_key(self.name, self.ns, self.uid, name)
         while True:
@@ -122,7 +125,7 @@ class ProcessPodWorker(PodWorker):
             assert self.sandbox is not None
             try:
                 instance = await self.containers.start_container(
-                    self.pod, self.sandbox, rootfs, spec, name, restarts)
+                    self.pod, self.sandbox, rootfs, spec, name, restarts, memory_limit)
             except (ProcessRuntimeError, OSError) as exc:
                 self.event(Event("Warning", "Failed", f"Error: {exc}"))
                 return
@@ -136,6 +139,8 @@ class ProcessPodWorker(PodWorker):
             record = self.records[name]
             self.records[name] = transition(record, Input.KILLED if killed else Input.EXITED,
                                             clock.now(), exit_code=exit_code)
+            if instance.oom_killed:
+                self.records[name] = replace(self.records[name], exit_reason="OOMKilled")
             self.changed()
             policy = self.pod["spec"].get("restartPolicy") or "Always"
             if not killed and not should_restart(policy, exit_code):
