@@ -218,17 +218,21 @@ def test_delete_sends_sigterm_then_sigkill_after_the_grace_period(
     for name in ("graceful", "stubborn"):
         wait_for(lambda n=name: "up" in cluster.kubectl("logs", n).stdout, what=f"{name} up")
     started = time.monotonic()
-    assert cluster.kubectl("delete", "pod", "graceful", "--wait=false").returncode == 0
+    done = cluster.kubectl("delete", "pod", "graceful", "stubborn", "--wait=false")
+    assert done.returncode == 0, done.stderr
     wait_for(lambda: "got SIGTERM" in cluster.kubectl("logs", "graceful").stdout,
              what="the app to log SIGTERM")
-    wait_for(lambda: cluster.kubectl("get", "pod", "graceful").returncode != 0, what="gone")
-    assert time.monotonic() - started < 5  # it exited on SIGTERM, long before 6 s
+    gone: dict[str, float] = {}
 
-    started = time.monotonic()
-    assert cluster.kubectl("delete", "pod", "stubborn", "--wait=false").returncode == 0
-    wait_for(lambda: cluster.kubectl("get", "pod", "stubborn").returncode != 0, what="gone")
-    elapsed = time.monotonic() - started
-    assert 1.8 <= elapsed < 6  # SIGTERM ignored: SIGKILL when the 2 s grace period ended
+    def both_gone() -> bool:
+        for name in ("graceful", "stubborn"):
+            if name not in gone and cluster.kubectl("get", "pod", name).returncode != 0:
+                gone[name] = time.monotonic() - started
+        return len(gone) == 2
+
+    wait_for(both_gone, what="both pods gone")
+    assert gone["graceful"] < 4  # it exited on SIGTERM (after its 1 s clean-up), long before 6 s
+    assert 1.8 <= gone["stubborn"] < 5  # SIGTERM ignored: SIGKILL when the 2 s grace ended
 
 
 def test_exec_probes_run_in_the_container(cluster: EmbeddedCluster, busybox: str) -> None:
@@ -298,9 +302,6 @@ def test_scaffolded_payment_service_runs_as_its_user_and_drains_on_sigterm(
              what="the app to log SIGTERM")
     wait_for(lambda: cluster.kubectl("get", "pod", victim).returncode != 0, what="pod gone")
     assert time.monotonic() - started < 15  # it drained and exited on SIGTERM (grace: 30 s)
-    done = cluster.kubectl("rollout", "status", "deployment/payment-service", "--timeout=60s",
-                           timeout=70)
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.mark.skipif(not MemoryCgroups().available, reason="this host gives no writable memory cgroup")

@@ -37,15 +37,18 @@ def test_simulated_logs_usage_and_kubelet_endpoint(embedded_cluster: EmbeddedClu
     cluster = embedded_cluster
     push_test_image(embedded_registry.host, "sim/app", "1")
     image = f"{embedded_registry.host}/sim/app:1"
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": "sim", "namespace": "default",
-                        "annotations": {"sim.shiplane.dev/exit-after": "150",
-                                        "sim.shiplane.dev/exit-code": "3",
-                                        "sim.shiplane.dev/cpu-millicores": "250",
-                                        "sim.shiplane.dev/memory-bytes": "1000"}},
-           "spec": {"containers": [{"name": "app", "image": image}]}}
-    done = cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
-    assert done.returncode == 0, done.stderr
+    def sim_pod(name: str, annotations: dict[str, str]) -> dict:
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "default", "annotations": annotations},
+                "spec": {"containers": [{"name": "app", "image": image}]}}
+
+    steady = sim_pod("sim", {"sim.shiplane.dev/cpu-millicores": "250",
+                             "sim.shiplane.dev/memory-bytes": "1000"})
+    crashing = sim_pod("simcrash", {"sim.shiplane.dev/exit-after": "30",
+                                    "sim.shiplane.dev/exit-code": "3"})
+    for item in (steady, crashing):
+        done = cluster.kubectl("apply", "-f", "-", input=json.dumps(item))
+        assert done.returncode == 0, done.stderr
 
     wait_for(lambda: "running" in _status(cluster, "sim").get("state", {}), what="running")
     logs = cluster.kubectl("logs", "sim")
@@ -54,9 +57,9 @@ def test_simulated_logs_usage_and_kubelet_endpoint(embedded_cluster: EmbeddedClu
     no_previous = cluster.kubectl("logs", "sim", "--previous")
     assert 'previous terminated container "app" in pod "sim" not found' in no_previous.stderr
 
-    wait_for(lambda: _status(cluster, "sim").get("restartCount", 0) >= 1, timeout=30,
+    wait_for(lambda: _status(cluster, "simcrash").get("restartCount", 0) >= 1, timeout=30,
              what="a restart after the simulated exit")
-    previous = cluster.kubectl("logs", "sim", "--previous", "--timestamps").stdout.splitlines()
+    previous = cluster.kubectl("logs", "simcrash", "--previous", "--timestamps").stdout.splitlines()
     assert previous[0].split(" ", 1)[1] == f"[shiplane simulated container] app started (image {image})"
     assert previous[1].endswith("app exited with code 3 (Error)")
 
@@ -65,4 +68,4 @@ def test_simulated_logs_usage_and_kubelet_endpoint(embedded_cluster: EmbeddedClu
     nodes = json.loads(cluster.kubectl("get", "nodes", "-o", "json").stdout)["items"]
     assert all(n["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"] > 0 for n in nodes)
     assert {n["metadata"]["labels"]["shiplane.dev/runtime"] for n in nodes} == {"simulated"}
-    assert cluster.kubectl("delete", "pod", "sim", "--wait=false").returncode == 0
+    assert cluster.kubectl("delete", "pod", "sim", "simcrash", "--wait=false").returncode == 0
