@@ -164,6 +164,21 @@ def test_logs_follow_tail_and_timestamps(cluster: EmbeddedCluster, busybox: str)
     assert limited == "line 1\n"
 
 
+def test_usage_measures_cpu_and_memory_of_the_pods_processes(
+    cluster: EmbeddedCluster, busybox: str
+) -> None:
+    apply(cluster, pod("burner", busybox, "while true; do :; done & sleep 1000"))
+    wait_for(lambda: "running" in status_of(cluster, "burner").get("state", {}), what="running")
+    live = get_pod(cluster, "burner")
+    cluster.usage(live)  # starts the sampling window
+    time.sleep(1.0)
+    busy = cluster.usage(live)
+    assert busy["cpu_millicores"] > 200  # a busy loop in a child of PID 1 is counted
+    assert busy["memory_bytes"] > 0
+    assert cluster.kubectl("delete", "pod", "burner", "--grace-period=1").returncode == 0
+    assert cluster.usage(live) == {"cpu_millicores": 0, "memory_bytes": 0}
+
+
 def test_crash_loop_back_off_with_previous_logs(cluster: EmbeddedCluster, busybox: str) -> None:
     apply(cluster, pod("crasher", busybox, 'echo "attempt at $(date +%s%N)"; exit 1'))
 
