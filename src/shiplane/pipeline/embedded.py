@@ -16,8 +16,6 @@ workspace database unless a store is passed in.
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from shiplane.pipeline.runner import PipelineRunner, RunObserver
 from shiplane.pipeline.steps import RunSettings, StepRegistry
 from shiplane.pipeline.store import RunStore, open_run_store
 from shiplane.pipeline.triggers import PushTrigger
+from shiplane.serving import ServerStartError, ThreadedServer
 
 __all__ = ["LocalGitServer", "PipelineServer", "git_root"]
 
@@ -58,14 +57,13 @@ class LocalGitServer:
                                  webhook_secret=webhook_secret)
         self._bind_host = host
         self._port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: ThreadedServer | None = None
 
     @property
     def port(self) -> int:
-        if self._server is None or not self._server.servers:
+        if self._runner is None:
             raise GitServerError("the git server is not running")
-        return int(self._server.servers[0].sockets[0].getsockname()[1])
+        return self._runner.bound_port
 
     @property
     def url(self) -> str:
@@ -75,35 +73,26 @@ class LocalGitServer:
         return f"{self.url}/{RepositoryRoot.check_name(name)}.git"
 
     def start(self, timeout: float = 10.0) -> LocalGitServer:
-        if self._server is not None:
+        if self._runner is not None:
             return self
         config = uvicorn.Config(self.app, host=self._bind_host, port=self._port,
                                 lifespan="off", access_log=False, log_level="warning",
                                 loop="asyncio")
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._server = server
-        self._thread = threading.Thread(target=server.run, name="shiplane-git", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._server = None
-                raise GitServerError(
-                    f"the git server did not start on {self._bind_host}:{self._port}",
-                    hint="is the port already in use? choose another with --port",
-                )
-            time.sleep(0.01)
+        runner = ThreadedServer(config, name="shiplane-git")
+        try:
+            runner.start(timeout)
+        except ServerStartError as exc:
+            raise GitServerError(
+                f"the git server did not start on {self._bind_host}:{self._port}",
+                hint="is the port already in use? choose another with --port",
+            ) from exc
+        self._runner = runner
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
 
     def __enter__(self) -> LocalGitServer:
         return self.start()

@@ -14,8 +14,6 @@ throughput — see bench/registry.py).
 from __future__ import annotations
 
 import importlib.util
-import threading
-import time
 from typing import Any
 
 import uvicorn
@@ -23,6 +21,7 @@ import uvicorn
 from shiplane.registry.errors import RegistryError
 from shiplane.registry.server import Authorizer, ServerSettings, build_app
 from shiplane.registry.storage import MemoryStorage, Storage
+from shiplane.serving import ServerStartError, ThreadedServer
 
 __all__ = ["EmbeddedRegistry", "serve_forever"]
 
@@ -71,14 +70,13 @@ class EmbeddedRegistry:
         self.app = build_app(self.storage, auth=auth, settings=settings)
         self._bind_host = host
         self._port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: ThreadedServer | None = None
 
     @property
     def port(self) -> int:
-        if self._server is None or not self._server.servers:
+        if self._runner is None:
             raise RegistryError("the embedded registry is not running")
-        return self._server.servers[0].sockets[0].getsockname()[1]
+        return self._runner.bound_port
 
     @property
     def host(self) -> str:
@@ -89,31 +87,22 @@ class EmbeddedRegistry:
         return f"http://{self.host}"
 
     def start(self, timeout: float = 10.0) -> "EmbeddedRegistry":
-        if self._server is not None:
+        if self._runner is not None:
             return self
-        server = uvicorn.Server(_config(self.app, self._bind_host, self._port))
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self._server = server
-        self._thread = threading.Thread(target=server.run, name="shiplane-registry", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._server = None
-                raise RegistryError(f"the embedded registry did not start on "
-                                    f"{self._bind_host}:{self._port}",
-                                    hint="is the port already in use?")
-            time.sleep(0.01)
+        runner = ThreadedServer(_config(self.app, self._bind_host, self._port),
+                                name="shiplane-registry")
+        try:
+            runner.start(timeout)
+        except ServerStartError as exc:
+            raise RegistryError(f"the embedded registry did not start on "
+                                f"{self._bind_host}:{self._port}", hint=exc.hint) from exc
+        self._runner = runner
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
 
     def __enter__(self) -> "EmbeddedRegistry":
         return self.start()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -35,6 +33,7 @@ from shiplane.cluster.store.memory import MemoryObjectStore
 from shiplane.cluster.store.model import ObjectKey
 from shiplane.cluster.store.protocol import ObjectStore
 from shiplane.errors import ClusterError
+from shiplane.serving import ServerStartError, ThreadedServer
 
 __all__ = ["ApiServerRunner", "free_port", "kubeconfig_text"]
 
@@ -98,8 +97,7 @@ class ApiServerRunner:
             )
         self.app = build_app(self.backend, hub=self.hub, authenticators=authenticators)
         self.kubeconfig: Path | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._runner: ThreadedServer | None = None
 
     @property
     def url(self) -> str:
@@ -133,31 +131,25 @@ class ApiServerRunner:
             access_log=False,
             **self.tls_options(),
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, name=f"apiserver-{self.port}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise ClusterError(
-                    f"the API server did not start on {self.url}",
-                    hint="is the port already in use?",
-                )
-            time.sleep(0.02)
+        runner = ThreadedServer(config, name=f"apiserver-{self.port}",
+                                before_stop=self._close_watches)
+        try:
+            runner.start(timeout)
+        except ServerStartError as exc:
+            raise ClusterError(f"the API server did not start on {self.url}",
+                               hint="is the port already in use?") from exc
+        self._runner = runner
         return self
 
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
+    def _close_watches(self) -> None:
         loop = getattr(self.hub, "_loop", None)
         if loop is not None and loop.is_running():
             loop.call_soon_threadsafe(self.hub.close)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
+
+    def stop(self) -> None:
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
 
     def write_kubeconfig(
         self, path: Path, namespace: str = "default", *, user: str = "admin",

@@ -1,0 +1,10 @@
+"""Run an ASGI app on uvicorn in a background thread of this process.
+
+The embedded registry, the git/pipeline server and the in-process API server all need the
+same thing: start uvicorn on a loopback port in a daemon thread, wait until it listens (or
+fail clearly), and stop it with ``should_exit`` + join. :class:`ThreadedServer` is that, once.
+"""
+
+from shiplane.serving.threaded import ServerStartError, ThreadedServer
+
+__all__ = ["ServerStartError", "ThreadedServer"]
