@@ -218,6 +218,16 @@ def test_log_errors_are_the_upstream_ones(cluster: EmbeddedCluster, busybox: str
     assert done.returncode != 0
     assert 'previous terminated container "side" in pod "two" not found' in done.stderr
 
+    secret_env = pod("secretenv", busybox, "sleep 1000", env=[
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}])
+    apply(cluster, secret_env)
+    waiting = wait_for(lambda: status_of(cluster, "secretenv").get("state", {}).get("waiting", {})
+                       .get("reason") == "CreateContainerConfigError"
+                       and status_of(cluster, "secretenv")["state"]["waiting"], what="config error")
+    assert "env TOKEN: valueFrom secretKeyRef is not supported" in waiting["message"]
+    done = cluster.kubectl("logs", "secretenv")
+    assert 'is waiting to start: CreateContainerConfigError' in done.stderr
+
 
 def test_delete_sends_sigterm_then_sigkill_after_the_grace_period(
     cluster: EmbeddedCluster, busybox: str
@@ -332,3 +342,19 @@ def test_memory_limit_is_enforced_and_reported_as_oom_killed(
     assert status["state"]["terminated"]["reason"] == "OOMKilled"
     assert status["state"]["terminated"]["exitCode"] == 137
     assert get_pod(cluster, "hog")["status"]["phase"] == "Failed"
+
+
+def test_follow_ends_when_the_container_completes(cluster: EmbeddedCluster, busybox: str) -> None:
+    item = pod("short", busybox, "for i in 1 2 3; do echo step $i; sleep 0.3; done; echo bye >&2")
+    item["spec"]["restartPolicy"] = "Never"
+    apply(cluster, item)
+    wait_for(lambda: status_of(cluster, "short").get("state", {}).keys() & {"running",
+                                                                            "terminated"},
+             what="started")
+    followed = cluster.kubectl("logs", "-f", "short", timeout=20)
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout == "step 1\nstep 2\nstep 3\nbye\n"  # stderr is in the log too
+    terminated = wait_for(lambda: status_of(cluster, "short").get("state", {}).get("terminated"),
+                          what="terminated")
+    assert terminated["reason"] == "Completed" and terminated["exitCode"] == 0
+    assert get_pod(cluster, "short")["status"]["phase"] == "Succeeded"

@@ -111,7 +111,13 @@ class ProcessPodWorker(PodWorker):
         clock = self.node.clock
         try:
             spec, rootfs = await self._prepare(container)
-        except (InvalidContainer, RootfsError, ProcessRuntimeError, OSError) as exc:
+        except InvalidContainer as exc:  # kubelet: waiting CreateContainerConfigError
+            self.event(Event("Warning", "Failed", f"Error: {exc}"))
+            self.records[name] = transition(self.records[name], Input.CONFIG_ERROR, clock.now(),
+                                            message=str(exc))
+            self.changed()
+            return
+        except (RootfsError, ProcessRuntimeError, OSError) as exc:
             self.event(Event("Warning", "Failed", f"Error: {exc}"))
             return
         limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
