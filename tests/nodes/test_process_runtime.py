@@ -1,23 +1,23 @@
 """The process runtime end to end: real images from a real registry, real processes in
 bubblewrap, real probes, logs through ``kubectl logs`` (API server → kubelet), signals.
 
-One embedded cluster (2 process nodes, clock x10) and one busybox image for the module."""
+One embedded cluster (2 process nodes, clock x10) per module; the busybox and python base
+images (and the docker-registry serving them) are the session's, shared with the builder."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from shiplane.build import BuildRequest, Builder, build_and_tag, create_base_images
+from shiplane.build import BuildRequest, build_and_tag
 from shiplane.cluster.nodes.memory_cgroups import MemoryCgroups
 from shiplane.kube.errors import ApiError
-from shiplane.registry import EmbeddedRegistry, MemoryStorage
 from shiplane.scaffold import init_service
 from shiplane.testing.cluster import EmbeddedCluster
 
@@ -25,39 +25,21 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def registry() -> Iterator[EmbeddedRegistry]:
-    with EmbeddedRegistry(MemoryStorage()) as reg:
-        yield reg
+def busybox(base_images) -> str:  # session fixture of tests/conftest.py, shared with the builder
+    return base_images.busybox
 
 
 @pytest.fixture(scope="module")
-def base_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("base-state")
-
-
-@pytest.fixture(scope="module")
-def base_images(registry: EmbeddedRegistry, base_state: Path) -> dict[str, str]:
-    """The offline busybox and python base images, pushed to the module's registry."""
-    results = create_base_images(Builder.at(base_state), registry=registry.host, push=True)
-    return {r.reference.rsplit("/", 1)[1].split(":")[0]: r.reference for r in results}
-
-
-@pytest.fixture(scope="module")
-def busybox(base_images: dict[str, str]) -> str:
-    return base_images["busybox"]
-
-
-@pytest.fixture(scope="module")
-def payment_service(registry: EmbeddedRegistry, base_images: dict[str, str], base_state: Path,
-                    tmp_path_factory: pytest.TempPathFactory) -> str:
-    """``shiplane init service payment-service`` built by shiplane's builder and pushed."""
+def payment_service(base_images, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``shiplane init service payment-service`` built by shiplane's builder FROM the offline
+    python base image and pushed to the session's registry."""
     root = tmp_path_factory.mktemp("scaffold")
     init_service("payment-service", directory=root)
     built = build_and_tag(BuildRequest(
-        path=root / "payment-service", state_dir=base_state, push=True,
-        repository=f"{registry.host}/payment-service",
-        build_args={"BASE_IMAGE": base_images["python"]}))
-    return f"{registry.host}/payment-service@{built.digest}"
+        path=root / "payment-service", state_dir=base_images.state, push=True,
+        repository=f"{base_images.registry}/runtime/payment-service",
+        build_args={"BASE_IMAGE": base_images.python}))
+    return f"{base_images.registry}/runtime/payment-service@{built.digest}"
 
 
 @pytest.fixture(scope="module")
@@ -168,15 +150,20 @@ def test_usage_measures_cpu_and_memory_of_the_pods_processes(
     cluster: EmbeddedCluster, busybox: str
 ) -> None:
     apply(cluster, pod("burner", busybox, "while true; do :; done & sleep 1000"))
-    wait_for(lambda: "running" in status_of(cluster, "burner").get("state", {}), what="running")
-    live = get_pod(cluster, "burner")
-    cluster.usage(live)  # starts the sampling window
-    time.sleep(1.0)
-    busy = cluster.usage(live)
-    assert busy["cpu_millicores"] > 200  # a busy loop in a child of PID 1 is counted
-    assert busy["memory_bytes"] > 0
-    assert cluster.kubectl("delete", "pod", "burner", "--grace-period=1").returncode == 0
-    assert cluster.usage(live) == {"cpu_millicores": 0, "memory_bytes": 0}
+    apply(cluster, pod("idler", busybox, "sleep 1000"))
+    for name in ("burner", "idler"):
+        wait_for(lambda n=name: "running" in status_of(cluster, n).get("state", {}),
+                 what=f"{name} running")
+    burner, idler = get_pod(cluster, "burner"), get_pod(cluster, "idler")
+    cluster.usage(burner), cluster.usage(idler)  # start the sampling windows
+    time.sleep(1.5)
+    busy, idle = cluster.usage(burner), cluster.usage(idler)
+    # a busy loop in a child of PID 1 is counted (a loaded 2-core host gives it a slice only)
+    assert busy["cpu_millicores"] > 50 and idle["cpu_millicores"] < 20
+    assert busy["memory_bytes"] > 0 and idle["memory_bytes"] > 0
+    done = cluster.kubectl("delete", "pod", "burner", "idler", "--grace-period=1")
+    assert done.returncode == 0, done.stderr
+    assert cluster.usage(burner) == {"cpu_millicores": 0, "memory_bytes": 0}
 
 
 def test_crash_loop_back_off_with_previous_logs(cluster: EmbeddedCluster, busybox: str) -> None:

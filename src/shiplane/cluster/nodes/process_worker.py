@@ -149,7 +149,7 @@ class ProcessPodWorker(PodWorker):
                 self.records[name] = replace(self.records[name], exit_reason="OOMKilled")
             self.changed()
             policy = self.pod["spec"].get("restartPolicy") or "Always"
-            if not killed and not should_restart(policy, exit_code):
+            if not should_restart(policy, exit_code):
                 return
             while True:
                 now = clock.now()
