@@ -9,6 +9,7 @@ process). Informers start first; controllers begin once every informer has liste
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -122,9 +123,13 @@ class ControlPlane:
         return self.fleet.usage(pod)
 
     async def stop(self) -> None:
+        worker_tasks = []
         for worker_set in (node.workers.values() for node in self.fleet.nodes.values()):
             for worker in list(worker_set):
                 PodWorker.discard(worker)
+                worker_tasks += [t for t in [worker.main, *worker.tasks] if t is not None]
+        with contextlib.suppress(asyncio.TimeoutError):  # cancelled workers unwind first
+            await asyncio.wait_for(asyncio.gather(*worker_tasks, return_exceptions=True), 5)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -282,6 +282,8 @@ class BwrapContainers:
             with contextlib.suppress(ProcessLookupError):
                 sandbox.process.kill()
             await asyncio.to_thread(sandbox.process.wait)
+            if sandbox.process.stderr is not None:
+                sandbox.process.stderr.close()
         for instance in instances:
             self.cgroups.remove(instance.cgroup)
         self._cpu_samples.pop(pod_uid, None)
