@@ -249,15 +249,18 @@ def test_delete_sends_sigterm_then_sigkill_after_the_grace_period(
 
 def test_exec_probes_run_in_the_container(cluster: EmbeddedCluster, busybox: str) -> None:
     item = pod("execprobe", busybox,
-               "sleep 2; touch /tmp/ready; touch /tmp/alive; sleep 1; rm /tmp/alive; sleep 1000",
-               readinessProbe={"exec": {"command": ["cat", "/tmp/ready"]}, "periodSeconds": 1},
+               "sleep 4; touch /tmp/ready; touch /tmp/alive; sleep 2; rm /tmp/alive; sleep 1000",
+               readinessProbe={"exec": {"command": [
+                   "sh", "-c", 'test "$(id -u)" = 1000 && cat /tmp/ready']}, "periodSeconds": 1},
+               securityContext={"runAsUser": 1000, "runAsGroup": 1000},
                livenessProbe={"exec": {"command": ["test", "-f", "/tmp/alive"]},
-                              "initialDelaySeconds": 25, "periodSeconds": 1,
+                              "initialDelaySeconds": 45, "periodSeconds": 1,
                               "failureThreshold": 2})
     item["spec"]["terminationGracePeriodSeconds"] = 5
     apply(cluster, item)
     wait_for(lambda: "running" in status_of(cluster, "execprobe").get("state", {}), what="running")
-    assert status_of(cluster, "execprobe")["ready"] is False  # /tmp/ready does not exist yet
+    # the probe runs as the container's user, in its filesystem: /tmp/ready is not there yet
+    assert status_of(cluster, "execprobe")["ready"] is False
     wait_for(lambda: status_of(cluster, "execprobe").get("ready"), what="ready by exec probe")
     status = wait_for(lambda: (s := status_of(cluster, "execprobe")).get("restartCount", 0) >= 1
                       and s, timeout=30, what="restart after liveness failures")
