@@ -38,10 +38,12 @@ def _tar(entries: list[tuple]) -> bytes:
 BASE = [("bin", "dir"), ("bin/a", "file", b"A"), ("bin/b", "file", b"B"), ("usr", "dir"),
         ("usr/lib", "dir"), ("lib", "sym", "usr/lib"), ("data", "dir"), ("data/old", "dir"),
         ("data/old/one", "file", b"1"), ("data/old/two", "file", b"2"),
-        ("etc", "dir"), ("etc/passwd", "file", b"root:x:0:0::/root:/bin/sh\n")]
+        ("etc", "dir"), ("etc/passwd", "file", b"root:x:0:0::/root:/bin/sh\n"),
+        ("keep", "dir"), ("keep/old", "file", b"o")]
 TOP = [("bin/.wh.a", "file"), ("data/old/.wh..wh..opq", "file"), ("data/old/new", "file", b"N"),
        ("lib/libfoo.so", "file", b"so"), ("bin/b2", "link", "bin/b"),
-       ("evil", "sym", "/"), ("evil/etc/owned", "file", b"x"), ("../../escape", "file", b"e")]
+       ("evil", "sym", "/"), ("evil/etc/owned", "file", b"x"), ("../../escape", "file", b"e"),
+       ("keep/fresh", "file", b"F"), ("keep/.wh..wh..opq", "file")]  # marker after content
 
 
 @pytest.fixture
@@ -64,6 +66,7 @@ def test_layers_apply_in_order_with_whiteouts_and_stay_inside_the_root(image, tm
     root = RootfsCache(tmp_path / "rt", store).unpacked(pulled)
     assert not (root / "bin/a").exists() and (root / "bin/b").read_bytes() == b"B"
     assert sorted(os.listdir(root / "data/old")) == ["new"]  # opaque: lower content hidden
+    assert sorted(os.listdir(root / "keep")) == ["fresh"]  # ...never this layer's own
     assert (root / "usr/lib/libfoo.so").read_bytes() == b"so"  # through the image's symlink
     assert os.stat(root / "bin/b2").st_ino == os.stat(root / "bin/b").st_ino
     assert (root / "etc/owned").read_bytes() == b"x"  # "/" meant the image's root
