@@ -9,6 +9,7 @@ process). Informers start first; controllers begin once every informer has liste
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
@@ -143,9 +144,13 @@ class ControlPlane:
         return self.fleet.usage(pod)
 
     async def stop(self) -> None:
+        worker_tasks = []
         for worker_set in (node.workers.values() for node in self.fleet.nodes.values()):
             for worker in list(worker_set):
                 PodWorker.discard(worker)
+                worker_tasks += [t for t in [worker.main, *worker.tasks] if t is not None]
+        with contextlib.suppress(asyncio.TimeoutError):  # cancelled workers unwind first
+            await asyncio.wait_for(asyncio.gather(*worker_tasks, return_exceptions=True), 5)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -230,16 +235,22 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 def run_control_plane(api_url: str, options: ControlPlaneOptions | None = None) -> None:
     """Block running the control plane (the ``shiplane cluster up`` process); Ctrl-C stops."""
 
+    planes: list[ControlPlane] = []
+
     async def main() -> None:
-        plane = ControlPlane(api_url, options)
-        await plane.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await plane.stop()
+        planes.append(ControlPlane(api_url, options))
+        await planes[0].start()
+        await asyncio.Event().wait()
 
     loop = _new_loop()
     try:
         loop.run_until_complete(main())
     finally:
+        # SIGTERM/Ctrl-C arrive as exceptions out of the loop: stop here, so the process
+        # runtime's containers are stopped and its folder removed
+        if planes:
+            try:
+                loop.run_until_complete(asyncio.wait_for(planes[0].stop(), 15))
+            except Exception as exc:  # a stop that fails must not hide why we exit
+                log.warning("control plane stop: %s", exc)
         loop.close()

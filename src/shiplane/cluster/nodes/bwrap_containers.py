@@ -19,6 +19,8 @@ Theory of operation, mirroring a CRI runtime:
   (current and ``--previous``).
 * **Stop**: SIGTERM to the app, then SIGKILL when the grace period (cluster clock) ends; the
   exit code is bubblewrap's (the app's, or 128+signal).
+* **Memory**: a memory cgroup per container when the host allows (:mod:`.memory_cgroups`):
+  ``resources.limits.memory`` is enforced and an OOM kill is reported as ``OOMKilled``.
 * **Usage** (:meth:`BwrapContainers.usage`): CPU and memory of every process of the pod, read
   from ``/proc/<pid>/stat`` (no per-pod cgroup here); see the method.
 """
@@ -34,6 +36,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,6 +44,7 @@ from pathlib import Path
 from shiplane.cluster.decisions.container_log import encode_output
 from shiplane.cluster.decisions.container_process import ContainerProcess
 from shiplane.cluster.nodes.images import ContentStore
+from shiplane.cluster.nodes.memory_cgroups import MemoryCgroups
 from shiplane.cluster.nodes.pod_network import NetnsDialer, PortForwarder
 from shiplane.cluster.nodes.rootfs import RootfsCache, resolve_in_root
 from shiplane.errors import ClusterError
@@ -126,7 +130,7 @@ async def _read_info(fd: int) -> dict:
         return {}
 
 
-def _pidfd_exit(process: subprocess.Popen) -> asyncio.Future:
+def _pidfd_exit(process: subprocess.Popen, on_exit: Callable[[], None]) -> asyncio.Future:
     """A future resolved with the process' return code when it exits (pidfd, no thread)."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future = loop.create_future()
@@ -136,6 +140,7 @@ def _pidfd_exit(process: subprocess.Popen) -> asyncio.Future:
         loop.remove_reader(pidfd)
         os.close(pidfd)
         code = process.wait()
+        on_exit()
         if not done.done():
             done.set_result(code)
 
@@ -164,6 +169,8 @@ class ContainerInstance:
     gid: int
     env: dict[str, str]
     log_path: Path
+    cgroup: Path | None = None
+    oom_killed: bool = False  # the kernel's OOM killer ended it (memory cgroup counter)
     started: float = field(default_factory=time.monotonic)
     exited: asyncio.Future | None = None  # the return code
     output_done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -224,9 +231,11 @@ class BwrapContainers:
         directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o711)
         self.rootfs = RootfsCache(directory, content)
+        self.cgroups = MemoryCgroups()
         self.bwrap = _which("bwrap")
         self.nsenter = _which("nsenter")
         self.sleep = _which("sleep")
+        self.sh = _which("sh")
         self.sandboxes: dict[str, PodSandbox] = {}
         self.instances: dict[str, dict[str, ContainerInstance]] = {}  # pod uid -> name -> live
         self._cpu_samples: dict[str, tuple[float, float]] = {}
@@ -261,7 +270,8 @@ class BwrapContainers:
 
     async def remove_sandbox(self, pod_uid: str) -> None:
         sandbox = self.sandboxes.pop(pod_uid, None)
-        for instance in (self.instances.pop(pod_uid, None) or {}).values():
+        instances = list((self.instances.pop(pod_uid, None) or {}).values())
+        for instance in instances:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(instance.pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
@@ -272,6 +282,10 @@ class BwrapContainers:
             with contextlib.suppress(ProcessLookupError):
                 sandbox.process.kill()
             await asyncio.to_thread(sandbox.process.wait)
+            if sandbox.process.stderr is not None:
+                sandbox.process.stderr.close()
+        for instance in instances:
+            self.cgroups.remove(instance.cgroup)
         self._cpu_samples.pop(pod_uid, None)
         await asyncio.to_thread(self.rootfs.remove_pod, pod_uid)
 
@@ -282,8 +296,8 @@ class BwrapContainers:
                 / container)
 
     async def start_container(self, pod: dict, sandbox: PodSandbox, rootfs: Path,
-                              spec: ContainerProcess, name: str, restart_count: int
-                              ) -> ContainerInstance:
+                              spec: ContainerProcess, name: str, restart_count: int,
+                              memory_limit: int | None = None) -> ContainerInstance:
         uid, gid = resolve_user(rootfs, spec.user)
         folder = self.log_dir(pod, name)
         folder.mkdir(parents=True, exist_ok=True)
@@ -305,10 +319,16 @@ class BwrapContainers:
                  "--chdir", spec.working_dir, "--info-fd", str(write_fd), "--", *spec.argv]
         env = dict(spec.env)
         env.setdefault("HOME", "/root" if uid == 0 else "/")
+        cgroup = self.cgroups.create(
+            f"shiplane-{pod['metadata']['uid']}-{name}-{restart_count}", memory_limit)
+        join: list[str] = []
+        if cgroup is not None:  # join the container's memory cgroup, then become the container
+            join = [self.sh, "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup)]
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:
-            process = subprocess.Popen([*enter, "--", *wrap], env=env, stdin=subprocess.DEVNULL,
+            process = subprocess.Popen([*join, *enter, "--", *wrap], env=env,
+                                       stdin=subprocess.DEVNULL,
                                        stdout=out_w, stderr=err_w, pass_fds=(write_fd,))
         except OSError as exc:
             for fd in (read_fd, out_r, err_r):
@@ -319,9 +339,14 @@ class BwrapContainers:
                 os.close(fd)
         cid = f"shiplane://{pod['metadata']['uid'].replace('-', '')[:16]}-{name}-{restart_count}"
         instance = ContainerInstance(name, cid, restart_count, process, process.pid, uid, gid,
-                                     env, log_path)
+                                     env, log_path, cgroup)
         _LogPump(log_path, {"stdout": out_r, "stderr": err_r}, instance.output_done)
-        instance.exited = _pidfd_exit(process)
+
+        def exited() -> None:
+            instance.oom_killed = self.cgroups.oom_killed(cgroup)
+            self.cgroups.remove(cgroup)  # retried with the sandbox if processes linger
+
+        instance.exited = _pidfd_exit(process, exited)
         info = await _read_info(read_fd)
         instance.pid = int(info.get("child-pid") or process.pid)
         self.instances.setdefault(pod["metadata"]["uid"], {})[name] = instance

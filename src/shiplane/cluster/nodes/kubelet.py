@@ -231,20 +231,22 @@ class NodeFleet:
         return runtime
 
     def log_reader(self, namespace: str, pod: str, container: str, previous: bool) -> LogReader:
-        """The kubelet API's container log lookup (:class:`PodLogSource`)."""
-        for node in self.nodes.values():
-            for worker in node.workers.values():
-                if worker.ns == namespace and worker.name == pod:
-                    record = worker.records.get(container)
-                    if record is None:
-                        raise LookupError(f'container "{container}" not found in pod "{pod}"')
-                    cid = pick_instance(record.api_status(), container, pod, previous)
-                    reader = node.runtime.log_reader(worker, cid)
-                    if reader is None:
-                        raise LogUnavailable(
-                            f'container "{container}" in pod "{pod}" is not available')
-                    return reader
-        raise LookupError(f'pod "{pod}" not found')
+        """The kubelet API's container log lookup (:class:`PodLogSource`); a pod recreated
+        under the same name wins over the one still terminating."""
+        found = [(worker.terminating, node, worker) for node in self.nodes.values()
+                 for worker in node.workers.values()
+                 if worker.ns == namespace and worker.name == pod]
+        if not found:
+            raise LookupError(f'pod "{pod}" not found')
+        _, node, worker = min(found, key=lambda item: item[0])
+        record = worker.records.get(container)
+        if record is None:
+            raise LookupError(f'container "{container}" not found in pod "{pod}"')
+        cid = pick_instance(record.api_status(), container, pod, previous)
+        reader = node.runtime.log_reader(worker, cid)
+        if reader is None:
+            raise LogUnavailable(f'container "{container}" in pod "{pod}" is not available')
+        return reader
 
     def usage(self, pod: dict) -> dict[str, int]:
         """CPU millicores and memory bytes of ``pod`` from its node's runtime (zeros when the

@@ -91,6 +91,8 @@ class ProbeTarget:
         finally:
             writer.close()
         parts = line.decode(errors="replace").split()
+        if not line:  # closed before a response: nothing listens in the pod yet
+            return False, f'Get "{url}": EOF'
         if len(parts) < 2 or not parts[1].isdigit():
             return False, f'Get "{url}": malformed HTTP response {line[:80]!r}'
         code = int(parts[1])

@@ -36,6 +36,7 @@ from shiplane.cluster.decisions.container_states import (
     transition,
 )
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.quantity import value
 from shiplane.cluster.decisions.probes import container_started_and_ready, new_worker, probe_step
 from shiplane.cluster.decisions.termination import grace_period, plan_termination
 from shiplane.cluster.nodes.bwrap_containers import (
@@ -110,9 +111,17 @@ class ProcessPodWorker(PodWorker):
         clock = self.node.clock
         try:
             spec, rootfs = await self._prepare(container)
-        except (InvalidContainer, RootfsError, ProcessRuntimeError, OSError) as exc:
+        except InvalidContainer as exc:  # kubelet: waiting CreateContainerConfigError
+            self.event(Event("Warning", "Failed", f"Error: {exc}"))
+            self.records[name] = transition(self.records[name], Input.CONFIG_ERROR, clock.now(),
+                                            message=str(exc))
+            self.changed()
+            return
+        except (RootfsError, ProcessRuntimeError, OSError) as exc:
             self.event(Event("Warning", "Failed", f"Error: {exc}"))
             return
+        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        memory_limit = value(limit) if limit else None
         crash_backoff = Backoff()
         key = crash_backoff_key(self.name, self.ns, self.uid, name)
         while True:
@@ -122,7 +131,7 @@ class ProcessPodWorker(PodWorker):
             assert self.sandbox is not None
             try:
                 instance = await self.containers.start_container(
-                    self.pod, self.sandbox, rootfs, spec, name, restarts)
+                    self.pod, self.sandbox, rootfs, spec, name, restarts, memory_limit)
             except (ProcessRuntimeError, OSError) as exc:
                 self.event(Event("Warning", "Failed", f"Error: {exc}"))
                 return
@@ -136,9 +145,11 @@ class ProcessPodWorker(PodWorker):
             record = self.records[name]
             self.records[name] = transition(record, Input.KILLED if killed else Input.EXITED,
                                             clock.now(), exit_code=exit_code)
+            if instance.oom_killed:
+                self.records[name] = replace(self.records[name], exit_reason="OOMKilled")
             self.changed()
             policy = self.pod["spec"].get("restartPolicy") or "Always"
-            if not killed and not should_restart(policy, exit_code):
+            if not should_restart(policy, exit_code):
                 return
             while True:
                 now = clock.now()
@@ -272,6 +283,7 @@ class ProcessPodWorker(PodWorker):
                     self.event(event)
                 stops.append((name, self._stop(container, instance, grace)))
         self.changed()
+        await self._status_written()  # not ready in the API before any SIGTERM
         codes = await asyncio.gather(*(coro for _, coro in stops), return_exceptions=True)
         clock = self.node.clock
         for (name, _), code in zip(stops, codes):
@@ -285,6 +297,12 @@ class ProcessPodWorker(PodWorker):
         except ControllerApiError as exc:
             if exc.code not in (404, 409):
                 raise
+
+    async def _status_written(self, timeout: float = 2.0) -> None:
+        writer = self._writer
+        if writer is not None and not writer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(writer), timeout)
 
     def discard(self) -> None:
         super().discard()

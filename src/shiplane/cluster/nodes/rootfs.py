@@ -80,12 +80,14 @@ def _member_name(name: str) -> str | None:
 
 
 def apply_layer(root: Path, layer: Path) -> None:
-    """Unpack one (gzip or plain) tar layer into ``root`` with OCI whiteouts."""
+    """Unpack one (gzip or plain) tar layer into ``root`` with OCI whiteouts, in one pass.
+
+    Whiteouts only hide lower layers: a path this layer itself wrote is never removed by a
+    whiteout or an opaque marker of the same layer, whatever their order in the archive."""
+    written: set[str] = set()
     try:
-        with tarfile.open(layer, mode="r:*") as tar:
-            members = tar.getmembers()
-            # deletions first: they only concern lower layers
-            for member in members:
+        with open(layer, "rb") as handle, tarfile.open(fileobj=handle, mode="r|*") as tar:
+            for member in tar:
                 name = _member_name(member.name)
                 if name is None:
                     continue
@@ -94,16 +96,16 @@ def apply_layer(root: Path, layer: Path) -> None:
                     target = resolve_in_root(root, parent)
                     if target.is_dir() and not target.is_symlink():
                         for child in target.iterdir():
-                            _remove(child)
+                            if posixpath.join(parent, child.name) not in written:
+                                _remove(child)
                 elif base.startswith(WHITEOUT):
+                    hidden = posixpath.join(parent, base[len(WHITEOUT):])
                     target = resolve_in_root(root, parent).joinpath(base[len(WHITEOUT):])
-                    if target.exists() or target.is_symlink():
+                    if hidden not in written and (target.exists() or target.is_symlink()):
                         _remove(target)
-            for member in members:
-                name = _member_name(member.name)
-                if name is None or posixpath.basename(name).startswith(WHITEOUT):
-                    continue
-                _extract(tar, member, root, name)
+                else:
+                    _extract(tar, member, root, name)
+                    written.add(name)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise RootfsError(f"cannot unpack layer {layer.name}: {exc}") from None
 
