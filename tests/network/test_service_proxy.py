@@ -227,9 +227,15 @@ def test_endpoint_handover_under_load_loses_no_request(cluster, backends):
             both = {**group, backends["b"].server_address[1]: [backends["b"]]}
             _publish(client, "handover", port, both, {})
             time.sleep(0.5)
+            marked = time.monotonic()
             _publish(client, "handover", port, both,
                      {"a2": _endpoint(extra, ready=False, serving=True, terminating=True)})
-            time.sleep(0.3)  # the preStop window
+
+            def only_b_since_marked():  # the slice change reached the proxy (the preStop window)
+                recent = [x for x in load.samples if x.started > marked][-20:]
+                return len(recent) == 20 and all(x.body.startswith(b"b ") for x in recent)
+
+            _eventually(only_b_since_marked)
             extra.shutdown()
             extra.server_close()
             time.sleep(0.7)
