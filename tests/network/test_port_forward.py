@@ -158,3 +158,31 @@ def test_port_forward_needs_create_on_pods_portforward(api, pod_server):
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_python_client_port_forward_over_the_channel_protocol(api, pod_server):
+    """The official Python client speaks ``v4.channel.k8s.io`` (no SPDY)."""
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    _, folder = api
+    port, closed = pod_server.server_address[1], _free_port()
+    api_client = config.new_client_from_config(str(folder / "admin"))
+    core = client.CoreV1Api(api_client)
+    forward = portforward(core.connect_get_namespaced_pod_portforward, "web-0", "default",
+                          ports=f"{port},{closed}")
+    sock = forward.socket(port)
+    sock.setblocking(True)
+    sock.sendall(b"GET /py HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n")
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    sock.close()
+    assert received.startswith(b"HTTP/1.0 200") or received.startswith(b"HTTP/1.1 200")
+    assert received.endswith(b"hello from web-0 /py")
+    assert forward.error(port) is None
+    deadline = time.monotonic() + 10
+    while forward.error(closed) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert f"error forwarding port {closed} to pod web-0" in forward.error(closed)
+    forward.close()

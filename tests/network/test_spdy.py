@@ -168,3 +168,13 @@ def test_reset_stream_ends_the_forward():
         server.close()
 
     asyncio.run(scenario())
+
+
+def test_channel_protocol_ports_query():
+    from shiplane.cluster.network.errors import PortForwardError
+    from shiplane.cluster.network.port_forward_channels import parse_port_query
+
+    assert parse_port_query(["8080,9090", "7000"]) == [8080, 9090, 7000]
+    for bad in (["http"], ["0"], ["70000"], ["80,"], []):
+        with pytest.raises(PortForwardError):
+            parse_port_query(bad)

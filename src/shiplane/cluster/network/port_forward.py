@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from shiplane.cluster.network.errors import SpdyProtocolError
+from shiplane.cluster.network.errors import PortForwardError, SpdyProtocolError
+from shiplane.cluster.network.port_forward_channels import (
+    CHANNEL_PROTOCOLS,
+    parse_port_query,
+    serve_channels,
+)
 from shiplane.cluster.network.spdy import (
     GOAWAY,
     PING,
@@ -203,19 +208,30 @@ async def _deny(websocket: WebSocket, code: int, reason: str, message: str) -> N
 
 
 async def serve_port_forward(websocket: WebSocket, pod: dict) -> None:
-    """Serve one ``pods/portforward`` WebSocket for ``pod`` until the client goes away."""
+    """Serve one ``pods/portforward`` WebSocket for ``pod`` until the client goes away: SPDY
+    tunnelled in binary messages (kubectl), or the channel protocol (client libraries)."""
     requested = websocket.scope.get("subprotocols") or []
-    if TUNNELING_PROTOCOL not in requested:
+    channels = next((p for p in requested if p in CHANNEL_PROTOCOLS), None)
+    if TUNNELING_PROTOCOL not in requested and channels is None:
         await _deny(websocket, 400, "BadRequest",
                     f"unable to upgrade connection: subprotocols {requested} are not supported; "
-                    f"this server speaks {TUNNELING_PROTOCOL}")
+                    f"this server speaks {TUNNELING_PROTOCOL} and {', '.join(CHANNEL_PROTOCOLS)}")
         return
     address, why = pod_target(pod)
     if address is None:
         await _deny(websocket, 400, "BadRequest", why or "")
         return
-    await websocket.accept(subprotocol=TUNNELING_PROTOCOL)
     meta = pod.get("metadata") or {}
+    if TUNNELING_PROTOCOL not in requested:
+        try:
+            ports = parse_port_query(websocket.query_params.getlist("ports"))
+        except PortForwardError as exc:
+            await _deny(websocket, 400, "BadRequest", str(exc))
+            return
+        await serve_channels(websocket, channels, address, ports, meta.get("name", ""),
+                             meta.get("uid", ""))
+        return
+    await websocket.accept(subprotocol=TUNNELING_PROTOCOL)
     session = PortForwardSession(
         websocket.send_bytes, lambda port: asyncio.open_connection(address, port),
         meta.get("name", ""), meta.get("uid", ""))
