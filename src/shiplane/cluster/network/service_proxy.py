@@ -52,6 +52,7 @@ class ServiceProxy:
         self.failed: dict[Listener, str] = {}
         self.connections = 0
         self.refused = 0
+        self._connecting: set[asyncio.Task] = set()
         self._dirty = asyncio.Event()
         self._dirty.set()
         self.services.add_handler(lambda t, svc, old: self._dirty.set())
@@ -106,7 +107,9 @@ class ServiceProxy:
                 # no endpoint: kube-proxy REJECTs (connection refused); closing is the nearest
                 self.refused += 1
 
-        asyncio.ensure_future(connect())
+        task = asyncio.ensure_future(connect())
+        self._connecting.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._connecting.discard)
         return client
 
     async def close(self) -> None:
