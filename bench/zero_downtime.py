@@ -142,6 +142,10 @@ def main() -> None:
           f"p99 {ms(p99_in)}")
     print(f"outside rollouts      {len(outside)} requests, p50 {ms(percentile(lat_out, 50))}, "
           f"p99 {ms(p99_out)}")
+    slowest = sorted((s for s in inside if s.ok), key=lambda s: s.latency, reverse=True)[:8]
+    print("slowest during         " + ", ".join(
+        f"{ms(s.latency)} at rollout {i + 1} +{s.started - b:.1f} s"
+        for s in slowest for i, (b, e) in enumerate(windows) if b <= s.started < e))
     ratio = p99_in / p99_out if p99_out else float("inf")
     print(f"p99 during / outside  {ratio:.2f}x (target <= 2x; 0 failed)")
     print(f"host load average     {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end "
