@@ -132,7 +132,7 @@ class ProcessPodWorker(PodWorker):
             try:
                 instance = await self.containers.start_container(
                     self.pod, self.sandbox, rootfs, spec, name, restarts, memory_limit)
-            except (ProcessRuntimeError, OSError) as exc:
+            except (ProcessRuntimeError, RootfsError, OSError) as exc:  # e.g. unknown user
                 self.event(Event("Warning", "Failed", f"Error: {exc}"))
                 return
             self.instances[name] = instance
