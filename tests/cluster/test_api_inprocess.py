@@ -386,23 +386,84 @@ async def test_generate_name_services_pods_and_collections(api: httpx.AsyncClien
     assert [c["metadata"]["name"] for c in left] == ["x1"]
 
 
-async def test_namespace_deletion_terminates_then_empties(
+async def test_binding_sets_node_annotations_and_pod_scheduled_true(
+    api: httpx.AsyncClient,
+) -> None:
+    # k8s registry/core/pod/storage/storage.go setPodHostAndAnnotations: nodeName, the
+    # binding's annotations, and PodScheduled=True replacing the scheduler's Unschedulable
+    pods = "/api/v1/namespaces/default/pods"
+    await api.post(pods, json={"metadata": {"name": "b"},
+                               "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+    unschedulable = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                     "message": "0/1 nodes are available: 1 Insufficient cpu.",
+                     "lastProbeTime": None, "lastTransitionTime": "2026-01-01T00:00:00Z"}
+    await api.patch(f"{pods}/b/status", json={"status": {"conditions": [unschedulable]}},
+                    headers={"Content-Type": "application/strategic-merge-patch+json"})
+    wrong_uid = await api.post(f"{pods}/b/binding", json={
+        "metadata": {"name": "b", "uid": "not-it"}, "target": {"name": "n1"}})
+    assert wrong_uid.status_code == 409
+    pod = (await api.get(f"{pods}/b")).json()
+    bound = await api.post(f"{pods}/b/binding", json={
+        "metadata": {"name": "b", "uid": pod["metadata"]["uid"],
+                     "annotations": {"scheduler.example/score": "7"}},
+        "target": {"kind": "Node", "name": "n1"}})
+    assert bound.status_code == 201, bound.text
+    pod = (await api.get(f"{pods}/b")).json()
+    assert pod["spec"]["nodeName"] == "n1"
+    assert pod["metadata"]["annotations"] == {"scheduler.example/score": "7"}
+    [scheduled] = pod["status"]["conditions"]
+    assert scheduled["type"] == "PodScheduled" and scheduled["status"] == "True"
+    assert "reason" not in scheduled and "message" not in scheduled
+    assert scheduled["lastTransitionTime"] >= pod["metadata"]["creationTimestamp"]
+    assert pod["status"]["phase"] == "Pending"
+
+
+async def test_namespace_deletion_marks_terminating_until_finalized(
     api: httpx.AsyncClient, backend: ApiBackend
 ) -> None:
+    # k8s registry/core/namespace/storage Delete: the API server only marks; emptying the
+    # namespace is the namespace controller's job (tests/controllers/test_namespace_controller.py)
     await api.post("/api/v1/namespaces", json={"metadata": {"name": "team"}})
     await api.post("/api/v1/namespaces/team/configmaps", json={"metadata": {"name": "c"}})
     deleted = (await api.delete("/api/v1/namespaces/team")).json()
     assert deleted["status"]["phase"] == "Terminating"
+    assert deleted["spec"]["finalizers"] == ["kubernetes"]
+    assert deleted["metadata"]["deletionTimestamp"]
     refused = await api.post("/api/v1/namespaces/team/configmaps", json={"metadata": {"name": "d"}})
     assert refused.status_code == 403
-    assert backend.finalize_namespaces() == 1
+    assert refused.json()["message"] == (
+        'configmaps "d" is forbidden: unable to create new content in namespace team because '
+        "it is being terminated"
+    )
+    # a second DELETE changes nothing; ordinary writes cannot drop spec.finalizers
+    again = await api.delete("/api/v1/namespaces/team")
+    assert again.status_code == 200 and again.json()["metadata"]["name"] == "team"
+    current = (await api.get("/api/v1/namespaces/team")).json()
+    put = await api.put("/api/v1/namespaces/team", json={**current, "spec": {"finalizers": []}})
+    assert put.json()["spec"]["finalizers"] == ["kubernetes"]
+    status = {**put.json(), "status": {"phase": "Terminating", "conditions": [
+        {"type": "NamespaceContentRemaining", "status": "True", "reason": "SomeResourcesRemain",
+         "message": "Some resources are remaining: configmaps. has 1 resource instances"}]}}
+    assert (await api.put("/api/v1/namespaces/team/status", json=status)).status_code == 200
+    assert (await api.get("/api/v1/namespaces/team")).status_code == 200
+    # the finalize subresource removes the last finalizer: the namespace goes
+    current = (await api.get("/api/v1/namespaces/team")).json()
+    finalize = await api.put("/api/v1/namespaces/team/finalize",
+                             json={**current, "spec": {"finalizers": []}})
+    assert finalize.status_code == 200, finalize.text
     assert (await api.get("/api/v1/namespaces/team")).status_code == 404
-    assert (await api.get("/api/v1/namespaces/team/configmaps/c")).status_code == 404
     forbidden = await api.delete("/api/v1/namespaces/default")
     assert forbidden.status_code == 403
     assert forbidden.json()["message"] == (
         'namespaces "default" is forbidden: this namespace may not be deleted'
     )
+
+
+async def test_namespace_without_finalizers_is_deleted_at_once(api: httpx.AsyncClient) -> None:
+    await api.post("/api/v1/namespaces",
+                   json={"metadata": {"name": "bare"}, "spec": {"finalizers": []}})
+    assert (await api.delete("/api/v1/namespaces/bare")).status_code == 200
+    assert (await api.get("/api/v1/namespaces/bare")).status_code == 404
 
 
 def frames(text: str) -> list[dict]:

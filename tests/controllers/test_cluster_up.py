@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -51,11 +52,17 @@ def test_cluster_up_registers_spec_nodes_and_down_stops_them(tmp_path: Path, mon
         message = ""
         while time.monotonic() < deadline + 10 and not message:
             p = json.loads(_kubectl(kubeconfig, "get", "pod", "p", "-o", "json").stdout)
-            message = next((c.get("message", "") for c in p["status"].get("conditions") or []
-                            if c["type"] == "PodScheduled" and c["status"] == "False"), "")
+            condition = next((c for c in p["status"].get("conditions") or []
+                              if c["type"] == "PodScheduled" and c["status"] == "False"), {})
+            message = condition.get("message", "")
             time.sleep(0.2)
         assert message == ("0/3 nodes are available: 1 node(s) had untolerated taint "
                            "{dedicated: gpu}, 2 node(s) didn't match Pod's node affinity/selector.")
+        # the API server process and the control plane process share one x10 cluster clock:
+        # the scheduler's condition time follows the server's creationTimestamp closely
+        created = datetime.fromisoformat(p["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
+        judged = datetime.fromisoformat(condition["lastTransitionTime"].replace("Z", "+00:00"))
+        assert 0 <= (judged - created).total_seconds() <= 15
         assert (tmp_path / "state" / "clusters" / "cp" / "controlplane.pid").exists()
     finally:
         down = run_cli(["cluster", "down", "--name", "cp"], cwd=tmp_path)

@@ -141,6 +141,27 @@ def test_unhealthy_old_replicas_are_cleaned_up_first():
     assert scaled(plan) == {"web-old": 8}
 
 
+
+def test_cleanup_never_scales_an_old_replicaset_up_when_its_status_lags():
+    # rolling.go cleanupUnhealthyReplicas: the old RS was just scaled 3 -> 2 but its status still
+    # counts 3 available pods; "scaling down" by 2 - 3 = -1 would grow it. Upstream returns an
+    # error (the sync is retried with back-off) and writes nothing else.
+    d = deployment(replicas=5, surge=0, unavailable=2, image="web:2")
+    old = replicaset(
+        "web-old", template("web:1"), 2, available=3, revision=1, desired=5, max_replicas=5
+    )
+    new = replicaset(
+        "web-new", template("web:2"), 3, available=2, revision=2, created=5, desired=5,
+        max_replicas=5,
+    )
+    plan = plan_deployment(d, [old, new], [], T0)
+    assert scaled(plan) == {}
+    assert of(plan, UpdateDeployment) == []
+    assert plan.error == (
+        "when cleaning up unhealthy replicas, got invalid request to scale down "
+        "default/web-old 2 -> 3"
+    )
+
 def test_old_replicasets_scaled_down_oldest_first():
     d = deployment(replicas=10, surge=2, unavailable=0, image="web:3")
     oldest = replicaset(

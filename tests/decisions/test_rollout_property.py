@@ -91,13 +91,17 @@ class Cluster:
             gone = set(plan.delete)
             self.pods = [p for p in self.pods if p["metadata"]["name"] not in gone]
 
-    def kubelet_and_status_step(self) -> None:
+    def kubelet_and_status_step(self, only: str | None = None) -> None:
+        """Pods become Ready; ReplicaSet statuses are recomputed (only ``only``'s if given:
+        the ReplicaSet controller syncs each ReplicaSet on its own)."""
         for pod in self.pods:
             if not pod["status"]["conditions"] and pod["_ready_at"] <= self.now:
                 pod["status"]["conditions"] = [
                     {"type": "Ready", "status": "True", "lastTransitionTime": format_time(self.now)}
                 ]
         for rs in self.rss.values():
+            if only is not None and rs["metadata"]["name"] != only:
+                continue
             rs["status"] = calculate_replicaset_status(
                 rs, self.pods_of(rs["metadata"]["name"]), self.now
             )
@@ -266,4 +270,50 @@ def test_recreate_never_runs_old_and_new_pods_together(replicas, max_delay, seed
     d["spec"]["template"]["spec"]["containers"][0]["image"] = "web:2"
     d["metadata"]["generation"] += 1
     assert run_until_stable(cluster, 400, check)
+    assert {p["spec"]["containers"][0]["image"] for p in cluster.pods} == {"web:2"}
+
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    replicas=st.integers(2, 8),
+    surge=int_or_percent,
+    unavailable=int_or_percent,
+    max_delay=st.integers(0, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_old_replicasets_never_grow_when_status_lags(replicas, surge, unavailable, max_delay,
+                                                     seed):
+    """The controllers run interleaved in any order, so the Deployment controller often plans
+    on ReplicaSet statuses from before its own last scale-down (availableReplicas above
+    spec.replicas). No write it plans may then grow an old ReplicaSet or push the sizes past
+    replicas + maxSurge (rolling.go cleanupUnhealthyReplicas refuses such a "scale down")."""
+    d = make_deployment(replicas, surge, unavailable, 0, "web:1")
+    cluster = Cluster(d, seed, max_delay)
+    assert run_until_stable(cluster, 200)
+    bound = replicas + du.max_surge(d)
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = "web:2"
+    d["metadata"]["generation"] += 1
+    rng = random.Random(seed)
+    for _ in range(300):
+        step = rng.randrange(3)
+        if step == 0:
+            plan = plan_deployment(d, list(cluster.rss.values()), cluster.pods, cluster.now)
+            sizes = {n: rs["spec"]["replicas"] for n, rs in cluster.rss.items()}
+            for action in plan.actions:
+                if isinstance(action, UpdateReplicaSet):
+                    name = action.replicaset["metadata"]["name"]
+                    if name != plan.new_replicaset:
+                        assert action.replicaset["spec"]["replicas"] <= sizes[name], name
+                    sizes[name] = action.replicaset["spec"]["replicas"]
+                    assert sum(sizes.values()) <= bound, sizes
+            cluster.deployment_step()
+        elif step == 1:
+            cluster.replicaset_step()
+        else:
+            cluster.now += timedelta(seconds=1)
+            cluster.kubelet_and_status_step(only=rng.choice(list(cluster.rss)))
+        if complete(cluster):
+            break
+    assert run_until_stable(cluster, 400), "rolling update did not converge"
     assert {p["spec"]["containers"][0]["image"] for p in cluster.pods} == {"web:2"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -240,9 +241,14 @@ def test_liveness_failure_restarts_and_readiness_gates_ready(cluster, registry):
                      "sim.shiplane.dev/readiness-fail-for": "30"},
         container={"livenessProbe": probe, "readinessProbe": {**probe, "failureThreshold": 1}}))
     first = _until(lambda: (s := _state(cluster, ns, "live")).get("state", {}).get("running") and s)
-    assert first["ready"] is False  # readiness fails for the first 30 cluster seconds (1 s)
+    started = datetime.fromisoformat(first["state"]["running"]["startedAt"].replace("Z", "+00:00"))
     ready = _until(lambda: _state(cluster, ns, "live").get("ready"))
     assert ready
+    # readiness failed for the first 30 cluster seconds (timestamps, not our polling speed)
+    pod = _get(cluster, ns, "pod", "live")
+    became = next(c for c in pod["status"]["conditions"] if c["type"] == "ContainersReady")
+    ready_at = datetime.fromisoformat(became["lastTransitionTime"].replace("Z", "+00:00"))
+    assert (ready_at - started).total_seconds() >= 29
     restarted = _until(lambda: _state(cluster, ns, "live").get("restartCount", 0) >= 1)
     assert restarted
     messages = [e["message"] for e in _events(cluster, ns, "live")]
@@ -270,3 +276,123 @@ def test_termination_marks_endpoint_terminating_before_pod_goes(cluster, registr
     assert _until(lambda: not _get(cluster, ns, "pods")["items"])
     killing = [e["message"] for e in _events(cluster, ns, "t") if e["reason"] == "Killing"]
     assert killing == ["Stopping container app"]
+
+
+def test_image_pull_secret_lets_a_node_whose_role_cannot_pull(cluster, registry, signing_key):
+    # the locked node's role may not pull; a docker-registry secret with credentials that may
+    # (kubelet keyring: pod imagePullSecrets are tried for the image's registry host)
+    reg, _ = registry
+    ns = _namespace(cluster, "secrets")
+    password = issue_login_password(signing_key, "ci", kind=PrincipalKind.CI)
+    result = cluster.kubectl("-n", ns, "create", "secret", "docker-registry", "regcred",
+                             f"--docker-server={reg.host}", "--docker-username=AWS",
+                             f"--docker-password={password}")
+    assert result.returncode == 0, result.stderr
+    image = f"{reg.host}/app:1.0"
+    _create(cluster, ns, _pod("without", image, node="locked-0", tolerate="locked"))
+    failed = _until(lambda: [e["message"] for e in _events(cluster, ns, "without")
+                             if e["reason"] == "Failed"
+                             and e["message"].startswith("Failed to pull image")])
+    assert "403" in failed[0]
+    waiting = _state(cluster, ns, "without").get("state", {}).get("waiting", {}).get("reason")
+    assert waiting in ("ErrImagePull", "ImagePullBackOff")
+    with_secret = _pod("with-secret", image, node="locked-0", tolerate="locked")
+    with_secret["spec"]["imagePullSecrets"] = [{"name": "regcred"}]
+    _create(cluster, ns, with_secret)
+    running = _until(lambda: _state(cluster, ns, "with-secret").get("state", {}).get("running"))
+    assert running
+    events = _events(cluster, ns, "with-secret")
+    assert [e["reason"] for e in events if e["reason"] in ("Pulled", "Failed")] == ["Pulled"]
+    pulled = next(e["message"] for e in events if e["reason"] == "Pulled")
+    assert pulled.startswith(f'Successfully pulled image "{image}" in ')
+
+
+def test_startup_probe_gates_readiness_and_liveness(cluster, registry):
+    # prober_manager: until the startup probe succeeds the container is not started and
+    # readiness and liveness do not run: Ready stays False although readiness would pass, and
+    # a liveness probe that always fails kills nothing; once started, both run
+    reg, _ = registry
+    ns = _namespace(cluster, "startup")
+    quick = {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1}
+    probes = {"startupProbe": {**quick, "failureThreshold": 100000}, "readinessProbe": quick,
+              "livenessProbe": {**quick, "failureThreshold": 100000}}
+    _create(cluster, ns, _pod(
+        "gated", f"{reg.host}/app:1.0", node="pull-1", container=probes,
+        annotations={"sim.shiplane.dev/startup-fail-for": "always",
+                     "sim.shiplane.dev/liveness-fail-after": "0"}))
+    _create(cluster, ns, _pod(
+        "slow", f"{reg.host}/app:1.0", node="pull-1", container=probes,
+        annotations={"sim.shiplane.dev/startup-fail-for": "30",
+                     "sim.shiplane.dev/liveness-fail-after": "0"}))
+    later = _until(lambda: (s := _state(cluster, ns, "slow")).get("ready") and s)
+    assert later["started"] is True and later["restartCount"] == 0
+    slow = [e["message"] for e in _until(lambda: [e for e in _events(cluster, ns, "slow")
+                                                  if e["reason"] == "Unhealthy"])]
+    assert any(m.startswith("Startup probe failed:") for m in slow)
+    assert _until(lambda: [e for e in _events(cluster, ns, "slow")
+                           if e["message"].startswith("Liveness probe failed:")])
+    # the gated pod, meanwhile (as long in cluster time), never started
+    gated = _state(cluster, ns, "gated")
+    assert gated["state"].get("running") and gated["started"] is False
+    assert gated["ready"] is False and gated["restartCount"] == 0
+    pod = _get(cluster, ns, "pod", "gated")
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and ready["reason"] == "ContainersNotReady"
+    messages = [e["message"] for e in _events(cluster, ns, "gated")]
+    assert any(m.startswith("Startup probe failed:") for m in messages)
+    assert not any(m.startswith(("Liveness probe failed:", "Readiness probe failed:"))
+                   for m in messages)
+
+
+def test_failing_startup_probe_past_its_threshold_restarts_the_container(cluster, registry):
+    reg, _ = registry
+    ns = _namespace(cluster, "startfail")
+    _create(cluster, ns, _pod(
+        "never", f"{reg.host}/app:1.0", node="pull-1",
+        annotations={"sim.shiplane.dev/startup-fail-for": "always"},
+        container={"startupProbe": {"httpGet": {"path": "/", "port": 8080},
+                                    "periodSeconds": 2, "failureThreshold": 3},
+                   "readinessProbe": {"httpGet": {"path": "/", "port": 8080}}}))
+    restarted = _until(lambda: (s := _state(cluster, ns, "never")).get("restartCount", 0) >= 1
+                       and s)
+    assert restarted and restarted["started"] is False and restarted["ready"] is False
+    killing = _until(lambda: [e["message"] for e in _events(cluster, ns, "never")
+                              if e["reason"] == "Killing"])
+    assert "Container app failed startup probe, will be restarted" in killing
+    unhealthy = [e for e in _events(cluster, ns, "never") if e["reason"] == "Unhealthy"]
+    assert unhealthy and all(e["type"] == "Warning" for e in unhealthy)
+    assert all(e["message"].startswith("Startup probe failed:") for e in unhealthy)
+
+
+def test_publish_not_ready_addresses_lists_unready_pods_as_ready(cluster, registry):
+    # endpoints_controller.go / endpointslice utils: publishNotReadyAddresses puts unready
+    # pods in addresses (not notReadyAddresses); slices say ready=true, serving=false
+    reg, _ = registry
+    ns = _namespace(cluster, "pnra")
+    pod = _pod("unready", f"{reg.host}/app:1.0", node="pull-0",
+               annotations={"sim.shiplane.dev/readiness-fail-for": "always"},
+               container={"readinessProbe": {"httpGet": {"path": "/", "port": 8080},
+                                             "periodSeconds": 1}})
+    pod["metadata"]["labels"] = {"app": "pnra"}
+    _create(cluster, ns, pod)
+    for name, publish in (("published", True), ("plain", False)):
+        _create(cluster, ns, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                              "spec": {"selector": {"app": "pnra"}, "ports": [{"port": 80}],
+                                       "publishNotReadyAddresses": publish}})
+    assert _until(lambda: _state(cluster, ns, "unready").get("state", {}).get("running"))
+    ip = _until(lambda: _get(cluster, ns, "pod", "unready")["status"].get("podIP"))
+    published = _until(lambda: _get(cluster, ns, "endpoints", "published").get("subsets"))
+    assert [a["ip"] for a in published[0]["addresses"]] == [ip]
+    assert "notReadyAddresses" not in published[0]
+    plain = _until(lambda: _get(cluster, ns, "endpoints", "plain").get("subsets"))
+    assert [a["ip"] for a in plain[0]["notReadyAddresses"]] == [ip]
+    assert "addresses" not in plain[0]
+    slices = {s["metadata"]["labels"]["kubernetes.io/service-name"]: s
+              for s in _get(cluster, ns, "endpointslices")["items"]}
+    assert slices["published"]["endpoints"][0]["conditions"] == {
+        "ready": True, "serving": False, "terminating": False}
+    assert slices["plain"]["endpoints"][0]["conditions"] == {
+        "ready": False, "serving": False, "terminating": False}
+    pod_now = _get(cluster, ns, "pod", "unready")
+    ready = next(c for c in pod_now["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False"

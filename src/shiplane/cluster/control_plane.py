@@ -25,6 +25,7 @@ from shiplane.cluster.controllers.deployment import DeploymentController
 from shiplane.cluster.controllers.endpoints import EndpointsController
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.controllers.garbage_collector import GarbageCollector
+from shiplane.cluster.controllers.namespace import NamespaceController
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
 from shiplane.cluster.controllers.scheduler import Scheduler
 from shiplane.cluster.controllers.serviceaccount import ServiceAccountController
@@ -60,6 +61,7 @@ class ControlPlaneOptions:
     # (default: a fresh world-searchable folder under the system temp dir)
     runtime_dir: Path | None = None
     kubelet_port: int = 0  # the kubelet API (containerLogs) on 127.0.0.1; 0 = any free port
+    clock_epoch: float | None = None  # the API server's clock epoch (shiplane.cluster.clock)
 
 
 class ControlPlane:
@@ -70,7 +72,7 @@ class ControlPlane:
                                                 max_connections=self.options.max_connections)
         else:
             self.api = AsyncApi(api_url, max_connections=self.options.max_connections)
-        self.clock = ClusterClock(self.options.time_scale)
+        self.clock = ClusterClock(self.options.time_scale, self.options.clock_epoch)
         self.recorder = EventRecorder(self.api, self.clock)
         self.ctx = Context(self.api, self.clock, self.recorder)
         nodes = self.options.nodes
@@ -99,6 +101,7 @@ class ControlPlane:
             GarbageCollector(self.ctx),
             EndpointsController(self.ctx),
             ServiceAccountController(self.ctx),
+            NamespaceController(self.ctx),
         ]
         self.fleet = NodeFleet(self.ctx, nodes, self.puller, runtimes)
         self.kubelet_server: KubeletServer | None = None

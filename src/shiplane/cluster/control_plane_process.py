@@ -1,7 +1,8 @@
 """The control plane as a background process next to ``shiplane cluster up``'s API server.
 
 ``python -m shiplane.cluster.control_plane_process --api-url URL [--nodes N] [--node-spec FILE]
-[--time-scale X] [--runtime simulated|process]`` runs :func:`run_control_plane`. :func:`spawn_control_plane` starts it
+[--time-scale X] [--clock-epoch T] [--runtime simulated|process]`` runs
+:func:`run_control_plane`. :func:`spawn_control_plane` starts it
 detached with ``controlplane.pid`` / ``controlplane.log`` in the cluster's folder, and
 :func:`stop_control_plane` stops it; ``shiplane cluster up/down`` call these.
 """
@@ -27,7 +28,7 @@ __all__ = ["control_plane_options", "main", "spawn_control_plane", "stop_control
 
 def control_plane_options(
     nodes: int, node_spec: Path | None, time_scale: float, kubeconfig: Path | None = None,
-    *, runtime: str | None = None,
+    clock_epoch: float | None = None, *, runtime: str | None = None,
 ) -> ControlPlaneOptions:
     if runtime is not None and runtime not in RUNTIMES:
         raise UsageError(f"--runtime must be simulated or process, not {runtime!r}")
@@ -42,13 +43,14 @@ def control_plane_options(
             raise UsageError(f"the process runtime needs {' and '.join(missing)}, not installed",
                              hint="apt-get install bubblewrap util-linux (scripts/setup.sh)")
     return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig,
-                               runtime=runtime)
+                               clock_epoch=clock_epoch, runtime=runtime)
 
 
 def spawn_control_plane(
     directory: Path, api_url: str, *, nodes: int = 3, node_spec: Path | None = None,
     time_scale: float = 1.0,
     kubeconfig: Path | None = None,
+    clock_epoch: float | None = None,
     runtime: str | None = None,
 ) -> int:
     """Start the control plane process for the API server at ``api_url``; returns its pid."""
@@ -62,6 +64,8 @@ def spawn_control_plane(
         args += ["--node-spec", str(node_spec.resolve())]
     if kubeconfig is not None:
         args += ["--kubeconfig", str(kubeconfig.resolve())]
+    if clock_epoch is not None:  # the API server's: both read the same cluster time
+        args += ["--clock-epoch", repr(clock_epoch)]
     if runtime is not None:
         args += ["--runtime", runtime]
     with open(directory / "controlplane.log", "ab") as log:
@@ -105,12 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--node-spec", type=Path)
     parser.add_argument("--time-scale", type=float, default=1.0)
     parser.add_argument("--kubeconfig", type=Path)
+    parser.add_argument("--clock-epoch", type=float)
     parser.add_argument("--runtime", choices=RUNTIMES)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     run_control_plane(args.api_url, control_plane_options(args.nodes, args.node_spec, args.time_scale,
-                                                         args.kubeconfig, runtime=args.runtime))
+                                                         args.kubeconfig, args.clock_epoch,
+                                                         runtime=args.runtime))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # imported here: each part pulls in its web server
     from shiplane.cluster.apiserver.runner import ApiServerRunner
+    from shiplane.cluster.clock import ClusterClock
     from shiplane.cluster.control_plane import ControlPlaneOptions, ControlPlaneRunner
     from shiplane.cluster.nodes.node_spec import default_node_specs
     from shiplane.cluster.store.sqlite import SqliteObjectStore
@@ -74,12 +75,14 @@ def main(argv: list[str] | None = None) -> int:
 
         store = SqliteObjectStore(cluster_dir / "store.db")
         stopping.append(store.close)
-        apiserver = ApiServerRunner(store, port=args.api_port, name="shiplane-default").start()
+        clock = ClusterClock(args.time_scale)  # shared: the API server's and controllers' time
+        apiserver = ApiServerRunner(store, port=args.api_port, name="shiplane-default",
+                                    clock=clock).start()
         stopping.append(apiserver.stop)
         kubeconfig = apiserver.write_kubeconfig(cluster_dir / "kubeconfig")
         log.info("API server serving at %s", apiserver.url)
         options = ControlPlaneOptions(nodes=default_node_specs(args.nodes),
-                                      time_scale=args.time_scale)
+                                      time_scale=args.time_scale, clock_epoch=clock.epoch)
         control_plane = ControlPlaneRunner(apiserver.url, options).start()
         stopping.append(control_plane.stop)
         log.info("controllers and %d simulated nodes running (time x%s)", args.nodes,

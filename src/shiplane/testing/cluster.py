@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from shiplane.cluster.apiserver.runner import ApiServerRunner
+from shiplane.cluster.clock import ClusterClock
 from shiplane.cluster.control_plane import ControlPlaneOptions, ControlPlaneRunner
 from shiplane.cluster.nodes.images import RoleCredentials
 from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs
@@ -39,9 +40,12 @@ class EmbeddedCluster:
         runtime: str | None = None,
     ) -> None:
         specs = default_node_specs(nodes) if isinstance(nodes, int) else list(nodes)
+        # one clock for the API server and the control plane: timestamps agree at any scale
+        self.clock = ClusterClock(time_scale)
         self.options = ControlPlaneOptions(nodes=specs, time_scale=time_scale,
-                                           role_credentials=role_credentials, runtime=runtime)
-        self.apiserver = ApiServerRunner()
+                                           role_credentials=role_credentials,
+                                           clock_epoch=self.clock.epoch, runtime=runtime)
+        self.apiserver = ApiServerRunner(clock=self.clock)
         self.control_plane: ControlPlaneRunner | None = None
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="shiplane-cluster-")
         self.directory = directory or Path(self._tmp.name)

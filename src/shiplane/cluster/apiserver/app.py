@@ -62,7 +62,6 @@ __all__ = ["build_app"]
 log = logging.getLogger("shiplane.cluster.apiserver")
 JSON = "application/json"
 DEFAULT_WATCH_TIMEOUT = 1800.0
-NAMESPACE_FINALIZE_PERIOD = 1.0
 DEFAULT_BOOKMARK_INTERVAL = 30.0
 
 
@@ -191,7 +190,7 @@ class _Handlers:
         if info.name is None:
             return await self._collection(request, info)
         handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction,
-                   "token": self._token, "log": self._log}.get(
+                   "token": self._token, "finalize": self._finalize, "log": self._log}.get(
             info.subresource or "", self._item
         )
         return await handler(request, info)
@@ -235,7 +234,8 @@ class _Handlers:
             stored = self.backend.get(rt, namespace, name)
             if wants_table(request.headers.get("accept", "")):
                 include = query.get("includeObject", "Metadata")
-                return _json(encode_table(rt, [stored.obj], include=include, rv=None))
+                return _json(encode_table(rt, [stored.obj], include=include, rv=None,
+                                         now=self.backend.clock()))
             return _json(stored.raw)
         if method == "PUT" and "update" in rt.verbs:
             manager = field_manager(request, apply=False)
@@ -277,6 +277,15 @@ class _Handlers:
             return _json(stored.raw)
         raise MethodNotAllowed()
 
+    async def _finalize(self, request: Request, info: RequestInfo) -> Response:
+        """``PUT namespaces/<name>/finalize``: the namespace controller's finalizer removal."""
+        if request.method != "PUT" or info.resource.group_resource != "namespaces":
+            raise MethodNotAllowed()
+        stored = self.backend.finalize_namespace(
+            info.resource, info.name or "", await self._body(request), dry_run=_dry_run(request)
+        )
+        return _json(stored.raw)
+
     async def _scale(self, request: Request, info: RequestInfo) -> Response:
         rt, namespace, name = info.resource, info.namespace or "", info.name or ""
         if request.method == "GET":
@@ -305,6 +314,8 @@ class _Handlers:
         node = target.get("name") if isinstance(target, dict) else None
         if not node:
             raise BadRequest("binding target name is required")
+        meta = binding.get("metadata") if isinstance(binding.get("metadata"), dict) else {}
+        annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
         return _json(
             self.backend.bind(
                 info.resource,
@@ -312,6 +323,8 @@ class _Handlers:
                 info.name or "",
                 node,
                 dry_run=_dry_run(request),
+                annotations={str(k): str(v) for k, v in annotations.items()},
+                uid=meta.get("uid") or None,
             ),
             201,
         )
@@ -405,6 +418,7 @@ class _Handlers:
                     include=include,
                     rv=result.resource_version,
                     continue_token=result.continue_token,
+                    now=self.backend.clock(),
                 )
             )
         return _json(encode_list(rt, result.items, result.resource_version, result.continue_token))
@@ -433,7 +447,8 @@ class _Handlers:
             def encoder(stored: StoredObject, _type: str) -> str:
                 with_columns, first[0] = first[0], False
                 return encode_table(
-                    rt, [stored.obj], include=include, rv=None, with_columns=with_columns
+                    rt, [stored.obj], include=include, rv=None, with_columns=with_columns,
+                    now=self.backend.clock(),
                 )
 
         fields = parse_field_selector(query.get("fieldSelector"), rt.selectable_fields)
@@ -500,23 +515,12 @@ def build_app(
         Route("/apis/{group}/{version}/{path:path}", h.grouped, methods=all_methods),
     ]
 
-    async def namespace_finalizer() -> None:
-        while True:
-            await asyncio.sleep(NAMESPACE_FINALIZE_PERIOD)
-            try:
-                if backend.has_terminating_namespaces():
-                    backend.finalize_namespaces()
-            except Exception:  # noqa: BLE001 — keep the loop alive; the next round retries
-                log.exception("finalizing namespaces failed")
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hub.attach(asyncio.get_running_loop())
-        task = asyncio.create_task(namespace_finalizer())
         try:
             yield
         finally:
-            task.cancel()
             hub.close()
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -205,7 +205,8 @@ class ApiBackend:
             return new
         return fieldmanager.record_update(old, new, manager, self.type_of(rt),
                                           subresource=subresource or "",
-                                          status=_status_mode(rt, subresource))
+                                          status=_status_mode(rt, subresource),
+                                          now=format_time(self.clock()))
 
     def key(self, rt: ResourceType, namespace: str, name: str) -> ObjectKey:
         return ObjectKey(rt.group_resource, namespace if rt.namespaced else "", name)
@@ -417,13 +418,20 @@ class ApiBackend:
                 obj.pop("status", None)
             else:
                 obj["status"] = status
-        elif rt.has_status:
+        elif rt.has_status and subresource != "binding":  # binding writes PodScheduled
             if "status" in old:
                 obj["status"] = copy.deepcopy(old["status"])
             else:
                 obj.pop("status", None)
         if rt.group_resource == "namespaces" and subresource != "status":
             obj["status"] = copy.deepcopy(old.get("status", {}))
+        if rt.group_resource == "namespaces" and subresource != "finalize":
+            # spec.finalizers only change through namespaces/<name>/finalize
+            old_spec = old.get("spec") or {}
+            if "finalizers" in old_spec:
+                obj.setdefault("spec", {})["finalizers"] = copy.deepcopy(old_spec["finalizers"])
+            else:
+                (obj.get("spec") or {}).pop("finalizers", None)
         prepare_update(old, obj)
         rt.default(obj)
         obj = self._owned(rt, old, obj, manager, subresource)
@@ -434,6 +442,9 @@ class ApiBackend:
             meta.get("deletionTimestamp")
             and not meta.get("finalizers")
             and not meta.get("deletionGracePeriodSeconds")
+            # a namespace also waits for its spec.finalizers (ShouldDeleteNamespaceDuringUpdate)
+            and not (rt.group_resource == "namespaces"
+                     and (obj.get("spec") or {}).get("finalizers"))
         ):
             # The last finalizer is gone from a terminating object: delete it now.
             [stored] = self.store.commit([Write("delete", key, None, current.rv)], dry_run=dry_run)
@@ -532,6 +543,7 @@ class ApiBackend:
                 result = fieldmanager.apply(
                     current.copy() if current else None, config, manager, force, node,
                     subresource=subresource or "", status=_status_mode(rt, subresource),
+                    now=format_time(self.clock()),
                 )
             except fieldmanager.FieldManagerError as error:
                 raise BadRequest(str(error)) from None
@@ -548,10 +560,19 @@ class ApiBackend:
         raise Conflict(rt.group, rt.plural, name)
 
     def bind(
-        self, rt: ResourceType, namespace: str, name: str, node: str, *, dry_run: bool = False
+        self, rt: ResourceType, namespace: str, name: str, node: str, *, dry_run: bool = False,
+        annotations: dict[str, str] | None = None, uid: str | None = None,
     ) -> dict[str, Any]:
-        """``pods/binding``: assign a node once (k/pkg/registry/core/pod/storage assignPod)."""
+        """``pods/binding``: assign a node once, copy the binding's annotations and set
+        PodScheduled=True (k/pkg/registry/core/pod/storage/storage.go
+        setPodHostAndAnnotations, podutil.UpdatePodCondition)."""
         current = self._load(rt, namespace, name)
+        if uid and uid != (current.obj.get("metadata") or {}).get("uid"):
+            raise Conflict(
+                rt.group, rt.plural, name,
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                f"{(current.obj.get('metadata') or {}).get('uid')}",
+            )
         assigned = (current.obj.get("spec") or {}).get("nodeName")
         if assigned:
             raise Conflict(
@@ -566,7 +587,19 @@ class ApiBackend:
             )
         obj = current.copy()
         obj.setdefault("spec", {})["nodeName"] = node
-        self._write_update(rt, current, obj, subresource=None, dry_run=dry_run)
+        if annotations:
+            obj["metadata"].setdefault("annotations", {}).update(annotations)
+        status = obj.setdefault("status", {})
+        conditions = [dict(c) for c in status.get("conditions") or []]
+        old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        scheduled = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                     "lastTransitionTime": format_time(self.clock())}
+        if old is not None and old.get("status") == "True":
+            scheduled["lastTransitionTime"] = old.get("lastTransitionTime")
+        status["conditions"] = [scheduled if c is old else c for c in conditions]
+        if old is None:
+            status["conditions"].append(scheduled)
+        self._write_update(rt, current, obj, subresource="binding", dry_run=dry_run)
         return {
             "kind": "Status",
             "apiVersion": "v1",
@@ -687,7 +720,10 @@ class ApiBackend:
     def _delete_namespace(
         self, rt: ResourceType, current: StoredObject, *, dry_run: bool
     ) -> tuple[StoredObject, bool]:
-        """Mark the namespace Terminating; :meth:`finalize_namespaces` empties it later."""
+        """Namespace DELETE (k8s registry/core/namespace/storage Delete): the first one marks
+        the namespace (deletionTimestamp, phase Terminating) and returns it; the namespace
+        controller empties it and removes its ``spec.finalizers`` through the ``finalize``
+        subresource. Only then does a DELETE (the controller's) remove it."""
         name = current.obj["metadata"]["name"]
         if name in SYSTEM_NAMESPACES:
             raise Forbidden(
@@ -699,56 +735,38 @@ class ApiBackend:
         if not meta.get("deletionTimestamp"):
             meta["deletionTimestamp"] = format_time(self.clock())
             meta["deletionGracePeriodSeconds"] = 0
-        obj.setdefault("status", {})["phase"] = "Terminating"
-        if _same(current.obj, obj):
+            obj.setdefault("status", {})["phase"] = "Terminating"
+            key = ObjectKey("namespaces", "", name)
+            [current] = self.store.commit([Write("update", key, obj, current.rv)],
+                                          dry_run=dry_run)
+        if (current.obj.get("spec") or {}).get("finalizers") or dry_run:
             return current, False
-        key = ObjectKey("namespaces", "", name)
-        [stored] = self.store.commit([Write("update", key, obj, current.rv)], dry_run=dry_run)
-        return stored, False
+        # finalized: an ordinary deletion (metadata.finalizers still hold it if any)
+        writes, gone = self.deletion_writes(rt, current, DeleteOptions(grace_period_seconds=0))
+        [stored] = self.store.commit(writes)
+        return stored, gone
 
-    def finalize_namespaces(self) -> int:
-        """The namespace controller's job: empty Terminating namespaces, then remove them.
-
-        Objects with finalizers are only marked, so their namespace stays until they
-        go. Returns how many namespaces were removed.
-        """
-        removed = 0
-        for ns in self.store.list("namespaces"):
-            meta = ns.obj.get("metadata") or {}
-            if not meta.get("deletionTimestamp"):
-                continue
-            name = meta["name"]
-            writes: list[Write] = []
-            remaining = False
-            for other in self.registry.types:
-                if not other.namespaced:
-                    continue
-                for entry in self.store.list(other.group_resource, name):
-                    if (entry.obj.get("metadata") or {}).get("deletionTimestamp") and (
-                        entry.obj["metadata"].get("finalizers")
-                    ):
-                        remaining = True
-                        continue
-                    more, gone = self.deletion_writes(
-                        other, entry, DeleteOptions(grace_period_seconds=0)
-                    )
-                    writes += more
-                    remaining = remaining or not gone
-            if not remaining:
-                writes.append(Write("delete", ObjectKey("namespaces", "", name), None, ns.rv))
-                removed += 1
-            if writes:
-                try:
-                    self.store.commit(writes)
-                except (Conflict, NotFound):
-                    continue  # raced with a client write: try again next round
-        return removed
-
-    def has_terminating_namespaces(self) -> bool:
-        return any(
-            (ns.obj.get("metadata") or {}).get("deletionTimestamp")
-            for ns in self.store.list("namespaces")
-        )
+    def finalize_namespace(
+        self, rt: ResourceType, name: str, body: Any, *, dry_run: bool = False
+    ) -> StoredObject:
+        """``PUT namespaces/<name>/finalize``: only ``spec.finalizers`` changes (upstream's
+        finalizeStrategy); a Terminating namespace left without finalizers is removed."""
+        obj = self._check_type(rt, body)
+        body_name = obj["metadata"].get("name")
+        if body_name and body_name != name:
+            raise BadRequest(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
+        current = self._load(rt, "", name)
+        wanted_rv = obj["metadata"].get("resourceVersion")
+        if wanted_rv and str(wanted_rv) != str(current.rv):
+            raise Conflict(rt.group, rt.plural, name)
+        finalizers = (obj.get("spec") or {}).get("finalizers") or []
+        if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+            raise BadRequest("spec.finalizers must be a list of strings")
+        updated = current.copy()
+        updated.setdefault("spec", {})["finalizers"] = finalizers
+        return self._write_update(rt, current, updated, subresource="finalize", dry_run=dry_run)
 
     def delete_collection(
         self,

@@ -124,9 +124,10 @@ def encode_table(
     rv: int | None,
     continue_token: str | None = None,
     with_columns: bool = True,
+    now: datetime | None = None,
 ) -> str:
     spec = rt.table
-    now = datetime.now(timezone.utc)
+    now = now or datetime.now(timezone.utc)
     rows = []
     for obj in objects:
         row: dict[str, Any] = {"cells": spec.cells(obj, now)[: len(spec.columns)]}

@@ -129,6 +129,7 @@ def cluster_up(
     port = port or free_port()
     url = f"https://127.0.0.1:{port}"
     pki = ClusterPKI.ensure(directory / "pki", name)
+    epoch = time.time()  # both processes accelerate the cluster clock from this instant
     src = str(Path(__file__).resolve().parents[3])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     with open(directory / "apiserver.log", "ab") as log:
@@ -145,6 +146,10 @@ def cluster_up(
                 str(directory / "pki"),
                 "--name",
                 name,
+                "--time-scale",
+                str(time_scale),
+                "--clock-epoch",
+                repr(epoch),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -170,7 +175,7 @@ def cluster_up(
                             user="admin")
     write_private(directory / "kubeconfig", admin.encode())
     spawn_control_plane(directory, url, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
-                        kubeconfig=directory / "kubeconfig", runtime=runtime)
+                        kubeconfig=directory / "kubeconfig", clock_epoch=epoch, runtime=runtime)
     return ClusterInfo(name, directory, True, process.pid, url)
 
 

@@ -22,6 +22,7 @@ import uvicorn
 from shiplane.cluster.apiserver.app import build_app
 from shiplane.cluster.apiserver.backend import ApiBackend
 from shiplane.cluster.apiserver.watch import WatchHub
+from shiplane.cluster.clock import ClusterClock
 from shiplane.cluster.auth import (
     Authenticators,
     ClusterPKI,
@@ -78,14 +79,18 @@ class ApiServerRunner:
         port: int = 0,
         name: str = "shiplane",
         pki_dir: Path | None = None,
+        clock: ClusterClock | None = None,
     ) -> None:
         """``pki_dir`` turns on HTTPS with client-certificate and ServiceAccount-token
-        authentication and RBAC (the PKI is made there once, see :class:`ClusterPKI`)."""
+        authentication and RBAC (the PKI is made there once, see :class:`ClusterPKI`).
+        ``clock``: the cluster clock the timestamps come from (share it with the control
+        plane when ``--time-scale`` is not 1); wall time by default."""
         self.store = store if store is not None else MemoryObjectStore()
         self.host = host
         self.port = port or free_port(host)
         self.name = name
-        self.backend = ApiBackend(self.store)
+        self.clock = clock or ClusterClock()
+        self.backend = ApiBackend(self.store, clock=self.clock.now)
         self.hub = WatchHub(self.store)
         self.pki = ClusterPKI.ensure(pki_dir, name) if pki_dir is not None else None
         authenticators = None

@@ -19,6 +19,7 @@ import uvicorn
 from shiplane.cluster.apiserver.app import build_app
 from shiplane.cluster.apiserver.backend import ApiBackend
 from shiplane.cluster.apiserver.watch import WatchHub
+from shiplane.cluster.clock import ClusterClock
 from shiplane.cluster.auth import (
     Authenticators,
     ClusterPKI,
@@ -40,13 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="shiplane", help="cluster name (a serving-cert SAN)")
     parser.add_argument("--token-auth-file", type=Path,
                         help='static bearer tokens, CSV token,user,uid,"group1,group2"')
+    parser.add_argument("--time-scale", type=float, default=1.0,
+                        help="cluster clock speed, the same as the control plane's")
+    parser.add_argument("--clock-epoch", type=float,
+                        help="POSIX time the cluster clock is accelerated from (shared)")
     args = parser.parse_args(argv)
+    clock = ClusterClock(args.time_scale, args.clock_epoch)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     store = SqliteObjectStore(args.db)
     try:
-        backend = ApiBackend(store)
+        backend = ApiBackend(store, clock=clock.now)
         tls: dict[str, Any] = {}
         authenticators = None
         if args.pki is not None:

@@ -2,7 +2,8 @@
 
 Informers (list + watch, 410 resync, local cache) feed work queues; each controller performs the
 plans of the pure cores in :mod:`shiplane.cluster.decisions`: Deployment, ReplicaSet, scheduler,
-garbage collector, Endpoints/EndpointSlices, ServiceAccounts, with an event recorder. The
+garbage collector, Endpoints/EndpointSlices, ServiceAccounts, namespaces (emptying and
+finalizing Terminating ones), with an event recorder. The
 simulated nodes live in :mod:`shiplane.cluster.nodes`; :mod:`shiplane.cluster.control_plane`
 runs them all.
 """

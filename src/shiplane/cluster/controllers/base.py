@@ -18,10 +18,16 @@ from shiplane.cluster.controllers.clock import ClusterClock
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.controllers.informer import Informer
 from shiplane.cluster.controllers.workqueue import WorkQueue
+from shiplane.errors import ClusterError
 
-__all__ = ["Context", "Controller", "controller_ref"]
+__all__ = ["Context", "Controller", "SyncError", "controller_ref"]
 
 log = logging.getLogger(__name__)
+
+
+class SyncError(ClusterError):
+    """A sync stopped with an error on purpose (upstream's sync returns an error): retried
+    with the same back-off as a failed API call."""
 
 
 @dataclass
@@ -65,7 +71,7 @@ class Controller(abc.ABC):
         try:
             await self.sync(key)
             self.failures.pop(key, None)
-        except (ControllerApiError, ControllerConnectionError) as exc:
+        except (ControllerApiError, ControllerConnectionError, SyncError) as exc:
             count = self.failures.get(key, 0) + 1
             self.failures[key] = count
             log.debug("%s %s: %s (retry %d)", self.name, key, exc, count)

@@ -13,7 +13,7 @@ re-runs the sync for progress deadlines and minReadySeconds.
 from __future__ import annotations
 
 from shiplane.cluster.controllers.api import ControllerApiError
-from shiplane.cluster.controllers.base import Context, Controller, controller_ref
+from shiplane.cluster.controllers.base import Context, Controller, SyncError, controller_ref
 from shiplane.cluster.controllers.informer import key_of
 from shiplane.cluster.decisions.rollout import (
     CreateReplicaSet,
@@ -81,12 +81,20 @@ class DeploymentController(Controller):
                 if (controller_ref(p) or {}).get("uid") in rs_uids]
         plan = plan_deployment(d, rss, pods, self.clock.now())
         ns = d["metadata"]["namespace"]
+        written: dict[str, str] = {}  # RS name -> resourceVersion our last write returned
         for action in plan.actions:
             if isinstance(action, CreateReplicaSet):
                 if not await self._create(d, action.replicaset):
                     return
             elif isinstance(action, UpdateReplicaSet):
-                updated = await self.api.replace("ReplicaSet", action.replicaset)
+                rs = action.replicaset
+                name = rs["metadata"]["name"]
+                if name in written:
+                    # the plan changed this RS twice (cleanup, then scale-down): the second
+                    # change builds on the first, as upstream reuses the updated object
+                    rs = {**rs, "metadata": {**rs["metadata"], "resourceVersion": written[name]}}
+                updated = await self.api.replace("ReplicaSet", rs)
+                written[name] = updated["metadata"]["resourceVersion"]
                 self.replicasets.remember(updated)  # read-your-writes
             elif isinstance(action, DeleteReplicaSet):
                 try:
@@ -98,6 +106,8 @@ class DeploymentController(Controller):
                 await self._update_deployment(d, action)
         for event in plan.events:
             self.ctx.recorder.record(self.name, d, event)
+        if plan.error is not None:
+            raise SyncError(plan.error)  # retried with back-off by Controller
         if plan.requeue_after is not None:
             self.queue.add_after(key, plan.requeue_after)
 

@@ -23,7 +23,7 @@ __all__ = ["EventRecorder"]
 log = logging.getLogger(__name__)
 
 
-def object_reference(obj: dict) -> dict:
+def object_reference(obj: dict, field_path: str = "") -> dict:
     meta = obj.get("metadata") or {}
     ref = {
         "kind": obj.get("kind", ""),
@@ -33,6 +33,8 @@ def object_reference(obj: dict) -> dict:
         "apiVersion": obj.get("apiVersion", ""),
         "resourceVersion": meta.get("resourceVersion", ""),
     }
+    if field_path:  # a container of a pod: "spec.containers{web}" (GenerateContainerRef)
+        ref["fieldPath"] = field_path
     return ref
 
 
@@ -40,22 +42,24 @@ class EventRecorder:
     def __init__(self, api: AsyncApi, clock: ClusterClock, max_pending: int = 10_000) -> None:
         self.api = api
         self.clock = clock
-        self._queue: asyncio.Queue[tuple[str, dict, Event]] = asyncio.Queue(max_pending)
+        self._queue: asyncio.Queue[tuple[str, dict, Event, str]] = asyncio.Queue(max_pending)
         self._seen: dict[tuple, tuple[str, int]] = {}
         self.dropped = 0
         self.written = 0
 
-    def record(self, component: str, obj: dict, event: Event, host: str = "") -> None:
+    def record(self, component: str, obj: dict, event: Event, host: str = "",
+               field_path: str = "") -> None:
         try:
-            self._queue.put_nowait((component + ("\0" + host if host else ""), obj, event))
+            self._queue.put_nowait((component + ("\0" + host if host else ""), obj, event,
+                                    field_path))
         except asyncio.QueueFull:
             self.dropped += 1
 
     async def run(self) -> None:
         while True:
-            source, obj, event = await self._queue.get()
+            source, obj, event, field_path = await self._queue.get()
             try:
-                await self._write(source, obj, event)
+                await self._write(source, obj, event, field_path)
             except Exception as exc:  # an event must never break a controller
                 log.debug("event not written: %s", exc)
             finally:
@@ -64,12 +68,12 @@ class EventRecorder:
     async def flush(self) -> None:
         await self._queue.join()
 
-    async def _write(self, source: str, obj: dict, event: Event) -> None:
+    async def _write(self, source: str, obj: dict, event: Event, field_path: str = "") -> None:
         component, _, host = source.partition("\0")
-        ref = object_reference(obj)
+        ref = object_reference(obj, field_path)
         namespace = ref["namespace"] or "default"
         now = format_time(self.clock.now())
-        key = (ref["uid"], event.type, event.reason, event.message, component)
+        key = (ref["uid"], field_path, event.type, event.reason, event.message, component)
         seen = self._seen.get(key)
         if seen is not None:
             name, count = seen

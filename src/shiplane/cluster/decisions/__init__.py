@@ -27,6 +27,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``autoscaling``          HPA reconcile: stabilisation, scaling policies (``hpa_replicas``: calculator)
 ``disruption``           PDB status and the eviction decision
 ``garbage_collection``   ownerReference collection: background, foreground, orphan
+``namespace_deletion``   emptying a Terminating namespace: leftovers, estimates, conditions
 ``node_lifecycle``       node health from Lease age, unreachable/not-ready taints, taint eviction
 =======================  =======================================================================
 """

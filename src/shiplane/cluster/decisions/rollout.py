@@ -75,6 +75,13 @@ class DeploymentPlan:
     events: tuple = ()
     requeue_after: float | None = None  # seconds; requeueStuckDeployment
     new_replicaset: str | None = None
+    # the sync stopped with this error after ``actions`` (no status write): the executor
+    # retries with back-off, as upstream's handleErr requeues a failed syncDeployment
+    error: str | None = None
+
+
+class _SyncError(Exception):
+    """Upstream's syncDeployment returns an error: the writes so far stay, nothing else."""
 
 
 def _name(obj: Obj) -> str:
@@ -269,6 +276,14 @@ class _Sync:
             if spec == 0 or spec == avail:
                 continue
             count = min(max_cleanup - total, spec - avail)
+            if spec - count > spec:
+                # status lags a scale-down (availableReplicas > spec.replicas until the RS
+                # controller deletes pods): never turn a cleanup into a scale-up (rolling.go)
+                meta = rs["metadata"]
+                raise _SyncError(
+                    "when cleaning up unhealthy replicas, got invalid request to scale down "
+                    f"{meta.get('namespace')}/{meta.get('name')} {spec} -> {spec - count}"
+                )
             self.scale_and_record(rs, spec - count)
             total += count
         return total
@@ -403,7 +418,11 @@ class _Sync:
                 elif du.strategy_type(d) == "Recreate":
                     self.rollout_recreate()
                 else:
-                    self.rollout_rolling()
+                    try:
+                        self.rollout_rolling()
+                    except _SyncError as exc:
+                        return DeploymentPlan(tuple(self.actions), tuple(self.events),
+                                              error=str(exc))
         return self._plan()
 
     def _plan(self) -> DeploymentPlan:

@@ -56,7 +56,7 @@ class SimulatedNode:
         self.address = f"10.0.{index // 250}.{index % 250 + 2}"
         self.workers: dict[str, PodWorker] = {}
         self._next_ip = 2
-        self._pulls: dict[str, asyncio.Task] = {}
+        self._pulls: dict[tuple, asyncio.Task] = {}
         self._images_dirty = False
 
     def node_object(self) -> dict:
@@ -179,12 +179,17 @@ class SimulatedNode:
             worker.start()
 
     async def pull(self, image: str, pod: dict) -> tuple[PulledImage, float]:
-        """One transfer per image at a time on this node; concurrent pods share it."""
-        task = self._pulls.get(image)
+        """One transfer per image and credentials at a time on this node; concurrent pods
+        pulling with the same credentials share it (a pod without a pull secret never rides on
+        another pod's secret)."""
+        secrets = pod["spec"].get("imagePullSecrets") or []
+        key = (image, pod["metadata"]["namespace"] if secrets else "",
+               tuple(sorted(str(r.get("name")) for r in secrets)))
+        task = self._pulls.get(key)
         if task is None:
             task = asyncio.ensure_future(self._pull(image, pod))
-            self._pulls[image] = task
-            task.add_done_callback(lambda _t: self._pulls.pop(image, None))
+            self._pulls[key] = task
+            task.add_done_callback(lambda _t: self._pulls.pop(key, None))
         return await asyncio.shield(task)
 
     async def _pull(self, image: str, pod: dict) -> tuple[PulledImage, float]:

@@ -67,7 +67,11 @@ class PodWorker:
         self.records = {c["name"]: ContainerRecord(c["name"], c.get("image", "")) for c in containers}
         self.image_ids: dict[str, str] = {}
         self.probe_results: dict[str, dict] = {c["name"]: {} for c in containers}
-        self.conditions: list[dict] = [
+        # the API server's PodScheduled (pods/binding) is kept, as the kubelet's
+        # generateAPIPodStatus copies it from the pod's status
+        scheduled = next((c for c in (pod.get("status") or {}).get("conditions") or []
+                          if c.get("type") == "PodScheduled" and c.get("status") == "True"), None)
+        self.conditions: list[dict] = [scheduled or
             {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
              "lastTransitionTime": format_time(node.clock.now())}
         ]
@@ -116,8 +120,11 @@ class PodWorker:
                 await asyncio.sleep(0.2)
                 self._dirty.set()
 
-    def event(self, event: Event) -> None:
-        self.node.recorder.record("kubelet", self.pod, event, host=self.node.name)
+    def event(self, event: Event, container: str = "") -> None:
+        """Record a kubelet event; a container's events point at it (involvedObject.fieldPath
+        ``spec.containers{NAME}``, kubecontainer.GenerateContainerRef)."""
+        self.node.recorder.record("kubelet", self.pod, event, host=self.node.name,
+                                  field_path=f"spec.containers{{{container}}}" if container else "")
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -147,7 +154,7 @@ class PodWorker:
             decision = decide_pull(image, container.get("imagePullPolicy"), present, backoff,
                                    self.uid, now)
             for event in decision.events:
-                self.event(event)
+                self.event(event, name)
             record = self.records[name]
             if decision.action == "use-cache":
                 cached = node.images.image_on(node.name, image)
@@ -173,12 +180,12 @@ class PodWorker:
                 backoff, events, _reason, message = pull_failed(image, str(exc), backoff, self.uid,
                                                                 clock.now())
                 for event in events:
-                    self.event(event)
+                    self.event(event, name)
                 self.records[name] = transition(record, Input.PULL_FAILED, clock.now(), message=message)
                 self.changed()
                 continue
             total = (clock.now() - started).total_seconds()
-            self.event(pull_succeeded(image, seconds, total, pulled.size))
+            self.event(pull_succeeded(image, seconds, total, pulled.size), name)
             self.image_ids[name] = pulled.digest
             if record.phase is not Phase.CREATING:
                 self.records[name] = transition(record, Input.RETRY, clock.now())
@@ -190,7 +197,7 @@ class PodWorker:
         try:
             behaviour = behaviour_for(self.pod, container)
         except InvalidBehaviour as exc:
-            self.event(Event("Warning", "Failed", f"Error: {exc}"))
+            self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
             return
         crash_backoff = Backoff()
         key = crash_backoff_key(self.name, self.ns, self.uid, name)
@@ -201,8 +208,8 @@ class PodWorker:
             cid = f"containerd://{self.uid.replace('-', '')[:20]}{name[:8]}{attempt:04d}"
             self.records[name] = transition(self.records[name], Input.STARTED, clock.now(),
                                             container_id=cid)
-            self.event(Event("Normal", "Created", f"Created container {name}"))
-            self.event(Event("Normal", "Started", f"Started container {name}"))
+            self.event(Event("Normal", "Created", f"Created container: {name}"), name)
+            self.event(Event("Normal", "Started", f"Started container {name}"), name)
             exit_code = await self._running(container, behaviour)
             record = self.records[name]
             inp = Input.KILLED if exit_code == 137 else Input.EXITED
@@ -217,7 +224,7 @@ class PodWorker:
                     self.records[name], crash_backoff, key, now, self.ref)
                 self.records[name] = rec
                 for event in events:
-                    self.event(event)
+                    self.event(event, name)
                 if restart:
                     break
                 self.changed()
@@ -275,7 +282,7 @@ class PodWorker:
             )
             workers[kind] = step.worker
             for event in step.events:
-                self.event(event)
+                self.event(event, name)
             if step.worker.result != worker.result:
                 refresh()
             if step.restart:
@@ -309,7 +316,7 @@ class PodWorker:
             if record.phase is Phase.RUNNING:
                 plan = plan_termination(container, grace, prestop_seconds=_prestop_seconds(container))
                 for event in plan.events:
-                    self.event(event)
+                    self.event(event, name)
                 longest = max(longest, plan.exit_at)
         self.changed()
         await clock.sleep(longest)

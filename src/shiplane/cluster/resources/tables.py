@@ -426,18 +426,37 @@ def _endpoints_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
 
 
 def _event_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
+    """printers.go printEvent (the server generates the wide cells; kubectl hides priority 1)."""
     involved = obj.get("involvedObject") or obj.get("regarding") or {}
-    last = _parse_time(obj.get("lastTimestamp"))
-    if last is None and obj.get("eventTime"):
-        last = _parse_time(str(obj["eventTime"])[:19] + "Z")
-    seen = human_duration((now - last).total_seconds()) if last else "<unknown>"
-    target = f"{(involved.get('kind') or '').lower()}/{involved.get('name', '')}"
+
+    def since(stamp: datetime | None) -> str:
+        return human_duration((now - stamp).total_seconds()) if stamp else "<unknown>"
+
+    first = _parse_time(obj.get("firstTimestamp"))
+    if first is None and obj.get("eventTime"):
+        first = _parse_time(str(obj["eventTime"])[:19] + "Z")
+    last = _parse_time(obj.get("lastTimestamp")) or first
+    count = int(obj.get("count") or 0) or 1
+    series = obj.get("series") or {}
+    if series.get("lastObservedTime"):
+        last = _parse_time(str(series["lastObservedTime"])[:19] + "Z")
+        count = int(series.get("count") or count)
+    kind = (involved.get("kind") or "").lower()
+    target = f"{kind}/{involved['name']}" if involved.get("name") else kind
+    source = obj.get("source") or {}
+    component = source.get("component") or obj.get("reportingComponent") or ""
+    instance = source.get("host") or obj.get("reportingInstance") or ""
     return [
-        seen,
+        since(last),
         obj.get("type", ""),
         obj.get("reason", ""),
         target,
-        obj.get("message") or obj.get("note", ""),
+        involved.get("fieldPath", ""),
+        f"{component}, {instance}" if instance else component,
+        (obj.get("message") or obj.get("note", "")).strip(),
+        since(first),
+        count,
+        _name(obj),
     ]
 
 
@@ -504,6 +523,9 @@ def _c(name: str, priority: int = 0, type_: str = "string") -> Column:
 
 
 _WIDE_WORKLOAD = (_c("Containers", 1), _c("Images", 1), _c("Selector", 1))
+_EVENT_COLUMNS = (_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Subobject", 1),
+                  _c("Source", 1), _c("Message"), _c("First Seen", 1), _c("Count", 1),
+                  _c("Name", 1))
 
 DEFAULT_TABLE = TableSpec(
     (
@@ -636,10 +658,10 @@ TABLES: dict[str, TableSpec] = {
     "serviceaccounts": TableSpec((_NAME, _c("Secrets", 0, "integer"), _AGE), _serviceaccount_cells),
     "endpoints": TableSpec((_NAME, _c("Endpoints"), _AGE), _endpoints_cells),
     "events": TableSpec(
-        (_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Message")), _event_cells
+        _EVENT_COLUMNS, _event_cells
     ),
     "events.events.k8s.io": TableSpec(
-        (_c("Last Seen"), _c("Type"), _c("Reason"), _c("Object"), _c("Message")), _event_cells
+        _EVENT_COLUMNS, _event_cells
     ),
     "horizontalpodautoscalers.autoscaling": TableSpec(
         (
