@@ -7,6 +7,7 @@ images (and the docker-registry serving them) are the session's, shared with the
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import subprocess
 import time
 from collections.abc import Callable
@@ -84,6 +85,7 @@ def status_of(cluster: EmbeddedCluster, name: str) -> dict:
 WEB = """\
 echo "web $(HOSTNAME) starting as $(id -u)"
 mkdir -p /www && echo "hello from $HOSTNAME" > /www/index.html
+head -c 1048576 /dev/urandom > /www/big.bin
 trap 'echo "got SIGTERM"; exit 0' TERM
 httpd -f -p 8080 -h /www & wait
 """
@@ -117,6 +119,12 @@ def test_deployment_replicas_ready_by_http_probes_and_reachable_on_pod_ips(
         # the contract: a Ready process pod's podIP:containerPort accepts TCP on the host
         response = httpx.get(f"http://{ip}:8080/index.html", timeout=5)
         assert response.status_code == 200 and response.text == f"hello from {name}\n"
+        big = [httpx.get(f"http://{ip}:8080/big.bin", timeout=10).content for _ in range(2)]
+        assert len(big[0]) == 1048576 and big[0] == big[1]  # every byte carried, both ways
+        with ThreadPoolExecutor(8) as pool:  # concurrent connections through the forwarder
+            codes = list(pool.map(lambda _: httpx.get(f"http://{ip}:8080/index.html",
+                                                      timeout=10).status_code, range(40)))
+        assert codes == [200] * 40
         logs = cluster.kubectl("logs", name)
         assert logs.returncode == 0, logs.stderr
         assert f"web {name} starting as 0" in logs.stdout

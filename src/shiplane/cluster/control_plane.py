@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -72,6 +73,21 @@ class ControlPlaneOptions:
     clock_epoch: float | None = None  # the API server's clock epoch (shiplane.cluster.clock)
 
 
+RUNTIME_DIR_PREFIX = "shiplane-runtime-"
+
+
+def _remove_orphaned_runtime_dirs() -> None:
+    """Temp runtime folders whose control plane process died without stopping (SIGKILL)."""
+    for folder in Path(tempfile.gettempdir()).glob(RUNTIME_DIR_PREFIX + "*"):
+        try:
+            pid = int((folder / "owner.pid").read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # no owner file (yet), or not ours to judge
+
+
 class ControlPlane:
     def __init__(self, api_url: str, options: ControlPlaneOptions | None = None) -> None:
         self.options = options or ControlPlaneOptions()
@@ -95,8 +111,10 @@ class ControlPlane:
         if any(spec.runtime == "process" for spec in nodes):
             directory = self.options.runtime_dir
             if directory is None:
-                self._own_runtime_dir = tempfile.mkdtemp(prefix="shiplane-runtime-")
+                _remove_orphaned_runtime_dirs()
+                self._own_runtime_dir = tempfile.mkdtemp(prefix=RUNTIME_DIR_PREFIX)
                 directory = Path(self._own_runtime_dir)
+                (directory / "owner.pid").write_text(str(os.getpid()))
             store = ContentStore(directory=directory / "blobs")
             runtimes["process"] = ProcessRuntime(directory, store)
         self.runtimes = runtimes

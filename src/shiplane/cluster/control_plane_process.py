@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -37,6 +38,11 @@ def control_plane_options(
     if node_spec is None and nodes < 0:
         raise UsageError(f"--nodes must be 0 or more, not {nodes}")
     specs = load_node_specs(node_spec) if node_spec is not None else default_node_specs(nodes)
+    if runtime == "process" or any(spec.runtime == "process" for spec in specs):
+        missing = [tool for tool in ("bwrap", "nsenter") if shutil.which(tool) is None]
+        if missing:
+            raise UsageError(f"the process runtime needs {' and '.join(missing)}, not installed",
+                             hint="apt-get install bubblewrap util-linux (scripts/setup.sh)")
     if ingress_port is not None and not 0 <= ingress_port <= 65535:
         raise UsageError(f"--ingress-port must be a TCP port (0-65535), not {ingress_port}")
     return ControlPlaneOptions(nodes=specs, time_scale=time_scale, kubeconfig=kubeconfig,

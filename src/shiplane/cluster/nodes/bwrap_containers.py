@@ -46,11 +46,11 @@ from shiplane.cluster.decisions.container_process import ContainerProcess
 from shiplane.cluster.nodes.images import ContentStore
 from shiplane.cluster.nodes.memory_cgroups import MemoryCgroups
 from shiplane.cluster.nodes.pod_network import NetnsDialer, PortForwarder
-from shiplane.cluster.nodes.rootfs import RootfsCache, resolve_in_root
+from shiplane.cluster.nodes.pod_usage import process_tree_usage
+from shiplane.cluster.nodes.rootfs import RootfsCache, resolve_user
 from shiplane.errors import ClusterError
 
-__all__ = ["ContainerInstance", "PodSandbox", "BwrapContainers", "ProcessRuntimeError",
-           "resolve_user"]
+__all__ = ["BwrapContainers", "ContainerInstance", "PodSandbox", "ProcessRuntimeError"]
 
 log = logging.getLogger(__name__)
 
@@ -58,47 +58,10 @@ log = logging.getLogger(__name__)
 _DEFAULT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER",
                  "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
                  "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE")
-_TICKS = os.sysconf("SC_CLK_TCK")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class ProcessRuntimeError(ClusterError):
     """A sandbox or container process could not be started."""
-
-
-def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
-    """``name``, ``uid``, ``name:group`` or ``uid:gid`` → numeric ids via the image's /etc."""
-    if not user:
-        return 0, 0
-    name, _, group = user.partition(":")
-
-    def table(rel: str) -> list[list[str]]:
-        try:
-            text = resolve_in_root(rootfs, rel).read_text(errors="replace")
-        except OSError:
-            return []
-        return [line.split(":") for line in text.splitlines() if line and line[0] != "#"]
-
-    uid = gid = None
-    if name.isdigit():
-        uid = int(name)
-        gid = next((int(r[3]) for r in table("etc/passwd") if len(r) > 3 and r[2] == name), uid)
-    else:
-        row = next((r for r in table("etc/passwd") if len(r) > 3 and r[0] == name), None)
-        if row is None:
-            raise ProcessRuntimeError(f"unable to find user {name}: no matching entries in "
-                                      "passwd file")
-        uid, gid = int(row[2]), int(row[3])
-    if group:
-        if group.isdigit():
-            gid = int(group)
-        else:
-            row = next((r for r in table("etc/group") if len(r) > 2 and r[0] == group), None)
-            if row is None:
-                raise ProcessRuntimeError(f"unable to find group {group}: no matching entries "
-                                          "in group file")
-            gid = int(row[2])
-    return uid, gid
 
 
 def _which(name: str) -> str:
@@ -401,32 +364,7 @@ class BwrapContainers:
         roots = [i.process.pid for i in (self.instances.get(uid) or {}).values() if i.running]
         if not roots:
             return {"cpu_millicores": 0, "memory_bytes": 0}
-        children: dict[int, list[int]] = {}
-        stats: dict[int, list[str]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as handle:
-                    raw = handle.read().decode(errors="replace")
-            except OSError:
-                continue
-            fields = raw[raw.rfind(")") + 2 :].split()
-            pid = int(entry)
-            stats[pid] = fields
-            children.setdefault(int(fields[1]), []).append(pid)
-        ticks = rss = 0
-        stack = list(roots)
-        while stack:
-            pid = stack.pop()
-            fields = stats.get(pid)
-            if fields is None:
-                continue
-            # stat fields after "(comm)": state ppid ... utime(14th) stime cutime cstime ... rss
-            ticks += sum(int(x) for x in fields[11:15])
-            rss += int(fields[21]) * _PAGE
-            stack.extend(children.get(pid, ()))
-        cpu_seconds = ticks / _TICKS
+        cpu_seconds, rss = process_tree_usage(roots)
         now = time.monotonic()
         previous = self._cpu_samples.get(uid)
         if previous is None:

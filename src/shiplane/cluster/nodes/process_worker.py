@@ -112,13 +112,13 @@ class ProcessPodWorker(PodWorker):
         try:
             spec, rootfs = await self._prepare(container)
         except InvalidContainer as exc:  # kubelet: waiting CreateContainerConfigError
-            self.event(Event("Warning", "Failed", f"Error: {exc}"))
+            self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
             self.records[name] = transition(self.records[name], Input.CONFIG_ERROR, clock.now(),
                                             message=str(exc))
             self.changed()
             return
         except (RootfsError, ProcessRuntimeError, OSError) as exc:
-            self.event(Event("Warning", "Failed", f"Error: {exc}"))
+            self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
             return
         limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
         memory_limit = value(limit) if limit else None
@@ -132,15 +132,15 @@ class ProcessPodWorker(PodWorker):
             try:
                 instance = await self.containers.start_container(
                     self.pod, self.sandbox, rootfs, spec, name, restarts, memory_limit)
-            except (ProcessRuntimeError, OSError) as exc:
-                self.event(Event("Warning", "Failed", f"Error: {exc}"))
+            except (ProcessRuntimeError, RootfsError, OSError) as exc:  # e.g. unknown user
+                self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
                 return
             self.instances[name] = instance
             self.log_files[instance.container_id] = (instance.log_path, instance)
             self.records[name] = transition(self.records[name], Input.STARTED, clock.now(),
                                             container_id=instance.container_id)
-            self.event(Event("Normal", "Created", f"Created container {name}"))
-            self.event(Event("Normal", "Started", f"Started container {name}"))
+            self.event(Event("Normal", "Created", f"Created container: {name}"), name)
+            self.event(Event("Normal", "Started", f"Started container {name}"), name)
             exit_code, killed = await self._run_process(container, instance)
             record = self.records[name]
             self.records[name] = transition(record, Input.KILLED if killed else Input.EXITED,
@@ -157,7 +157,7 @@ class ProcessPodWorker(PodWorker):
                     self.records[name], crash_backoff, key, now, self.ref)
                 self.records[name] = rec
                 for event in events:
-                    self.event(event)
+                    self.event(event, name)
                 if restart:
                     break
                 self.changed()
@@ -224,7 +224,7 @@ class ProcessPodWorker(PodWorker):
                 step = probe_step(worker, run_probe=lambda: outcome, **step_args)
             workers[kind] = step.worker
             for event in step.events:
-                self.event(event)
+                self.event(event, name)
             if step.worker.result != worker.result:
                 refresh()
             if step.restart:
@@ -251,7 +251,7 @@ class ProcessPodWorker(PodWorker):
             ok, output = await run_handler(target, hook, clock.real_seconds(grace))
             if not ok:
                 self.event(Event("Warning", "FailedPreStopHook",
-                                 f"PreStopHook failed: {output}"))
+                                 f"PreStopHook failed: {output}"), container["name"])
         return (clock.now() - begun).total_seconds()
 
     async def _stop(self, container: dict, instance: ContainerInstance, grace: int) -> int:
@@ -280,7 +280,7 @@ class ProcessPodWorker(PodWorker):
             instance = self.instances.get(name)
             if record.phase is Phase.RUNNING and instance is not None and instance.running:
                 for event in plan_termination(container, grace).events:
-                    self.event(event)
+                    self.event(event, name)
                 stops.append((name, self._stop(container, instance, grace)))
         self.changed()
         await self._status_written()  # not ready in the API before any SIGTERM

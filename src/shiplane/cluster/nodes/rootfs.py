@@ -31,7 +31,7 @@ from pathlib import Path
 from shiplane.cluster.nodes.images import ContentStore, PulledImage
 from shiplane.errors import ClusterError
 
-__all__ = ["RootfsCache", "RootfsError", "apply_layer", "resolve_in_root"]
+__all__ = ["RootfsCache", "RootfsError", "apply_layer", "resolve_in_root", "resolve_user"]
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -142,6 +142,41 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path, name: st
     if not member.issym():
         os.chmod(path, member.mode & 0o7777)
         os.utime(path, (member.mtime, member.mtime))
+
+
+def resolve_user(rootfs: Path, user: str) -> tuple[int, int]:
+    """``name``, ``uid``, ``name:group`` or ``uid:gid`` → numeric ids via the image's /etc."""
+    if not user:
+        return 0, 0
+    name, _, group = user.partition(":")
+
+    def table(rel: str) -> list[list[str]]:
+        try:
+            text = resolve_in_root(rootfs, rel).read_text(errors="replace")
+        except OSError:
+            return []
+        return [line.split(":") for line in text.splitlines() if line and line[0] != "#"]
+
+    uid = gid = None
+    if name.isdigit():
+        uid = int(name)
+        gid = next((int(r[3]) for r in table("etc/passwd") if len(r) > 3 and r[2] == name), uid)
+    else:
+        row = next((r for r in table("etc/passwd") if len(r) > 3 and r[0] == name), None)
+        if row is None:
+            raise RootfsError(f"unable to find user {name}: no matching entries in "
+                                      "passwd file")
+        uid, gid = int(row[2]), int(row[3])
+    if group:
+        if group.isdigit():
+            gid = int(group)
+        else:
+            row = next((r for r in table("etc/group") if len(r) > 2 and r[0] == group), None)
+            if row is None:
+                raise RootfsError(f"unable to find group {group}: no matching entries "
+                                          "in group file")
+            gid = int(row[2])
+    return uid, gid
 
 
 class RootfsCache:
