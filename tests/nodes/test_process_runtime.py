@@ -169,6 +169,21 @@ def test_usage_measures_cpu_and_memory_of_the_pods_processes(
     # a busy loop in a child of PID 1 is counted (a loaded 2-core host gives it a slice only)
     assert busy["cpu_millicores"] > 50 and idle["cpu_millicores"] < 20
     assert busy["memory_bytes"] > 0 and idle["memory_bytes"] > 0
+
+    # the kubelet reports the same measurement to metrics.k8s.io (what the HPA reads)
+    def top_millicores() -> dict[str, int] | None:
+        top = cluster.kubectl("top", "pod", "--no-headers")
+        if top.returncode != 0:
+            return None
+        rows = {line.split()[0]: line.split()[1] for line in top.stdout.splitlines()}
+        rows = {name: value for name, value in rows.items() if name in ("burner", "idler")}
+        if set(rows) != {"burner", "idler"}:
+            return None
+        cpu = {name: int(value.rstrip("m")) for name, value in rows.items()}
+        return cpu if cpu["burner"] > 50 else None
+
+    cpu = wait_for(top_millicores, timeout=30, what="kubectl top shows the busy pod")
+    assert cpu["idler"] < 20
     done = cluster.kubectl("delete", "pod", "burner", "idler", "--grace-period=1")
     assert done.returncode == 0, done.stderr
     assert cluster.usage(burner) == {"cpu_millicores": 0, "memory_bytes": 0}

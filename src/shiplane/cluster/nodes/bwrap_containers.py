@@ -201,7 +201,8 @@ class BwrapContainers:
         self.sh = _which("sh")
         self.sandboxes: dict[str, PodSandbox] = {}
         self.instances: dict[str, dict[str, ContainerInstance]] = {}  # pod uid -> name -> live
-        self._cpu_samples: dict[str, tuple[float, float]] = {}
+        # (pod uid, sampler) -> (cpu seconds, monotonic time) of that sampler's previous call
+        self._cpu_samples: dict[tuple[str, str], tuple[float, float]] = {}
 
     # ------------------------------------------------------------------ sandbox
     async def create_sandbox(self, pod: dict, ip: str, forwarder: PortForwarder) -> PodSandbox:
@@ -249,7 +250,8 @@ class BwrapContainers:
                 sandbox.process.stderr.close()
         for instance in instances:
             self.cgroups.remove(instance.cgroup)
-        self._cpu_samples.pop(pod_uid, None)
+        for key in [k for k in self._cpu_samples if k[0] == pod_uid]:
+            del self._cpu_samples[key]
         await asyncio.to_thread(self.rootfs.remove_pod, pod_uid)
 
     # ------------------------------------------------------------------ containers
@@ -352,12 +354,13 @@ class BwrapContainers:
         return process.returncode, output
 
     # ------------------------------------------------------------------ usage
-    def usage(self, pod: dict) -> dict[str, int]:
+    def usage(self, pod: dict, sampler: str = "default") -> dict[str, int]:
         """``{"cpu_millicores", "memory_bytes"}`` of every process of ``pod`` (its containers
         and their children; the sandbox's ``sleep`` is not counted).
 
-        CPU is the CPU time used since the previous call divided by the wall time since then
-        (since the oldest container started, on the first call), in millicores; memory is the
+        CPU is the CPU time used since the previous call by the same ``sampler`` divided by the
+        wall time since then (since the oldest container started, on the first call), in
+        millicores — each sampler (the metrics reporter, a test) has its own window; memory is the
         sum of resident set sizes. Both are 0 for a pod without live processes. Cheap enough
         to call every few seconds (one pass over ``/proc``)."""
         uid = pod["metadata"]["uid"] if "metadata" in pod else pod["uid"]
@@ -366,11 +369,11 @@ class BwrapContainers:
             return {"cpu_millicores": 0, "memory_bytes": 0}
         cpu_seconds, rss = process_tree_usage(roots)
         now = time.monotonic()
-        previous = self._cpu_samples.get(uid)
+        previous = self._cpu_samples.get((uid, sampler))
         if previous is None:
             started = min(i.started for i in self.instances[uid].values())
             previous = (0.0, started)
-        self._cpu_samples[uid] = (cpu_seconds, now)
+        self._cpu_samples[(uid, sampler)] = (cpu_seconds, now)
         elapsed = max(now - previous[1], 1e-3)
         millicores = max(0.0, cpu_seconds - previous[0]) / elapsed * 1000
         return {"cpu_millicores": int(round(millicores)), "memory_bytes": rss}

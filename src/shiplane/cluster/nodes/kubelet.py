@@ -29,6 +29,7 @@ from shiplane.cluster.nodes.node_spec import NodeSpec
 from shiplane.cluster.nodes.pod_worker import PodWorker
 from shiplane.cluster.nodes.usage import (
     RESOLUTION,
+    PodTotalUsage,
     SimulatedUsage,
     UsageSource,
     load_shares,
@@ -70,8 +71,13 @@ class SimulatedNode:
         self._pulls: dict[tuple, asyncio.Task] = {}
         self._images_dirty = False
         self.failed = False
-        self.usage_source: UsageSource = SimulatedUsage(
-            lambda pod: fleet.load.get((pod.get("metadata") or {}).get("uid", "")))
+        # measured pods (process runtime) report what /proc says; simulated ones what they declare
+        self.usage_source: UsageSource
+        if self.runtime.name == "process":
+            self.usage_source = PodTotalUsage(lambda pod: self.runtime.usage(pod, "metrics"))
+        else:
+            self.usage_source = SimulatedUsage(
+                lambda pod: fleet.load.get((pod.get("metadata") or {}).get("uid", "")))
 
     def node_object(self) -> dict:
         s = self.spec

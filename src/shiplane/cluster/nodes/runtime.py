@@ -7,7 +7,7 @@ the node's pod workers and answers for what only it knows::
     class ContainerRuntime(Protocol):
         name: str                                    # "simulated" | "process"
         def new_worker(node, pod) -> PodWorker       # the pod's worker, with its pod IP
-        def usage(pod) -> {"cpu_millicores": int, "memory_bytes": int}
+        def usage(pod, sampler="default") -> {"cpu_millicores": int, "memory_bytes": int}
         def log_reader(worker, container_id) -> LogReader | None
         async def close() -> None                    # kill whatever still runs
 
@@ -65,7 +65,7 @@ class ContainerRuntime(Protocol):
 
     def new_worker(self, node: SimulatedNode, pod: dict) -> PodWorker: ...
 
-    def usage(self, pod: dict) -> dict[str, int]: ...
+    def usage(self, pod: dict, sampler: str = "default") -> dict[str, int]: ...
 
     def log_reader(self, worker: PodWorker, container_id: str) -> LogReader | None: ...
 
@@ -121,7 +121,7 @@ class SimulatedRuntime:
     def new_worker(self, node: SimulatedNode, pod: dict) -> PodWorker:
         return PodWorker(node, pod, node.allocate_ip())
 
-    def usage(self, pod: dict) -> dict[str, int]:
+    def usage(self, pod: dict, sampler: str = "default") -> dict[str, int]:
         cpu = memory = 0
         for container in (pod.get("spec") or {}).get("containers") or []:
             try:
@@ -187,10 +187,11 @@ class ProcessRuntime:
         if allocator is not None:
             allocator.release(worker.pod_ip)
 
-    def usage(self, pod: dict) -> dict[str, int]:
+    def usage(self, pod: dict, sampler: str = "default") -> dict[str, int]:
         """CPU (millicores) and memory (bytes) the pod's processes use now; see
-        :meth:`BwrapContainers.usage` for how they are measured."""
-        return self.containers.usage(pod)
+        :meth:`BwrapContainers.usage` for how they are measured (one CPU window per
+        ``sampler``)."""
+        return self.containers.usage(pod, sampler)
 
     def log_reader(self, worker: PodWorker, container_id: str) -> LogReader | None:
         found = getattr(worker, "log_files", {}).get(container_id)

@@ -42,6 +42,7 @@ __all__ = [
     "NODE_OVERHEAD",
     "RESOLUTION",
     "ContainerUsage",
+    "PodTotalUsage",
     "SimulatedUsage",
     "UsageSource",
     "load_shares",
@@ -137,6 +138,25 @@ class SimulatedUsage:
             result[container["name"]] = ContainerUsage(
                 cpu, behaviour.memory_bytes if behaviour else 0
             )
+        return result
+
+
+class PodTotalUsage:
+    """A :class:`UsageSource` over a runtime that measures whole pods (the process runtime's
+    ``usage(pod) -> {"cpu_millicores", "memory_bytes"}`` from ``/proc``): the pod's total is
+    reported on its first container, as the measurement cannot tell containers apart."""
+
+    def __init__(self, measure: Callable[[Mapping[str, Any]], Mapping[str, int]]) -> None:
+        self.measure = measure
+
+    def usage(self, pod: Mapping[str, Any]) -> Mapping[str, ContainerUsage] | None:
+        containers = (pod.get("spec") or {}).get("containers") or []
+        if not containers:
+            return None
+        measured = self.measure(pod)
+        result = {c["name"]: ContainerUsage(0, 0) for c in containers}
+        result[containers[0]["name"]] = ContainerUsage(int(measured.get("cpu_millicores", 0)),
+                                                       int(measured.get("memory_bytes", 0)))
         return result
 
 
