@@ -1,7 +1,7 @@
 """Job controller core (k8s pkg/controller/job/job_controller_test.go TestControllerSyncJob,
-TestSyncJobPastDeadline, TestPastBackoffLimitOnFailure, TestJobBackoff, TestSyncJobWithJobSuccessPolicy
-condition order; indexed_job_utils_test.go TestCalculateSucceededIndexes, TestFirstPendingIndexes;
-ttlafterfinished_controller_test.go TestTimeLeft)."""
+TestSyncJobPastDeadline, TestPastBackoffLimitOnFailure, TestJobBackoff, and the condition order
+of TestSyncJobWithJobSuccessPolicy; indexed_job_utils_test.go TestCalculateSucceededIndexes,
+TestFirstPendingIndexes; ttlafterfinished_controller_test.go TestTimeLeft)."""
 
 from __future__ import annotations
 

@@ -37,7 +37,8 @@ __all__ = [
     "pod_for_job",
 ]
 
-COMPLETION_INDEX_KEY = "batch.kubernetes.io/job-completion-index"  # batch.JobCompletionIndexAnnotation
+# batch.JobCompletionIndexAnnotation (and, since 1.28, the pod label of the same name)
+COMPLETION_INDEX_KEY = "batch.kubernetes.io/job-completion-index"
 DEFAULT_BACKOFF_LIMIT = 6
 POD_FAILURE_BACKOFF = 10.0  # DefaultJobPodFailureBackOff
 MAX_POD_FAILURE_BACKOFF = 600.0  # MaxJobPodFailureBackOff (10 minutes)
@@ -250,7 +251,6 @@ def _int(value: Any, default: int | None) -> int | None:
 def plan_job(job: Obj, pods: Sequence[Obj], now: datetime) -> JobPlan:
     """One syncJob of the Job ``job`` over the pods it controls."""
     spec = job.get("spec") or {}
-    meta = job.get("metadata") or {}
     prior = dict(job.get("status") or {})
     if job_finished(job):
         return _plan_finished(job, prior, now)
@@ -258,7 +258,6 @@ def plan_job(job: Obj, pods: Sequence[Obj], now: datetime) -> JobPlan:
     events: list[tuple[str, str, str]] = []
     indexed = spec.get("completionMode") == "Indexed"
     completions = _int(spec.get("completions"), None)
-    parallelism = _int(spec.get("parallelism"), 1) or 0
     backoff_limit = _int(spec.get("backoffLimit"), DEFAULT_BACKOFF_LIMIT)
     suspended = bool(spec.get("suspend"))
     requeue: list[float] = []
@@ -289,7 +288,8 @@ def plan_job(job: Obj, pods: Sequence[Obj], now: datetime) -> JobPlan:
         reason, message = target.get("reason"), target.get("message")
     elif failed > backoff_limit or _past_backoff_limit_on_failure(job, active, backoff_limit):
         reason, message = "BackoffLimitExceeded", BACKOFF_MESSAGE
-    elif spec.get("activeDeadlineSeconds") is not None and status.get("startTime") and not suspended:
+    elif (spec.get("activeDeadlineSeconds") is not None and status.get("startTime")
+          and not suspended):
         deadline = parse_time(status["startTime"]) + timedelta(
             seconds=int(spec["activeDeadlineSeconds"]))
         if now >= deadline:
