@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 # System packages: bubblewrap (RUN sandbox, process runtime), skopeo (registry
 # conformance), docker-registry (the CNCF distribution peer), busybox-static
 # (offline base image), git; docker.io because `shiplane build --builder docker`
-# delegates to a Docker engine and its tests start a real private dockerd.
-SYSTEM_PACKAGES=(bubblewrap skopeo docker-registry busybox-static buildah docker.io git ca-certificates)
+# delegates to a Docker engine and its tests start a real private dockerd; chromium
+# because the dashboard's end-to-end tests drive it headless through Playwright
+# (executable_path=/usr/bin/chromium: Playwright never downloads a browser).
+SYSTEM_PACKAGES=(bubblewrap skopeo docker-registry busybox-static buildah docker.io git ca-certificates chromium)
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()
   for pkg in "${SYSTEM_PACKAGES[@]}"; do

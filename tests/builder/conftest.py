@@ -1,76 +1,26 @@
 """Fixtures for the builder tests: a real loopback registry (Debian ``docker-registry``) and
-the busybox/python base images, created once per session and pushed to it with skopeo."""
+the busybox/python base images, created once per session and pushed to it (both fixtures live
+in ``tests/conftest.py``: the process-runtime tests run the same images)."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from shiplane.build import Builder, create_base_images
+from shiplane.build import Builder
 from shiplane.build.images import ImageStore
 from shiplane.build.store import DiskBlobStore, DiskRecordStore, MemoryRecordStore
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``127.0.0.1:<port>`` of a docker-registry (distribution 2.8) with a temp store."""
-    root = tmp_path_factory.mktemp("registry")
-    port = _free_port()
-    config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    process = subprocess.Popen(["/usr/bin/docker-registry", "serve", str(config)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("docker-registry did not start")
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@dataclass
-class BaseImages:
-    state: Path
-    busybox: str
-    python: str
-    registry: str
-
-
-@pytest.fixture(scope="session")
-def base_images(registry: str, tmp_path_factory: pytest.TempPathFactory) -> BaseImages:
-    """busybox and python base images, built once and pushed to ``registry``."""
-    state = tmp_path_factory.mktemp("base-state")
-    results = create_base_images(Builder.at(state), registry=registry, push=True)
-    refs = {r.reference.split("/", 1)[1].split(":")[0]: r.reference for r in results}
-    return BaseImages(state, refs["busybox"], refs["python"], registry)
+def registry(base_image_registry: str) -> str:
+    """``127.0.0.1:<port>`` of the session's docker-registry (``tests/conftest.py``)."""
+    return base_image_registry
 
 
 @pytest.fixture
-def builder(base_images: BaseImages, tmp_path: Path) -> Builder:
+def builder(base_images, tmp_path: Path) -> Builder:  # base_images: tests/conftest.py
     """A builder sharing the session's blobs (base images already local) with its own empty
     layer cache and image references; temp files go under ``tmp_path/work``."""
     blobs = DiskBlobStore(base_images.state / "build" / "blobs")

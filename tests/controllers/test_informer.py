@@ -89,6 +89,31 @@ def test_work_queue_coalesces_keys_and_requeues_after():
     assert asyncio.run(scenario()) == ["a", "b", "c"]
 
 
+def test_a_key_that_requeues_itself_does_not_starve_the_loop():
+    async def scenario() -> int:
+        queue = WorkQueue(ClusterClock(time_scale=1))
+        ticks = 0
+
+        async def busy(key: str) -> None:  # no I/O, re-queued at once (a hot key)
+            queue.add(key)
+
+        async def other() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        queue.add("hot")
+        worker = asyncio.ensure_future(queue.worker(busy))
+        bystander = asyncio.ensure_future(other())
+        await asyncio.sleep(0.2)
+        worker.cancel()
+        bystander.cancel()
+        return ticks
+
+    assert asyncio.run(scenario()) >= 5
+
+
 def test_cluster_clock_runs_time_scale_times_faster():
     clock = ClusterClock(time_scale=60)
     start = clock.now()

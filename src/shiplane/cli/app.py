@@ -40,6 +40,7 @@ COMMAND_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("promote", "promote_cmd", "Promote an image tag between environments through gates; review; audit."),
     ("audit", "audit_cmd", "Who promoted what, where and when (platform repo + sync history)."),
     ("policy", "policy_cmd", "Governance rules: list them, check rendered manifests per environment."),
+    ("ui", "ui_cmd", "Web dashboard: services × environments, runs, live rollouts, promotions, audit."),
 )
 
 

@@ -45,11 +45,25 @@ def up(
     time_scale: float = typer.Option(
         1.0, "--time-scale", help="Cluster clock speed (60: a minute passes in a second)."
     ),
+    service_proxy: bool = typer.Option(
+        True, "--service-proxy/--no-service-proxy",
+        help="Serve each Service port on loopback (ClusterIP 10.a.b.c → 127.a.b.c).",
+    ),
+    ingress_port: int | None = typer.Option(
+        None, "--ingress-port", help="Run the Ingress controller on this loopback port."
+    ),
+    runtime: str | None = typer.Option(
+        None, "--runtime",
+        help="simulated or process (run every node's pods for real in bubblewrap); "
+             "default: each node spec's runtime, else simulated.",
+    ),
     state_dir: Path | None = _STATE,
 ) -> None:
-    """Start the cluster: API server, controllers, scheduler and simulated nodes."""
+    """Start the cluster: API server, controllers, scheduler, simulated nodes, Service proxy."""
     info = cluster_up(
-        _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale
+        _state_dir(state_dir), name, port, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
+        service_proxy=service_proxy, ingress_port=ingress_port,
+        runtime=runtime,
     )
     typer.echo(f"cluster {info.name} running at {info.url} (pid {info.pid})")
     typer.echo(f"kubeconfig: {info.kubeconfig}")
@@ -132,3 +146,21 @@ def node_recover(node: str = typer.Argument(..., help="Node name (kubectl get no
     """Restart NODE's kubelet: it posts Ready again and its unreachable taints are removed."""
     _node_failed(node, False, name, state_dir)
     typer.echo(f"node/{node} recovered")
+@app.command("port-forward")
+def port_forward(
+    target: str = typer.Argument(..., help="svc/NAME, pod/NAME or a pod name."),
+    ports: list[str] = typer.Argument(..., help="LOCAL:REMOTE, PORT or :REMOTE (repeatable)."),
+    namespace: str = typer.Option("default", "--namespace", help="Namespace of the target."),
+    kubeconfig: Path | None = typer.Option(
+        None, "--kubeconfig", help="Use this kubeconfig instead of the cluster's own."
+    ),
+    name: str = _NAME,
+    state_dir: Path | None = _STATE,
+) -> None:
+    """Forward local loopback ports to a pod, or to one pod of a Service, until Ctrl-C."""
+    from shiplane.cluster.network.forwarder import run_forward
+
+    if kubeconfig is None:
+        kubeconfig = cluster_status(_state_dir(state_dir), name).kubeconfig
+    run_forward(kubeconfig, namespace, target, ports,
+                lambda local, remote: typer.echo(f"Forwarding from 127.0.0.1:{local} -> {remote}"))

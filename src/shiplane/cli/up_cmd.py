@@ -39,6 +39,8 @@ def up(
     typer.echo(f"git:        {state.git_url}/<service>.git (a push to main runs the pipeline)")
     for name, endpoint in sorted(state.parts.items()):
         typer.echo(f"{name + ':':<11} {endpoint}")
+    if state.web_url:
+        typer.echo(f"dashboard:  {state.web_url} (shiplane ui add-user NAME for a token)")
     typer.echo(f"logs:       {log_dir(folder)}")
 
 

@@ -9,9 +9,13 @@ process). Informers start first; controllers begin once every informer has liste
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import shutil
+import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -30,10 +34,21 @@ from shiplane.cluster.controllers.node_lifecycle import NodeLifecycleController
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
 from shiplane.cluster.controllers.scheduler import Scheduler
 from shiplane.cluster.controllers.serviceaccount import ServiceAccountController
-from shiplane.cluster.nodes.images import ImagePuller, RoleCredentials
+from shiplane.cluster.network.endpoint_table import EndpointTable
+from shiplane.cluster.network.ingress_controller import IngressController
+from shiplane.cluster.network.service_proxy import ServiceProxy
+from shiplane.cluster.nodes.images import ContentStore, ImagePuller, RoleCredentials
 from shiplane.cluster.nodes.kubelet import NodeFleet
+from shiplane.cluster.nodes.kubelet_server import KubeletServer
 from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs
-from shiplane.errors import ClusterError
+from shiplane.cluster.nodes.pod_worker import PodWorker
+from shiplane.cluster.nodes.runtime import (
+    RUNTIMES,
+    ContainerRuntime,
+    ProcessRuntime,
+    SimulatedRuntime,
+)
+from shiplane.errors import ClusterError, UsageError
 
 __all__ = ["ControlPlane", "ControlPlaneOptions", "ControlPlaneRunner", "run_control_plane"]
 
@@ -48,7 +63,30 @@ class ControlPlaneOptions:
     registry_client_options: dict = field(default_factory=dict)
     max_connections: int = 16
     kubeconfig: Path | None = None  # credentials for an HTTPS API server (else plain HTTP)
+    service_proxy: bool = False  # serve each Service port on loopback (shiplane.cluster.network)
+    ingress_port: int | None = None  # the Ingress controller's loopback HTTP port
+    # "process": every node runs pods for real (else each node spec's own ``runtime``)
+    runtime: str | None = None
+    # blobs, unpacked images, pod root filesystems and container logs of process nodes
+    # (default: a fresh world-searchable folder under the system temp dir)
+    runtime_dir: Path | None = None
+    kubelet_port: int = 0  # the kubelet API (containerLogs) on 127.0.0.1; 0 = any free port
     clock_epoch: float | None = None  # the API server's clock epoch (shiplane.cluster.clock)
+
+
+RUNTIME_DIR_PREFIX = "shiplane-runtime-"
+
+
+def _remove_orphaned_runtime_dirs() -> None:
+    """Temp runtime folders whose control plane process died without stopping (SIGKILL)."""
+    for folder in Path(tempfile.gettempdir()).glob(RUNTIME_DIR_PREFIX + "*"):
+        try:
+            pid = int((folder / "owner.pid").read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            continue  # no owner file (yet), or not ours to judge
 
 
 class ControlPlane:
@@ -62,7 +100,26 @@ class ControlPlane:
         self.clock = ClusterClock(self.options.time_scale, self.options.clock_epoch)
         self.recorder = EventRecorder(self.api, self.clock)
         self.ctx = Context(self.api, self.clock, self.recorder)
-        self.puller = ImagePuller(role_credentials=self.options.role_credentials,
+        nodes = self.options.nodes
+        if self.options.runtime is not None:
+            if self.options.runtime not in RUNTIMES:
+                raise UsageError(f"runtime must be one of {', '.join(RUNTIMES)}, "
+                                 f"not {self.options.runtime!r}")
+            nodes = [replace(spec, runtime=self.options.runtime) for spec in nodes]
+        runtimes: dict[str, ContainerRuntime] = {"simulated": SimulatedRuntime()}
+        store = ContentStore()
+        self._own_runtime_dir: str | None = None
+        if any(spec.runtime == "process" for spec in nodes):
+            directory = self.options.runtime_dir
+            if directory is None:
+                _remove_orphaned_runtime_dirs()
+                self._own_runtime_dir = tempfile.mkdtemp(prefix=RUNTIME_DIR_PREFIX)
+                directory = Path(self._own_runtime_dir)
+                (directory / "owner.pid").write_text(str(os.getpid()))
+            store = ContentStore(directory=directory / "blobs")
+            runtimes["process"] = ProcessRuntime(directory, store)
+        self.runtimes = runtimes
+        self.puller = ImagePuller(store, role_credentials=self.options.role_credentials,
                                   client_options=self.options.registry_client_options)
         self.controllers = [
             DeploymentController(self.ctx),
@@ -77,10 +134,24 @@ class ControlPlane:
             JobController(self.ctx),
             NamespaceController(self.ctx),
         ]
-        self.fleet = NodeFleet(self.ctx, self.options.nodes, self.puller)
+        self.fleet = NodeFleet(self.ctx, nodes, self.puller, runtimes)
+        self.kubelet_server: KubeletServer | None = None
+        self.service_proxy: ServiceProxy | None = None
+        self.ingress: IngressController | None = None
+        if self.options.service_proxy or self.options.ingress_port is not None:
+            table = EndpointTable(self.ctx)
+            if self.options.service_proxy:
+                self.service_proxy = ServiceProxy(self.ctx, table)
+            if self.options.ingress_port is not None:
+                self.ingress = IngressController(self.ctx, table, self.options.ingress_port)
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
+        if self.ingress is not None:
+            self.ingress.bind()
+        self.kubelet_server = KubeletServer(self.fleet, self.options.kubelet_port)
+        await self.kubelet_server.start()
+        self.fleet.kubelet_port = self.kubelet_server.port
         await self.fleet.register()
         for informer in self.ctx.informers.values():
             self._tasks.append(asyncio.ensure_future(informer.run()))
@@ -89,16 +160,32 @@ class ControlPlane:
         self._tasks.append(asyncio.ensure_future(self.fleet.run()))
         for controller in self.controllers:
             self._tasks.append(asyncio.ensure_future(controller.run()))
+        for component in (self.service_proxy, self.ingress):
+            if component is not None:
+                self._tasks.append(asyncio.ensure_future(component.run()))
+
+    def usage(self, pod: dict) -> dict[str, int]:
+        """``{"cpu_millicores", "memory_bytes"}`` of a pod from its node's runtime (measured
+        for process pods, declared for simulated ones); see ``shiplane.cluster.nodes.runtime``."""
+        return self.fleet.usage(pod)
 
     async def stop(self) -> None:
+        worker_tasks = []
         for worker_set in (node.workers.values() for node in self.fleet.nodes.values()):
             for worker in list(worker_set):
-                for task in [worker.main, *worker.tasks]:
-                    if task is not None:
-                        task.cancel()
+                PodWorker.discard(worker)
+                worker_tasks += [t for t in [worker.main, *worker.tasks] if t is not None]
+        with contextlib.suppress(asyncio.TimeoutError):  # cancelled workers unwind first
+            await asyncio.wait_for(asyncio.gather(*worker_tasks, return_exceptions=True), 5)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for runtime in self.runtimes.values():
+            await runtime.close()
+        if self.kubelet_server is not None:
+            await self.kubelet_server.stop()
+        if self._own_runtime_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, self._own_runtime_dir, True)
         await self.api.close()
         await asyncio.to_thread(self.puller.close)
 
@@ -174,16 +261,22 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 def run_control_plane(api_url: str, options: ControlPlaneOptions | None = None) -> None:
     """Block running the control plane (the ``shiplane cluster up`` process); Ctrl-C stops."""
 
+    planes: list[ControlPlane] = []
+
     async def main() -> None:
-        plane = ControlPlane(api_url, options)
-        await plane.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await plane.stop()
+        planes.append(ControlPlane(api_url, options))
+        await planes[0].start()
+        await asyncio.Event().wait()
 
     loop = _new_loop()
     try:
         loop.run_until_complete(main())
     finally:
+        # SIGTERM/Ctrl-C arrive as exceptions out of the loop: stop here, so the process
+        # runtime's containers are stopped and its folder removed
+        if planes:
+            try:
+                loop.run_until_complete(asyncio.wait_for(planes[0].stop(), 15))
+            except Exception as exc:  # a stop that fails must not hide why we exit
+                log.warning("control plane stop: %s", exc)
         loop.close()

@@ -28,6 +28,7 @@ class StackState:
     nodes: int = 3
     time_scale: float = 1.0
     parts: dict[str, str] = field(default_factory=dict)  # optional part -> endpoint
+    web_url: str = ""  # the dashboard (python -m shiplane.web), "" if it did not start
 
     @property
     def registry_port(self) -> int:

@@ -8,7 +8,9 @@ It runs, on loopback ports, each on its own threads:
 * the local git server whose pushes to ``main`` run the pipeline (runs in
   ``<state>/workspace.db``, repos in ``<state>/git``), pushing to this registry;
 * the optional parts of ``parts.OPTIONAL_PARTS`` that are enabled (e.g. the GitOps
-  controller with its webhook when ``--platform`` names a platform repo).
+  controller with its webhook when ``--platform`` names a platform repo);
+* the web dashboard as a child process (``python -m shiplane.web``: the web layer sits
+  above the stack, which starts it by module name and never imports it).
 
 It writes ``clusters/default/{apiserver.pid,endpoint,kubeconfig}`` (so ``deploy``
 finds the embedded cluster as it finds ``cluster up``'s) and then the stack state
@@ -22,8 +24,14 @@ import argparse
 import logging
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
+
+import httpx
 
 from shiplane.config import StackState, Workspace, find_config, load_workspace, write_stack_state
 from shiplane.stack.parts import OPTIONAL_PARTS, PartContext
@@ -39,6 +47,37 @@ def _workspace(state_dir: Path) -> Workspace:
     return workspace.model_copy(update={"state_dir": state_dir})
 
 
+def _start_dashboard(state_dir: Path, port: int, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """The dashboard child process and its URL, once it answers (or raise)."""
+    if not port:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+    with open(log_path, "ab") as out:
+        child = subprocess.Popen([sys.executable, "-m", "shiplane.web", "--state-dir",
+                                  str(state_dir), "--port", str(port)],
+                                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and child.poll() is None:
+        try:
+            if httpx.get(url + "/api/whoami", timeout=1).status_code == 200:
+                return child, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    child.kill()
+    raise RuntimeError(f"the dashboard did not start on port {port} (see {log_path})")
+
+
+def _stop_child(child: subprocess.Popen) -> None:
+    child.terminate()
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shiplane-stack")
     parser.add_argument("--state-dir", type=Path, required=True)
@@ -49,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--git-port", type=int, default=0)
     for part in OPTIONAL_PARTS:
         part.add_options(parser)
+    parser.add_argument("--web-port", type=int, default=0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -106,13 +146,17 @@ def main(argv: list[str] | None = None) -> int:
             started = part.start(context)
             stopping.append(started.stop)
             endpoints[part.name] = started.endpoint
+        dashboard, web_url = _start_dashboard(state_dir, args.web_port,
+                                              state_dir / "stack" / "logs" / "web.log")
+        stopping.append(lambda: _stop_child(dashboard))
+        log.info("dashboard serving at %s", web_url)
 
         (cluster_dir / "endpoint").write_text(apiserver.url)
         (cluster_dir / "apiserver.pid").write_text(str(os.getpid()))
         write_stack_state(state_dir, StackState(
             pid=os.getpid(), registry=registry.host, api_url=apiserver.url,
             kubeconfig=str(kubeconfig), git_url=pipeline.url, nodes=args.nodes,
-            time_scale=args.time_scale, parts=endpoints,
+            time_scale=args.time_scale, parts=endpoints, web_url=web_url,
         ))
         log.info("stack ready")
         stop.wait()

@@ -8,7 +8,8 @@
 
 Everything runs in this process (API server and control plane on background threads); the
 control plane reaches the API server only over HTTP. ``kubectl`` runs the real kubectl binary
-against the cluster's kubeconfig.
+against the cluster's kubeconfig. ``runtime="process"`` runs every node's pods for real
+(bubblewrap); :meth:`EmbeddedCluster.usage` reads a pod's CPU/memory from its node's runtime.
 """
 
 from __future__ import annotations
@@ -36,12 +37,17 @@ class EmbeddedCluster:
         time_scale: float = 1.0,
         role_credentials: RoleCredentials | None = None,
         directory: Path | None = None,
+        runtime: str | None = None,
+        service_proxy: bool = False,
+        ingress_port: int | None = None,
     ) -> None:
         specs = default_node_specs(nodes) if isinstance(nodes, int) else list(nodes)
         # one clock for the API server and the control plane: timestamps agree at any scale
         self.clock = ClusterClock(time_scale)
         self.options = ControlPlaneOptions(nodes=specs, time_scale=time_scale,
-                                           role_credentials=role_credentials,
+                                           role_credentials=role_credentials, runtime=runtime,
+                                           service_proxy=service_proxy,
+                                           ingress_port=ingress_port,
                                            clock_epoch=self.clock.epoch)
         self.apiserver = ApiServerRunner(clock=self.clock)
         self.control_plane: ControlPlaneRunner | None = None
@@ -63,8 +69,20 @@ class EmbeddedCluster:
             self._tmp.cleanup()
 
     @property
+    def ingress_port(self) -> int | None:
+        """The Ingress controller's bound port (``ingress_port=0`` picks a free one)."""
+        plane = self.control_plane.plane if self.control_plane else None
+        return plane.ingress.port if plane is not None and plane.ingress is not None else None
+
+    @property
     def url(self) -> str:
         return self.apiserver.url
+
+    def usage(self, pod: dict) -> dict[str, int]:
+        """``{"cpu_millicores", "memory_bytes"}`` of ``pod`` (a Pod object) from its runtime."""
+        assert self.control_plane is not None and self.control_plane.plane is not None
+        plane = self.control_plane.plane
+        return self.control_plane.call(lambda: _usage(plane, pod))
 
     def client(self) -> KubeClient:
         return KubeClient.from_kubeconfig(self.kubeconfig)
@@ -82,3 +100,7 @@ class EmbeddedCluster:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+async def _usage(plane, pod: dict) -> dict[str, int]:
+    return plane.usage(pod)

@@ -93,3 +93,14 @@ def embedded_cluster() -> Iterator[EmbeddedCluster]:
 
     with EmbeddedCluster(nodes=3, time_scale=30) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def embedded_process_cluster() -> Iterator[EmbeddedCluster]:
+    """An embedded cluster whose 2 nodes run pods for real (the process runtime: images
+    unpacked, processes in bubblewrap, loopback pod IPs, real probes and logs), one per test
+    module, on a clock 10x faster (a 30 s grace period lasts 3 s, back-offs 1 s, 2 s...)."""
+    from shiplane.testing.cluster import EmbeddedCluster  # imported lazily: web servers
+
+    with EmbeddedCluster(nodes=2, time_scale=10, runtime="process") as cluster:
+        yield cluster

@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from shiplane.cluster.apiserver import discovery
 from shiplane.cluster.apiserver.backend import ApiBackend, DeleteOptions
@@ -35,6 +36,7 @@ from shiplane.cluster.apiserver.authz import StoredRBAC, answer_review
 from shiplane.cluster.apiserver.eviction import evict
 from shiplane.cluster.apiserver.metrics import METRICS_PREFIX, MetricsStore, metrics_endpoint
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
+from shiplane.cluster.apiserver.podlogs import pod_log
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
 from shiplane.cluster.apiserver.watch import WatchHub, WatchRequest
@@ -46,6 +48,7 @@ from shiplane.cluster.apiserver.writes import (
     warned,
 )
 from shiplane.cluster.auth import AuthMiddleware, Authenticators, ServiceAccountTokens
+from shiplane.cluster.network.port_forward import serve_port_forward
 from shiplane.cluster.openapi import OpenAPIService, ResourceEntry, openapi_routes
 from shiplane.cluster.resources.registry import ResourceType
 from shiplane.cluster.store.errors import (
@@ -190,7 +193,7 @@ class _Handlers:
         if info.name is None:
             return await self._collection(request, info)
         handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction,
-                   "token": self._token, "finalize": self._finalize}.get(
+                   "token": self._token, "log": self._log, "finalize": self._finalize}.get(
             info.subresource or "", self._item
         )
         return await handler(request, info)
@@ -358,6 +361,24 @@ class _Handlers:
             "status": {"token": token, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")},
         }, 201)
 
+    async def port_forward(self, websocket: WebSocket) -> None:
+        """``pods/portforward`` over WebSocket (kubectl 1.30+ tunnels SPDY inside it)."""
+        namespace, name = websocket.path_params["namespace"], websocket.path_params["name"]
+        pods = self.backend.registry.lookup("", "v1", "pods")
+        try:
+            pod = self.backend.get(pods, namespace, name).copy()
+        except ApiError as exc:
+            await websocket.send_denial_response(_status_response(exc))
+            return
+        await serve_port_forward(websocket, pod)
+
+    async def _log(self, request: Request, info: RequestInfo) -> Response:
+        """``pods/log``: proxied to the pod's kubelet (:mod:`.podlogs`)."""
+        if request.method != "GET":
+            raise MethodNotAllowed()
+        return await pod_log(self.backend, info.namespace or "", info.name or "",
+                             request.query_params)
+
     async def _eviction(self, request: Request, info: RequestInfo) -> Response:
         if request.method != "POST":
             raise MethodNotAllowed()
@@ -503,6 +524,7 @@ def build_app(
         Route("/api", h.api_root),
         Route("/api/v1", h.core_resources),
         Route("/api/v1/{path:path}", h.core, methods=all_methods),
+        WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/portforward", h.port_forward),
         Route("/apis", h.apis_root),
         Route("/apis/{group}", h.group_info),
         Route("/apis/{group}/{version}", h.group_resources),

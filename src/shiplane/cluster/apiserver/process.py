@@ -104,13 +104,20 @@ def cluster_up(
     nodes: int = 3,
     node_spec: Path | None = None,
     time_scale: float = 1.0,
+    service_proxy: bool = True,
+    ingress_port: int | None = None,
+    runtime: str | None = None,
 ) -> ClusterInfo:
     """Start the API server for cluster ``name`` (no-op when it already runs), then the
-    control plane (controllers, scheduler, ``nodes`` simulated nodes) against it."""
+    control plane (controllers, scheduler, ``nodes`` simulated nodes, the Service proxy and,
+    with ``ingress_port``, the Ingress controller) against it.
+    ``runtime="process"`` makes every node run its pods for real."""
     # controllers and simulated nodes: shiplane.cluster.control_plane_process (issue 7)
     from shiplane.cluster.control_plane_process import control_plane_options, spawn_control_plane
 
-    control_plane_options(nodes, node_spec, time_scale)  # a bad node spec starts nothing
+    control_plane_options(nodes, node_spec, time_scale, runtime=runtime,
+                          service_proxy=service_proxy,
+                          ingress_port=ingress_port)  # bad input: no start
     info = cluster_status(state_dir, name)
     if info.running:
         if port and info.url and not info.url.endswith(f":{port}"):
@@ -173,7 +180,9 @@ def cluster_up(
                             user="admin")
     write_private(directory / "kubeconfig", admin.encode())
     spawn_control_plane(directory, url, nodes=nodes, node_spec=node_spec, time_scale=time_scale,
-                        kubeconfig=directory / "kubeconfig", clock_epoch=epoch)
+                        kubeconfig=directory / "kubeconfig", runtime=runtime,
+                        service_proxy=service_proxy, ingress_port=ingress_port,
+                        clock_epoch=epoch)
     return ClusterInfo(name, directory, True, process.pid, url)
 
 

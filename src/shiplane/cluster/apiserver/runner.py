@@ -133,6 +133,7 @@ class ApiServerRunner:
             log_level="warning",
             lifespan="on",
             timeout_graceful_shutdown=2,
+            ws="wsproto",  # pods/portforward: lenient about kubectl's "SPDY/3.1+..." subprotocol
             access_log=False,
             **self.tls_options(),
         )

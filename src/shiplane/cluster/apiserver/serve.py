@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             log_level="info",
             access_log=False,
             timeout_graceful_shutdown=2,
+            ws="wsproto",  # pods/portforward: lenient about kubectl's "SPDY/3.1+..." subprotocol
         )
     finally:
         store.close()

@@ -15,8 +15,9 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
-__all__ = ["PeerCertH11Protocol", "peer_certificate"]
+__all__ = ["PeerCertH11Protocol", "PeerCertWSProtocol", "peer_certificate"]
 
 
 def peer_certificate(scope: dict[str, Any]) -> bytes | None:
@@ -24,9 +25,32 @@ def peer_certificate(scope: dict[str, Any]) -> bytes | None:
     return ((scope.get("extensions") or {}).get("tls") or {}).get("client_cert_der")
 
 
+def _with_peer_certificate(inner: Any, der: bytes | None) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        extensions = dict(scope.get("extensions") or {})
+        extensions["tls"] = {"client_cert_der": der}
+        scope["extensions"] = extensions
+        await inner(scope, receive, send)
+
+    return app
+
+
+class PeerCertWSProtocol(WSProtocol):
+    """The WebSocket side (``pods/portforward``): uvicorn hands an upgraded connection to a new
+    protocol object that calls the app directly, so it needs the certificate added too."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            self.app = _with_peer_certificate(self.app, ssl_object.getpeercert(binary_form=True))
+
+
 class PeerCertH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.ws_protocol_class is not None:
+            self.ws_protocol_class = PeerCertWSProtocol
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
         if ssl_object is None:

@@ -75,6 +75,7 @@ RESOURCES = {
     "PodDisruptionBudget": Resource("policy", "v1", "poddisruptionbudgets"),
     "HorizontalPodAutoscaler": Resource("autoscaling", "v2", "horizontalpodautoscalers"),
     "Job": Resource("batch", "v1", "jobs"),
+    "Ingress": Resource("networking.k8s.io", "v1", "ingresses"),
 }
 
 MERGE = "application/merge-patch+json"

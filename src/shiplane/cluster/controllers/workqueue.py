@@ -58,6 +58,9 @@ class WorkQueue:
                 self._processing.discard(key)
                 if key in self._dirty:
                     self._queue.put_nowait(key)
+            # Queue.get does not suspend while keys are waiting: a key that re-queues itself
+            # at once (and does no I/O) would otherwise starve every other task on the loop.
+            await asyncio.sleep(0)
 
     def __len__(self) -> int:
         return self._queue.qsize()

@@ -8,6 +8,7 @@ it inputs (image ready, pull failed, started, exited, killed, back-off...) and
     PodInitializing --init done--> ContainerCreating --image failure--> ErrImagePull
         ErrImagePull --in back-off--> ImagePullBackOff --retry--> ContainerCreating
     ContainerCreating --started--> Running --exited/killed--> Terminated
+    ContainerCreating --config error--> CreateContainerConfigError
     Terminated --restart now--> Running            (first restart is immediate, as upstream)
     Terminated --in back-off--> CrashLoopBackOff --restart--> Running
 
@@ -51,6 +52,7 @@ class Phase(enum.Enum):
     RUNNING = "Running"
     TERMINATED = "Terminated"
     CRASH_LOOP_BACKOFF = "CrashLoopBackOff"
+    CREATE_CONFIG_ERROR = "CreateContainerConfigError"
 
 
 class Input(enum.Enum):
@@ -64,6 +66,7 @@ class Input(enum.Enum):
     EXITED = "exited"
     KILLED = "killed"
     RESTART_BACKOFF = "restart-backoff"
+    CONFIG_ERROR = "config-error"  # the container's config cannot be made (env source...)
 
 
 _WAITING_FOR_IMAGE = (
@@ -83,6 +86,7 @@ TRANSITIONS: dict[Phase, dict[Input, Phase]] = {
             Input.INVALID_IMAGE: Phase.INVALID_IMAGE_NAME,
             Input.RETRY: Phase.CREATING,
             Input.STARTED: Phase.RUNNING,
+            Input.CONFIG_ERROR: Phase.CREATE_CONFIG_ERROR,
         }
         for phase in _WAITING_FOR_IMAGE
     },

@@ -11,6 +11,10 @@ simulated pull time counts every layer it did not have (``pull_duration``).
 In private-cluster mode a node reaches registries only through its configured endpoint (the
 guide's VPC interface endpoint): an image on any other host fails as unreachable.
 Failures become :class:`ImagePullFailed` with the message the kubelet puts in its event.
+
+A content store made with a ``directory`` also keeps the blobs' bytes there
+(``<directory>/sha256/<hex>``): the process runtime unpacks layers from it. Without one (the
+default, simulated nodes only) blobs are verified and dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shiplane.errors import ClusterError
 from shiplane.registry.client import RegistryClient
@@ -43,6 +48,9 @@ class PulledImage:
     digest: str
     size: int
     layer_sizes: tuple[int, ...]
+    config_digest: str = ""
+    layer_digests: tuple[str, ...] = ()
+    layer_media_types: tuple[str, ...] = ()
 
 
 @dataclass
@@ -52,6 +60,18 @@ class ContentStore:
     blobs: dict[str, int] = field(default_factory=dict)  # digest -> size
     nodes: dict[str, dict[str, PulledImage]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    directory: Path | None = None  # keep blob bytes here (process runtime)
+
+    def blob_path(self, digest: str) -> Path:
+        if self.directory is None:
+            raise ClusterError("this content store keeps no blob bytes (no directory)")
+        algorithm, _, hexdigest = digest.partition(":")
+        return self.directory / algorithm / hexdigest
+
+    def has_blob(self, digest: str) -> bool:
+        if digest not in self.blobs:
+            return False
+        return self.directory is None or self.blob_path(digest).exists()
 
     def image_on(self, node: str, reference: str) -> PulledImage | None:
         return self.nodes.get(node, {}).get(reference)
@@ -147,9 +167,14 @@ class ImagePuller:
                 manifest = parse_manifest(response.data, response.media_type)
             blobs = ([manifest.config] if manifest.config else []) + list(manifest.layers)
             for blob in blobs:
-                if blob.digest in self.store.blobs:
+                if self.store.has_blob(blob.digest):
                     continue  # shared content store: already downloaded and verified
-                client.pull_blob(ref.repository, blob.digest)
+                if self.store.directory is not None:
+                    dest = self.store.blob_path(blob.digest)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    client.pull_blob(ref.repository, blob.digest, dest)
+                else:
+                    client.pull_blob(ref.repository, blob.digest)
                 with self.store.lock:
                     self.store.blobs[blob.digest] = blob.size
         except RegistryApiError as exc:
@@ -159,7 +184,10 @@ class ImagePuller:
         except RegistryError as exc:
             raise ImagePullFailed(f'failed to pull and unpack image "{image}": {exc}') from None
         sizes = tuple(layer.size for layer in manifest.layers)
-        pulled = PulledImage(image, response.digest, sum(sizes), sizes)
+        pulled = PulledImage(image, response.digest, sum(sizes), sizes,
+                             manifest.config.digest if manifest.config else "",
+                             tuple(layer.digest for layer in manifest.layers),
+                             tuple(layer.media_type for layer in manifest.layers))
         return pulled
 
 

@@ -4,7 +4,8 @@
 hostname/zone/instance-type/os/arch, taints, Ready/MemoryPressure/DiskPressure/PIDPressure
 conditions with the kubelet's reasons), renews each node's Lease in ``kube-node-lease`` every
 10 cluster seconds (staggered), and routes the shared pod informer's events to the node named in
-``spec.nodeName``. A :class:`SimulatedNode` runs a :class:`PodWorker` per pod, shares one
+``spec.nodeName``. A :class:`SimulatedNode` runs a pod worker per pod (made by the node's
+:class:`~shiplane.cluster.nodes.runtime.ContainerRuntime`: simulated or process), shares one
 :class:`ImagePuller` (content store) with its neighbours, dedupes concurrent pulls of the same
 image, and publishes pulled images in ``status.images`` (the scheduler's ImageLocality input).
 """
@@ -14,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
 
 from shiplane.cluster.controllers.api import AsyncApi, ControllerApiError
 from shiplane.cluster.controllers.base import Context
 from shiplane.cluster.controllers.clock import ClusterClock
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.container_log import LogUnavailable, pick_instance
 from shiplane.cluster.decisions.image_pull import pull_duration
 from shiplane.cluster.nodes.images import ImagePuller, PulledImage
 from shiplane.cluster.nodes.node_spec import NodeSpec
@@ -31,6 +34,8 @@ from shiplane.cluster.nodes.usage import (
     load_shares,
     metrics_report,
 )
+from shiplane.cluster.nodes.runtime import ContainerRuntime, LogReader, SimulatedRuntime
+from shiplane.errors import ClusterError
 
 __all__ = ["FAILED_ANNOTATION", "NodeFleet", "SimulatedNode"]
 
@@ -58,6 +63,7 @@ class SimulatedNode:
         self.clock: ClusterClock = fleet.clock
         self.recorder: EventRecorder = fleet.recorder
         self.images = fleet.puller.store
+        self.runtime: ContainerRuntime = fleet.runtime_for(spec)
         self.address = f"10.0.{index // 250}.{index % 250 + 2}"
         self.workers: dict[str, PodWorker] = {}
         self._next_ip = 2
@@ -76,6 +82,7 @@ class SimulatedNode:
             "topology.kubernetes.io/zone": s.zone,
             "node.kubernetes.io/instance-type": s.instance_type,
             "type": "shiplane-simulated",
+            "shiplane.dev/runtime": self.runtime.name,
             **s.labels,
         }
         resources = {"cpu": s.cpu, "memory": s.memory, "pods": str(s.pods),
@@ -105,8 +112,10 @@ class SimulatedNode:
                 ],
                 "addresses": [{"type": "InternalIP", "address": self.address},
                               {"type": "Hostname", "address": s.name}],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": self.fleet.kubelet_port}},
                 "nodeInfo": {"kubeletVersion": "v1.31.0-shiplane", "containerRuntimeVersion":
-                             "shiplane-sim://1.0", "operatingSystem": "linux",
+                             "shiplane-sim://1.0" if self.runtime.name == "simulated"
+                             else "shiplane-process://1.0", "operatingSystem": "linux",
                              "architecture": "amd64", "osImage": "shiplane simulated node",
                              "kernelVersion": "", "kubeProxyVersion": "", "machineID": "",
                              "systemUUID": "", "bootID": ""},
@@ -222,9 +231,7 @@ class SimulatedNode:
             return  # a stopped kubelet sees nothing; it catches up in _recover
         if etype == "DELETED":
             if worker is not None:
-                for task in [worker.main, *worker.tasks]:
-                    if task is not None:
-                        task.cancel()
+                worker.discard()
                 del self.workers[uid]
             return
         if pod["metadata"].get("deletionTimestamp"):
@@ -234,7 +241,7 @@ class SimulatedNode:
             asyncio.ensure_future(worker.terminate(pod))
             return
         if worker is None and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
-            worker = PodWorker(self, pod, self.allocate_ip())
+            worker = self.runtime.new_worker(self, pod)
             self.workers[uid] = worker
             worker.start()
 
@@ -271,11 +278,14 @@ class SimulatedNode:
 
 
 class NodeFleet:
-    def __init__(self, ctx: Context, specs: list[NodeSpec], puller: ImagePuller) -> None:
+    def __init__(self, ctx: Context, specs: list[NodeSpec], puller: ImagePuller,
+                 runtimes: Mapping[str, ContainerRuntime] | None = None) -> None:
         self.api = ctx.api
         self.clock = ctx.clock
         self.recorder = ctx.recorder
         self.puller = puller
+        self.runtimes = dict(runtimes or {"simulated": SimulatedRuntime()})
+        self.kubelet_port = 0  # the kubelet API server's port, once started
         self.nodes = {spec.name: SimulatedNode(spec, i, self) for i, spec in enumerate(specs)}
         self.pods = ctx.informer("Pod")
         self.pods.add_handler(self._on_pod)
@@ -291,6 +301,39 @@ class NodeFleet:
         if sim is not None and etype != "DELETED":
             annotations = node["metadata"].get("annotations") or {}
             sim.set_failed(annotations.get(FAILED_ANNOTATION, "false") == "true")
+
+    def runtime_for(self, spec: NodeSpec) -> ContainerRuntime:
+        runtime = self.runtimes.get(spec.runtime)
+        if runtime is None:
+            raise ClusterError(f"node {spec.name}: runtime {spec.runtime!r} is not available",
+                               hint="the control plane needs a runtime directory for 'process'")
+        return runtime
+
+    def log_reader(self, namespace: str, pod: str, container: str, previous: bool) -> LogReader:
+        """The kubelet API's container log lookup (:class:`PodLogSource`); a pod recreated
+        under the same name wins over the one still terminating."""
+        found = [(worker.terminating, node, worker) for node in self.nodes.values()
+                 for worker in node.workers.values()
+                 if worker.ns == namespace and worker.name == pod]
+        if not found:
+            raise LookupError(f'pod "{pod}" not found')
+        _, node, worker = min(found, key=lambda item: item[0])
+        record = worker.records.get(container)
+        if record is None:
+            raise LookupError(f'container "{container}" not found in pod "{pod}"')
+        cid = pick_instance(record.api_status(), container, pod, previous)
+        reader = node.runtime.log_reader(worker, cid)
+        if reader is None:
+            raise LogUnavailable(f'container "{container}" in pod "{pod}" is not available')
+        return reader
+
+    def usage(self, pod: dict) -> dict[str, int]:
+        """CPU millicores and memory bytes of ``pod`` from its node's runtime (zeros when the
+        pod is on no node of this fleet)."""
+        node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")
+        if node is None:
+            return {"cpu_millicores": 0, "memory_bytes": 0}
+        return node.runtime.usage(pod)
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
         node = self.nodes.get((pod.get("spec") or {}).get("nodeName") or "")

@@ -15,6 +15,7 @@ A spec file is YAML (or JSON) with a list of node groups::
         pullBandwidth: 50Mi          # bytes per second for image layers
         role: eks-node-role          # the registry principal the node pulls as
         privateEndpoint: 127.0.0.1:5000   # private cluster: pull only through this host
+        runtime: process             # simulated (default) or process: run images for real
 
 Without a file, ``N`` nodes ``shiplane-worker-<i>`` (4 CPU, 16Gi, 110 pods, 100Mi/s) are spread
 over zones ``zone-a``, ``zone-b``, ``zone-c``.
@@ -36,7 +37,8 @@ from shiplane.errors import UsageError
 __all__ = ["NodeSpec", "default_node_specs", "load_node_specs"]
 
 _KEYS = {"count", "namePrefix", "cpu", "memory", "pods", "zone", "instanceType", "labels",
-         "taints", "pullBandwidth", "role", "privateEndpoint"}
+         "taints", "pullBandwidth", "role", "privateEndpoint", "runtime"}
+RUNTIMES = ("simulated", "process")
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,14 @@ class NodeSpec:
     pull_bandwidth: float = 100 * 2**20
     role: str = ""
     private_endpoint: str | None = None
+    runtime: str = "simulated"
 
 
-def default_node_specs(count: int, *, role: str = "") -> list[NodeSpec]:
+def default_node_specs(count: int, *, role: str = "", runtime: str = "simulated"
+                       ) -> list[NodeSpec]:
     zones = ("zone-a", "zone-b", "zone-c")
-    return [NodeSpec(f"shiplane-worker-{i}", zone=zones[i % 3], role=role) for i in range(count)]
+    return [NodeSpec(f"shiplane-worker-{i}", zone=zones[i % 3], role=role, runtime=runtime)
+            for i in range(count)]
 
 
 def _group(index: int, raw: Any, source: Path) -> list[NodeSpec]:
@@ -86,6 +91,9 @@ def _group(index: int, raw: Any, source: Path) -> list[NodeSpec]:
         ):
             raise UsageError(f"{where}.taints: {taint!r} needs key and an effect "
                              "NoSchedule, PreferNoSchedule or NoExecute")
+    runtime = str(raw.get("runtime", "simulated"))
+    if runtime not in RUNTIMES:
+        raise UsageError(f"{where}.runtime must be simulated or process, not {runtime!r}")
     prefix = str(raw.get("namePrefix") or f"group{index}")
     return [
         NodeSpec(
@@ -100,6 +108,7 @@ def _group(index: int, raw: Any, source: Path) -> list[NodeSpec]:
             pull_bandwidth=bandwidth,
             role=str(raw.get("role", "")),
             private_endpoint=raw.get("privateEndpoint"),
+            runtime=runtime,
         )
         for i in range(count)
     ]

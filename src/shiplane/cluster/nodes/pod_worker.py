@@ -132,6 +132,12 @@ class PodWorker:
     def start(self) -> None:
         self.main = asyncio.ensure_future(self.run())
 
+    def discard(self) -> None:
+        """The pod is gone from the API: stop everything at once (no grace)."""
+        for task in [self.main, *self.tasks]:
+            if task is not None:
+                task.cancel()
+
     async def run(self) -> None:
         self.changed()
         for container in self.pod["spec"].get("containers") or []:
