@@ -166,3 +166,30 @@ def test_ttl_seconds_after_finished_deletes_the_job(cluster, registry):
     while _pods(cluster, "short"):  # foreground deletion took the pods with it
         assert time.monotonic() < deadline
         time.sleep(0.2)
+
+
+def test_suspended_job_waits_and_runs_once_resumed(cluster, registry):
+    kubectl(cluster, "apply", "-f", "-", input=_job(registry, "later", suspend=True))
+    kubectl(cluster, "wait", "--for=condition=suspended", "job/later", "--timeout=20s")
+    job = _get(cluster, "job", "later")
+    suspended = [c for c in job["status"]["conditions"] if c["type"] == "Suspended"][0]
+    assert (suspended["status"], suspended["reason"]) == ("True", "JobSuspended")
+    assert "startTime" not in job["status"] and _pods(cluster, "later") == []
+    kubectl(cluster, "patch", "job", "later", "--type=merge", "-p", '{"spec":{"suspend":false}}')
+    kubectl(cluster, "wait", "--for=condition=complete", "job/later", "--timeout=30s")
+    status = _get(cluster, "job", "later")["status"]
+    resumed = [c for c in status["conditions"] if c["type"] == "Suspended"][0]
+    assert (resumed["status"], resumed["reason"]) == ("False", "JobResumed")
+    assert status["succeeded"] == 1
+    assert {"Suspended", "Resumed", "Completed"} <= {r for r, _ in _events(cluster, "later")}
+
+
+def test_kubectl_create_job_starts_its_pod(cluster, registry):
+    kubectl(cluster, "create", "job", "direct", f"--image={registry.host}/task:1.0")
+    deadline = time.monotonic() + 20
+    while not [p for p in _pods(cluster, "direct") if p["status"].get("phase") == "Running"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert "1 Active" in kubectl(cluster, "describe", "job", "direct")
+    kubectl(cluster, "delete", "job", "direct", "--cascade=foreground", "--wait=true")
+    assert _pods(cluster, "direct") == []
