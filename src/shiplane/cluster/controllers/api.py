@@ -74,6 +74,7 @@ RESOURCES = {
     "StatefulSet": Resource("apps", "v1", "statefulsets"),
     "PodDisruptionBudget": Resource("policy", "v1", "poddisruptionbudgets"),
     "HorizontalPodAutoscaler": Resource("autoscaling", "v2", "horizontalpodautoscalers"),
+    "Job": Resource("batch", "v1", "jobs"),
     "Ingress": Resource("networking.k8s.io", "v1", "ingresses"),
 }
 

@@ -1,5 +1,5 @@
 """The garbage collector (k8s pkg/controller/garbagecollector): performs
-:func:`plan_collection` for Deployments, ReplicaSets, Pods, Endpoints and EndpointSlices.
+:func:`plan_collection` for Deployments, ReplicaSets, Jobs, Pods, Endpoints and EndpointSlices.
 
 A uid index over the watched kinds gives each object's owners and dependents. Any change to an
 object queues it and its dependents (an owner going away or entering foreground deletion makes
@@ -22,7 +22,7 @@ from shiplane.cluster.decisions.garbage_collection import (
 
 __all__ = ["GarbageCollector"]
 
-KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice")
+KINDS = ("Deployment", "ReplicaSet", "Job", "Pod", "Service", "EndpointSlice")
 
 
 class GarbageCollector(Controller):

@@ -12,6 +12,8 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``template_hash``        pod-template-hash, EqualIgnoreHash, the new ReplicaSet object
 ``rollout_client``       ``kubectl rollout status`` text and ``rollout undo`` patch
 ``replicaset``           ``plan_replicaset`` — slow-start creates, ranked deletes, status
+``job``                  ``plan_job`` — Job pods (NonIndexed/Indexed), back-off, deadline, suspend,
+                         conditions, ttlSecondsAfterFinished
 ``scheduling``           ``schedule`` — FitError message, node search, weighted scores
 ``scheduler_*``          snapshot (NodeInfo), filters, scores of the default plugins
 ``quantity``             resource.Quantity parsing; ``pod_resources`` effective requests
@@ -61,6 +63,7 @@ from shiplane.cluster.decisions.image_pull import (
     default_pull_policy,
     pull_duration,
 )
+from shiplane.cluster.decisions.job import JobPlan, plan_job
 from shiplane.cluster.decisions.node_lifecycle import node_health, taint_eviction
 from shiplane.cluster.decisions.pod_status import pod_conditions, pod_phase
 from shiplane.cluster.decisions.probes import ProbeWorker, new_worker, probe_step
@@ -101,6 +104,7 @@ __all__ = [
     "InvalidIntOrPercent",
     "InvalidQuantity",
     "InvalidTransition",
+    "JobPlan",
     "MetricSample",
     "Phase",
     "ProbeWorker",
@@ -125,6 +129,7 @@ __all__ = [
     "plan_collection",
     "plan_deployment",
     "plan_hpa",
+    "plan_job",
     "plan_replicaset",
     "plan_rollback",
     "plan_termination",
