@@ -22,6 +22,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``termination``          preStop, SIGTERM, SIGKILL timeline of a stopping container
 ``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers
 ``endpoints``            Endpoints and EndpointSlices of a Service
+``event_correlation``    client-go's EventCorrelator: similar-event aggregation, counts, spam filter
 ``autoscaling``          HPA reconcile: stabilisation, scaling policies (``hpa_replicas``: calculator)
 ``disruption``           PDB status and the eviction decision
 ``garbage_collection``   ownerReference collection: background, foreground, orphan
