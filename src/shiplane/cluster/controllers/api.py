@@ -83,6 +83,7 @@ RESOURCES = {
     "Secret": Resource("", "v1", "secrets"),
 }
 
+USER_AGENT = "shiplane-control-plane/1.0"
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 
@@ -118,7 +119,9 @@ class AsyncApi:
         self.base_url = base_url.rstrip("/")
         self._max_connections = max_connections
         self._ssl: ssl.SSLContext | bool = verify if verify is not True else True
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # the API server names the field manager of every write after the User-Agent
+        self._headers = {"User-Agent": USER_AGENT,
+                         **({"Authorization": f"Bearer {token}"} if token else {})}
         self._session: aiohttp.ClientSession | None = None
         self._watch_session: aiohttp.ClientSession | None = None
         self.requests = 0
@@ -134,7 +137,7 @@ class AsyncApi:
                                                keepalive_timeout=3.0),
                 headers=self._headers, timeout=aiohttp.ClientTimeout(total=30.0),
                 # no Accept-Encoding: on loopback, compressing costs both sides more CPU
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                skip_auto_headers=("Accept-Encoding",),
             )
             # watches hold their connection for minutes: a pool of their own, so they never
             # starve requests
@@ -142,7 +145,7 @@ class AsyncApi:
                 connector=aiohttp.TCPConnector(limit=0, ssl=self._ssl),
                 headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                skip_auto_headers=("Accept-Encoding",),
             )
         return self._session, self._watch_session
 
@@ -185,7 +188,7 @@ class AsyncApi:
                 content = await response.read()
                 status = response.status
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise ControllerConnectionError(f"{method} {path}: {exc or type(exc).__name__}") from exc
+            raise ControllerConnectionError(f"{method} {path}: {str(exc) or type(exc).__name__}") from exc
         if status >= 400:
             _raise(status, content)
         return orjson.loads(content) if content else {}
@@ -252,7 +255,7 @@ class AsyncApi:
                         if line.strip():
                             yield orjson.loads(line)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise ControllerConnectionError(f"watch {path}: {exc or type(exc).__name__}") from exc
+            raise ControllerConnectionError(f"watch {path}: {str(exc) or type(exc).__name__}") from exc
 
 
 def _tally(method: str, path: str) -> str:
