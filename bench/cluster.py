@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--replicas", type=int, default=10000)
     parser.add_argument("--timeout", type=float, default=900.0)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="shiplane-bench-cluster-"))
     port = free_port()
