@@ -148,7 +148,8 @@ def main() -> None:
                     _requests(runner.plane.api, seen, args.replicas, "rollout", server.pid)
                 plane = runner.plane
                 print(f"control-plane API requests: {plane.api.requests}; events written "
-                      f"{plane.recorder.written}, dropped {plane.recorder.dropped}; "
+                      f"{plane.recorder.written}, dropped (queue full) {plane.recorder.dropped}, "
+                      f"skipped by the spam filter {plane.recorder.filtered}; "
                       f"load average now: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             rss_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             rss_server = _vm_hwm_kib(server.pid) / 1024
