@@ -26,6 +26,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``container_log``        CRI log lines, pods/log options, which instance ``--previous`` means
 ``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers
 ``endpoints``            Endpoints and EndpointSlices of a Service
+``event_correlation``    client-go's EventCorrelator: similar-event aggregation, counts, spam filter
 ``autoscaling``          HPA reconcile: stabilisation, scaling policies (``hpa_replicas``: calculator)
 ``disruption``           PDB status and the eviction decision
 ``garbage_collection``   ownerReference collection: background, foreground, orphan
