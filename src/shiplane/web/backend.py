@@ -374,6 +374,29 @@ class WorkspaceBackend:
                 "health": state.health.status.value, "phase": operation.get("phase", ""),
                 "message": operation.get("message", "")}
 
+    def rollback_application(self, app_name: str, history_id: int, *, user: str,
+                             disable_auto_sync: bool = False) -> dict[str, Any]:
+        """Model 2 rollback: ``shiplane gitops rollback APP ID [--disable-auto-sync]``
+        (the reconciler's ``rollback``: refused under automated sync unless told)."""
+        platform = self._require_platform()
+        app = platform.app(app_name)
+        env = platform.environment_of(app)
+        with self._clusters() as clusters:
+            reconciler = platform.reconciler_for(app, clusters)
+            state = reconciler.rollback(app, history_id, initiated_by=user,
+                                        disable_auto_sync=disable_auto_sync)
+            operation = reconciler.store.load(app_name).get("operationState") or {}
+        revision = state.revisions[0][:7] if state.revisions else ""
+        self.actions.append(action_record(
+            "rollback", user, service=app_name.removesuffix(f"-{env}"), env=env, model=2,
+            detail=f"{app_name} to history {history_id} ({revision})"
+                   + (", auto-sync check overridden" if disable_auto_sync else "")
+                   + f": {operation.get('phase', '')}",
+            ref=revision))
+        return {"application": app_name, "history_id": history_id, "revision": revision,
+                "sync": state.comparison.status.value, "health": state.health.status.value,
+                "phase": operation.get("phase", ""), "message": operation.get("message", "")}
+
     def approve(self, branch: str, *, user: str) -> dict[str, Any]:
         platform = self._require_platform()
         pending = next((p for p in list_pending(platform.root) if p.branch == branch), None)

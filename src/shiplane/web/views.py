@@ -131,7 +131,19 @@ def model2_entry(app_name: str, status: Mapping[str, Any],
         if last else "never synced",
         "operation": str((status.get("operationState") or {}).get("phase") or ""),
         "history_id": last.get("id"),
+        "history": [_history_row(h) for h in reversed(history)],
     }
+
+
+def _history_row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``status.history[]`` entry of an Application, newest shown first."""
+    by = entry.get("initiatedBy") or {}
+    revisions = [str(r) for r in entry.get("revisions") or [entry.get("revision") or ""]]
+    return {"id": entry.get("id"), "revision": str(entry.get("revision") or revisions[0])[:7],
+            "revisions": [r[:7] for r in revisions],
+            "deployed_at": str(entry.get("deployedAt") or ""),
+            "initiated_by": "automated sync" if by.get("automated")
+            else str(by.get("username") or "")}
 
 
 def overview_matrix(environments: Sequence[str],
