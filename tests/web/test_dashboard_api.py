@@ -9,6 +9,8 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
+from shiplane.gitops.clusters import ClusterClients
+from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.testing import asgi_client
 from shiplane.web import API_OPERATIONS, COOKIE
 from shiplane.web.auth import csrf_token
@@ -314,3 +316,15 @@ def test_model2_rollback_shows_history_refuses_under_auto_sync_and_is_audited(
     bob_rows = [e for e in rows["entries"] if e["by"] == "bob" and e["model"] == 2]
     assert bob_rows and oldest["revision"] in bob_rows[0]["detail"]
     assert bob_rows[0]["service"] == SERVICE and bob_rows[0]["when"]
+    # a rollback started outside this dashboard (as `shiplane gitops rollback` does) is
+    # read from the Application's history: who, which entry, when
+    workspace = PlatformWorkspace.open(delivered.platform)
+    with ClusterClients(delivered.gitops_kubeconfig) as clusters:
+        app = workspace.app(app_name)
+        workspace.reconciler_for(app, clusters).rollback(
+            app, oldest["id"], initiated_by="carol", disable_auto_sync=True)
+    carol = client.get("/api/audit", params={"by": "carol"}).json()["entries"]
+    assert [(e["env"], e["model"], e["service"]) for e in carol] == [("dev", 2, SERVICE)]
+    assert carol[0]["when"] and f"{app_name} history" in carol[0]["detail"]
+    alice_rows = client.get("/api/audit", params={"by": "alice", "env": "dev"}).json()
+    assert any(e["model"] == 2 for e in alice_rows["entries"])  # another dashboard's action
