@@ -41,7 +41,7 @@ def test_up_status_pipeline_crash_resume_down(tmp_path: Path) -> None:
         assert first is not None and f"registry:   {first.registry}" in result.stdout
         status = cli("status", state=state)
         assert status.returncode == 0, status.stdout + status.stderr
-        for part in ("registry", "cluster", "git", "nodes"):
+        for part in ("registry", "cluster", "git", "web", "nodes"):
             assert f"ok   {part}" in status.stdout, status.stdout
         assert "2/2 Ready" in status.stdout
         assert (state / "stack" / "logs" / "stack.log").read_text().count("stack ready") == 1

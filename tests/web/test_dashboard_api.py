@@ -9,6 +9,8 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
+from shiplane.gitops.clusters import ClusterClients
+from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.testing import asgi_client
 from shiplane.web import API_OPERATIONS, COOKIE
 from shiplane.web.auth import csrf_token
@@ -263,3 +265,66 @@ def test_openapi_spec_is_valid_and_lists_every_api_route(client):
               if m != "HEAD"}
     normalised = {(m, re.sub(r":int}", "}", p)) for m, p in routes}
     assert normalised - {("GET", "/api/openapi.json")} == listed
+
+
+def test_model2_rollback_shows_history_refuses_under_auto_sync_and_is_audited(
+        client, delivered, browser_of):
+    app_name = f"{SERVICE}-dev"
+    rollback = f"/api/applications/{app_name}/rollback"
+    cell = client.get(f"/api/services/{SERVICE}").json()["applications"]["dev"]
+    assert cell["history"] and not cell["manual_sync"]  # dev syncs automatically
+    oldest = cell["history"][-1]
+    assert oldest["initiated_by"] == "automated sync" and oldest["deployed_at"]
+    assert len(oldest["revision"]) == 7
+    assert client.post(rollback, json={"id": oldest["id"]}).status_code == 401
+    assert client.post(rollback, json={"id": oldest["id"]},
+                       headers=bearer("viewer")).status_code == 403
+    assert client.post(rollback, json={}, headers=bearer("bob")).status_code == 400
+    assert client.post(rollback, json={"id": 0, "disable_auto_sync": "yes"},
+                       headers=bearer("bob")).status_code == 400
+    refused = client.post(rollback, json={"id": oldest["id"]}, headers=bearer("bob"))
+    assert refused.status_code == 409
+    assert "not allowed while automated sync is enabled" in refused.json()["error"]
+    unknown = client.post(rollback, json={"id": 999, "disable_auto_sync": True},
+                          headers=bearer("bob"))
+    assert unknown.status_code == 409 and "no history entry 999" in unknown.json()["error"]
+    done = client.post(rollback, json={"id": oldest["id"], "disable_auto_sync": True},
+                       headers=bearer("bob"))
+    assert done.status_code == 200, done.text
+    assert (done.json()["phase"], done.json()["revision"]) == ("Succeeded", oldest["revision"])
+    after = client.get(f"/api/services/{SERVICE}").json()["applications"]["dev"]["history"]
+    assert (after[0]["initiated_by"], after[0]["revision"]) == ("bob", oldest["revision"])
+
+    # the page: history with the action for a signed-in user only; the form is CSRF-checked
+    assert "Roll back to this revision" not in client.get(f"/services/{SERVICE}").text
+    bob = browser_of("bob")
+    page = bob.get(f"/services/{SERVICE}").text
+    assert f'data-application="{app_name}"' in page and "Roll back to this revision" in page
+    assert 'name="disable_auto_sync"' in page
+    form = {"history_id": str(oldest["id"]), "service": SERVICE}
+    origin = {"Origin": "http://testserver"}
+    assert bob.post(f"/applications/{app_name}/rollback", data=form,
+                    headers=origin).status_code == 403  # no CSRF token
+    form["csrf"] = csrf_token(b"test-secret", TOKENS["bob"])
+    without = bob.post(f"/applications/{app_name}/rollback", data=form, headers=origin)
+    assert without.status_code == 409 and "automated sync" in without.text
+    alice = browser_of("alice")
+    ticked = alice.post(f"/applications/{app_name}/rollback", headers=origin, data={
+        **form, "csrf": csrf_token(b"test-secret", TOKENS["alice"]), "disable_auto_sync": "on"})
+    assert ticked.status_code == 303 and ticked.headers["location"] == f"/services/{SERVICE}"
+    rows = client.get("/api/audit", params={"action": "rollback", "env": "dev"}).json()
+    bob_rows = [e for e in rows["entries"] if e["by"] == "bob" and e["model"] == 2]
+    assert bob_rows and oldest["revision"] in bob_rows[0]["detail"]
+    assert bob_rows[0]["service"] == SERVICE and bob_rows[0]["when"]
+    # a rollback started outside this dashboard (as `shiplane gitops rollback` does) is
+    # read from the Application's history: who, which entry, when
+    workspace = PlatformWorkspace.open(delivered.platform)
+    with ClusterClients(delivered.gitops_kubeconfig) as clusters:
+        app = workspace.app(app_name)
+        workspace.reconciler_for(app, clusters).rollback(
+            app, oldest["id"], initiated_by="carol", disable_auto_sync=True)
+    carol = client.get("/api/audit", params={"by": "carol"}).json()["entries"]
+    assert [(e["env"], e["model"], e["service"]) for e in carol] == [("dev", 2, SERVICE)]
+    assert carol[0]["when"] and f"{app_name} history" in carol[0]["detail"]
+    alice_rows = client.get("/api/audit", params={"by": "alice", "env": "dev"}).json()
+    assert any(e["model"] == 2 for e in alice_rows["entries"])  # another dashboard's action

@@ -34,6 +34,7 @@ from shiplane.web.views import (
     model2_entry,
     overview_matrix,
     split_image,
+    sync_history_rows,
 )
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -120,6 +121,34 @@ def test_audit_rows_merge_sources_newest_first_and_filter():
     assert [r["by"] for r in filter_audit(rows, by="ali")] == ["alice"]
     assert [r["action"] for r in filter_audit(rows, env="dev", service="web")] == [
         "rollback", "deploy"]
+
+
+def _entry(id_: int, revision: str, by: dict, at: str) -> dict:
+    return {"id": id_, "revision": revision, "revisions": [revision], "deployedAt": at,
+            "initiatedBy": by}
+
+
+def test_sync_history_rows_name_people_and_rollbacks_and_skip_the_dashboards_own():
+    a, b = "a" * 40, "b" * 40
+    history = [_entry(0, a, {"automated": True}, "2026-01-01T00:00:00Z"),
+               _entry(1, b, {"automated": True}, "2026-01-02T00:00:00Z"),
+               _entry(2, a, {"username": "carol"}, "2026-01-03T00:00:00Z"),  # back to a
+               _entry(3, a, {"username": "dave"}, "2026-01-04T00:00:00Z"),   # same again
+               _entry(4, b, {"username": "erin"}, "2026-01-05T00:00:00Z")]   # returns to b
+    rows = sync_history_rows([("web-dev", "web", "dev", history)])
+    assert [(r["by"], r["action"], r["ref"], r["when"]) for r in rows] == [
+        ("carol", "rollback", "aaaaaaa", "2026-01-03T00:00:00Z"),
+        ("dave", "sync", "aaaaaaa", "2026-01-04T00:00:00Z"),
+        ("erin", "rollback", "bbbbbbb", "2026-01-05T00:00:00Z")]
+    assert rows[0]["detail"] == "web-dev history 2: aaaaaaa" and rows[0]["model"] == 2
+    # carol's rollback came from the dashboard: its action row stands for it, once
+    mine = [action_record("rollback", "carol", service="web", env="dev", model=2,
+                          ref="aaaaaaa")]
+    left = sync_history_rows([("web-dev", "web", "dev", history)], mine)
+    assert [r["by"] for r in left] == ["dave", "erin"]
+    merged = audit_rows(actions=mine, syncs=left)
+    assert [(r["by"], r["action"]) for r in filter_audit(merged, action="rollback")] == [
+        ("carol", "rollback"), ("erin", "rollback")]
 
 
 def _pod(name: str, **status) -> dict:

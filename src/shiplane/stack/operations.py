@@ -188,6 +188,9 @@ def stack_status(state_dir: Path) -> StackStatus:
     for name, endpoint in sorted(state.parts.items()):  # the optional parts (parts.py)
         healthy, detail = _probe(f"{endpoint}/healthz")
         parts.append(PartHealth(name, endpoint, healthy, detail))
+    if state.web_url:  # the dashboard child (python -m shiplane.web); whoami reads no data
+        healthy, detail = _probe(f"{state.web_url}/api/whoami")
+        parts.append(PartHealth("web", state.web_url, healthy, detail))
     if parts[1].healthy:
         nodes_ready = _ready_nodes(state)
         parts.append(PartHealth("nodes", f"{nodes_ready}/{state.nodes} Ready",

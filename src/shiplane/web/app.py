@@ -11,7 +11,8 @@ Pages (server-rendered Jinja2, htmx for expanding logs and swapping live views):
     GET  /audit                                     who did what, filterable
     GET  /login, POST /login, POST /logout          token sign-in (HttpOnly cookie)
     POST /services/{service}/rollouts/{env}/rollback, /applications/{app}/sync,
-         /promotions/approve, /promotions/reject     form actions (cookie + CSRF)
+         /applications/{app}/rollback, /promotions/approve, /promotions/reject
+                                                    form actions (cookie + CSRF)
 
 The JSON API (``/api/...``) is built from ``openapi.API_OPERATIONS``; its actions take
 ``Authorization: Bearer``. Backend calls are blocking, so they run in a thread.
@@ -232,6 +233,18 @@ class Dashboard:
         return await self._form_action(request, Action.SYNC, perform,
                                        f"/services/{quote(service)}" if service else "/")
 
+    async def app_rollback_form(self, request: Request) -> Response:
+        app_name = request.path_params["application"]
+
+        def perform(user: User, form: Any) -> dict[str, Any]:
+            return self.backend.rollback_application(
+                app_name, _history_id(form.get("history_id")), user=user.name,
+                disable_auto_sync=form.get("disable_auto_sync") in ("on", "true", "1"))
+
+        service = str((await request.form()).get("service") or "")
+        return await self._form_action(request, Action.ROLLBACK, perform,
+                                       f"/services/{quote(service)}" if service else "/")
+
     async def approve_form(self, request: Request) -> Response:
         return await self._form_action(
             request, Action.APPROVE,
@@ -335,6 +348,14 @@ class Dashboard:
         return await self._api_action(request, Action.SYNC, lambda user, body: (
             self.backend.sync(app_name, user=user.name)))
 
+    async def rollbackApplication(self, request: Request) -> Response:  # noqa: N802
+        app_name = request.path_params["application"]
+        return await self._api_action(request, Action.ROLLBACK, lambda user, body: (
+            self.backend.rollback_application(
+                app_name, _history_id(body.get("id")), user=user.name,
+                disable_auto_sync=_flag(body.get("disable_auto_sync"),
+                                        "disable_auto_sync"))))
+
     async def approvePromotion(self, request: Request) -> Response:  # noqa: N802
         return await self._api_action(
             request, Action.APPROVE,
@@ -361,6 +382,8 @@ class Dashboard:
             Route("/services/{service}/rollouts/{env}/rollback", self.rollback_form,
                   methods=["POST"]),
             Route("/applications/{application}/sync", self.sync_form, methods=["POST"]),
+            Route("/applications/{application}/rollback", self.app_rollback_form,
+                  methods=["POST"]),
             Route("/promotions/approve", self.approve_form, methods=["POST"]),
             Route("/promotions/reject", self.reject_form, methods=["POST"]),
             Route("/cluster", self.cluster, methods=["GET"]),
@@ -394,6 +417,30 @@ def _revision(value: Any) -> int | None:
     if number < 1:
         raise WebError(f"revision {number} must be 1 or more")
     return number
+
+
+def _history_id(value: Any) -> int:
+    """An Application history id (``shiplane gitops history``): a whole number >= 0."""
+    if value in (None, ""):
+        raise WebError("a rollback needs the history id of the deployment to return to",
+                       hint="see the Application's history (shiplane gitops history APP)")
+    if isinstance(value, bool):
+        raise WebError(f"history id {value!r} is not a number")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise WebError(f"history id {value!r} is not a number") from None
+    if number < 0:
+        raise WebError(f"history id {number} must be 0 or more")
+    return number
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise WebError(f"{name} must be true or false, not {value!r}")
+    return value
 
 
 def _branch(body: dict[str, Any]) -> str:

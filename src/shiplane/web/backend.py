@@ -35,7 +35,14 @@ from shiplane.release import release_revisions, resolve_access, rollback
 from shiplane.web.action_log import ActionLog, MemoryActionLog, action_record
 from shiplane.web.errors import NotFound
 from shiplane.web.rollout_view import rollout_view
-from shiplane.web.views import audit_rows, filter_audit, model1_entry, model2_entry, overview_matrix
+from shiplane.web.views import (
+    audit_rows,
+    filter_audit,
+    model1_entry,
+    model2_entry,
+    overview_matrix,
+    sync_history_rows,
+)
 
 __all__ = ["WorkspaceBackend"]
 
@@ -136,8 +143,7 @@ class WorkspaceBackend:
             with self._clusters() as clusters:
                 store = platform.store(clusters.control)
                 for name, app in sorted(platform.apps.items()):
-                    svc = str(app.labels.get("app.kubernetes.io/name") or
-                              name.rsplit("-", 1)[0])
+                    svc = _service_of(name, app)
                     if service and svc != service:
                         continue
                     env = platform.environment_of(app)
@@ -251,16 +257,22 @@ class WorkspaceBackend:
               by: str | None = None, action: str | None = None) -> dict[str, Any]:
         errors: list[str] = []
         promotions: list[Any] = []
+        syncs: list[dict[str, Any]] = []
+        actions = self.actions.records()
         try:
             platform = self._platform()
             if platform is not None:
                 with self._clusters() as clusters:
                     history = platform.history(clusters.control)
                 promotions = audit(platform.root, None, history)
+                syncs = sync_history_rows(
+                    ((name, _service_of(name, app), platform.environment_of(app),
+                      history.get(name) or []) for name, app in sorted(platform.apps.items())),
+                    actions)
         except (ShiplaneError, KubeError) as error:
             errors.append(f"platform repo: {_error(error)}")
         rows = audit_rows(promotions=promotions, runs=self._runs(limit=500),
-                          actions=self.actions.records())
+                          actions=actions, syncs=syncs)
         filtered = filter_audit(rows, service=service, env=env, by=by, action=action)
         return {"entries": filtered, "total": len(rows), "errors": errors,
                 "filters": {"service": service or "", "env": env or "", "by": by or "",
@@ -374,6 +386,29 @@ class WorkspaceBackend:
                 "health": state.health.status.value, "phase": operation.get("phase", ""),
                 "message": operation.get("message", "")}
 
+    def rollback_application(self, app_name: str, history_id: int, *, user: str,
+                             disable_auto_sync: bool = False) -> dict[str, Any]:
+        """Model 2 rollback: ``shiplane gitops rollback APP ID [--disable-auto-sync]``
+        (the reconciler's ``rollback``: refused under automated sync unless told)."""
+        platform = self._require_platform()
+        app = platform.app(app_name)
+        env = platform.environment_of(app)
+        with self._clusters() as clusters:
+            reconciler = platform.reconciler_for(app, clusters)
+            state = reconciler.rollback(app, history_id, initiated_by=user,
+                                        disable_auto_sync=disable_auto_sync)
+            operation = reconciler.store.load(app_name).get("operationState") or {}
+        revision = state.revisions[0][:7] if state.revisions else ""
+        self.actions.append(action_record(
+            "rollback", user, service=app_name.removesuffix(f"-{env}"), env=env, model=2,
+            detail=f"{app_name} to history {history_id} ({revision})"
+                   + (", auto-sync check overridden" if disable_auto_sync else "")
+                   + f": {operation.get('phase', '')}",
+            ref=revision))
+        return {"application": app_name, "history_id": history_id, "revision": revision,
+                "sync": state.comparison.status.value, "health": state.health.status.value,
+                "phase": operation.get("phase", ""), "message": operation.get("message", "")}
+
     def approve(self, branch: str, *, user: str) -> dict[str, Any]:
         platform = self._require_platform()
         pending = next((p for p in list_pending(platform.root) if p.branch == branch), None)
@@ -393,6 +428,10 @@ class WorkspaceBackend:
             "reject", user, service=pending.service, env=pending.target, tag=pending.tag,
             model=2, detail=f"promotion by {pending.author} from {pending.source}"))
         return {"branch": branch, "rejected_by": user}
+
+
+def _service_of(app_name: str, app: Any) -> str:
+    return str(app.labels.get("app.kubernetes.io/name") or app_name.rsplit("-", 1)[0])
 
 
 ROLLOUT_KINDS: tuple[tuple[str, str], ...] = (

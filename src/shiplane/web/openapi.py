@@ -46,7 +46,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "health": {"type": "string", "enum": ["Healthy", "Suspended", "Progressing", "Missing",
                                               "Degraded", "Unknown"]},
         "tag": _STR, "digest": _STR, "image": _STR, "deployed_at": _STR, "deployed_by": _STR,
-    }, {"namespace": _STR, "application": _STR, "health_message": _STR}),
+    }, {"namespace": _STR, "application": _STR, "health_message": _STR,
+        # Model 1: Helm revisions; Model 2: ApplicationHistory rows
+        "history": _array({"oneOf": [_ref("HelmRevision"), _ref("ApplicationHistory")]})}),
+    "HelmRevision": _obj({"revision": _INT, "status": _STR},
+                         {"chart": _STR, "app_version": _STR, "description": _STR,
+                          "updated": _STR}),
+    "ApplicationHistory": _obj({"id": _NINT, "revision": _STR, "revisions": _array(_STR),
+                                "deployed_at": _STR, "initiated_by": _STR}),
     "Overview": _obj({
         "environments": _array(_STR),
         "services": _array(_obj({"name": _STR, "cells": {
@@ -108,6 +115,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Whoami": _obj({"user": _NSTR, "actions": _array(_STR)}),
     "RollbackRequest": {"type": "object", "properties": {
         "revision": {"type": "integer", "minimum": 1, "nullable": True}}},
+    "ApplicationRollbackRequest": _obj(
+        {"id": {"type": "integer", "minimum": 0}},
+        {"disable_auto_sync": {"type": "boolean", "default": False}}),
     "BranchRequest": _obj({"branch": {"type": "string", "minLength": 1}}),
     "ActionResult": {"type": "object"},
 }
@@ -180,6 +190,12 @@ API_OPERATIONS: tuple[ApiOperation, ...] = (
                  "Sync an Argo CD Application now (Model 2)", "ActionResult",
                  (("application", "path", {"type": "string"}, True),), action=True,
                  not_found=True, tags=("actions",)),
+    ApiOperation("POST", "/api/applications/{application}/rollback", "rollbackApplication",
+                 "Model 2 rollback to a history entry's revisions (as `shiplane gitops "
+                 "rollback`); refused while automated sync is on unless disable_auto_sync",
+                 "ActionResult", (("application", "path", {"type": "string"}, True),),
+                 body="ApplicationRollbackRequest", action=True, not_found=True,
+                 tags=("actions",)),
     ApiOperation("POST", "/api/promotions/approve", "approvePromotion",
                  "Approve and land a pending promotion (not by its author)", "ActionResult",
                  body="BranchRequest", action=True, not_found=True, tags=("actions",)),
@@ -212,7 +228,8 @@ def _operation(op: ApiOperation) -> dict[str, Any]:
         out["parameters"] = [{"name": name, "in": where, "required": required, "schema": schema}
                              for name, where, schema, required in op.parameters]
     if op.body:
-        out["requestBody"] = {"required": op.body == "BranchRequest",
+        out["requestBody"] = {"required": op.body in ("BranchRequest",
+                                                      "ApplicationRollbackRequest"),
                               "content": {"application/json": {"schema": _ref(op.body)}}}
     if op.action:
         out["security"] = [{"bearer": []}]

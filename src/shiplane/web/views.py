@@ -33,6 +33,7 @@ __all__ = [
     "model2_entry",
     "overview_matrix",
     "split_image",
+    "sync_history_rows",
 ]
 
 
@@ -131,7 +132,19 @@ def model2_entry(app_name: str, status: Mapping[str, Any],
         if last else "never synced",
         "operation": str((status.get("operationState") or {}).get("phase") or ""),
         "history_id": last.get("id"),
+        "history": [_history_row(h) for h in reversed(history)],
     }
+
+
+def _history_row(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``status.history[]`` entry of an Application, newest shown first."""
+    by = entry.get("initiatedBy") or {}
+    revisions = [str(r) for r in entry.get("revisions") or [entry.get("revision") or ""]]
+    return {"id": entry.get("id"), "revision": str(entry.get("revision") or revisions[0])[:7],
+            "revisions": [r[:7] for r in revisions],
+            "deployed_at": str(entry.get("deployedAt") or ""),
+            "initiated_by": "automated sync" if by.get("automated")
+            else str(by.get("username") or "")}
 
 
 def overview_matrix(environments: Sequence[str],
@@ -153,11 +166,56 @@ def _epoch_iso(seconds: int | float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
 
 
+def sync_history_rows(applications: Iterable[tuple[str, str, str, Sequence[Mapping[str, Any]]]],
+                      actions: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Syncs a person started (``shiplane gitops sync/rollback`` or the dashboard), from each
+    Application's ``status.history[]`` given as ``(application, service, env, history)``.
+
+    Argo CD's history does not mark a rollback; an entry is one when it returns to the
+    revisions of an earlier entry, away from the previous one's. Entries the dashboard's own
+    ``actions`` already record (same user, service, env and revision) are left out, one for one.
+    Automated syncs are not rows here: the platform commits they deploy are.
+    """
+    recorded: dict[tuple[str, str, str, str], int] = {}
+    for action in actions:
+        if action.get("model") == 2 and action.get("action") in ("sync", "rollback"):
+            key = (action["by"], action.get("service", ""), action.get("env", ""),
+                   action.get("ref", ""))
+            recorded[key] = recorded.get(key, 0) + 1
+    rows = []
+    for app_name, service, env, history in applications:
+        seen: set[tuple[str, ...]] = set()
+        previous: tuple[str, ...] | None = None
+        for entry in history:
+            revisions = tuple(str(r) for r in entry.get("revisions") or
+                              [entry.get("revision") or ""])
+            by = entry.get("initiatedBy") or {}
+            user = "" if by.get("automated") else str(by.get("username") or "")
+            if user:
+                back = previous is not None and revisions != previous and revisions in seen
+                ref = revisions[0][:7]
+                key = (user, service, env, ref)
+                if recorded.get(key):
+                    recorded[key] -= 1
+                else:
+                    rows.append({"when": str(entry.get("deployedAt") or ""), "service": service,
+                                 "env": env, "action": "rollback" if back else "sync",
+                                 "tag": "", "by": user, "model": 2,
+                                 "detail": f"{app_name} history {entry.get('id')}: "
+                                           + " ".join(r[:7] for r in revisions),
+                                 "ref": ref})
+            seen.add(revisions)
+            previous = revisions
+    return rows
+
+
 def audit_rows(*, promotions: Iterable[Any] = (), runs: Iterable[Mapping[str, Any]] = (),
-               actions: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+               actions: Iterable[Mapping[str, Any]] = (),
+               syncs: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
     """One row per change, newest first: platform repo commits (``gitops.AuditEntry``),
-    pipeline deploys and bumps (run dicts), dashboard actions (the action log)."""
-    rows: list[dict[str, Any]] = []
+    pipeline deploys and bumps (run dicts), dashboard actions (the action log), syncs and
+    rollbacks started elsewhere (``sync_history_rows``)."""
+    rows: list[dict[str, Any]] = [dict(row) for row in syncs]
     for entry in promotions:
         action = "promote" if entry.source else "set-image"
         detail = f"from {entry.source}" if entry.source else "platform values"
