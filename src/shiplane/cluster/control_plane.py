@@ -28,6 +28,7 @@ from shiplane.cluster.controllers.endpoints import EndpointsController
 from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.controllers.garbage_collector import GarbageCollector
 from shiplane.cluster.controllers.hpa import HorizontalPodAutoscalerController
+from shiplane.cluster.controllers.job import JobController
 from shiplane.cluster.controllers.namespace import NamespaceController
 from shiplane.cluster.controllers.node_lifecycle import NodeLifecycleController
 from shiplane.cluster.controllers.replicaset import ReplicaSetController
@@ -130,6 +131,7 @@ class ControlPlane:
             DisruptionController(self.ctx),
             NodeLifecycleController(self.ctx),
             HorizontalPodAutoscalerController(self.ctx),
+            JobController(self.ctx),
             NamespaceController(self.ctx),
         ]
         self.fleet = NodeFleet(self.ctx, nodes, self.puller, runtimes)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
 import yaml
 
 from shiplane.cluster.protobuf import UnsupportedProtobuf, decode_object
@@ -65,6 +66,10 @@ def decode_body(raw: bytes, content_type: str, *, allowed: Sequence[str] = ()) -
             return yaml.safe_load(raw.decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as error:
             raise BadRequest(f"error converting YAML to JSON: yaml: {error}") from None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the json module's message (and its tolerance of huge integers)
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:

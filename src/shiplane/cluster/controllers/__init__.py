@@ -4,7 +4,8 @@ Informers (list + watch, 410 resync, local cache) feed work queues; each control
 plans of the pure cores in :mod:`shiplane.cluster.decisions`: Deployment, ReplicaSet, scheduler,
 garbage collector, Endpoints/EndpointSlices, ServiceAccounts, namespaces (emptying and
 finalizing Terminating ones), disruption (PodDisruptionBudget status), node lifecycle
-(unreachable nodes, taint eviction), HorizontalPodAutoscaler, with an event recorder. The
+(unreachable nodes, taint eviction), HorizontalPodAutoscaler, batch/v1 Job (pods to
+completion, back-off, deadline, suspend, ttlSecondsAfterFinished), with an event recorder. The
 simulated nodes live in :mod:`shiplane.cluster.nodes`; :mod:`shiplane.cluster.control_plane`
 runs them all.
 """

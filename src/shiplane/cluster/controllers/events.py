@@ -1,21 +1,24 @@
-"""The event recorder: core/v1 Events with upstream reasons, aggregated by count.
+"""The event recorder: core/v1 Events with upstream reasons, correlated like client-go's.
 
 Like client-go's broadcaster, recording never blocks the caller: events go into a bounded queue
 drained by one writer task; when the queue is full the event is dropped (upstream logs "dropping
-event" the same way). Repeats of the same (object, type, reason, message) within the recorder's
-life PATCH ``count`` and ``lastTimestamp`` of the existing Event instead of creating a new one
-(events_cache.go EventCorrelator, without the similar-event aggregation).
+event" the same way). The writer passes each event through an
+:class:`~shiplane.cluster.decisions.event_correlation.EventCorrelator` (events_cache.go):
+similar events are aggregated, repeats PATCH ``count``/``lastTimestamp``/``message`` of the
+existing Event, and a source may write 25 events about one object, then one per 5 minutes
+(skipped events are counted in :attr:`EventRecorder.filtered`). A patch of an Event that is
+gone creates it anew (event.go recordEvent).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 
-from shiplane.cluster.controllers.api import AsyncApi, ControllerApiError
+from shiplane.cluster.controllers.api import STRATEGIC, AsyncApi, ControllerApiError
 from shiplane.cluster.controllers.clock import ClusterClock
 from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.event_correlation import EventCorrelator
 from shiplane.cluster.decisions.events import Event
 
 __all__ = ["EventRecorder"]
@@ -43,8 +46,9 @@ class EventRecorder:
         self.api = api
         self.clock = clock
         self._queue: asyncio.Queue[tuple[str, dict, Event, str]] = asyncio.Queue(max_pending)
-        self._seen: dict[tuple, tuple[str, int]] = {}
-        self.dropped = 0
+        self.correlator = EventCorrelator()
+        self.dropped = 0  # the queue was full
+        self.filtered = 0  # the spam filter said no
         self.written = 0
 
     def record(self, component: str, obj: dict, event: Event, host: str = "",
@@ -72,25 +76,13 @@ class EventRecorder:
         component, _, host = source.partition("\0")
         ref = object_reference(obj, field_path)
         namespace = ref["namespace"] or "default"
-        now = format_time(self.clock.now())
-        key = (ref["uid"], field_path, event.type, event.reason, event.message, component)
-        seen = self._seen.get(key)
-        if seen is not None:
-            name, count = seen
-            try:
-                await self.api.patch(
-                    "Event", namespace, name, {"count": count + 1, "lastTimestamp": now}
-                )
-                self._seen[key] = (name, count + 1)
-                self.written += 1
-                return
-            except ControllerApiError:
-                pass  # expired or deleted: create a new one
-        name = f"{ref['name']}.{secrets.token_hex(8)}"
+        clock_now = self.clock.now()
+        now = format_time(clock_now)
         body = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": self.correlator.event_name(ref["name"], clock_now),
+                         "namespace": namespace},
             "involvedObject": ref,
             "reason": event.reason,
             "message": event.message,
@@ -102,6 +94,24 @@ class EventRecorder:
             "reportingComponent": component,
             "reportingInstance": host,
         }
-        await self.api.create("Event", namespace, body)
-        self._seen[key] = (name, 1)
+        result = self.correlator.correlate(body, clock_now)
+        if result.skip:
+            self.filtered += 1
+            return
+        body = result.event
+        if result.patch is not None:
+            try:
+                stored = await self.api.patch("Event", namespace, body["metadata"]["name"],
+                                              result.patch, content_type=STRATEGIC)
+                self.correlator.update_state(stored)
+                self.written += 1
+                return
+            except ControllerApiError as exc:
+                if exc.code != 404:
+                    raise
+                # expired or deleted: create it anew, with its count (recordEvent)
+                body = {**body, "metadata": {k: v for k, v in body["metadata"].items()
+                                             if k != "resourceVersion"}}
+        stored = await self.api.create("Event", namespace, body)
+        self.correlator.update_state(stored)
         self.written += 1

@@ -1,10 +1,13 @@
 """The garbage collector (k8s pkg/controller/garbagecollector): performs
-:func:`plan_collection` for Deployments, ReplicaSets, Pods, Endpoints and EndpointSlices.
+:func:`plan_collection` for Deployments, ReplicaSets, Jobs, Pods, Endpoints and EndpointSlices.
 
-A uid index over the watched kinds gives each object's owners and dependents. Any change to an
-object queues it and its dependents (an owner going away or entering foreground deletion makes
-its dependents dangling or waiting). Deletes carry a uid precondition so a re-created object of
-the same name is never collected by mistake.
+A uid index over the watched kinds gives each object's owners and dependents. Like upstream's
+graph builder (graph_builder.go processGraphChanges), an object is queued when it appears with
+owners or finalizers, or when its ownerReferences, finalizers or deletionTimestamp change — not on
+status-only updates; its dependents are queued when it goes away or starts being deleted (they
+become dangling or waiting); and a deleted dependent queues only owners that are themselves being
+deleted (waiting for their dependents). Deletes carry a uid precondition so a re-created object
+of the same name is never collected by mistake.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from shiplane.cluster.decisions.garbage_collection import (
 
 __all__ = ["GarbageCollector"]
 
-KINDS = ("Deployment", "ReplicaSet", "Pod", "Service", "EndpointSlice")
+KINDS = ("Deployment", "ReplicaSet", "Job", "Pod", "Service", "EndpointSlice")
 
 
 class GarbageCollector(Controller):
@@ -45,18 +48,23 @@ class GarbageCollector(Controller):
                 self.by_uid.pop(uid, None)
             else:
                 self.by_uid[uid] = (kind, key_of(obj))
-                for ref in obj["metadata"].get("ownerReferences") or []:
+                meta = obj["metadata"]
+                for ref in meta.get("ownerReferences") or []:
                     self.dependents.setdefault(ref["uid"], set()).add(uid)
-                if obj["metadata"].get("ownerReferences") or obj["metadata"].get("finalizers"):
+                if (meta.get("ownerReferences") or meta.get("finalizers")) and (
+                        old is None or _collection_changed(old["metadata"], meta)):
                     self.queue.add(uid)
-            if etype == "DELETED" or obj["metadata"].get("deletionTimestamp"):
+            if etype == "DELETED" or (obj["metadata"].get("deletionTimestamp") and (
+                    old is None or _collection_changed(old["metadata"], obj["metadata"]))):
                 for dep in self.dependents.get(uid, ()):
                     self.queue.add(dep)
             if etype == "DELETED":
                 self.dependents.pop(uid, None)
                 # an owner waiting for its dependents (foreground) looks again
                 for ref in obj["metadata"].get("ownerReferences") or []:
-                    self.queue.add(ref["uid"])
+                    owner = self._object(ref["uid"])
+                    if owner is not None and owner[1]["metadata"].get("deletionTimestamp"):
+                        self.queue.add(ref["uid"])
         return on_event
 
     def _object(self, uid: str) -> tuple[str, dict] | None:
@@ -120,3 +128,10 @@ class GarbageCollector(Controller):
         except ControllerApiError as exc:
             if exc.code not in (404, 409):
                 raise
+
+
+def _collection_changed(old: dict, new: dict) -> bool:
+    """What the collector decides on changed (referencesDiffs, deletionStartsWithFinalizer)."""
+    return (old.get("ownerReferences") != new.get("ownerReferences")
+            or old.get("finalizers") != new.get("finalizers")
+            or old.get("deletionTimestamp") != new.get("deletionTimestamp"))

@@ -1,7 +1,11 @@
 """The ReplicaSet controller: performs :func:`plan_replicaset` plans (k8s
 pkg/controller/replicaset/replica_set.go syncReplicaSet, manageReplicas).
 
-Pods are indexed by their controller ReplicaSet's uid. Like upstream's ControllerExpectations,
+Pods are indexed by their controller ReplicaSet's uid, with running counts of what
+``calculateStatus`` needs (active, ready, fully labeled, not terminating): a sync with nothing to
+create or delete and no minReadySeconds — most syncs, one per pod readiness change — writes the
+status from the counts instead of re-planning over every pod (10,000 in the cluster benchmark),
+with the same result as :func:`plan_replicaset`. Like upstream's ControllerExpectations,
 after creating or deleting pods the controller does not plan again for that ReplicaSet until
 its pod informer has observed those creations and deletions (or 5 minutes passed), so it never
 double-creates. Creates go in slow-start batches (1, 2, 4, ...), stopping at the first failing
@@ -13,12 +17,14 @@ written to the status subresource when it changed.
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 
 from shiplane.cluster.controllers.api import ControllerApiError
 from shiplane.cluster.controllers.base import Context, Controller, controller_ref
 from shiplane.cluster.controllers.informer import key_of
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.pods import is_pod_active, is_pod_ready, is_pod_terminating
 from shiplane.cluster.decisions.replicaset import (
     created_event,
     deleted_event,
@@ -42,15 +48,29 @@ class ReplicaSetController(Controller):
         self.replicasets = ctx.informer("ReplicaSet")
         self.pods = ctx.informer("Pod")
         self.pods_by_rs: dict[str, set[str]] = {}
+        self.counts: dict[str, _Counts] = {}  # rs uid -> counts over its pods
         self.expect: dict[str, list] = {}  # rs key -> [adds, deletes, since]
         self.replicasets.add_handler(lambda t, o, old: self.queue.add(key_of(o)))
         self.pods.add_handler(self._on_pod)
 
     def _on_pod(self, etype: str, pod: dict, old: dict | None) -> None:
         ref = controller_ref(pod)
+        old_ref = controller_ref(old) if old is not None else None
+        key = key_of(pod)
+        if old_ref is not None and (ref is None or old_ref.get("uid") != ref.get("uid")):
+            # released or adopted by another owner: no longer the old owner's pod
+            self.pods_by_rs.get(old_ref.get("uid", ""), set()).discard(key)
+            counts = self.counts.get(old_ref.get("uid", ""))
+            if counts is not None:
+                counts.drop(key)
         if ref is None or ref.get("kind") != "ReplicaSet":
             return
-        key = key_of(pod)
+        counts = self.counts.get(ref["uid"])
+        if counts is not None:
+            if etype == "DELETED":
+                counts.drop(key)
+            else:
+                counts.put(key, pod)
         keys = self.pods_by_rs.setdefault(ref["uid"], set())
         rs_key = f"{pod['metadata']['namespace']}/{ref['name']}"
         exp = self.expect.get(rs_key)
@@ -84,11 +104,15 @@ class ReplicaSetController(Controller):
         if not self._satisfied(key):
             return
         uid = rs["metadata"]["uid"]
+        now = self.clock.now()
+        status = self._status_from_counts(rs)
+        if status is not None:
+            await self._write_status(rs, status)
+            return
         pods = [self.pods.cache[k] for k in sorted(self.pods_by_rs.get(uid, ()))
                 if k in self.pods.cache]
-        now = self.clock.now()
+        self.counts[uid] = _Counts.of(rs, pods)
         plan = plan_replicaset(rs, pods, now)
-        ns = rs["metadata"]["namespace"]
         error = None
         deleting = rs["metadata"].get("deletionTimestamp")
         if plan.create_batches and not deleting:
@@ -99,14 +123,34 @@ class ReplicaSetController(Controller):
             error = await self._delete(rs, plan.delete)
         diff = len([p for p in pods if not p["metadata"].get("deletionTimestamp")]) - \
             int(rs["spec"].get("replicas") or 0)
-        status = settle_replica_failure(plan.status, diff, error, now)
+        await self._write_status(rs, settle_replica_failure(plan.status, diff, error, now))
+        if plan.requeue_after is not None:
+            self.queue.add_after(key, plan.requeue_after)
+
+    def _status_from_counts(self, rs: dict) -> dict | None:
+        """The status :func:`plan_replicaset` would compute, from the running counts, when that
+        plan has nothing to create or delete and no minReadySeconds to wait for; else None."""
+        counts = self.counts.get(rs["metadata"]["uid"])
+        spec = rs.get("spec") or {}
+        desired = int(spec.get("replicas") or 0)
+        if (counts is None or counts.template != _template_labels(rs)
+                or rs["metadata"].get("deletionTimestamp") or int(spec.get("minReadySeconds") or 0)
+                or counts.active != desired):
+            return None
+        status = copy.deepcopy(dict(rs.get("status") or {}))
+        status.update({"replicas": counts.active, "fullyLabeledReplicas": counts.fully,
+                       "readyReplicas": counts.ready, "availableReplicas": counts.ready,
+                       "observedGeneration": int(rs["metadata"].get("generation") or 0)})
+        return settle_replica_failure(status, counts.not_terminating - desired, None,
+                                      self.clock.now())
+
+    async def _write_status(self, rs: dict, status: dict) -> None:
+        ns = rs["metadata"]["namespace"]
         if status != (rs.get("status") or {}):
             body = {**{k: None for k in rs.get("status") or {} if k not in status}, **status}
             updated = await self.api.patch("ReplicaSet", ns, rs["metadata"]["name"],
                                            {"status": body}, sub="status")
             self.replicasets.remember(updated)
-        if plan.requeue_after is not None:
-            self.queue.add_after(key, plan.requeue_after)
 
     async def _create(self, rs: dict, batches: tuple[int, ...]) -> str | None:
         ns = rs["metadata"]["namespace"]
@@ -149,3 +193,48 @@ class ReplicaSetController(Controller):
 
     def _event(self, rs: dict, event: tuple[str, str, str]) -> None:
         self.ctx.recorder.record(self.name, rs, Event(*event))
+
+
+def _template_labels(rs: dict) -> dict:
+    return ((rs.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
+
+
+class _Counts:
+    """Per-pod facts of one ReplicaSet's pods and their sums, kept by the pod handler:
+    active (controller.IsPodActive), ready among active, fully labeled among active (the
+    template's labels at the time the counts were built), not terminating."""
+
+    __slots__ = ("template", "facts", "active", "ready", "fully", "not_terminating")
+
+    def __init__(self, template: dict) -> None:
+        self.template = dict(template)
+        self.facts: dict[str, tuple[int, int, int, int]] = {}
+        self.active = self.ready = self.fully = self.not_terminating = 0
+
+    @classmethod
+    def of(cls, rs: dict, pods: list[dict]) -> _Counts:
+        counts = cls(_template_labels(rs))
+        for pod in pods:
+            counts.put(key_of(pod), pod)
+        return counts
+
+    def _add(self, facts: tuple[int, int, int, int], sign: int) -> None:
+        self.active += sign * facts[0]
+        self.ready += sign * facts[1]
+        self.fully += sign * facts[2]
+        self.not_terminating += sign * facts[3]
+
+    def put(self, key: str, pod: dict) -> None:
+        self.drop(key)
+        active = is_pod_active(pod)
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        fully = active and all(labels.get(k) == v for k, v in self.template.items())
+        facts = (int(active), int(active and is_pod_ready(pod)), int(fully),
+                 int(not is_pod_terminating(pod)))
+        self.facts[key] = facts
+        self._add(facts, 1)
+
+    def drop(self, key: str) -> None:
+        facts = self.facts.pop(key, None)
+        if facts is not None:
+            self._add(facts, -1)

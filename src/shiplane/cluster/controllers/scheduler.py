@@ -84,7 +84,12 @@ class Scheduler(Controller):
                 and (old.get("status") or {}).get("allocatable") == (node.get("status") or {}).get("allocatable") \
                 and (old.get("status") or {}).get("images") == (node.get("status") or {}).get("images"):
             return  # heartbeat only
-        self.infos = None
+        if etype == "MODIFIED" and self.infos is not None and node["metadata"]["name"] in self.infos:
+            # one node's labels, taints, allocatable or images: rebuild only its NodeInfo (a
+            # full rebuild after each of 1,000 nodes publishes its pulled images is quadratic)
+            self.dirty_nodes.add(node["metadata"]["name"])
+        else:
+            self.infos = None
         self._retry_unschedulable()
 
     def _retry_unschedulable(self) -> None:

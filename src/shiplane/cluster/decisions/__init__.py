@@ -12,6 +12,8 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``template_hash``        pod-template-hash, EqualIgnoreHash, the new ReplicaSet object
 ``rollout_client``       ``kubectl rollout status`` text and ``rollout undo`` patch
 ``replicaset``           ``plan_replicaset`` — slow-start creates, ranked deletes, status
+``job``                  ``plan_job`` — Job pods (NonIndexed/Indexed), back-off, deadline, suspend,
+                         conditions, ttlSecondsAfterFinished
 ``scheduling``           ``schedule`` — FitError message, node search, weighted scores
 ``scheduler_*``          snapshot (NodeInfo), filters, scores of the default plugins
 ``quantity``             resource.Quantity parsing; ``pod_resources`` effective requests
@@ -25,6 +27,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``container_log``        CRI log lines, pods/log options, which instance ``--previous`` means
 ``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers
 ``endpoints``            Endpoints and EndpointSlices of a Service
+``event_correlation``    client-go's EventCorrelator: similar-event aggregation, counts, spam filter
 ``autoscaling``          HPA reconcile: stabilisation, scaling policies (``hpa_replicas``: calculator)
 ``disruption``           PDB status and the eviction decision
 ``garbage_collection``   ownerReference collection: background, foreground, orphan
@@ -62,6 +65,7 @@ from shiplane.cluster.decisions.image_pull import (
     default_pull_policy,
     pull_duration,
 )
+from shiplane.cluster.decisions.job import JobPlan, plan_job
 from shiplane.cluster.decisions.node_lifecycle import node_health, taint_eviction
 from shiplane.cluster.decisions.pod_status import pod_conditions, pod_phase
 from shiplane.cluster.decisions.probes import ProbeWorker, new_worker, probe_step
@@ -102,6 +106,7 @@ __all__ = [
     "InvalidIntOrPercent",
     "InvalidQuantity",
     "InvalidTransition",
+    "JobPlan",
     "MetricSample",
     "Phase",
     "ProbeWorker",
@@ -126,6 +131,7 @@ __all__ = [
     "plan_collection",
     "plan_deployment",
     "plan_hpa",
+    "plan_job",
     "plan_replicaset",
     "plan_rollback",
     "plan_termination",

@@ -69,9 +69,23 @@ def _parse_text(text: str) -> Fraction:
 
 def milli_value(text: str | int | float) -> int:
     """Thousandths rounded up: ``Quantity.MilliValue`` (CPU millicores)."""
+    if isinstance(text, str):
+        return _milli_of_text(text)
     return math.ceil(parse_quantity(text) * 1000)
+
+
+@functools.lru_cache(maxsize=4096)  # the scheduler asks for the same few requests per pod
+def _milli_of_text(text: str) -> int:
+    return math.ceil(_parse_text(text) * 1000)
 
 
 def value(text: str | int | float) -> int:
     """The integer value rounded up: ``Quantity.Value`` (bytes, pod counts)."""
+    if isinstance(text, str):
+        return _value_of_text(text)
     return math.ceil(parse_quantity(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _value_of_text(text: str) -> int:
+    return math.ceil(_parse_text(text))

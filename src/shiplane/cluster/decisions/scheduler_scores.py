@@ -127,12 +127,15 @@ def normalized_image_name(name: str) -> str:
 
 def score_image_locality(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
     """Sum of image sizes present on the node, scaled by how many nodes have them (spread)."""
-    spec = pod.get("spec") or {}
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    images = view.cycle_state.get("pod-images")
+    if images is None:  # once per scheduling cycle, not once per node
+        spec = pod.get("spec") or {}
+        containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        images = view.cycle_state["pod-images"] = [
+            normalized_image_name(c.get("image", "")) for c in containers]
     total_nodes = len(view.nodes) or 1
     summed = 0
-    for container in containers:
-        image = normalized_image_name(container.get("image", ""))
+    for image in images:
         size = info.images.get(image)
         if size is None:
             continue
@@ -141,7 +144,7 @@ def score_image_locality(pod: Obj, info: NodeInfo, view: ClusterView) -> int:
             view.cycle_state[key] = sum(1 for other in view.nodes if image in other.images)
         holders = view.cycle_state[key]
         summed += int(size * holders / total_nodes)
-    max_threshold = _MAX_CONTAINER_THRESHOLD * max(1, len(containers))
+    max_threshold = _MAX_CONTAINER_THRESHOLD * max(1, len(images))
     summed = min(max(summed, _MIN_IMAGE_THRESHOLD), max_threshold)
     return (
         MAX_NODE_SCORE * (summed - _MIN_IMAGE_THRESHOLD) // (max_threshold - _MIN_IMAGE_THRESHOLD)

@@ -17,6 +17,21 @@ The same settings can be given as container env vars named ``SHIPLANE_SIM_`` + t
 key with ``-`` as ``_`` (``SHIPLANE_SIM_EXIT_AFTER=30``); annotations win over env. Values are
 seconds as plain numbers or Go-style durations (``30s``, ``2m``, ``1m30s``). A container with no
 probes and no settings starts at once and runs forever, always ready.
+
+Run-to-completion pods (a Job's, a hook Pod): with ``restartPolicy: Never`` or ``OnFailure``, a
+container that exits with code 0 is not restarted and the pod reaches phase ``Succeeded``
+(``Never`` + a non-zero code: ``Failed``; ``OnFailure`` + non-zero: restarted with back-off, each
+restart counting against the Job's backoffLimit). So a Job completes when its pod template
+carries, for instance::
+
+    metadata:
+      annotations:
+        sim.shiplane.dev/exit-after: "1"     # the task takes one second
+        sim.shiplane.dev/exit-code: "0"      # and succeeds ("1": it fails)
+
+The Job controller copies the template's annotations onto every pod it creates, so nothing else
+is needed; a template without ``exit-after`` gives pods that run until the Job's
+activeDeadlineSeconds (or a deletion) stops them.
 """
 
 from __future__ import annotations

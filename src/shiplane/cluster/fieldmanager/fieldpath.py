@@ -20,6 +20,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from shiplane.cluster.fieldmanager.errors import InvalidFieldsV1
 
 __all__ = [
@@ -89,8 +91,28 @@ def decode_element(text: str) -> PathElement:
     return (kind, canonical_json(value))
 
 
+# Every write re-decodes the stored object's managedFields and re-encodes the new ones, and
+# from one write of a pod's status to the next they are nearly always the same sets: memoise
+# both directions (bounded; cleared when full). Encoded tries are kept as JSON and decoded
+# afresh for each caller, so no two objects share a mutable dict.
+_MEMO_LIMIT = 4096
+_decoded: dict[bytes, FieldSet] = {}
+_encoded: dict[FieldSet, bytes] = {}
+
+
 def encode_fields_v1(fields: Iterable[Path]) -> dict[str, Any]:
     """A field set as the FieldsV1 trie (``{"f:spec": {"f:replicas": {}}}``)."""
+    if isinstance(fields, frozenset):
+        cached = _encoded.get(fields)
+        if cached is None:
+            if len(_encoded) >= _MEMO_LIMIT:
+                _encoded.clear()
+            cached = _encoded[fields] = orjson.dumps(_encode_fields(fields))
+        return orjson.loads(cached)
+    return _encode_fields(fields)
+
+
+def _encode_fields(fields: Iterable[Path]) -> dict[str, Any]:
     root: dict[PathElement, Any] = {}
     members: set[int] = set()
     for path in fields:
@@ -114,9 +136,20 @@ def decode_fields_v1(fields_v1: Any) -> FieldSet:
     """FieldsV1 trie → field set. Raises :class:`InvalidFieldsV1` on malformed input."""
     if not isinstance(fields_v1, dict):
         raise InvalidFieldsV1("FieldsV1 must be a JSON object")
+    try:
+        key = orjson.dumps(fields_v1)
+    except TypeError:
+        key = None
+    if key is not None and (cached := _decoded.get(key)) is not None:
+        return cached
     out: set[Path] = set()
     _decode_node(fields_v1, (), out)
-    return frozenset(out)
+    result = frozenset(out)
+    if key is not None:
+        if len(_decoded) >= _MEMO_LIMIT:
+            _decoded.clear()
+        _decoded[key] = result
+    return result
 
 
 def _decode_node(node: dict[str, Any], prefix: Path, out: set[Path]) -> None:

@@ -139,12 +139,22 @@ class PodWorker:
                 task.cancel()
 
     async def run(self) -> None:
-        self.changed()
-        for container in self.pod["spec"].get("containers") or []:
+        containers = self.pod["spec"].get("containers") or []
+        for container in containers:
             if not await self._ensure_image(container):
                 return
-        for container in self.pod["spec"].get("containers") or []:
+        if not all(self._starts_at_once(c) for c in containers):
+            self.changed()  # Pending with ContainerCreating is visible for a while
+        # else the first status written is already Running (and Ready without probes): like
+        # the kubelet's status manager, only the latest status of a burst of changes is sent
+        for container in containers:
             self.tasks.append(asyncio.ensure_future(self._container(container)))
+
+    def _starts_at_once(self, container: dict) -> bool:
+        try:
+            return behaviour_for(self.pod, container).start_delay <= 0
+        except InvalidBehaviour:
+            return False
 
     async def _ensure_image(self, container: dict) -> bool:
         name, image = container["name"], container.get("image", "")
@@ -176,6 +186,7 @@ class PodWorker:
                 await clock.sleep(max(remaining, 0.01))
                 continue
             started = clock.now()
+            self.changed()  # Pending (ContainerCreating) while the image is pulled
             try:
                 pulled, seconds = await node.pull(image, self.pod)
             except ImagePullFailed as exc:

@@ -54,6 +54,7 @@ class SchemaCatalog:
         self._builtin = shared_definitions(version)
         self._custom: dict[str, dict[str, Any]] = {}
         self._by_gvk: dict[GroupVersionKind, str] = {}
+        self._roots: dict[str, TypeNode] = {}
         for name, schema in self._builtin.items():
             for entry in schema.get("x-kubernetes-group-version-kind", ()):
                 gvk = GroupVersionKind(entry["group"], entry["version"], entry["kind"])
@@ -79,7 +80,12 @@ class SchemaCatalog:
         name = self._by_gvk.get(GroupVersionKind.from_api_version(api_version, kind))
         if name is None:
             return None
-        return TypeNode(self._schemas[name], self._schemas)
+        root = self._roots.get(name)
+        if root is None:
+            root = TypeNode(self._schemas[name], self._schemas)
+            if not self.is_custom(name):  # built-in schemas never change: keep the resolved tree
+                self._roots[name] = root
+        return root
 
     def known_gvks(self) -> list[GroupVersionKind]:
         return sorted(self._by_gvk)

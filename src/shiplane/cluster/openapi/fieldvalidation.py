@@ -82,7 +82,25 @@ def _pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+class _Repeated(Exception):
+    """A JSON object repeats a key: decode again, noting where."""
+
+
+def _plain_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _Repeated
+    return out
+
+
 def decode_json(data: bytes | str) -> Decoded:
+    # Fast path: nearly every body has no repeated key; plain dicts, no second walk.
+    try:
+        return Decoded(json.loads(data, object_pairs_hook=_plain_hook), ())
+    except _Repeated:
+        pass
+    except ValueError as exc:
+        raise OpenAPIError(f"invalid JSON: {exc}") from None
     try:
         raw = json.loads(data, object_pairs_hook=_pairs_hook)
     except ValueError as exc:

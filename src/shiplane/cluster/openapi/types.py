@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 __all__ = ["NodeKind", "TypeNode"]
@@ -33,6 +34,10 @@ class TypeNode:
 
     schema: Mapping[str, Any]
     schemas: Mapping[str, Mapping[str, Any]]
+    # children already resolved (field name, or None for a list's element): every write walks
+    # the same few paths of its kind's schema, for managedFields and field validation
+    _children: dict[str | None, TypeNode | None] = dataclass_field(
+        default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, schema: Mapping[str, Any], schemas: Mapping[str, Mapping[str, Any]]) -> TypeNode:
@@ -71,6 +76,13 @@ class TypeNode:
     # -- descending ---------------------------------------------------------------------
     def field(self, name: str) -> TypeNode | None:
         """The type of field ``name``; None if this node does not know that field."""
+        children = self._children
+        if name in children:
+            return children[name]
+        child = children[name] = self._field(name)
+        return child
+
+    def _field(self, name: str) -> TypeNode | None:
         props = self.schema.get("properties") or _EMPTY
         if name in props:
             return TypeNode.of(props[name], self.schemas)
@@ -84,10 +96,16 @@ class TypeNode:
         return None
 
     def element(self) -> TypeNode:
+        children = self._children
+        if None in children:
+            return children[None]  # type: ignore[return-value]
         items = self.schema.get("items")
         if isinstance(items, Mapping) and items:
-            return TypeNode.of(items, self.schemas)
-        return TypeNode.untyped()
+            child = TypeNode.of(items, self.schemas)
+        else:
+            child = TypeNode.untyped()
+        children[None] = child
+        return child
 
     # -- list and map semantics ---------------------------------------------------------
     @property

@@ -12,14 +12,28 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["EventType", "ObjectKey", "StoredObject", "WatchEvent", "Write", "encode"]
+import orjson
+
+__all__ = ["EventType", "ObjectKey", "StoredObject", "WatchEvent", "Write", "decode", "encode"]
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 
 
 def encode(obj: Any) -> str:
-    """Compact JSON, the wire and disk format."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON, the wire and disk format (orjson: several times faster than ``json``;
+    the ``json`` module only for what orjson refuses, such as integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(raw: str | bytes) -> Any:
+    """The inverse of :func:`encode`."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 @dataclass(frozen=True, order=True)
@@ -46,7 +60,7 @@ class StoredObject:
     rv: int
 
     def copy(self) -> dict[str, Any]:
-        return json.loads(self.raw)
+        return decode(self.raw)
 
 
 @dataclass(frozen=True)

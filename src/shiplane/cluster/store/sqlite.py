@@ -9,13 +9,12 @@ resumes with the same objects, versions and recent watch history.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 from shiplane.cluster.store.memory import DEFAULT_WATCH_WINDOW, MemoryObjectStore
-from shiplane.cluster.store.model import ObjectKey, StoredObject, WatchEvent
+from shiplane.cluster.store.model import ObjectKey, StoredObject, WatchEvent, decode
 
 __all__ = ["SqliteObjectStore"]
 
@@ -70,7 +69,7 @@ class SqliteObjectStore(MemoryObjectStore):
             "FROM objects o JOIN events e ON e.rv = o.rv"
         ):
             self._objects.setdefault(resource, {})[(namespace, name)] = StoredObject(
-                json.loads(data), data, rv
+                decode(data), data, rv
             )
         rows = db.execute(
             "SELECT rv, type, resource, namespace, name, data FROM events WHERE rv > ? ORDER BY rv",
@@ -78,7 +77,7 @@ class SqliteObjectStore(MemoryObjectStore):
         ).fetchall()
         for rv, type_, resource, namespace, name, data in rows[-self._window :]:
             key = ObjectKey(resource, namespace, name)
-            self._log.append(WatchEvent(rv, type_, key, StoredObject(json.loads(data), data, rv)))
+            self._log.append(WatchEvent(rv, type_, key, StoredObject(decode(data), data, rv)))
         if len(rows) > self._window:
             self._compacted_rv = self._log[0].rv - 1
 
