@@ -2,7 +2,12 @@
 
 import pytest
 
-from shiplane.cluster.decisions.container_process import InvalidContainer, expand, process_for
+from shiplane.cluster.decisions.container_process import (
+    InvalidContainer,
+    env_sources,
+    expand,
+    process_for,
+)
 
 IMAGE = {"Entrypoint": ["/entry.sh"], "Cmd": ["serve", "--port=80"], "Env": ["PATH=/img/bin",
          "MODE=image", "EMPTY="], "WorkingDir": "/app", "User": "app"}
@@ -63,11 +68,63 @@ def test_field_refs():
                                              "NODE": "n1", "APP": "web"}
 
 
+CM = {"metadata": {"name": "cfg"}, "data": {"LOG_LEVEL": "INFO", "APP_ENV": "dev",
+                                            "bad key": "x", "1ST": "y"}}
+SECRET = {"metadata": {"name": "creds"}, "data": {"TOKEN": "czNjcjN0", "user": "YWRtaW4="}}
+SOURCES = {("ConfigMap", "cfg"): CM, ("Secret", "creds"): SECRET}
+
+
+def run_with(sources=SOURCES, **container):
+    p = pod(**container)
+    return process_for(p, p["spec"]["containers"][0], IMAGE, "127.1.2.3", sources)
+
+
+def test_env_from_first_then_env_overrides_and_expands_against_it():
+    proc = run_with(envFrom=[{"configMapRef": {"name": "cfg"}}, {"secretRef": {"name": "creds"},
+                                                                 "prefix": "S_"}],
+                    env=[{"name": "APP_ENV", "value": "override-$(LOG_LEVEL)"}])
+    assert proc.env["LOG_LEVEL"] == "INFO" and proc.env["APP_ENV"] == "override-INFO"
+    assert proc.env["S_TOKEN"] == "s3cr3t" and proc.env["S_user"] == "admin"
+    assert "bad key" not in proc.env and "1ST" not in proc.env
+    # kubelet: the keys that are not env var names, sorted, in one warning per source
+    assert proc.warnings == ("Keys [1ST, bad key] from the EnvFrom configMap shop/cfg were "
+                             "skipped since they are considered invalid environment variable "
+                             "names.",)
+
+
+def test_key_refs_read_one_key():
+    proc = run_with(env=[{"name": "LEVEL", "valueFrom": {"configMapKeyRef": {"name": "cfg",
+                                                                             "key": "LOG_LEVEL"}}},
+                         {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "creds",
+                                                                             "key": "TOKEN"}}}])
+    assert proc.env["LEVEL"] == "INFO" and proc.env["PASSWORD"] == "s3cr3t"
+
+
+def test_missing_sources_are_the_kubelets_errors_unless_optional():
+    with pytest.raises(InvalidContainer, match='^configmap "nope" not found$'):
+        run_with(envFrom=[{"configMapRef": {"name": "nope"}}])
+    with pytest.raises(InvalidContainer, match='^secret "nope" not found$'):
+        run_with(env=[{"name": "X", "valueFrom": {"secretKeyRef": {"name": "nope", "key": "k"}}}])
+    with pytest.raises(InvalidContainer, match="^couldn't find key K in ConfigMap shop/cfg$"):
+        run_with(env=[{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "K"}}}])
+    proc = run_with(envFrom=[{"configMapRef": {"name": "nope", "optional": True}}],
+                    env=[{"name": "X", "valueFrom": {"configMapKeyRef": {
+                        "name": "cfg", "key": "K", "optional": True}}},
+                         {"name": "Y", "valueFrom": {"secretKeyRef": {
+                             "name": "nope", "key": "k", "optional": True}}}])
+    assert "X" not in proc.env and "Y" not in proc.env
+
+
+def test_env_sources_lists_what_to_fetch():
+    container = {"envFrom": [{"configMapRef": {"name": "a"}}, {"secretRef": {"name": "b"}}],
+                 "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}},
+                         {"name": "Y", "value": "1"}]}
+    assert env_sources(container) == {("ConfigMap", "a"), ("Secret", "b"), ("ConfigMap", "c")}
+
+
 def test_unsupported_sources_are_named():
-    with pytest.raises(InvalidContainer, match="env PASSWORD: valueFrom secretKeyRef"):
-        run(env=[{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}])
-    with pytest.raises(InvalidContainer, match="envFrom"):
-        run(envFrom=[{"configMapRef": {"name": "cm"}}])
+    with pytest.raises(InvalidContainer, match="env CPU: valueFrom resourceFieldRef"):
+        run(env=[{"name": "CPU", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}])
 
 
 def test_no_command_anywhere_is_an_error():

@@ -2,7 +2,9 @@
 to the embedded registry) runs as real processes (process runtime); a client sends requests
 through the Service proxy the whole time while the Deployment rolls v1 → v2, and while a
 rollout whose new pods never become ready is stuck. Then the same pods through real
-``kubectl port-forward`` and an Ingress."""
+``kubectl port-forward`` and an Ingress. Last, the scaffolded service deployed with its own
+chart (``shiplane deploy``'s Helm path, values-dev.yaml: envFrom ConfigMap, emptyDir /tmp,
+read-only root, preStop sleep) and upgraded v1 → v2 under load."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ import json
 import time
 from collections import Counter
 
+import httpx
 import pytest
 import yaml
 
 from shiplane.cluster.network.addresses import loopback_twin
+from shiplane.config import parse_workspace
+from shiplane.release import deploy
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
 from shiplane.testing.cluster import EmbeddedCluster
 from shiplane.testing.payment_service import (
@@ -28,9 +33,19 @@ RATE = 50  # requests per second through the proxy
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory):
+def registry():
     with EmbeddedRegistry(MemoryStorage()) as registry:
-        yield build_payment_images(tmp_path_factory.mktemp("zero-downtime"), registry.host)
+        yield registry
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("zero-downtime")
+
+
+@pytest.fixture(scope="module")
+def images(registry, work):
+    return build_payment_images(work, registry.host)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +60,9 @@ def _kubectl(cluster, *args, input=None, timeout=120):
     return result.stdout
 
 
-def _service_address(cluster) -> tuple[str, int]:
-    svc = json.loads(_kubectl(cluster, "get", "service", "payment-service", "-o", "json"))
+def _service_address(cluster, namespace: str = "default") -> tuple[str, int]:
+    svc = json.loads(_kubectl(cluster, "get", "service", "payment-service", "-n", namespace,
+                              "-o", "json"))
     return loopback_twin(svc["spec"]["clusterIP"]), svc["spec"]["ports"][0]["port"]
 
 
@@ -126,8 +142,6 @@ def test_kubectl_port_forward_and_ingress_reach_the_process_pods(cluster, images
     import socket
     import subprocess
 
-    import httpx
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         local = s.getsockname()[1]
@@ -163,3 +177,46 @@ def test_kubectl_port_forward_and_ingress_reach_the_process_pods(cluster, images
         time.sleep(0.2)
     assert answer.status_code == 200 and response_version(answer.content) == "v2"
     assert httpx.get(url, headers={"Host": "other.test"}, timeout=5).status_code == 404
+
+
+def test_scaffolded_chart_upgrade_v1_to_v2_under_load_fails_no_request(
+        cluster, images, registry, work, monkeypatch):
+    """The chart ``shiplane init service`` wrote, deployed by ``shiplane.release.deploy``
+    (Helm's SDK, ``-f values-dev.yaml --set-string image.repository=… image.tag=v1``) into
+    namespace ``dev``; the upgrade to v2 waits (Helm's watcher) while the load runs."""
+    repo = work / "payment-service"  # build_payment_images' scaffold (its chart is untouched)
+    (work / "shiplane.yaml").write_text(
+        "version: 1\nenvironments:\n"
+        f"  dev:\n    cluster: {{kubeconfig: {cluster.kubeconfig}}}\n"
+        f"    registry: {{url: '{registry.host}', insecure: true}}\n")
+    monkeypatch.chdir(work)
+    workspace = parse_workspace((work / "shiplane.yaml").read_text())
+    repository = (f"image.repository={registry.host}/payment-service",)
+
+    first = deploy(repo, "dev", set_string=repository, image_tag="v1", timeout=60,
+                   workspace=workspace)
+    assert (first.revision, first.status) == (1, "deployed")
+    address, port = _service_address(cluster, "dev")
+    _wait_serving(address, port, "v1")
+    pod = json.loads(_kubectl(cluster, "get", "pods", "-n", "dev", "-l",
+                              "app.kubernetes.io/name=payment-service", "-o", "json"))["items"][0]
+    main = pod["spec"]["containers"][0]
+    assert main["envFrom"][0]["configMapRef"]["name"] == "payment-service"
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    assert main["lifecycle"] == {"preStop": {"sleep": {"seconds": 1}}}
+
+    with LoadGenerator(address, port, "/healthz", rate=RATE) as load:
+        time.sleep(1)
+        upgrade = deploy(repo, "dev", set_string=repository, image_tag="v2", timeout=90,
+                         workspace=workspace)
+        time.sleep(2)
+    assert (upgrade.revision, upgrade.status) == (2, "deployed")
+    failed = load.failed()
+    assert failed == [], f"{len(failed)} of {len(load.samples)} failed: {failed[:3]}"
+    versions = _versions(load.samples)
+    assert set(versions) == {"v1", "v2"}, versions  # only v1 and v2 answered, both did
+    assert {response_version(s.body) for s in load.samples[-RATE:]} == {"v2"}
+    assert len(load.samples) >= RATE * 4
+    # APP_ENV came from the chart's ConfigMap through envFrom (values-dev.yaml: dev)
+    ready = httpx.get(f"http://{address}:{port}/readyz", timeout=5)
+    assert ready.json() == {"status": "ready", "environment": "dev"}

@@ -234,9 +234,81 @@ def test_log_errors_are_the_upstream_ones(cluster: EmbeddedCluster, busybox: str
     waiting = wait_for(lambda: status_of(cluster, "secretenv").get("state", {}).get("waiting", {})
                        .get("reason") == "CreateContainerConfigError"
                        and status_of(cluster, "secretenv")["state"]["waiting"], what="config error")
-    assert "env TOKEN: valueFrom secretKeyRef is not supported" in waiting["message"]
+    assert waiting["message"] == 'secret "s" not found'  # the kubelet's message
     done = cluster.kubectl("logs", "secretenv")
     assert 'is waiting to start: CreateContainerConfigError' in done.stderr
+    # like the kubelet's next pod sync: once the Secret exists, the container starts
+    apply(cluster, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                    "stringData": {"k": "t0ken"}})
+    wait_for(lambda: "running" in status_of(cluster, "secretenv").get("state", {}),
+             what="started after the secret appeared")
+
+
+ENV_AND_VOLUMES = """\
+echo "level=$LOG_LEVEL app=$CFG_APP_ENV token=$TOKEN user=$(id -u)"
+cat /etc/app/app.conf; echo; cat /etc/token/t; echo; ls -l /etc/token/t | cut -c1-10
+echo shared > /scratch/from-main && echo "tmp ok"
+(touch /rootfs-write) 2>/dev/null && echo "root writable" || echo "root read-only"
+(echo x > /etc/app/new) 2>/dev/null && echo "cm writable" || echo "cm read-only"
+sleep 1000
+"""
+
+
+def test_env_from_key_refs_volumes_and_read_only_root(cluster: EmbeddedCluster,
+                                                     busybox: str) -> None:
+    apply(cluster, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app-cfg"},
+                    "data": {"LOG_LEVEL": "DEBUG", "APP_ENV": "dev", "1st": "x",
+                             "app.conf": "port=8080"}})
+    apply(cluster, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app-secret"},
+                    "stringData": {"token": "s3cr3t"}})
+    spec = pod("envvol", busybox, ENV_AND_VOLUMES,
+               envFrom=[{"configMapRef": {"name": "app-cfg"}},
+                        {"configMapRef": {"name": "app-cfg"}, "prefix": "CFG_"},
+                        {"secretRef": {"name": "absent", "optional": True}}],
+               env=[{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "app-secret",
+                                                                     "key": "token"}}}],
+               securityContext={"readOnlyRootFilesystem": True, "runAsUser": 1000},
+               volumeMounts=[{"name": "scratch", "mountPath": "/scratch"},
+                             {"name": "cfg", "mountPath": "/etc/app"},
+                             {"name": "token", "mountPath": "/etc/token"}])
+    spec["spec"]["containers"].append({
+        "name": "side", "image": busybox, "volumeMounts": [{"name": "scratch",
+                                                            "mountPath": "/shared"}],
+        "command": ["sh", "-c", "while [ ! -f /shared/from-main ]; do sleep 0.1; done; "
+                                "echo side sees $(cat /shared/from-main); sleep 1000"]})
+    spec["spec"]["volumes"] = [
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "cfg", "configMap": {"name": "app-cfg", "items": [{"key": "app.conf",
+                                                                    "path": "app.conf"}]}},
+        {"name": "token", "secret": {"secretName": "app-secret", "defaultMode": 0o444,
+                                     "items": [{"key": "token", "path": "t"}]}}]
+    apply(cluster, spec)
+
+    def logs(container: str) -> str:
+        done = cluster.kubectl("logs", "envvol", "-c", container)
+        return done.stdout if done.returncode == 0 else ""
+
+    main = wait_for(lambda: "cm read-only" in logs("main") and logs("main"), what="main log")
+    assert main.splitlines() == [
+        "level=DEBUG app=dev token=s3cr3t user=1000", "port=8080", "s3cr3t", "-r--r--r--",
+        "tmp ok", "root read-only", "cm read-only"]
+    wait_for(lambda: "side sees shared" in logs("side"), what="the emptyDir shared")
+    events = cluster.kubectl("get", "events", "--field-selector", "involvedObject.name=envvol")
+    assert ("Keys [1st] from the EnvFrom configMap default/app-cfg were skipped"
+            in " ".join(events.stdout.split()))
+
+    missing = pod("nocm", busybox, "sleep 1000", volumeMounts=[{"name": "c",
+                                                                "mountPath": "/c"}])
+    missing["spec"]["volumes"] = [{"name": "c", "configMap": {"name": "later"}}]
+    apply(cluster, missing)
+    wait_for(lambda: "FailedMount" in cluster.kubectl(
+        "get", "events", "--field-selector", "involvedObject.name=nocm").stdout,
+        what="FailedMount")
+    assert "waiting" in status_of(cluster, "nocm").get("state", {"waiting": {}})
+    apply(cluster, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later"},
+                    "data": {"k": "v"}})
+    wait_for(lambda: "running" in status_of(cluster, "nocm").get("state", {}),
+             what="started once the ConfigMap exists")
 
 
 def test_delete_sends_sigterm_then_sigkill_after_the_grace_period(
@@ -274,7 +346,10 @@ def test_exec_probes_run_in_the_container(cluster: EmbeddedCluster, busybox: str
     item = pod("execprobe", busybox,
                "sleep 4; touch /tmp/ready; touch /tmp/alive; sleep 2; rm /tmp/alive; sleep 1000",
                readinessProbe={"exec": {"command": [
-                   "sh", "-c", 'test "$(id -u)" = 1000 && cat /tmp/ready']}, "periodSeconds": 1},
+                   "sh", "-c", 'test "$(id -u)" = 1000 && cat /tmp/ready']},
+                   # every 5 cluster s: the kubelet's event spam filter (25 per object, then
+                   # 1 per 5 min) would swallow the liveness events after 40 readiness failures
+                   "periodSeconds": 5},
                securityContext={"runAsUser": 1000, "runAsGroup": 1000},
                livenessProbe={"exec": {"command": ["test", "-f", "/tmp/alive"]},
                               "initialDelaySeconds": 45, "periodSeconds": 1,

@@ -104,6 +104,18 @@ def test_deployment_follows_the_guide_and_helm_create(renders):
     assert prod.find("NetworkPolicy")["spec"]["podSelector"] == spec["selector"]
 
 
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_pre_stop_sleep_lets_endpoints_propagate_before_sigterm(renders, env):
+    assert container(renders[env])["lifecycle"] == {"preStop": {"sleep": {"seconds": 1}}}
+
+
+def test_pre_stop_sleep_is_a_value(chart):
+    rendered = render_chart(chart, ValueOverrides(set=("lifecycle.preStop.sleep.seconds=5",)),
+                            release_name="payment-service")
+    assert container(rendered)["lifecycle"]["preStop"]["sleep"]["seconds"] == 5
+    kubernetes_validate.validate(rendered.find("Deployment"), KUBERNETES_VERSION, strict=True)
+
+
 def test_config_change_changes_the_pod_template_checksum(chart):
     def checksum(overrides):
         rendered = render_chart(chart, overrides, release_name="payment-service")

@@ -22,7 +22,8 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``container_states``     container lifecycle transition table, CrashLoopBackOff decision
 ``probes``               probe workers (thresholds, startup gating); ``pod_status`` phase/conditions
 ``termination``          preStop, SIGTERM, SIGKILL timeline of a stopping container
-``container_process``    argv/env (``$(VAR)``)/workingDir/user of a container from its image
+``container_process``    argv/env (``$(VAR)``, envFrom, key refs)/workingDir/user of a container
+``pod_volumes``          emptyDir/configMap/secret volume files and a container's volumeMounts
 ``container_log``        CRI log lines, pods/log options, which instance ``--previous`` means
 ``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers
 ``endpoints``            Endpoints and EndpointSlices of a Service

@@ -90,6 +90,9 @@ TRANSITIONS: dict[Phase, dict[Input, Phase]] = {
         }
         for phase in _WAITING_FOR_IMAGE
     },
+    # the kubelet's next pod sync tries again (the ConfigMap may exist by then)
+    Phase.CREATE_CONFIG_ERROR: {Input.CONFIG_ERROR: Phase.CREATE_CONFIG_ERROR,
+                                Input.STARTED: Phase.RUNNING},
     Phase.RUNNING: {Input.EXITED: Phase.TERMINATED, Input.KILLED: Phase.TERMINATED},
     Phase.TERMINATED: {
         Input.STARTED: Phase.RUNNING,

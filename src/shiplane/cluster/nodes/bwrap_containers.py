@@ -10,6 +10,8 @@ Theory of operation, mirroring a CRI runtime:
   --unshare-pid --as-pid-1 ... --bind <rootfs> / --proc /proc --dev /dev --chdir <workingDir>
   -- argv``: its own pid and mount namespaces, the image's root filesystem as ``/``, the app as
   PID 1 (so, like in Docker without an init, SIGTERM reaches it only when it handles it).
+  ``--ro-bind <rootfs> /`` instead for ``readOnlyRootFilesystem``; the pod's volumes
+  (:mod:`.volume_dirs`) are bound over it at their ``mountPath`` s.
   Root containers keep Docker's default capability set; a non-root user (image ``USER`` or
   ``runAsUser``) is set before bubblewrap starts, which then adds a user namespace mapping that
   uid to itself (files it writes belong to that uid on the host, as in the builder's RUN).
@@ -36,7 +38,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -262,7 +264,10 @@ class BwrapContainers:
 
     async def start_container(self, pod: dict, sandbox: PodSandbox, rootfs: Path,
                               spec: ContainerProcess, name: str, restart_count: int,
-                              memory_limit: int | None = None) -> ContainerInstance:
+                              memory_limit: int | None = None, *, binds: Sequence[str] = (),
+                              read_only_root: bool = False) -> ContainerInstance:
+        """``binds``: the volume mounts' bwrap options (:func:`.volume_dirs.bind_args`);
+        ``read_only_root``: the root filesystem is mounted read-only (``--ro-bind``)."""
         uid, gid = resolve_user(rootfs, spec.user)
         folder = self.log_dir(pod, name)
         folder.mkdir(parents=True, exist_ok=True)
@@ -280,7 +285,11 @@ class BwrapContainers:
             wrap += ["--cap-drop", "ALL"]
             for cap in _DEFAULT_CAPS:
                 wrap += ["--cap-add", cap]
-        wrap += ["--bind", str(rootfs), "/", "--proc", "/proc", "--dev", "/dev",
+        if read_only_root:  # bwrap cannot create mount points on a read-only root
+            for point in ("proc", "dev"):
+                (rootfs / point).mkdir(exist_ok=True)
+        wrap += ["--ro-bind" if read_only_root else "--bind", str(rootfs), "/",
+                 "--proc", "/proc", "--dev", "/dev", *binds,
                  "--chdir", spec.working_dir, "--info-fd", str(write_fd), "--", *spec.argv]
         env = dict(spec.env)
         env.setdefault("HOME", "/root" if uid == 0 else "/")

@@ -3,10 +3,14 @@
 Theory of operation: :class:`ProcessPodWorker` keeps :class:`PodWorker`'s status writing, image
 pulls (``decide_pull``) and events, and replaces what the simulated worker only pretends:
 
-1. ``run``: the pod sandbox first (its own netns, the pod IP's forwarder), then images, then a
-   task per container.
-2. ``_container``: image config → process (``process_for``: argv, env, workingDir, user) →
-   the container's root filesystem → start in bubblewrap → ``Running``; probes tick on the
+1. ``run``: the pod's volumes first (:mod:`.volume_dirs`; ConfigMaps/Secrets read through the
+   API; a failure is a ``FailedMount`` event and a retry, the pod stays ContainerCreating),
+   then the pod sandbox (its own netns, the pod IP's forwarder), then images, then a task per
+   container.
+2. ``_container``: image config → process (``process_for``: argv, env with envFrom and
+   ConfigMap/Secret key refs read through the API, workingDir, user; a missing source is
+   ``CreateContainerConfigError``, retried like the kubelet's pod sync) → the container's root
+   filesystem and volume mounts → start in bubblewrap → ``Running``; probes tick on the
    cluster clock (``probe_step``) with real handlers (:mod:`.process_probes`); the exit code is
    the process'; ``crash_loop_decision`` restarts it now or after the CrashLoopBackOff delay.
    A failed liveness/startup probe stops it (SIGTERM, grace, SIGKILL) and it restarts.
@@ -27,7 +31,11 @@ from typing import TYPE_CHECKING
 
 from shiplane.cluster.controllers.api import ControllerApiError
 from shiplane.cluster.decisions.backoff import Backoff, crash_backoff_key
-from shiplane.cluster.decisions.container_process import InvalidContainer, process_for
+from shiplane.cluster.decisions.container_process import (
+    InvalidContainer,
+    env_sources,
+    process_for,
+)
 from shiplane.cluster.decisions.container_states import (
     Input,
     Phase,
@@ -36,6 +44,11 @@ from shiplane.cluster.decisions.container_states import (
     transition,
 )
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.pod_volumes import (
+    VolumeSetupError,
+    container_mounts,
+    volume_sources,
+)
 from shiplane.cluster.decisions.quantity import value
 from shiplane.cluster.decisions.probes import container_started_and_ready, new_worker, probe_step
 from shiplane.cluster.decisions.termination import grace_period, plan_termination
@@ -49,6 +62,7 @@ from shiplane.cluster.nodes.pod_network import PortForwarder
 from shiplane.cluster.nodes.pod_worker import PodWorker
 from shiplane.cluster.nodes.process_probes import ProbeTarget, run_handler
 from shiplane.cluster.nodes.rootfs import RootfsError
+from shiplane.cluster.nodes.volume_dirs import bind_args, setup_volumes
 
 if TYPE_CHECKING:
     from shiplane.cluster.nodes.kubelet import SimulatedNode
@@ -67,6 +81,9 @@ def _would_probe() -> tuple[bool, str]:
     raise _WouldProbe
 
 
+_RETRY_SECONDS = (1, 2, 4, 8, 10)  # cluster seconds between retries of a volume / config error
+
+
 class ProcessPodWorker(PodWorker):
     def __init__(self, node: SimulatedNode, pod: dict, runtime: ProcessRuntime, ip: str,
                  forwarder: PortForwarder) -> None:
@@ -77,11 +94,45 @@ class ProcessPodWorker(PodWorker):
         self.sandbox: PodSandbox | None = None
         self.instances: dict[str, ContainerInstance] = {}  # current instance per container
         self.log_files: dict[str, tuple[Path, ContainerInstance]] = {}  # by container ID
+        self.volumes: dict[str, Path] = {}  # volume name -> host directory
         self._cleaned = False
 
     # ------------------------------------------------------------------ lifecycle
+    async def _read_sources(self, refs: set[tuple[str, str]]) -> dict:
+        """The ConfigMaps/Secrets ``refs`` from the API (the kubelet's configmap/secret
+        managers read them through the API too); ``None`` for a 404."""
+        found: dict[tuple[str, str], dict | None] = {}
+        for kind, name in sorted(refs):
+            try:
+                found[(kind, name)] = await self.node.api.request(
+                    "GET", f"/api/v1/namespaces/{self.ns}/{kind.lower()}s/{name}")
+            except ControllerApiError as exc:
+                if exc.code != 404:
+                    raise ProcessRuntimeError(f"cannot read {kind} {self.ns}/{name}: {exc}"
+                                              ) from None
+                found[(kind, name)] = None
+        return found
+
+    async def _setup_volumes(self) -> None:
+        """Until the volumes are set up: FailedMount events (once per message) and retries."""
+        last, attempt = "", 0
+        while True:
+            try:
+                sources = await self._read_sources(volume_sources(self.pod))
+                self.volumes = await asyncio.to_thread(
+                    setup_volumes, self.containers.rootfs.pod_dir(self.uid), self.pod, sources)
+                return
+            except (VolumeSetupError, ProcessRuntimeError, OSError) as exc:
+                if str(exc) != last:
+                    self.event(Event("Warning", "FailedMount", str(exc)))
+                    last = str(exc)
+            await self.node.clock.sleep(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
+            attempt += 1
+
     async def run(self) -> None:
         self.changed()
+        if self.pod["spec"].get("volumes"):
+            await self._setup_volumes()
         try:
             self.sandbox = await self.containers.create_sandbox(self.pod, self.pod_ip,
                                                                 self.forwarder)
@@ -101,22 +152,40 @@ class ProcessPodWorker(PodWorker):
         if pulled is None:
             raise ProcessRuntimeError(f"image {container.get('image')} is not on {node.name}")
         config = await asyncio.to_thread(self.containers.rootfs.image_config, pulled)
-        spec = process_for(self.pod, container, config, self.pod_ip)
+        sources = await self._read_sources(env_sources(container))
+        spec = process_for(self.pod, container, config, self.pod_ip, sources)
+        for warning in spec.warnings:  # kubelet: an event on the pod
+            self.event(Event("Warning", "InvalidEnvironmentVariableNames", warning))
+        mounts = container_mounts(self.pod, container)
         rootfs = await asyncio.to_thread(self.containers.rootfs.pod_copy, pulled, self.uid,
                                          container["name"])
-        return spec, rootfs
+        binds = await asyncio.to_thread(bind_args, rootfs, mounts, self.volumes)
+        return spec, rootfs, binds
+
+    async def _prepare_until_valid(self, container: dict):
+        """``_prepare``, a CreateContainerConfigError (event, waiting reason) and a retry
+        while the container's config cannot be made (e.g. its ConfigMap is not there yet)."""
+        name = container["name"]
+        clock = self.node.clock
+        attempt, last = 0, ""
+        while True:
+            try:
+                return await self._prepare(container)
+            except (InvalidContainer, VolumeSetupError) as exc:  # CreateContainerConfigError
+                if str(exc) != last:
+                    self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
+                    last = str(exc)
+                self.records[name] = transition(self.records[name], Input.CONFIG_ERROR,
+                                                clock.now(), message=str(exc))
+                self.changed()
+            await clock.sleep(_RETRY_SECONDS[min(attempt, len(_RETRY_SECONDS) - 1)])
+            attempt += 1
 
     async def _container(self, container: dict) -> None:
         name = container["name"]
         clock = self.node.clock
         try:
-            spec, rootfs = await self._prepare(container)
-        except InvalidContainer as exc:  # kubelet: waiting CreateContainerConfigError
-            self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
-            self.records[name] = transition(self.records[name], Input.CONFIG_ERROR, clock.now(),
-                                            message=str(exc))
-            self.changed()
-            return
+            spec, rootfs, binds = await self._prepare_until_valid(container)
         except (RootfsError, ProcessRuntimeError, OSError) as exc:
             self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
             return
@@ -130,8 +199,11 @@ class ProcessPodWorker(PodWorker):
                 1 if record.phase in (Phase.TERMINATED, Phase.CRASH_LOOP_BACKOFF) else 0)
             assert self.sandbox is not None
             try:
+                read_only = bool((container.get("securityContext") or {})
+                                 .get("readOnlyRootFilesystem"))
                 instance = await self.containers.start_container(
-                    self.pod, self.sandbox, rootfs, spec, name, restarts, memory_limit)
+                    self.pod, self.sandbox, rootfs, spec, name, restarts, memory_limit,
+                    binds=binds, read_only_root=read_only)
             except (ProcessRuntimeError, RootfsError, OSError) as exc:  # e.g. unknown user
                 self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
                 return
