@@ -12,6 +12,7 @@ pipeline's tag and a dev -> prod promotion by alice waits for review on a branch
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,18 @@ def pending_promotion(platform: Path, kubeconfig: Path, state_dir: Path, tag: st
     return promotion.branch
 
 
+def _slow_starts(repo: Path) -> None:
+    """Containers of the service start 40 cluster seconds (2 s at x20) after creation, so a
+    rollout lasts long enough for the browser to see it in progress (sim_behaviour's
+    ``start-delay``). Committed, so the pipeline's build is not marked dirty."""
+    values = repo / "helm" / "values-dev.yaml"
+    values.write_text(values.read_text().rstrip("\n")
+                      + '\npodAnnotations:\n  sim.shiplane.dev/start-delay: "40"\n')
+    for args in (["add", "helm/values-dev.yaml"], ["commit", "-q", "-m", "slow starts"]):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e",
+                        *args], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="session")
 def tokens() -> dict[str, str]:
     """user -> bearer token of the test users (viewer may do nothing)."""
@@ -114,6 +127,8 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Delivered]:
     try:
         for step in STEPS:
             if step.name in DELIVERY:
+                if step.name == "pipeline-v1":
+                    _slow_starts(ctx.service_repo)
                 step.run(ctx)
                 if step.name == "pipeline-v1":
                     break
