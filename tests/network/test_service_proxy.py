@@ -289,13 +289,20 @@ def test_half_close_and_large_transfers_pass_through_the_proxy(cluster):
     listener.bind(("127.0.230.5", 0))
     listener.listen()
 
-    def serve():
-        conn, _ = listener.accept()
+    def answer(conn):
         with conn:
             data = b""
             while chunk := conn.recv(65536):
                 data += chunk
             conn.sendall(data[::-1] * 64)
+
+    def serve():  # every connection answered: probes while the proxy learns the endpoint too
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
 
     threading.Thread(target=serve, daemon=True).start()
     client = cluster.client()
@@ -307,10 +314,9 @@ def test_half_close_and_large_transfers_pass_through_the_proxy(cluster):
 
     svc = _publish(client, "reverse", port, {Server.server_address[1]: [Server]}, {})
     address = loopback_twin(svc["spec"]["clusterIP"])
-    payload = bytes(range(256)) * 4096  # 1 MiB
 
-    def exchange():
-        with socket.create_connection((address, port), timeout=10) as sock:
+    def exchange(payload: bytes) -> bytes:
+        with socket.create_connection((address, port), timeout=30) as sock:
             sock.sendall(payload)
             sock.shutdown(socket.SHUT_WR)
             received = b""
@@ -318,13 +324,14 @@ def test_half_close_and_large_transfers_pass_through_the_proxy(cluster):
                 received += chunk
             return received
 
-    deadline = time.monotonic() + 10
-    received = b""
-    while not received:  # until the proxy listens and knows the endpoint
-        assert time.monotonic() < deadline, "the proxy never relayed to the endpoint"
+    def relayed():  # until the proxy listens and knows the endpoint
         try:
-            received = exchange()  # 64 MiB back: may outlast the deadline on a loaded host
+            return exchange(b"ping") == b"gnip" * 64
         except OSError:
-            time.sleep(0.1)
+            return False
+
+    assert _eventually(relayed, timeout=30), "the proxy never relayed to the endpoint"
+    payload = bytes(range(256)) * 4096  # 1 MiB out, 64 MiB back
+    received = exchange(payload)
     listener.close()
     assert received == payload[::-1] * 64
