@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from shiplane.build import BuildRequest, build_and_tag
-from shiplane.cluster.nodes.memory_cgroups import MemoryCgroups
+from shiplane.cluster.nodes.container_cgroups import cgroup_writable
 from shiplane.kube.errors import ApiError
 from shiplane.scaffold import init_service
 from shiplane.testing.cluster import EmbeddedCluster
@@ -417,7 +417,7 @@ def test_scaffolded_payment_service_runs_as_its_user_and_drains_on_sigterm(
     assert time.monotonic() - started < 15  # it drained and exited on SIGTERM (grace: 30 s)
 
 
-@pytest.mark.skipif(not MemoryCgroups().available, reason="this host gives no writable memory cgroup")
+@pytest.mark.skipif(not cgroup_writable("memory"), reason="this host gives no writable memory cgroup")
 def test_memory_limit_is_enforced_and_reported_as_oom_killed(
     cluster: EmbeddedCluster, busybox: str
 ) -> None:

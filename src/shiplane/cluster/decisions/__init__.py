@@ -23,6 +23,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``probes``               probe workers (thresholds, startup gating); ``pod_status`` phase/conditions
 ``termination``          preStop, SIGTERM, SIGKILL timeline of a stopping container
 ``container_process``    argv/env (``$(VAR)``, envFrom, key refs)/workingDir/user of a container
+``cgroup_resources``     cpu.shares/CFS quota/memory limit of a container (kubelet, runc; v1, v2)
 ``pod_volumes``          emptyDir/configMap/secret volume files and a container's volumeMounts
 ``container_log``        CRI log lines, pods/log options, which instance ``--previous`` means
 ``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers

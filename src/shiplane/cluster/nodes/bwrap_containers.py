@@ -21,8 +21,10 @@ Theory of operation, mirroring a CRI runtime:
   (current and ``--previous``).
 * **Stop**: SIGTERM to the app, then SIGKILL when the grace period (cluster clock) ends; the
   exit code is bubblewrap's (the app's, or 128+signal).
-* **Memory**: a memory cgroup per container when the host allows (:mod:`.memory_cgroups`):
-  ``resources.limits.memory`` is enforced and an OOM kill is reported as ``OOMKilled``.
+* **Cgroups**: a cgroup per container under one kubepods cgroup when the host allows
+  (:mod:`.container_cgroups`): CPU shares from the request and a CFS quota from the limit as the
+  kubelet sets them, ``resources.limits.memory`` enforced and an OOM kill reported as
+  ``OOMKilled``.
 * **Usage** (:meth:`BwrapContainers.usage`): CPU and memory of every process of the pod, read
   from ``/proc/<pid>/stat`` (no per-pod cgroup here); see the method.
 """
@@ -43,10 +45,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from shiplane.cluster.decisions.cgroup_resources import CgroupSettings
 from shiplane.cluster.decisions.container_log import encode_output
 from shiplane.cluster.decisions.container_process import ContainerProcess
 from shiplane.cluster.nodes.images import ContentStore
-from shiplane.cluster.nodes.memory_cgroups import MemoryCgroups
+from shiplane.cluster.nodes.container_cgroups import ContainerCgroup, ContainerCgroups
 from shiplane.cluster.nodes.pod_network import NetnsDialer, PortForwarder
 from shiplane.cluster.nodes.pod_usage import process_tree_usage
 from shiplane.cluster.nodes.rootfs import RootfsCache, resolve_user
@@ -134,7 +137,7 @@ class ContainerInstance:
     gid: int
     env: dict[str, str]
     log_path: Path
-    cgroup: Path | None = None
+    cgroup: ContainerCgroup | None = None
     oom_killed: bool = False  # the kernel's OOM killer ended it (memory cgroup counter)
     started: float = field(default_factory=time.monotonic)
     exited: asyncio.Future | None = None  # the return code
@@ -196,7 +199,7 @@ class BwrapContainers:
         directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o711)
         self.rootfs = RootfsCache(directory, content)
-        self.cgroups = MemoryCgroups()
+        self.cgroups = ContainerCgroups()
         self.bwrap = _which("bwrap")
         self.nsenter = _which("nsenter")
         self.sleep = _which("sleep")
@@ -256,6 +259,10 @@ class BwrapContainers:
             del self._cpu_samples[key]
         await asyncio.to_thread(self.rootfs.remove_pod, pod_uid)
 
+    def close(self) -> None:
+        """Remove the cgroups (call after every sandbox is removed)."""
+        self.cgroups.close()
+
     # ------------------------------------------------------------------ containers
     def log_dir(self, pod: dict, container: str) -> Path:
         meta = pod["metadata"]
@@ -264,9 +271,11 @@ class BwrapContainers:
 
     async def start_container(self, pod: dict, sandbox: PodSandbox, rootfs: Path,
                               spec: ContainerProcess, name: str, restart_count: int,
-                              memory_limit: int | None = None, *, binds: Sequence[str] = (),
+                              cgroup_settings: CgroupSettings | None = None, *,
+                              binds: Sequence[str] = (),
                               read_only_root: bool = False) -> ContainerInstance:
-        """``binds``: the volume mounts' bwrap options (:func:`.volume_dirs.bind_args`);
+        """``cgroup_settings``: CPU shares/quota and memory limit (from the container's
+        resources); ``binds``: the volume mounts' bwrap options (:func:`.volume_dirs.bind_args`);
         ``read_only_root``: the root filesystem is mounted read-only (``--ro-bind``)."""
         uid, gid = resolve_user(rootfs, spec.user)
         folder = self.log_dir(pod, name)
@@ -294,10 +303,10 @@ class BwrapContainers:
         env = dict(spec.env)
         env.setdefault("HOME", "/root" if uid == 0 else "/")
         cgroup = self.cgroups.create(
-            f"shiplane-{pod['metadata']['uid']}-{name}-{restart_count}", memory_limit)
-        join: list[str] = []
-        if cgroup is not None:  # join the container's memory cgroup, then become the container
-            join = [self.sh, "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup)]
+            f"shiplane-{pod['metadata']['uid']}-{name}-{restart_count}",
+            cgroup_settings or CgroupSettings())
+        # join the container's cgroup(s), then become the container
+        join = self.cgroups.join_command(self.sh, cgroup)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         try:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from shiplane.cluster.controllers.api import ControllerApiError
 from shiplane.cluster.decisions.backoff import Backoff, crash_backoff_key
+from shiplane.cluster.decisions.cgroup_resources import container_cgroup_settings
 from shiplane.cluster.decisions.container_process import (
     InvalidContainer,
     env_sources,
@@ -49,7 +50,6 @@ from shiplane.cluster.decisions.pod_volumes import (
     container_mounts,
     volume_sources,
 )
-from shiplane.cluster.decisions.quantity import value
 from shiplane.cluster.decisions.probes import container_started_and_ready, new_worker, probe_step
 from shiplane.cluster.decisions.termination import grace_period, plan_termination
 from shiplane.cluster.nodes.bwrap_containers import (
@@ -189,8 +189,7 @@ class ProcessPodWorker(PodWorker):
         except (RootfsError, ProcessRuntimeError, OSError) as exc:
             self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
             return
-        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
-        memory_limit = value(limit) if limit else None
+        cgroup_settings = container_cgroup_settings(container)  # as calculateLinuxResources
         crash_backoff = Backoff()
         key = crash_backoff_key(self.name, self.ns, self.uid, name)
         while True:
@@ -202,7 +201,7 @@ class ProcessPodWorker(PodWorker):
                 read_only = bool((container.get("securityContext") or {})
                                  .get("readOnlyRootFilesystem"))
                 instance = await self.containers.start_container(
-                    self.pod, self.sandbox, rootfs, spec, name, restarts, memory_limit,
+                    self.pod, self.sandbox, rootfs, spec, name, restarts, cgroup_settings,
                     binds=binds, read_only_root=read_only)
             except (ProcessRuntimeError, RootfsError, OSError) as exc:  # e.g. unknown user
                 self.event(Event("Warning", "Failed", f"Error: {exc}"), name)

@@ -204,3 +204,4 @@ class ProcessRuntime:
         for uid in list(self.containers.sandboxes):
             with contextlib.suppress(Exception):
                 await self.containers.remove_sandbox(uid)
+        self.containers.close()
