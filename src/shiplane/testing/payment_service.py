@@ -3,7 +3,9 @@
 ``shiplane init service`` output and pushed to a registry (v2 is the quickstart's code change:
 ``/healthz`` adds ``"version": "v2"``), and its Deployment + Service manifests for the process
 runtime: RollingUpdate maxSurge 1 / maxUnavailable 0, readiness on ``/readyz`` every second,
-and a 1 s ``preStop`` sleep — upstream's advice for zero-downtime rollouts, since the kubelet's
+the resources the scaffolded chart renders with ``values-dev.yaml`` (requests 100m CPU / 128Mi,
+limits 1 CPU / 1Gi: the process runtime turns them into cgroup shares, CFS quota and a memory
+limit as the kubelet does), and a 1 s ``preStop`` sleep — upstream's advice for zero-downtime rollouts, since the kubelet's
 SIGTERM and the endpoint removal race (see ``shiplane.cluster.network.service_proxy``)."""
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def payment_manifests(image: str, replicas: int = 3, *, name: str = "payment-ser
                     "ports": [{"name": "http", "containerPort": 8080}],
                     "env": [{"name": "PORT", "value": "8080"},
                             {"name": "SERVICE_NAME", "value": name}],
+                    # helm/values.yaml limits + values-dev.yaml requests, merged as Helm does
+                    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                                  "limits": {"cpu": "1", "memory": "1Gi"}},
                     "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"},
                                        "periodSeconds": 1, "failureThreshold": 1},
                     "lifecycle": {"preStop": {"sleep": {"seconds": 1}}},
