@@ -49,6 +49,7 @@ from shiplane.cluster.nodes.runtime import (
     SimulatedRuntime,
 )
 from shiplane.errors import ClusterError, UsageError
+from shiplane.serving import LoopThread
 
 __all__ = ["ControlPlane", "ControlPlaneOptions", "ControlPlaneRunner", "run_control_plane"]
 
@@ -107,6 +108,11 @@ class ControlPlane:
                                  f"not {self.options.runtime!r}")
             nodes = [replace(spec, runtime=self.options.runtime) for spec in nodes]
         runtimes: dict[str, ContainerRuntime] = {"simulated": SimulatedRuntime()}
+        # Service traffic (process pods' port forwarders, the Service proxy's relays) runs on a
+        # loop of its own: on a node it is the kernel's, never queued behind controllers
+        self.data_plane: LoopThread | None = None
+        if self.options.service_proxy or any(spec.runtime == "process" for spec in nodes):
+            self.data_plane = LoopThread("shiplane-data-plane").start()
         store = ContentStore()
         self._own_runtime_dir: str | None = None
         if any(spec.runtime == "process" for spec in nodes):
@@ -117,7 +123,7 @@ class ControlPlane:
                 directory = Path(self._own_runtime_dir)
                 (directory / "owner.pid").write_text(str(os.getpid()))
             store = ContentStore(directory=directory / "blobs")
-            runtimes["process"] = ProcessRuntime(directory, store)
+            runtimes["process"] = ProcessRuntime(directory, store, self.data_plane)
         self.runtimes = runtimes
         self.puller = ImagePuller(store, role_credentials=self.options.role_credentials,
                                   client_options=self.options.registry_client_options)
@@ -141,7 +147,7 @@ class ControlPlane:
         if self.options.service_proxy or self.options.ingress_port is not None:
             table = EndpointTable(self.ctx)
             if self.options.service_proxy:
-                self.service_proxy = ServiceProxy(self.ctx, table)
+                self.service_proxy = ServiceProxy(self.ctx, table, self.data_plane)
             if self.options.ingress_port is not None:
                 self.ingress = IngressController(self.ctx, table, self.options.ingress_port)
         self._tasks: list[asyncio.Task] = []
@@ -182,6 +188,8 @@ class ControlPlane:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for runtime in self.runtimes.values():
             await runtime.close()
+        if self.data_plane is not None:
+            await asyncio.to_thread(self.data_plane.stop)
         if self.kubelet_server is not None:
             await self.kubelet_server.stop()
         if self._own_runtime_dir is not None:

@@ -38,14 +38,19 @@ class EndpointTable:
             self.refresh(f"{meta.get('namespace', 'default')}/{name}")
 
     def refresh(self, service_key: str) -> None:
-        for key in [k for k in self.backends if k[0] == service_key]:
-            del self.backends[key]
+        # new lists first, then one assignment per port and only then the removals: the Service
+        # proxy reads this table from its own thread and never sees a port without its backends
+        fresh: dict[tuple[str, str], list[Backend]] = {}
         svc = self.services.get(service_key)
         if svc is not None:
             slices = slices_of(service_key, self.slices.values())
             for port in (svc.get("spec") or {}).get("ports") or []:
                 name = port.get("name") or ""
-                self.backends[(service_key, name)] = backends_for_port(name, slices)
+                fresh[(service_key, name)] = backends_for_port(name, slices)
+        for key, backends in fresh.items():
+            self.backends[key] = backends
+        for key in [k for k in list(self.backends) if k[0] == service_key and k not in fresh]:
+            self.backends.pop(key, None)
 
     def of(self, service_key: str, port_name: str = "") -> list[Backend]:
         return list(self.backends.get((service_key, port_name), []))

@@ -21,6 +21,12 @@ change; the process runtime's pod port accepts the connection on the host, so a 
 cannot be retried); with a 1 s preStop sleep, none fail. So this proxy adds no delay of its own
 and the manifests carry the preStop, as upstream advises. Connections already open keep going
 to their pod until one side closes.
+
+Data path: with a ``data_plane`` loop thread (the control plane passes one), the listeners and
+every relay run on that loop, not on the control plane's: kube-proxy's work is the kernel's on a
+node, never queued behind the controllers. Listener changes are still decided here, on the
+control plane's loop, and performed on the data plane's; the endpoint table is read from there
+(each refresh replaces a port's list in one assignment).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from shiplane.cluster.decisions.events import Event
 from shiplane.cluster.network.addresses import Listener, service_listeners
 from shiplane.cluster.network.endpoint_table import EndpointTable
 from shiplane.cluster.network.tcp_relay import RelaySide, open_relay
+from shiplane.serving import LoopThread
 
 __all__ = ["ServiceProxy"]
 
@@ -44,8 +51,10 @@ COMPONENT = "kube-proxy"
 class ServiceProxy:
     name = "service-proxy"
 
-    def __init__(self, ctx: Context, table: EndpointTable) -> None:
+    def __init__(self, ctx: Context, table: EndpointTable,
+                 data_plane: LoopThread | None = None) -> None:
         self.ctx = ctx
+        self.data_plane = data_plane
         self.table = table
         self.services = table.services
         self.servers: dict[Listener, asyncio.AbstractServer] = {}
@@ -72,7 +81,7 @@ class ServiceProxy:
                 wanted[listener] = svc
         for listener in [lst for lst in self.servers if lst not in wanted]:
             server = self.servers.pop(listener)
-            server.close()
+            await self._on_data_plane(self._close_server(server))
             log.info("service proxy: closed %s:%d (%s)", listener.address, listener.port,
                      listener.service)
         self.failed = {lst: why for lst, why in self.failed.items() if lst in wanted}
@@ -80,9 +89,7 @@ class ServiceProxy:
             if listener in self.servers:
                 continue
             try:
-                self.servers[listener] = await asyncio.get_running_loop().create_server(
-                    lambda lst=listener: self._accept(lst), listener.address, listener.port,
-                    reuse_address=True)
+                self.servers[listener] = await self._on_data_plane(self._listen(listener))
             except OSError as exc:
                 reason = "address in use" if exc.errno == errno.EADDRINUSE else str(exc)
                 if self.failed.get(listener) != reason:
@@ -95,6 +102,20 @@ class ServiceProxy:
             self.failed.pop(listener, None)
             log.info("service proxy: %s serves %s:%d", listener.service, listener.address,
                      listener.port)
+
+    async def _on_data_plane(self, coro):
+        if self.data_plane is not None and self.data_plane.running:
+            return await self.data_plane.run(coro)
+        return await coro
+
+    async def _listen(self, listener: Listener) -> asyncio.AbstractServer:
+        return await asyncio.get_running_loop().create_server(
+            lambda: self._accept(listener), listener.address, listener.port,
+            reuse_address=True)
+
+    @staticmethod
+    async def _close_server(server: asyncio.AbstractServer) -> None:
+        server.close()
 
     def _accept(self, listener: Listener) -> RelaySide:
         """A new client connection: link it to the next endpoint that accepts."""
@@ -114,5 +135,5 @@ class ServiceProxy:
 
     async def close(self) -> None:
         for server in self.servers.values():
-            server.close()
+            await self._on_data_plane(self._close_server(server))
         self.servers.clear()

@@ -30,6 +30,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from shiplane.errors import ClusterError
+from shiplane.serving import LoopThread
 
 __all__ = ["NetnsDialer", "PodAddressAllocator", "PodNetworkError", "PortForwarder"]
 
@@ -147,15 +148,27 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 class PortForwarder:
-    """``podIP:port`` on the host → ``127.0.0.1:port`` in the pod, one server per port."""
+    """``podIP:port`` on the host → ``127.0.0.1:port`` in the pod, one server per port.
 
-    def __init__(self, sockets: list[socket.socket]) -> None:
+    With a ``data_plane`` loop thread, the servers and their connections live on that loop
+    (``start``/``close`` are awaited from the kubelet's loop): forwarded bytes do not wait
+    behind the control plane's controllers and pod workers."""
+
+    def __init__(self, sockets: list[socket.socket], data_plane: LoopThread | None = None
+                 ) -> None:
         self.sockets = sockets
+        self.data_plane = data_plane
         self.dialer: NetnsDialer | None = None
         self.servers: list[asyncio.base_events.Server] = []
         self.connections: set[asyncio.Task] = set()
 
     async def start(self, dialer: NetnsDialer) -> None:
+        if self.data_plane is not None:
+            await self.data_plane.run(self._start(dialer))
+        else:
+            await self._start(dialer)
+
+    async def _start(self, dialer: NetnsDialer) -> None:
         self.dialer = dialer
         for sock in self.sockets:
             port = sock.getsockname()[1]
@@ -184,6 +197,12 @@ class PortForwarder:
                 w.close()
 
     async def close(self) -> None:
+        if self.data_plane is not None and self.data_plane.running:
+            await self.data_plane.run(self._close())
+        else:
+            await self._close()
+
+    async def _close(self) -> None:
         for server in self.servers:
             server.close()
         for sock in self.sockets:

@@ -41,6 +41,7 @@ from shiplane.cluster.nodes.bwrap_containers import BwrapContainers, ContainerIn
 from shiplane.cluster.nodes.images import ContentStore
 from shiplane.cluster.nodes.pod_network import PodAddressAllocator, PodNetworkError, PortForwarder
 from shiplane.cluster.nodes.pod_worker import PodWorker
+from shiplane.serving import LoopThread
 
 if TYPE_CHECKING:
     from shiplane.cluster.nodes.kubelet import SimulatedNode
@@ -161,8 +162,10 @@ class ProcessRuntime:
 
     name = "process"
 
-    def __init__(self, directory: Path, content: ContentStore) -> None:
+    def __init__(self, directory: Path, content: ContentStore,
+                 data_plane: LoopThread | None = None) -> None:
         self.containers = BwrapContainers(directory, content)
+        self.data_plane = data_plane  # the loop the pods' port forwarders serve on
         self.addresses: dict[str, PodAddressAllocator] = {}
 
     def new_worker(self, node: SimulatedNode, pod: dict) -> PodWorker:
@@ -180,7 +183,7 @@ class ProcessRuntime:
         except PodNetworkError as exc:  # ports taken everywhere: the pod runs, unreachable
             log.warning("pod %s: %s", pod["metadata"].get("name"), exc)
             ip, sockets = allocator.allocate([])
-        return ProcessPodWorker(node, pod, self, ip, PortForwarder(sockets))
+        return ProcessPodWorker(node, pod, self, ip, PortForwarder(sockets, self.data_plane))
 
     def release(self, worker: PodWorker) -> None:
         allocator = self.addresses.get(worker.node.name)
