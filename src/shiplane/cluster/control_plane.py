@@ -112,7 +112,7 @@ class ControlPlane:
         # loop of its own: on a node it is the kernel's, never queued behind controllers
         self.data_plane: LoopThread | None = None
         if self.options.service_proxy or any(spec.runtime == "process" for spec in nodes):
-            self.data_plane = LoopThread("shiplane-data-plane").start()
+            self.data_plane = LoopThread("data-plane").start()
         store = ContentStore()
         self._own_runtime_dir: str | None = None
         if any(spec.runtime == "process" for spec in nodes):

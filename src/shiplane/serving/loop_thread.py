@@ -13,6 +13,8 @@ interval (5 ms), instead of after every callback the busy loop has ready.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -31,6 +33,12 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
+def _name_os_thread(name: str) -> None:
+    """The thread's name in ``top -H``, ``ps -L`` and perf (Linux; 15 bytes at most)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+
+
 class LoopThread:
     """``start()`` an event loop in a daemon thread; ``await run(coro)`` from another loop;
     ``stop()`` (after the work on it has been closed) ends the loop and joins the thread."""
@@ -44,6 +52,7 @@ class LoopThread:
         ready = threading.Event()
 
         def main() -> None:
+            _name_os_thread(self.name)
             loop = self.loop = _new_loop()
             asyncio.set_event_loop(loop)
             loop.call_soon(ready.set)
