@@ -11,6 +11,7 @@ from pathlib import Path
 from shiplane.cluster.nodes.container_cgroups import (
     ContainerCgroup,
     ContainerCgroups,
+    _pid_namespace,
     _sweep_stale,
 )
 
@@ -22,10 +23,13 @@ def _dead_pid() -> int:
 
 
 def test_sweep_removes_kubepods_of_gone_processes_and_old_flat_leftovers(tmp_path: Path) -> None:
-    gone = tmp_path / f"shiplane-kubepods-{_dead_pid()}-0badc0de"
+    ns, dead = _pid_namespace(), _dead_pid()
+    gone = tmp_path / f"shiplane-kubepods-{ns}-{dead}-0badc0de"
     (gone / "shiplane-uid-app-0").mkdir(parents=True)
-    alive = tmp_path / f"shiplane-kubepods-{os.getppid()}-00c0ffee"
+    alive = tmp_path / f"shiplane-kubepods-{ns}-{os.getppid()}-00c0ffee"
     (alive / "shiplane-uid-app-0").mkdir(parents=True)
+    elsewhere = tmp_path / f"shiplane-kubepods-{ns + 1}-{dead}-0ddba11"  # other pid namespace
+    elsewhere.mkdir()
     old, young = tmp_path / "shiplane-old-app-0", tmp_path / "shiplane-young-app-0"
     old.mkdir(), young.mkdir()
     an_hour_ago = time.time() - 3600
@@ -36,7 +40,7 @@ def test_sweep_removes_kubepods_of_gone_processes_and_old_flat_leftovers(tmp_pat
     _sweep_stale(tmp_path)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [alive.name, young.name, "someone-else"])
+        [alive.name, elsewhere.name, young.name, "someone-else"])
     assert (alive / "shiplane-uid-app-0").is_dir()
 
 

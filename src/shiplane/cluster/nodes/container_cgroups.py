@@ -6,7 +6,8 @@ Theory of operation, mirroring the kubelet (``cgroupsPerQOS``) and runc:
   ``memory`` hierarchies under ``/sys/fs/cgroup/<controller>/<ours>``; v2: the unified
   hierarchy, when our cgroup delegates ``cpu``/``memory`` to children), if we may create
   children there. Nothing is needed beyond that: no systemd, no cgroup driver.
-* **kubepods**: each control plane's runtime makes one parent, ``shiplane-kubepods-<pid>-<id>``
+* **kubepods**: each control plane's runtime makes one parent,
+  ``shiplane-kubepods-<pid namespace>-<pid>-<id>``
   (the kubelet's ``/kubepods``), with ``cpu.shares = MilliCPUToShares(host CPUs * 1000)``
   (v2: its ``cpu.weight``), which is what the kubelet writes for node-allocatable CPU on this
   host without reservations. All the pods of all the control plane's process nodes share it,
@@ -24,8 +25,8 @@ Theory of operation, mirroring the kubelet (``cgroupsPerQOS``) and runc:
   ``oom_kill``) says whether the kernel's OOM killer ended it: the kubelet's ``OOMKilled``.
 * **Clean-up**: a container's cgroup is removed when it exits (rmdir; one that still holds
   exiting processes is retried at the next create/remove/close), kubepods when the runtime
-  closes; kubepods folders of processes that are gone (a crash, SIGKILL) are removed, with
-  their children, when the next runtime starts on this host.
+  closes; kubepods folders of processes that are gone (a crash, SIGKILL; same pid namespace
+  only) are removed, with their empty children, when the next runtime starts on this host.
 * **Degrading**: without a writable hierarchy for a controller, that controller's settings are
   not applied (logged once): no CPU limits/shares, or no memory limit and no ``OOMKilled``.
 """
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 
 CONTROLLERS = ("cpu", "memory")
 _ROOT = Path("/sys/fs/cgroup")
-_KUBEPODS = re.compile(r"shiplane-kubepods-(\d+)-[0-9a-f]+")
+_KUBEPODS = re.compile(r"shiplane-kubepods-(\d+)-(\d+)-[0-9a-f]+")  # pid namespace, pid
 _LEGACY_AGE = 60.0  # s: a flat shiplane-<pod uid>-... cgroup (older versions) this old is stale
 
 
@@ -100,6 +101,14 @@ def _pid_alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
+def _pid_namespace() -> int:
+    """Our pid namespace's inode: a kubepods folder's pid means something only in its own."""
+    try:
+        return int(os.readlink("/proc/self/ns/pid").split("[")[1].rstrip("]"))
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _sweep_stale(base: Path) -> None:
     """Remove kubepods folders whose process is gone (and their empty children), and flat
     container cgroups of older shiplane versions that have stood empty a while."""
@@ -107,7 +116,7 @@ def _sweep_stale(base: Path) -> None:
         entries = list(base.iterdir())
     except OSError:
         return
-    now = time.time()
+    now, namespace = time.time(), _pid_namespace()
     for entry in entries:
         name = entry.name
         if not name.startswith("shiplane-") or name.startswith("shiplane-probe-"):
@@ -115,8 +124,10 @@ def _sweep_stale(base: Path) -> None:
         match = _KUBEPODS.fullmatch(name)
         with contextlib.suppress(OSError):
             if match is not None:
-                if int(match.group(1)) == os.getpid() or _pid_alive(int(match.group(1))):
-                    continue
+                owner = int(match.group(2))
+                if (int(match.group(1)) != namespace or owner == os.getpid()
+                        or _pid_alive(owner)):
+                    continue  # alive, or another pid namespace's: not ours to judge
                 for child in entry.iterdir():
                     if child.is_dir():
                         with contextlib.suppress(OSError):
@@ -144,7 +155,7 @@ class ContainerCgroups:
         self.version = 0
         self.parents: dict[str, Path] = {}  # controller -> our kubepods folder
         self._lingering: set[Path] = set()  # container folders whose rmdir failed (EBUSY)
-        name = f"shiplane-kubepods-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        name = f"shiplane-kubepods-{_pid_namespace()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         created: dict[Path, Path] = {}  # our cgroup -> kubepods in it (v2: one for both)
         for controller in CONTROLLERS:
             found = _own_cgroup(controller)
