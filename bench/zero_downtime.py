@@ -5,7 +5,8 @@ and v2 and pushed to an embedded registry, runs as 4 real process pods on ``ship
 up --runtime process`` (API server and control plane in their own processes, as a user runs
 them). A fixed-rate load generator (a new connection per request, open loop) sends
 ``GET /healthz`` to the Service's loopback address the whole time while the Deployment
-(RollingUpdate maxSurge 1, maxUnavailable 0, readiness every second, 1 s preStop sleep) is
+(RollingUpdate maxSurge 1, maxUnavailable 0, readiness every second, 1 s preStop sleep, the
+chart's values-dev resources: 100m CPU request, 1 CPU limit, as cgroups) is
 rolled v1 → v2 → v1 ... ``--rollouts`` times with ``kubectl set image`` + ``rollout status``,
 with ``--settle`` seconds of steady traffic before, between and after the rollouts:
 
