@@ -32,6 +32,7 @@ from shiplane.cluster.decisions.replicaset import (
 
 __all__ = ["JobController"]
 
+
 class JobController(Controller):
     name = "job-controller"
     workers = 4

@@ -38,6 +38,7 @@ from shiplane.cluster.decisions.replicaset import (
 
 __all__ = ["ReplicaSetController"]
 
+
 class ReplicaSetController(Controller):
     name = "replicaset-controller"
     workers = 4
