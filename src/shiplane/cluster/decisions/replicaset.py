@@ -104,50 +104,72 @@ def _deletion_cost(pod: Obj) -> int:
         return 0
 
 
-def _compare(a: tuple[Obj, int], b: tuple[Obj, int], now: datetime) -> int:
+@dataclass(frozen=True)
+class _Rank:
+    """What ActivePodsWithRanks.Less reads of one pod, computed once per sort (a comparison
+    then reads fields instead of re-walking conditions and re-parsing timestamps)."""
+
+    assigned: bool
+    phase: int
+    ready: bool
+    cost: int
+    related: int  # active pods of the same owner family on the pod's node
+    ready_at: datetime | None
+    ready_rank: int
+    restarts: int
+    created: datetime | None
+    created_rank: int
+    uid: str
+
+    @classmethod
+    def of(cls, pod: Obj, related: int, now: datetime) -> _Rank:
+        ready = is_pod_ready(pod)
+        ready_at = ready_since(pod) if ready else None
+        created = _created(pod)
+        return cls(
+            assigned=bool((pod.get("spec") or {}).get("nodeName")),
+            phase=_PHASE_ORDINAL.get((pod.get("status") or {}).get("phase"), 0),
+            ready=ready, cost=_deletion_cost(pod), related=related,
+            ready_at=ready_at, ready_rank=_log_rank(ready_at, now) if ready_at else 0,
+            restarts=_max_restarts(pod),
+            created=created, created_rank=_log_rank(created, now) if created else 0,
+            uid=_uid(pod),
+        )
+
+
+def _compare(a: _Rank, b: _Rank) -> int:
     """ActivePodsWithRanks.Less as a cmp: negative when ``a`` should be deleted first."""
-    (pa, ra), (pb, rb) = a, b
-    na, nb = (
-        (pa.get("spec") or {}).get("nodeName") or "",
-        (pb.get("spec") or {}).get("nodeName") or "",
-    )
-    if na != nb and (not na or not nb):  # 1. unassigned < assigned
-        return -1 if not na else 1
-    pha = _PHASE_ORDINAL.get((pa.get("status") or {}).get("phase"), 0)
-    phb = _PHASE_ORDINAL.get((pb.get("status") or {}).get("phase"), 0)
-    if pha != phb:  # 2. Pending < Unknown < Running
-        return -1 if pha < phb else 1
-    if is_pod_ready(pa) != is_pod_ready(pb):  # 3. not ready < ready
-        return -1 if not is_pod_ready(pa) else 1
-    if _deletion_cost(pa) != _deletion_cost(pb):  # 4. lower pod-deletion-cost first
-        return -1 if _deletion_cost(pa) < _deletion_cost(pb) else 1
-    if ra != rb:  # 5. doubled up (more related pods on the node) first
-        return -1 if ra > rb else 1
-    if is_pod_ready(pa) and is_pod_ready(pb):  # 6. ready for less time first (log2 buckets)
-        ta, tb = ready_since(pa), ready_since(pb)
-        if ta != tb:
-            result = _newer_first(ta, tb, pa, pb, now)
-            if result:
-                return result
-    restarts_a, restarts_b = _max_restarts(pa), _max_restarts(pb)
-    if restarts_a != restarts_b:  # 7. more restarts first
-        return -1 if restarts_a > restarts_b else 1
-    ca, cb = _created(pa), _created(pb)
-    if ca != cb:  # 8. empty creation time < newer < older
-        return _newer_first(ca, cb, pa, pb, now)
+    if a.assigned != b.assigned:  # 1. unassigned < assigned
+        return 1 if a.assigned else -1
+    if a.phase != b.phase:  # 2. Pending < Unknown < Running
+        return -1 if a.phase < b.phase else 1
+    if a.ready != b.ready:  # 3. not ready < ready
+        return 1 if a.ready else -1
+    if a.cost != b.cost:  # 4. lower pod-deletion-cost first
+        return -1 if a.cost < b.cost else 1
+    if a.related != b.related:  # 5. doubled up (more related pods on the node) first
+        return -1 if a.related > b.related else 1
+    if a.ready and b.ready and a.ready_at != b.ready_at:  # 6. ready for less time first
+        result = _newer_first(a.ready_at, b.ready_at, a.ready_rank, b.ready_rank, a.uid, b.uid)
+        if result:
+            return result
+    if a.restarts != b.restarts:  # 7. more restarts first
+        return -1 if a.restarts > b.restarts else 1
+    if a.created != b.created:  # 8. empty creation time < newer < older
+        return _newer_first(a.created, b.created, a.created_rank, b.created_rank, a.uid, b.uid)
     return 0
 
 
-def _newer_first(ta: datetime | None, tb: datetime | None, pa: Obj, pb: Obj, now: datetime) -> int:
+def _newer_first(ta: datetime | None, tb: datetime | None, rank_a: int, rank_b: int,
+                 uid_a: str, uid_b: str) -> int:
     # afterOrZero when a time is missing; otherwise LogarithmicScaleDown rank, UID on ties
     if ta is None or tb is None:
         if ta is None and tb is None:
             return 0
         return -1 if ta is None else 1
-    diff = _log_rank(ta, now) - _log_rank(tb, now)
-    if diff == 0:
-        return -1 if _uid(pa) < _uid(pb) else (1 if _uid(pa) > _uid(pb) else 0)
-    return -1 if diff < 0 else 1
+    if rank_a == rank_b:
+        return -1 if uid_a < uid_b else (1 if uid_a > uid_b else 0)
+    return -1 if rank_a < rank_b else 1
 
 
 def pods_to_delete(
@@ -162,9 +184,10 @@ def pods_to_delete(
         if is_pod_active(pod):
             node = (pod.get("spec") or {}).get("nodeName") or ""
             per_node[node] = per_node.get(node, 0) + 1
-    ranked = [(pod, per_node.get((pod.get("spec") or {}).get("nodeName") or "", 0)) for pod in pods]
-    ranked.sort(key=functools.cmp_to_key(lambda a, b: _compare(a, b, now)))
-    return [pod for pod, _ in ranked[:count]]
+    ranked = [(_Rank.of(pod, per_node.get((pod.get("spec") or {}).get("nodeName") or "", 0),
+                        now), index) for index, pod in enumerate(pods)]
+    ranked.sort(key=functools.cmp_to_key(lambda a, b: _compare(a[0], b[0])))
+    return [pods[index] for _, index in ranked[:count]]
 
 
 def calculate_replicaset_status(rs: Obj, pods: Sequence[Obj], now: datetime) -> dict:
