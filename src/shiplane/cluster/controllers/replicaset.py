@@ -16,8 +16,6 @@ written to the status subresource when it changed.
 
 from __future__ import annotations
 
-import copy
-
 from shiplane.cluster.controllers.base import Context, Controller, controller_ref
 from shiplane.cluster.controllers.informer import key_of
 from shiplane.cluster.controllers.pod_control import (
@@ -25,6 +23,7 @@ from shiplane.cluster.controllers.pod_control import (
     create_pods,
     delete_pods,
 )
+from shiplane.cluster.decisions.copying import copy_object
 from shiplane.cluster.decisions.events import Event
 from shiplane.cluster.decisions.pods import is_pod_active, is_pod_ready, is_pod_terminating
 from shiplane.cluster.decisions.replicaset import (
@@ -121,7 +120,7 @@ class ReplicaSetController(Controller):
                 or rs["metadata"].get("deletionTimestamp") or int(spec.get("minReadySeconds") or 0)
                 or counts.active != desired):
             return None
-        status = copy.deepcopy(dict(rs.get("status") or {}))
+        status = copy_object(dict(rs.get("status") or {}))
         status.update({"replicas": counts.active, "fullyLabeledReplicas": counts.fully,
                        "readyReplicas": counts.ready, "availableReplicas": counts.ready,
                        "observedGeneration": int(rs["metadata"].get("generation") or 0)})

@@ -11,7 +11,6 @@ for an RS until the pods it created or deleted have been observed through its wa
 
 from __future__ import annotations
 
-import copy
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from shiplane.cluster.decisions.clock import format_time, parse_time
+from shiplane.cluster.decisions.copying import copy_object
 from shiplane.cluster.decisions.deployment_util import replicas_of
 from shiplane.cluster.decisions.labels import matches_label_selector
 from shiplane.cluster.decisions.pods import (
@@ -206,7 +206,7 @@ def calculate_replicaset_status(rs: Obj, pods: Sequence[Obj], now: datetime) -> 
             ready += 1
             if is_pod_available(pod, min_ready, now):
                 available += 1
-    status = copy.deepcopy(dict(rs.get("status") or {}))
+    status = copy_object(dict(rs.get("status") or {}))
     status.update(
         {
             "replicas": len(pods),
@@ -279,7 +279,7 @@ def pod_from_template(rs: Obj) -> dict:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": pod_meta,
-        "spec": copy.deepcopy(template.get("spec") or {}),
+        "spec": copy_object(template.get("spec") or {}),
     }
 
 
@@ -300,7 +300,7 @@ def settle_replica_failure(status: dict, diff: int, error: str | None, now: date
     an error adds ReplicaFailure (FailedCreate when pods were missing, FailedDelete when there
     were too many) unless one is already there; success removes it. ``diff`` is
     ``len(active pods) - spec.replicas`` as planned."""
-    status = copy.deepcopy(status)
+    status = copy_object(status)
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != "ReplicaFailure"]
     existing = next(
         (c for c in status.get("conditions") or [] if c.get("type") == "ReplicaFailure"), None
