@@ -174,12 +174,20 @@ def _upstream_less(a, b, related, now):
 @given(
     st.lists(pod_st, min_size=2, max_size=14, unique_by=lambda p: p["metadata"]["name"]),
     st.integers(1, 13),
+    st.lists(st.integers(0, 1999), min_size=14, max_size=14, unique=True),
+    st.lists(st.integers(0, 1999), min_size=14, max_size=14, unique=True),
 )
-def test_deletion_takes_the_first_pods_of_upstreams_order(pods, count):
+def test_deletion_takes_the_first_pods_of_upstreams_order(pods, count, created, ready):
     """pods_to_delete (precomputed ranks, heapq.nsmallest) picks what a full sort by upstream's
-    Less picks."""
+    Less picks. Timestamps are distinct per pod: with equal ones Less is not transitive (equal
+    times fall through to restarts, equal log ranks of different times go by UID), and then no
+    two algorithms need agree, upstream's sort.Sort included."""
     import functools
 
+    for p, c, r in zip(pods, created, ready):
+        p["metadata"]["creationTimestamp"] = format_time(at(c))
+        for cond in p["status"]["conditions"]:
+            cond["lastTransitionTime"] = format_time(at(r))
     count = min(count, len(pods) - 1)
     now = at(2000)
     related = Counter(p["spec"].get("nodeName", "") for p in pods)  # all pods are active
