@@ -125,12 +125,13 @@ class PlatformWorkspace:
         return FileStatusStore(self.root / ".git" / "shiplane-gitops")
 
     def reconciler(self, client: KubeClient, *, apply_mode: str = "server-side",
-                   status_client: KubeClient | None = None) -> Reconciler:
+                   status_client: KubeClient | None = None, **options: Any) -> Reconciler:
         """A reconciler applying through ``client``; status on ``status_client`` (default
-        the same cluster)."""
+        the same cluster); ``options`` as :class:`Reconciler` (``sync_wave_delay``,
+        ``interrupted``...)."""
         return Reconciler(client, self._sources(), self.store(status_client or client),
                           apply_mode=apply_mode, admit=self.violations,
-                          permit=self.permission, render_cache=self.render_cache)
+                          permit=self.permission, render_cache=self.render_cache, **options)
 
     def _sources(self) -> GitSources:
         if self._git is None:
@@ -138,13 +139,15 @@ class PlatformWorkspace:
         return self._git
 
     def reconciler_for(self, app: Application, clusters: ClusterClients, *,
-                       apply_mode: str = "server-side") -> Reconciler:
-        """The reconciler for ``app``'s destination cluster (one per cluster, reused)."""
+                       apply_mode: str = "server-side", **options: Any) -> Reconciler:
+        """The reconciler for ``app``'s destination cluster (one per cluster, reused;
+        ``options`` apply when it is made)."""
         client = clusters.for_destination(app.destination)
         key = (id(client), apply_mode)
         if key not in self._reconcilers:
             self._reconcilers[key] = self.reconciler(client, apply_mode=apply_mode,
-                                                     status_client=clusters.control)
+                                                     status_client=clusters.control,
+                                                     **options)
         return self._reconcilers[key]
 
     # -- promotion ----------------------------------------------------------------------------
