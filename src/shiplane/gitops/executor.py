@@ -208,7 +208,10 @@ class SyncExecutor:
                 self.sleep(self.poll_interval)
                 self._stop_if_interrupted()
                 for i in step.indexes:
-                    phases[i], message = task_progress(tasks[i], self._live_of(tasks[i], names[i]))
+                    live = self._live_of(tasks[i], names[i])
+                    if live is not None and self.live_cache is not None and not tasks[i].hook:
+                        self.live_cache.update(live)  # the status observed after the sync
+                    phases[i], message = task_progress(tasks[i], live)
                     messages[i] = message or messages[i]
                     results[i].update(hookPhase=phases[i].value,
                                       message=messages[i] or results[i]["message"])
