@@ -7,6 +7,8 @@ given explicitly as ``repoURL=path``. Status goes to the Application objects whe
 the cluster serves the ``argoproj.io`` CRD, else to ``.git/shiplane-gitops/`` in the
 platform repo. Before every sync the platform's policies (``policies.yaml``) are
 evaluated for the app's environment; error-severity violations refuse the sync.
+Charts from Helm repositories that need credentials get them from Argo CD's
+repository Secrets in the ``argocd`` namespace of the cluster holding the status.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ruamel.yaml import YAML
 
 from shiplane.gitops.application import AppProject, Application, HelmParameter, load_documents
 from shiplane.gitops.clusters import ClusterClients
+from shiplane.gitops.credentials import SecretRepositoryCredentials
 from shiplane.gitops.desired import CLUSTER_SCOPED, GitSources, render_application
 from shiplane.gitops.errors import GitOpsError, PromotionError
 from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
@@ -129,7 +132,11 @@ class PlatformWorkspace:
         """A reconciler applying through ``client``; status on ``status_client`` (default
         the same cluster); ``options`` as :class:`Reconciler` (``sync_wave_delay``,
         ``interrupted``...)."""
-        return Reconciler(client, self._sources(), self.store(status_client or client),
+        sources = self._sources()
+        if sources.charts.credentials is None:  # Argo CD's repository Secrets, where the
+            # Applications live (the control cluster's argocd namespace)
+            sources.charts.credentials = SecretRepositoryCredentials(status_client or client)
+        return Reconciler(client, sources, self.store(status_client or client),
                           apply_mode=apply_mode, admit=self.violations,
                           permit=self.permission, render_cache=self.render_cache, **options)
 
