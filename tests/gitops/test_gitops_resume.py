@@ -33,18 +33,20 @@ CHART = {
     "helm/Chart.yaml": "apiVersion: v2\nname: waves\nversion: 0.1.0\n",
     "helm/values.yaml": "webImage: IMAGE\n",
     "helm/values-dev.yaml": "{}\n",
-    # wave 0: Running only 120 cluster seconds after creation (6 s at time scale 20)
+    # wave 0: Running only 200 cluster seconds after creation (10 s at time scale 20): the
+    # first controller is stopped well before; no progress deadline gets in the way
     "helm/templates/deployment.yaml": """
         apiVersion: apps/v1
         kind: Deployment
         metadata: {name: slow}
         spec:
           replicas: 1
+          progressDeadlineSeconds: 36000
           selector: {matchLabels: {app: slow}}
           template:
             metadata:
               labels: {app: slow}
-              annotations: {sim.shiplane.dev/start-delay: "120"}
+              annotations: {sim.shiplane.dev/start-delay: "200"}
             spec:
               containers:
               - {name: web, image: "{{ .Values.webImage }}"}
@@ -170,3 +172,77 @@ def test_a_sync_waiting_for_health_resumes_in_a_new_controller(cluster, platform
         assert applied == [("ConfigMap", True)]
         assert len(status["history"]) == 1 and status["sync"]["status"] == "Synced"
         assert status["health"]["status"] == "Healthy"
+
+
+# -- the same on a bare API server, step by step: the test plays the Deployment controller --
+def test_an_interrupted_operation_is_left_running_and_a_new_reconciler_finishes_it(
+        kube_apiserver, tmp_path):
+    from shiplane.gitops import GitSources, OperationInterrupted, parse_application
+    from shiplane.gitops.reconciler import Reconciler
+    from shiplane.gitops.status import MemoryStatusStore
+
+    repo_url, ns = "https://git.example/org/resume.git", "resume-a"
+    chart = tmp_path / "chart"
+    for name, text in CHART.items():
+        path = chart / name.removeprefix("helm/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip().replace("IMAGE", "example/web:1"))
+    subprocess.run(["git", "init", "-q", "-b", "main", str(chart)], check=True)
+    _git(chart, "add", ".")
+    _git(chart, "commit", "-q", "-m", "two waves")
+    app = parse_application({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "resume-a", "namespace": "argocd"},
+        "spec": {"project": "default",
+                 "source": {"repoURL": repo_url, "path": ".", "targetRevision": "main"},
+                 "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+                 "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}}})
+    store = MemoryStatusStore()
+    stopping: list[bool] = []
+    with KubeClient.from_kubeconfig(kube_apiserver.kubeconfig) as client:
+        first = Reconciler(client, GitSources({repo_url: chart}), store, poll_interval=0.05,
+                           sync_wave_delay=0.0, interrupted=lambda: bool(stopping),
+                           sleep=lambda s: stopping.append(True))  # stop at the first wait
+        with pytest.raises(OperationInterrupted):
+            first.sync(app, initiated_by="alice")
+        op = store.load(app.name)["operationState"]
+        assert (op["phase"], op["operation"]["initiatedBy"]) == ("Running", {"username": "alice"})
+        assert [(r["name"], r["hookPhase"]) for r in op["syncResult"]["resources"]] == \
+            [("slow", "Running")]
+        assert not _exists(client, "v1", "ConfigMap", "late")
+
+        second = Reconciler(client, GitSources({repo_url: chart}), store, poll_interval=0.05,
+                            sync_wave_delay=0.0)
+        applied: list[str] = []
+        apply = client.apply
+
+        def recording_apply(obj, **kwargs):
+            applied.append(obj["kind"])
+            return apply(obj, **kwargs)
+
+        client.apply = recording_apply
+        polls: list[float] = []
+
+        def rollout_done(seconds: float) -> None:  # the Deployment becomes available
+            polls.append(seconds)
+            live = client.get("apps/v1", "Deployment", "slow", ns)
+            client.patch("apps/v1", "Deployment", "slow", {"status": {
+                "observedGeneration": live["metadata"]["generation"], "replicas": 1,
+                "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}},
+                namespace=ns, subresource="status", patch_type="merge")
+
+        second.sleep = rollout_done
+        try:
+            state = second.reconcile(app)  # no auto-sync policy: this is the resume
+        finally:
+            del client.apply
+        op = store.load(app.name)["operationState"]
+        assert op["phase"] == "Succeeded", op
+        assert op["operation"]["initiatedBy"] == {"username": "alice"}
+        assert applied == ["ConfigMap"] and polls  # waited, then only wave 1 was applied
+        assert [(r["name"], r["hookPhase"]) for r in op["syncResult"]["resources"]] == \
+            [("slow", "Succeeded"), ("late", "Succeeded")]
+        assert len(store.load(app.name)["history"]) == 1
+        assert state.comparison.status.value == "Synced"
+        second.reconcile(app)  # a completed operation is not resumed again
+        assert len(store.load(app.name)["history"]) == 1

@@ -175,9 +175,11 @@ class SyncExecutor:
         state = progress or Progress.fresh(len(tasks))
         phases, messages, results, names = state.phases, state.messages, state.results, \
             state.names
-        reported: list[dict[str, Any]] | None = None
+        reported = [dict(r) for r in state.reported()]  # what the caller saved already
 
         def report() -> None:
+            """Hand the results so far to ``on_progress`` before anything that may take
+            long (the next group, a wait); the end state is the caller's to save."""
             nonlocal reported
             now = state.reported()
             if on_progress is not None and now != reported:
@@ -187,17 +189,19 @@ class SyncExecutor:
         while True:
             step = next_step(tasks, phases, messages)
             if step.action == "apply":
+                report()
                 for i in step.indexes:
                     phases[i], results[i], names[i] = self._start(tasks[i], step.final,
                                                                   propagation, deadline)
                     messages[i] = results[i]["message"]
                     if phases[i] is TaskPhase.FAILED:
                         break  # later tasks depend on this one (gitops-engine stops too)
-                report()
                 applied = all(phases[i] is not TaskPhase.FAILED for i in step.indexes)
                 if applied and not step.final and delay > 0:
+                    report()
                     self.sleep(delay)  # delayBetweenSyncWaves: not after the final wave
             elif step.action == "wait":
+                report()
                 self._stop_if_interrupted()
                 if self.monotonic() >= deadline:
                     for i in step.indexes:
@@ -215,7 +219,6 @@ class SyncExecutor:
                     messages[i] = message or messages[i]
                     results[i].update(hookPhase=phases[i].value,
                                       message=messages[i] or results[i]["message"])
-                report()
             else:
                 succeeded = step.action == "succeeded"
                 for i in hooks_to_delete(tasks, phases, succeeded=succeeded):

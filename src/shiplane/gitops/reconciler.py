@@ -296,8 +296,6 @@ class Reconciler(SyncExecutor):
                 on_progress=save_progress, wave_delay=0.0,  # executeSyncFailPhase: no delay
                 timeout=max(deadline - self.monotonic(), self.poll_interval))
             results = [*results, *fail_results]
-        elif fails:
-            results = [*results, *(dict(r) for r in fails)]
         operation = _ended(dataclasses.replace(operation, results=tuple(results)),
                            "Succeeded" if ok else "Failed", message, self.clock())
         if ok:
