@@ -140,8 +140,8 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
             passes: int = typer.Option(0, "--passes", help="Stop after N passes (0: forever)."),
             workers: int = typer.Option(4, "--workers", help="Applications reconciled at once."),
             sync_wave_delay: float | None = typer.Option(
-                None, "--sync-wave-delay", envvar="ARGOCD_SYNC_WAVE_DELAY",
-                help="Seconds between sync waves (Argo CD's ARGOCD_SYNC_WAVE_DELAY, default 2)."),
+                None, "--sync-wave-delay",
+                help="Seconds between sync waves (default: $ARGOCD_SYNC_WAVE_DELAY, else 2)."),
             webhook: str = typer.Option("", "--webhook", help="Listen for GitHub/Gitea push "
                                         "webhooks on HOST:PORT (POST /api/webhook)."),
             webhook_secret: str = typer.Option("", "--webhook-secret",
