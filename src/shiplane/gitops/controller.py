@@ -51,10 +51,10 @@ log = logging.getLogger(__name__)
 class GitOpsController:
     def __init__(self, directory: Path | None, clusters: ClusterClients, *,
                  interval: float = 180.0, jitter: float = 0.0, apply_mode: str = "server-side",
+                 sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  report: Callable[[str, Any], None] | None = None,
-                 elector: Any = None, workers: int = 4,
-                 sync_wave_delay: float | None = None) -> None:
+                 elector: Any = None, workers: int = 4) -> None:
         self.directory, self.clusters = directory, clusters
         self.workers = max(1, workers)
         self.interval, self.jitter, self.apply_mode = interval, jitter, apply_mode
@@ -254,19 +254,20 @@ class ControllerService:
 
     def __init__(self, directory: Path | None, kubeconfig: Path | None,
                  context: str | None = None, *, interval: float = 180.0, jitter: float = 0.0,
-                 apply_mode: str = "server-side",
+                 apply_mode: str = "server-side", sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  webhook: str | None = None, webhook_secret: str | None = None,
                  report: Callable[[str, Any], None] | None = None,
                  elector_factory: Callable[[ClusterClients], Any] | None = None,
-                 workers: int = 4, sync_wave_delay: float | None = None) -> None:
+                 workers: int = 4) -> None:
         self.clusters = ClusterClients(kubeconfig, context)
         self.elector = elector_factory(self.clusters) if elector_factory else None
         try:
             self.controller = GitOpsController(
                 directory, self.clusters, interval=interval, jitter=jitter,
+                sync_wave_delay=sync_wave_delay,
                 apply_mode=apply_mode, extra_repos=extra_repos, report=report,
-                elector=self.elector, workers=workers, sync_wave_delay=sync_wave_delay)
+                elector=self.elector, workers=workers)
         except BaseException:
             self.clusters.close()
             raise
