@@ -88,6 +88,54 @@ def test_schedule_result_is_consistent_with_filters(nodes, cpu, zone, tolerate, 
         assert result.error.message.startswith(f"0/{len(nodes)} nodes are available: ")
 
 
+spec_st = st.builds(
+    lambda cpu, zone, tolerate, image: {
+        "containers": [{"name": "c", "image": image,
+                        "resources": {"requests": {"cpu": f"{cpu}m"}}}],
+        **({"nodeSelector": {"zone": zone}} if zone else {}),
+        **({"tolerations": [{"key": "a", "operator": "Exists"}]} if tolerate else {}),
+    },
+    st.integers(0, 1500),
+    st.sampled_from([None, "z1", "z2"]),
+    st.booleans(),
+    st.sampled_from(["web:1", "web:2"]),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    nodes=nodes_st,
+    specs=st.lists(spec_st, min_size=1, max_size=3),
+    order=st.lists(st.integers(0, 2), min_size=1, max_size=12),
+    images=st.lists(st.sampled_from(["web:1", "web:2"]), max_size=8),
+)
+def test_remembered_node_results_change_no_decision(nodes, specs, order, images):
+    """schedule_on_snapshot remembers node-local filter/score results on each NodeInfo until
+    its pods change: a run over long-lived infos decides exactly as one over infos built anew
+    for every pod."""
+    from shiplane.cluster.decisions.scheduling import schedule_on_snapshot
+
+    for node, image in zip(nodes, images):  # some nodes hold an image (ImageLocality)
+        node["status"]["images"] = [{"names": [image], "sizeBytes": 300 * 1024 * 1024}]
+    kept = build_node_infos(nodes, [])
+    bound: list[dict] = []
+    start = 0
+    for i, which in enumerate(order):
+        candidate = {"metadata": {"name": f"p{i}", "namespace": "default"},
+                     "spec": specs[which % len(specs)]}
+        fresh = schedule_on_snapshot(candidate, build_node_infos(nodes, bound), start_index=start)
+        remembered = schedule_on_snapshot(candidate, kept, start_index=start)
+        assert (remembered.node, remembered.scores, remembered.feasible) == \
+            (fresh.node, fresh.scores, fresh.feasible)
+        assert str(remembered.error) == str(fresh.error)
+        start = fresh.next_start_index
+        if fresh.node is not None:
+            placed = {**candidate, "spec": {**candidate["spec"], "nodeName": fresh.node},
+                      "status": {"phase": "Running"}}
+            bound.append(placed)
+            next(info for info in kept if info.name == fresh.node).add_pod(placed)
+
+
 pod_st = st.builds(
     lambda i, node, phase, ready, since, restarts: pod(
         f"p{i}",
