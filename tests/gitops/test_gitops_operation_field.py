@@ -226,3 +226,23 @@ def test_a_manual_sync_is_refused_while_another_process_operation_runs(
     blocked = run_cli(["gitops", "sync", PROD, "--user", "bob", *base])
     assert blocked.exit_code == 1
     assert "another operation is already in progress (operation requested)" in blocked.output
+
+
+def test_terminate_op_ends_an_operation_left_running(kube_apiserver, platform_root, client):
+    base = ["--dir", str(platform_root), "--kubeconfig", str(kube_apiserver.kubeconfig)]
+    assert run_cli(["gitops", "sync", PROD, "--user", "alice", *base]).exit_code == 0
+    nothing = run_cli(["gitops", "terminate-op", PROD, *base])
+    assert nothing.exit_code == 1 and "No operation is in progress" in nothing.output
+    left = {**_application(client)["status"]["operationState"], "phase": "Running"}
+    left.pop("finishedAt")
+    client.patch(API, "Application", PROD, {"status": {"operationState": left}},
+                 namespace="argocd", subresource="status")
+    done = run_cli(["gitops", "terminate-op", PROD, *base])
+    assert done.exit_code == 0 and f"{PROD}: operation terminating" in done.stdout
+    assert _application(client)["status"]["operationState"]["phase"] == "Terminating"
+    assert run_cli(["gitops", "sync", PROD, *base]).exit_code == 1  # still in progress
+    assert run_cli(["gitops", "reconcile", *base]).exit_code == 0  # a controller ends it
+    status = _application(client)["status"]
+    assert (status["operationState"]["phase"], status["operationState"]["message"]) == \
+        ("Failed", "Operation terminated")
+    assert len(status["history"]) == 1  # alice's sync only

@@ -16,6 +16,10 @@ A dry run (a requested operation's ``sync.dryRun``) sends every apply with
 so no group waits (gitops-engine ``sync_context.go``: "no resources are created in
 dry-run, so running phase means validation was successful"; ``pruneObject``:
 "pruned (dry run)").
+
+``terminating()`` (checked before each step: a group, a wait, the end) ends the operation as
+gitops-engine's ``Terminate``: running hooks are deleted ("Deleted"), the result is
+``operation.TERMINATED``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from shiplane.gitops.diff import FIELD_MANAGER
 from shiplane.gitops.errors import GitOpsError, OperationInterrupted
 from shiplane.gitops.operation import (
+    TERMINATED,
     Progress,
     TaskPhase,
     hooks_to_delete,
@@ -181,11 +186,29 @@ class SyncExecutor:
                 "the controller is stopping: the operation stays Running in the "
                 "Application's status and resumes when a controller starts again")
 
+    def _terminate(self, tasks: Sequence[SyncTask], state: Progress) -> None:
+        """Delete the hooks still running (sync_context.go ``Terminate``)."""
+        for i, task in enumerate(tasks):
+            if not task.hook or state.phases[i] is not TaskPhase.RUNNING:
+                continue
+            try:
+                self.client.delete(str(task.obj["apiVersion"]), task.kind, state.names[i],
+                                   resource_key(task.obj)[2] or None,
+                                   propagation_policy="Background")
+            except ApiError as error:
+                if error.code != 404:
+                    state.results[i].update(hookPhase=TaskPhase.FAILED.value,
+                                            message=f"Failed to delete: {error}")
+                    continue
+            state.phases[i] = TaskPhase.SUCCEEDED
+            state.results[i].update(hookPhase=TaskPhase.SUCCEEDED.value, message="Deleted")
+
     def execute(self, tasks: Sequence[SyncTask], *, propagation: str = "foreground",
                 timeout: float | None = None, progress: Progress | None = None,
                 on_progress: Callable[[list[dict[str, Any]]], None] | None = None,
-                wave_delay: float | None = None,
-                dry_run: bool = False) -> tuple[bool, str, list[dict[str, Any]]]:
+                wave_delay: float | None = None, dry_run: bool = False,
+                terminating: Callable[[], bool] | None = None,
+                ) -> tuple[bool, str, list[dict[str, Any]]]:
         """Run ``tasks`` group by group (``operation.next_step``), waiting between waves and
         phases for health / hook completion, from ``progress`` (a resumed operation) or
         from the start. ``on_progress`` gets the results so far after each change.
@@ -210,6 +233,9 @@ class SyncExecutor:
 
         while True:
             step = next_step(tasks, phases, messages)
+            if terminating is not None and terminating():  # sync.go: Terminate, not Sync
+                self._terminate(tasks, state)
+                return False, TERMINATED, state.reported()
             if step.action == "apply":
                 report()
                 for i in step.indexes:

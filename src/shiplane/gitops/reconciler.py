@@ -50,9 +50,16 @@ from shiplane.gitops.errors import ApplicationInvalid, GitOpsError, RollbackRefu
 from shiplane.gitops.executor import SyncExecutor
 from shiplane.gitops.live import LiveCache
 from shiplane.gitops.observer import PRUNABLE, AppState, Observer
-from shiplane.gitops.operation import restore, sync_wave_delay
+from shiplane.gitops.operation import TERMINATED, restore, sync_wave_delay
 from shiplane.gitops.plan import Phase, plan_sync
-from shiplane.gitops.request import IN_PROGRESS, SyncRequest, in_progress, parse_request, selected
+from shiplane.gitops.request import (
+    SyncRequest,
+    busy_refusal,
+    in_progress,
+    parse_request,
+    selected,
+    settings_of,
+)
 from shiplane.gitops.retry import auto_sync_decision
 from shiplane.gitops.status import OperationState, StatusStore, append_history, application_status
 from shiplane.gitops.tracking import resource_key
@@ -139,7 +146,7 @@ class Reconciler(Observer, SyncExecutor):
         if saved is None:
             saved = self.store.load(app.name)
             if in_progress(saved, self.store.requested(app.name)):
-                raise _busy(app.name, saved)
+                raise busy_refusal(app.name, saved)
         with self._operation(app.name):
             started = self.clock()
             known = saved.get("resources") if "resources" in saved else None
@@ -202,7 +209,7 @@ class Reconciler(Observer, SyncExecutor):
         """Execute the operation's tasks (from its saved results when ``resumed``), then
         the SyncFail hooks on failure; save progress as it goes and the end state."""
         assert state.desired is not None
-        request = _request_of(operation)  # dryRun, resources, syncStrategy, syncOptions
+        request = settings_of(operation.request)  # dryRun, resources, syncOptions...
         policy = request.policy(app.sync_policy)
         hooks = () if request.skip_hooks else state.desired.hooks
         tasks = [t for t in plan_sync(state.comparison, hooks=hooks,
@@ -222,16 +229,20 @@ class Reconciler(Observer, SyncExecutor):
                       self.poll_interval) if resumed else self.sync_timeout
         deadline = self.monotonic() + timeout
         done: list[dict[str, Any]] = []
+        terminating = self._terminating(app.name, operation.phase == "Terminating")
 
         def save_progress(results: list[dict[str, Any]]) -> None:
-            running = dataclasses.replace(operation, phase="Running", results=tuple(
+            # never write Running over a Terminating someone just set (appcontroller.go
+            # re-reads the app "to not clobber the Terminated state")
+            phase = "Terminating" if terminating(fresh=True) else "Running"
+            running = dataclasses.replace(operation, phase=phase, results=tuple(
                 [*done, *results]), message="one or more tasks are running")
             self._save(state, running, history)
 
         ok, message, results = self.execute(tasks, propagation=propagation, timeout=timeout,
                                             progress=progress, on_progress=save_progress,
-                                            dry_run=request.dry_run)
-        if not ok and fail_tasks and not request.dry_run:  # SyncFail hooks run on failure, through the same machine
+                                            dry_run=request.dry_run, terminating=terminating)
+        if not ok and fail_tasks and not request.dry_run and message != TERMINATED:  # SyncFail hooks run on failure, through the same machine
             done = list(results)
             _, _, fail_results = self.execute(
                 fail_tasks, propagation=propagation, progress=fail_progress,
@@ -251,6 +262,19 @@ class Reconciler(Observer, SyncExecutor):
         after = self.observe(app, desired=state.desired, known=known)
         self._save(after, operation, history)
         return after
+
+    def _terminating(self, name: str, seen: bool) -> Callable[..., bool]:
+        """Whether the operation was asked to end (``status.operationState.phase``
+        Terminating); the status is read at most once per poll interval unless ``fresh``."""
+        last = {"seen": seen, "at": self.monotonic()}
+
+        def check(fresh: bool = False) -> bool:
+            if not last["seen"] and (fresh or self.monotonic() - last["at"] >= self.poll_interval):
+                last["at"] = self.monotonic()
+                op = self.store.load(name).get("operationState") or {}
+                last["seen"] = op.get("phase") == "Terminating"
+            return bool(last["seen"])
+        return check
 
     @contextlib.contextmanager
     def _operation(self, name: str) -> Iterator[None]:
@@ -355,25 +379,6 @@ class Reconciler(Observer, SyncExecutor):
                               hint=f"known ids: {', '.join(ids) or 'none'}")
         revisions = dict(enumerate(entry.get("revisions") or [entry.get("revision")]))
         return self.sync(app, revisions=revisions, initiated_by=initiated_by, groups=groups)
-
-
-def _busy(name: str, saved: Mapping[str, Any]) -> SyncRefused:
-    op = saved.get("operationState") or {}
-    by = (op.get("operation") or {}).get("initiatedBy") or {}
-    who = "automated" if by.get("automated") else by.get("username") or "someone"
-    detail = (f" (phase {op['phase']}, started {op.get('startedAt', '?')} by {who})"
-              if op.get("phase") in ("Running", "Terminating") else " (operation requested)")
-    return SyncRefused(f"cannot sync {name}: {IN_PROGRESS}{detail}",
-                       hint="wait for it to end (status.operationState of the Application); a "
-                            "controller resumes an operation left Running")
-
-
-def _request_of(operation: OperationState) -> SyncRequest:
-    """The settings of ``operation`` (a plain sync when it was not requested)."""
-    try:
-        return parse_request(operation.request or {"sync": {}})
-    except ApplicationInvalid:
-        return parse_request({"sync": {}})
 
 
 def _ended(operation: OperationState, phase: str, message: str, now: str) -> OperationState:

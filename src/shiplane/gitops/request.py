@@ -39,14 +39,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from shiplane.gitops.application import SyncPolicy
-from shiplane.gitops.errors import ApplicationInvalid
+from shiplane.gitops.errors import ApplicationInvalid, SyncRefused
 
 __all__ = [
     "IN_PROGRESS",
     "SyncRequest",
+    "busy_refusal",
     "in_progress",
     "parse_request",
     "selected",
+    "settings_of",
 ]
 
 # argo-cd util/argo/argo.go ErrAnotherOperationInProgress (codes.FailedPrecondition)
@@ -148,3 +150,26 @@ def in_progress(status: Mapping[str, Any], requested: Mapping[str, Any] | None) 
     (``isOperationInProgress``: phase not completed)."""
     phase = (status.get("operationState") or {}).get("phase")
     return bool(requested) or phase in ("Running", "Terminating")
+
+
+def settings_of(document: Mapping[str, Any] | None) -> SyncRequest:
+    """The settings of a recorded ``operationState.operation`` (a plain sync when it holds
+    none, or none that parse)."""
+    try:
+        return parse_request(document or {"sync": {}})
+    except ApplicationInvalid:
+        return parse_request({"sync": {}})
+
+
+def busy_refusal(name: str, status: Mapping[str, Any]) -> SyncRefused:
+    """The refusal of a sync while another operation is in progress (gRPC
+    FailedPrecondition upstream), naming who started it and when."""
+    op = status.get("operationState") or {}
+    by = (op.get("operation") or {}).get("initiatedBy") or {}
+    who = "automated" if by.get("automated") else by.get("username") or "someone"
+    detail = (f" (phase {op['phase']}, started {op.get('startedAt', '?')} by {who})"
+              if op.get("phase") in ("Running", "Terminating") else " (operation requested)")
+    return SyncRefused(f"cannot sync {name}: {IN_PROGRESS}{detail}",
+                       hint="wait for it to end (status.operationState of the Application: a "
+                            "controller resumes an operation left Running), or end it with "
+                            "`shiplane gitops terminate-op`")

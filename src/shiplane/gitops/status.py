@@ -36,6 +36,7 @@ __all__ = [
     "StatusStore",
     "append_history",
     "application_status",
+    "terminate",
 ]
 
 
@@ -166,6 +167,21 @@ def application_status(
     if operation is not None:
         status["operationState"] = operation.to_status()
     return status
+
+
+def terminate(store: StatusStore, app_name: str) -> dict[str, Any]:
+    """Ask the operation in progress to end: ``status.operationState.phase`` Terminating
+    (argo-cd ``server/application/application.go`` ``TerminateOperation``). The process
+    running it sees that at its next check, a controller resuming it at once: running
+    hooks are deleted and the operation fails (``operation.TERMINATED``)."""
+    status = store.load(app_name)
+    op = status.get("operationState") or {}
+    if op.get("phase") not in ("Running", "Terminating"):
+        raise GitOpsError(f"Unable to terminate operation. No operation is in progress "
+                          f"({app_name})")
+    status["operationState"] = {**op, "phase": "Terminating"}
+    store.save(app_name, status)
+    return status["operationState"]
 
 
 class StatusStore(Protocol):
