@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ import pytest
 from shiplane.gitops import SyncRefused
 from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.controller import GitOpsController
+from shiplane.gitops.appwatch import wants_operation
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.kube import KubeClient
 from shiplane.kube.errors import ApiError
@@ -246,3 +249,41 @@ def test_terminate_op_ends_an_operation_left_running(kube_apiserver, platform_ro
     assert (status["operationState"]["phase"], status["operationState"]["message"]) == \
         ("Failed", "Operation terminated")
     assert len(status["history"]) == 1  # alice's sync only
+
+
+def test_wants_operation():
+    assert wants_operation({"operation": {"sync": {}}})
+    assert wants_operation({"status": {"operationState": {"phase": "Terminating"}}})
+    assert not wants_operation({"status": {"operationState": {"phase": "Running"}}})
+    assert not wants_operation({"operation": None, "status": {}})
+
+
+def test_a_running_controller_starts_a_requested_sync_at_once(kube_apiserver, platform_root,
+                                                              kubectl, client):
+    """No pass and no webhook in between: the controller's watch on the Applications
+    queues the app (Argo CD's informer → appOperationQueue)."""
+    with ClusterClients(kube_apiserver.kubeconfig) as clusters:
+        controller = GitOpsController(platform_root, clusters, interval=3600, workers=1,
+                                      watch=True)
+        worker = threading.Thread(target=controller.run, daemon=True)
+        worker.start()
+        try:
+            deadline = time.monotonic() + 120
+            while controller.passes < 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert controller.passes == 1
+            _request(kubectl, {"sync": {}, "initiatedBy": {"username": "dave"}})
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                app = _application(client)
+                op = app["status"].get("operationState") or {}
+                if op.get("phase") == "Succeeded" and not app.get("operation"):
+                    break
+                time.sleep(0.1)
+            assert op.get("phase") == "Succeeded", op
+            assert op["operation"]["initiatedBy"] == {"username": "dave"}
+            assert controller.passes == 1  # not the next (hourly) pass
+        finally:
+            controller.stop()
+            worker.join(timeout=60)
+    assert not worker.is_alive()
