@@ -242,7 +242,8 @@ class Reconciler(Observer, SyncExecutor):
         ok, message, results = self.execute(tasks, propagation=propagation, timeout=timeout,
                                             progress=progress, on_progress=save_progress,
                                             dry_run=request.dry_run, terminating=terminating)
-        if not ok and fail_tasks and not request.dry_run and message != TERMINATED:  # SyncFail hooks run on failure, through the same machine
+        # SyncFail hooks run on failure, through the same machine (not after Terminate)
+        if not ok and fail_tasks and not request.dry_run and message != TERMINATED:
             done = list(results)
             _, _, fail_results = self.execute(
                 fail_tasks, propagation=propagation, progress=fail_progress,
