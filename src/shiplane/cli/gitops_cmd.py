@@ -1,4 +1,4 @@
-"""``shiplane gitops``: status, diff, sync, reconcile, history and rollback of the
+"""``shiplane gitops``: status, diff, sync, terminate-op, reconcile, history and rollback of the
 platform repo's Argo CD Applications on a cluster (embedded or any kubeconfig)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from shiplane.errors import UsageError
 from shiplane.gitops.diff import SyncStatus
 from shiplane.gitops.controller import serve_controller
 from shiplane.gitops.leader import LeaderElector, LeaseSettings
+from shiplane.gitops.status import terminate
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.gitops.clusters import ClusterClients
 
@@ -113,6 +114,18 @@ def sync_cmd(name: str = typer.Argument(..., help="Application."),
         reconciler = workspace.reconciler_for(app_, clusters, apply_mode=apply_mode)
         reconciler.sync(app_, prune=prune, initiated_by=user, groups=group)
         _report(name, reconciler.store, Console(highlight=False, width=200))
+
+
+@app.command("terminate-op")
+def terminate_op_cmd(name: str = typer.Argument(..., help="Application."),
+                     directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
+                     context: str | None = _CONTEXT, repo: list[str] = _REPO) -> None:
+    """End the operation in progress (as ``argocd app terminate-op``): its phase becomes
+    Terminating; whoever runs it deletes the running hooks and fails it."""
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
+    with clusters:
+        terminate(workspace.store(clusters.control), workspace.app(name).name)
+    Console(highlight=False).print(f"{name}: operation terminating", markup=False)
 
 
 @app.command("reconcile")

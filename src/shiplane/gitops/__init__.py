@@ -5,11 +5,14 @@ Pure cores: ``application`` (Application/AppProject models), ``project``
 (sync order), ``operation`` (the sync state machine: waves, hooks), ``health``,
 ``retry``, ``tracking``, ``quantity`` + ``removed`` (diff normalisation), ``windows`` +
 ``roles`` (AppProject sync windows and roles), ``leader`` (``decide``), ``credentials``
-(``credentials_for``: Argo CD repository / repo-creds Secrets). Adapters:
+(``credentials_for``: Argo CD repository / repo-creds Secrets), ``request`` (the
+Application's ``operation`` field: a requested sync). Adapters:
 ``desired`` (render through ``shiplane.charts``, git exports, Helm repositories),
-``reconciler`` (observe, sync, resume an operation left Running), ``executor``
+``reconciler`` (sync, resume an operation left Running, run a requested one),
+``observer`` (render, list live objects, compare), ``executor``
 (apply/prune/wait through ``shiplane.kube``), ``live`` (per-pass list cache),
-``controller`` (``gitops run``: poll loop, webhook listener), ``leader``
+``controller`` (``gitops run``: poll loop, webhook listener), ``appwatch`` (watch on
+the Applications for requested operations), ``leader``
 (``LeaderElector`` over a Lease). Errors: the ``GitOpsError`` subtree in ``errors``.
 """
 
@@ -76,12 +79,15 @@ from shiplane.gitops.promotion import (
     reject,
 )
 from shiplane.gitops.reconciler import FIELD_MANAGER, AppState, LiveCache, Reconciler
+from shiplane.gitops.request import IN_PROGRESS, SyncRequest, in_progress, parse_request
 from shiplane.gitops.status import (
     ClusterStatusStore,
     FileStatusStore,
     MemoryStatusStore,
+    OperationState,
     StatusStore,
     application_status,
+    terminate,
 )
 from shiplane.gitops.retry import backoff_schedule, next_delay, parse_duration, should_retry
 from shiplane.gitops.windows import can_sync
@@ -89,6 +95,7 @@ from shiplane.gitops.tracking import mark, owned_by, tracking_id
 
 __all__ = [
     "FIELD_MANAGER",
+    "IN_PROGRESS",
     "KIND_ORDER",
     "Action",
     "AppProject",
@@ -114,6 +121,7 @@ __all__ = [
     "IgnoreDifference",
     "LiveCache",
     "OperationInterrupted",
+    "OperationState",
     "LocalSources",
     "MemoryStatusStore",
     "PendingPromotion",
@@ -136,6 +144,7 @@ __all__ = [
     "SyncFailed",
     "SyncPolicy",
     "SyncRefused",
+    "SyncRequest",
     "SyncStatus",
     "SyncTask",
     "SyncWindow",
@@ -151,6 +160,7 @@ __all__ = [
     "copy_keys",
     "credentials_for",
     "evaluate_gates",
+    "in_progress",
     "list_pending",
     "load_documents",
     "mark",
@@ -162,6 +172,7 @@ __all__ = [
     "parse_duration",
     "parse_project",
     "parse_quantity",
+    "parse_request",
     "plan_promotion",
     "plan_sync",
     "project_problems",
@@ -173,5 +184,6 @@ __all__ = [
     "should_retry",
     "sync_wave_delay",
     "task_progress",
+    "terminate",
     "tracking_id",
 ]

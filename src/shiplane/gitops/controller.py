@@ -9,6 +9,11 @@ refreshes them at once — between two apps of a running pass, too — as Argo C
 ``/api/webhook`` queues an app refresh. With an ``elector`` (``leader.LeaderElector``)
 only the leader reconciles; a follower keeps its queue empty and waits.
 
+An operation requested on an Application (its ``operation`` field, ``request.py``) runs
+at the app's next reconcile; with ``watch`` (what ``gitops run`` does) a watch on the
+Application objects (``appwatch``) queues the app at once, as Argo CD's informer
+queues it for its operation processors.
+
 ``stop()`` does not wait for a sync that waits for health: the operation is interrupted
 and stays Running in the Application's ``status.operationState``; the next controller
 resumes it on its first pass (``Reconciler.resume``), as a restarted Argo CD
@@ -31,6 +36,7 @@ import uvicorn
 
 from shiplane.errors import ShiplaneError
 from shiplane.gitops.application import Application
+from shiplane.gitops.appwatch import ApplicationWatch
 from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.errors import GitOpsError, OperationInterrupted
 from shiplane.gitops.webhook import webhook_app
@@ -54,8 +60,10 @@ class GitOpsController:
                  sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  report: Callable[[str, Any], None] | None = None,
-                 elector: Any = None, workers: int = 4) -> None:
+                 elector: Any = None, workers: int = 4, watch: bool = False) -> None:
         self.directory, self.clusters = directory, clusters
+        self.watch: ApplicationWatch | None = None
+        self._watch_wanted = watch
         self.workers = max(1, workers)
         self.interval, self.jitter, self.apply_mode = interval, jitter, apply_mode
         self.extra_repos, self.report, self.elector = extra_repos, report, elector
@@ -176,8 +184,17 @@ class GitOpsController:
             for reconciler in self.workspace._reconcilers.values():
                 reconciler.end_pass()
 
+    def start_watch(self) -> None:
+        """Watch the Applications' namespaces for requested operations (once)."""
+        if self.watch is None:
+            namespaces = {a.namespace for a in self.workspace.apps.values()} or {"argocd"}
+            self.watch = ApplicationWatch(self.clusters.control, namespaces, self.refresh,
+                                          self.stopping).start()
+
     def run(self, passes: int = 0) -> int:
         """Poll and serve refreshes until ``stop()`` (or ``passes`` full passes)."""
+        if self._watch_wanted:
+            self.start_watch()
         next_pass = time.monotonic()
         while not self.stopping.is_set():
             if not self._leading():
@@ -259,7 +276,7 @@ class ControllerService:
                  webhook: str | None = None, webhook_secret: str | None = None,
                  report: Callable[[str, Any], None] | None = None,
                  elector_factory: Callable[[ClusterClients], Any] | None = None,
-                 workers: int = 4) -> None:
+                 workers: int = 4, watch: bool = True) -> None:
         self.clusters = ClusterClients(kubeconfig, context)
         self.elector = elector_factory(self.clusters) if elector_factory else None
         try:
@@ -267,7 +284,7 @@ class ControllerService:
                 directory, self.clusters, interval=interval, jitter=jitter,
                 sync_wave_delay=sync_wave_delay,
                 apply_mode=apply_mode, extra_repos=extra_repos, report=report,
-                elector=self.elector, workers=workers)
+                elector=self.elector, workers=workers, watch=watch)
         except BaseException:
             self.clusters.close()
             raise

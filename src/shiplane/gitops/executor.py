@@ -10,6 +10,16 @@ change (``on_progress``) so the caller can keep it in ``status.operationState``.
 ``interrupted()`` turns true (the controller is stopping) it raises
 :class:`OperationInterrupted` and leaves the operation Running, to be resumed from the
 saved progress (``operation.restore``) by the next controller.
+
+A dry run (a requested operation's ``sync.dryRun``) sends every apply with
+``dryRun=All`` and deletes nothing; each task succeeds once the API server accepts it,
+so no group waits (gitops-engine ``sync_context.go``: "no resources are created in
+dry-run, so running phase means validation was successful"; ``pruneObject``:
+"pruned (dry run)").
+
+``terminating()`` (checked before each step: a group, a wait, the end) ends the operation as
+gitops-engine's ``Terminate``: running hooks are deleted ("Deleted"), the result is
+``operation.TERMINATED``.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from typing import Any
 from shiplane.gitops.diff import FIELD_MANAGER
 from shiplane.gitops.errors import GitOpsError, OperationInterrupted
 from shiplane.gitops.operation import (
+    TERMINATED,
     Progress,
     TaskPhase,
     hooks_to_delete,
@@ -48,12 +59,14 @@ class SyncExecutor:
     monotonic: Callable[[], float]
     interrupted: Callable[[], bool]
 
-    def _apply(self, obj: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _apply(self, obj: Mapping[str, Any], dry_run: bool = False) -> tuple[str, dict[str, Any]]:
+        dry = {"dry_run": True} if dry_run else {}
         if not (obj.get("metadata") or {}).get("name"):
             # a hook with generateName: a new object every sync
-            return "created", self.client.create(obj)
+            return "created", self.client.create(obj, **dry)
         if self.apply_mode == "server-side":
-            return "configured", self.client.apply(obj, field_manager=FIELD_MANAGER, force=True)
+            return "configured", self.client.apply(obj, field_manager=FIELD_MANAGER, force=True,
+                                                   **dry)
         meta = obj.get("metadata") or {}
         try:
             live = self.client.get(obj["apiVersion"], obj["kind"], meta["name"],
@@ -61,7 +74,9 @@ class SyncExecutor:
         except ApiError as error:
             if error.code != 404:
                 raise
-            return "created", self.client.create(obj)
+            return "created", self.client.create(obj, **dry)
+        if dry_run:  # replace has no dry run here: the object exists and would be replaced
+            return "configured", live
         body = {**obj, "metadata": {**meta, "resourceVersion":
                                     live["metadata"]["resourceVersion"]}}
         return "configured", self.client.replace(body)
@@ -114,11 +129,21 @@ class SyncExecutor:
         raise GitOpsError(f"{kind}/{name} was not deleted in time (hook BeforeHookCreation)")
 
     def _start(self, task: SyncTask, final: bool, propagation: str,
-               deadline: float) -> tuple[TaskPhase, dict[str, Any], str]:
+               deadline: float, dry_run: bool = False) -> tuple[TaskPhase, dict[str, Any], str]:
         """Apply or prune one task; returns its phase, result and live name."""
         name = task.name
         result = self._result(task, name)
         try:
+            if dry_run:
+                if task.action is Action.PRUNE:
+                    message = "pruned (dry run)"
+                    result.update(status="Pruned")
+                else:
+                    verb, live = self._apply(task.obj, dry_run=True)
+                    name = str((live.get("metadata") or {}).get("name") or name)
+                    message = f"{task.kind.lower()}/{name} {verb} (dry run)"
+                result.update(name=name, message=message, hookPhase=TaskPhase.SUCCEEDED.value)
+                return TaskPhase.SUCCEEDED, result, name
             if task.action is Action.PRUNE:
                 self.client.delete(str(task.obj["apiVersion"]), task.kind, name,
                                    resource_key(task.obj)[2] or None,
@@ -161,16 +186,36 @@ class SyncExecutor:
                 "the controller is stopping: the operation stays Running in the "
                 "Application's status and resumes when a controller starts again")
 
+    def _terminate(self, tasks: Sequence[SyncTask], state: Progress) -> None:
+        """Delete the hooks still running (sync_context.go ``Terminate``)."""
+        for i, task in enumerate(tasks):
+            if not task.hook or state.phases[i] is not TaskPhase.RUNNING:
+                continue
+            try:
+                self.client.delete(str(task.obj["apiVersion"]), task.kind, state.names[i],
+                                   resource_key(task.obj)[2] or None,
+                                   propagation_policy="Background")
+            except ApiError as error:
+                if error.code != 404:
+                    state.results[i].update(hookPhase=TaskPhase.FAILED.value,
+                                            message=f"Failed to delete: {error}")
+                    continue
+            state.phases[i] = TaskPhase.SUCCEEDED
+            state.results[i].update(hookPhase=TaskPhase.SUCCEEDED.value, message="Deleted")
+
     def execute(self, tasks: Sequence[SyncTask], *, propagation: str = "foreground",
                 timeout: float | None = None, progress: Progress | None = None,
                 on_progress: Callable[[list[dict[str, Any]]], None] | None = None,
-                wave_delay: float | None = None) -> tuple[bool, str, list[dict[str, Any]]]:
+                wave_delay: float | None = None, dry_run: bool = False,
+                terminating: Callable[[], bool] | None = None,
+                ) -> tuple[bool, str, list[dict[str, Any]]]:
         """Run ``tasks`` group by group (``operation.next_step``), waiting between waves and
         phases for health / hook completion, from ``progress`` (a resumed operation) or
         from the start. ``on_progress`` gets the results so far after each change.
+        ``dry_run``: validate every task with the API server, change nothing.
         Returns (succeeded, message, resource results)."""
         deadline = self.monotonic() + (self.sync_timeout if timeout is None else timeout)
-        delay = self.sync_wave_delay if wave_delay is None else wave_delay
+        delay = 0.0 if dry_run else self.sync_wave_delay if wave_delay is None else wave_delay
         tasks = list(tasks)
         state = progress or Progress.fresh(len(tasks))
         phases, messages, results, names = state.phases, state.messages, state.results, \
@@ -188,11 +233,15 @@ class SyncExecutor:
 
         while True:
             step = next_step(tasks, phases, messages)
+            if terminating is not None and terminating():  # sync.go: Terminate, not Sync
+                self._terminate(tasks, state)
+                return False, TERMINATED, state.reported()
             if step.action == "apply":
                 report()
                 for i in step.indexes:
                     phases[i], results[i], names[i] = self._start(tasks[i], step.final,
-                                                                  propagation, deadline)
+                                                                  propagation, deadline,
+                                                                  dry_run)
                     messages[i] = results[i]["message"]
                     if phases[i] is TaskPhase.FAILED:
                         break  # later tasks depend on this one (gitops-engine stops too)
@@ -221,7 +270,7 @@ class SyncExecutor:
                                       message=messages[i] or results[i]["message"])
             else:
                 succeeded = step.action == "succeeded"
-                for i in hooks_to_delete(tasks, phases, succeeded=succeeded):
+                for i in [] if dry_run else hooks_to_delete(tasks, phases, succeeded=succeeded):
                     try:
                         self.client.delete(str(tasks[i].obj["apiVersion"]), tasks[i].kind,
                                            names[i], resource_key(tasks[i].obj)[2] or None,

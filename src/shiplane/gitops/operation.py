@@ -33,6 +33,11 @@ Running). ``restore`` maps those results back onto the tasks planned again at th
 operation's revisions — as gitops-engine's ``WithInitialState`` enriches each task
 with its result (``syncRes[task.resultKey()]``) — so completed tasks are not run
 again and running ones are waited for.
+
+An operation can be ended from outside: ``status.operationState.phase: Terminating``
+(``argocd app terminate-op``, ``shiplane gitops terminate-op``). The running hooks are
+then deleted and the operation ends Failed, :data:`TERMINATED` (sync_context.go
+``Terminate``), without SyncFail hooks.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ __all__ = [
     "HOOK_FAILED",
     "HOOK_SUCCEEDED",
     "SYNC_WAVE_DELAY_ENV",
+    "TERMINATED",
     "Progress",
     "Step",
     "TaskPhase",
@@ -68,6 +74,9 @@ __all__ = [
 # argo-cd controller/sync.go EnvVarSyncWaveDelay; delayBetweenSyncWaves defaults to 2 s
 SYNC_WAVE_DELAY_ENV = "ARGOCD_SYNC_WAVE_DELAY"
 DEFAULT_SYNC_WAVE_DELAY = 2.0
+
+# gitops-engine sync_context.go Terminate: setOperationPhase(OperationFailed, ...)
+TERMINATED = "Operation terminated"
 
 DELETE_POLICY_ANNOTATION = "argocd.argoproj.io/hook-delete-policy"
 HELM_DELETE_POLICY = "helm.sh/hook-delete-policy"

@@ -21,6 +21,12 @@ One pass for one Application (argo-cd ``controller/appcontroller.go`` in small):
    a controller that stops mid-operation leaves it there and the next one resumes it
    (``reconcile`` → ``resume``) instead of starting over or dropping it.
 
+A sync requested in the Application's ``operation`` field (``request.py``) is run by
+``reconcile`` before any auto-sync, and the field removed once the operation ends. A
+sync started from outside (CLI, dashboard, rollback) is refused while the status shows
+another operation in progress or one is requested ("another operation is already in
+progress", as Argo CD's ``SetAppOperation``).
+
 Apply mode ``server-side`` uses server-side apply with field manager
 ``shiplane-gitops`` (force, as Argo CD's ServerSideApply=true does). Mode
 ``update`` (create, or replace with the live resourceVersion) exists for API
@@ -35,53 +41,38 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from shiplane.gitops.application import Application
-from shiplane.gitops.desired import CLUSTER_SCOPED, DesiredState, SourceResolver, render_application
-from shiplane.gitops.diff import FIELD_MANAGER, Comparison, SyncStatus, compare
-from shiplane.gitops.errors import GitOpsError, RollbackRefused, SyncRefused
+from shiplane.gitops.desired import DesiredState, SourceResolver
+from shiplane.gitops.diff import FIELD_MANAGER, SyncStatus
+from shiplane.gitops.errors import ApplicationInvalid, GitOpsError, RollbackRefused, SyncRefused
 from shiplane.gitops.executor import SyncExecutor
-from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
 from shiplane.gitops.live import LiveCache
-from shiplane.gitops.operation import restore, sync_wave_delay
+from shiplane.gitops.observer import PRUNABLE, AppState, Observer
+from shiplane.gitops.operation import TERMINATED, restore, sync_wave_delay
 from shiplane.gitops.plan import Phase, plan_sync
+from shiplane.gitops.request import (
+    SyncRequest,
+    busy_refusal,
+    in_progress,
+    parse_request,
+    selected,
+    settings_of,
+)
 from shiplane.gitops.retry import auto_sync_decision
 from shiplane.gitops.status import OperationState, StatusStore, append_history, application_status
-from shiplane.gitops.tracking import owned_by, resource_key
-from shiplane.kube import KubeClient, KubeError
+from shiplane.gitops.tracking import resource_key
+from shiplane.kube import KubeClient
 
-__all__ = ["FIELD_MANAGER", "AppState", "LiveCache", "Reconciler"]
-
-# Kinds listed for pruning besides those in git (what service charts produce).
-PRUNABLE: tuple[tuple[str, str], ...] = (
-    ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"), ("v1", "ServiceAccount"),
-    ("v1", "PersistentVolumeClaim"), ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"),
-    ("apps/v1", "DaemonSet"), ("batch/v1", "Job"), ("batch/v1", "CronJob"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
-    ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy"),
-)
+__all__ = ["FIELD_MANAGER", "PRUNABLE", "AppState", "LiveCache", "Reconciler"]
 
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
-class AppState:
-    app: Application
-    comparison: Comparison
-    health: Health
-    desired: DesiredState | None
-    healths: dict[tuple[str, str, str, str], Health | None] = field(default_factory=dict)
-
-    @property
-    def revisions(self) -> tuple[str, ...]:
-        return self.desired.revisions if self.desired else ()
-
-
-class Reconciler(SyncExecutor):
+class Reconciler(Observer, SyncExecutor):
     def __init__(
         self,
         client: KubeClient,
@@ -123,88 +114,41 @@ class Reconciler(SyncExecutor):
         # rendered manifests per (app, commits); see desired.py
         self._rendered: dict[Any, DesiredState] = {} if render_cache is None else render_cache
 
-    def begin_pass(self) -> None:
-        """Observe through a fresh :class:`LiveCache` until ``end_pass`` (a full pass)."""
-        self.live_cache = LiveCache(self.client)
-
-    def end_pass(self) -> None:
-        self.live_cache = None
-
-    # -- observe ----------------------------------------------------------------------------
-    def _live(self, app: Application, desired: Sequence[Mapping[str, Any]],
-              known: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
-        """Live objects of ``app``: those git has, and those with its tracking mark — looked
-        for among the kinds of ``known`` (the app's last status ``resources``, which holds
-        every kind it applied) or, without a status yet, every ``PRUNABLE`` kind."""
-        if known is None:
-            extra: list[tuple[str, str]] = list(PRUNABLE)
-        else:
-            extra = [(f"{r['group']}/{r['version']}" if r.get("group") else str(r["version"]),
-                      str(r["kind"])) for r in known if r.get("version") and r.get("kind")]
-        kinds = dict.fromkeys([*((str(m["apiVersion"]), str(m["kind"])) for m in desired),
-                               *extra])
-        wanted = {resource_key(m) for m in desired}
-
-        def ours(obj: Mapping[str, Any]) -> bool:
-            return resource_key(obj) in wanted or owned_by(obj, app.name, self.tracking_method)
-
-        live: list[dict[str, Any]] = []
-        for api_version, kind in kinds:
-            namespace = None if kind in CLUSTER_SCOPED else app.destination.namespace
-            try:
-                if self.live_cache is not None:
-                    items = self.live_cache.objects(api_version, kind, namespace, ours)
-                else:
-                    items = self.client.list(api_version, kind, namespace)
-            except KubeError:
-                continue  # kind not served by this cluster: nothing of it can be live
-            for item in items:
-                item.setdefault("apiVersion", api_version)
-                item.setdefault("kind", kind)
-                live.append(item)
-        return [o for o in live if ours(o)]
-
-    def observe(self, app: Application, revisions: Mapping[int, str] | None = None,
-                desired: DesiredState | None = None,
-                known: Sequence[Mapping[str, Any]] | None = None) -> AppState:
-        """Render (unless ``desired`` is given), list live objects, compare, assess health.
-        ``known``: the app's last status ``resources`` (fewer kinds to list, see ``_live``)."""
-        try:
-            if desired is None:
-                desired = render_application(app, self.sources,
-                                             tracking_method=self.tracking_method,
-                                             revisions=revisions, cache=self._rendered)
-        except GitOpsError as error:
-            comparison = compare([], [], app_name=app.name, error=str(error))
-            return AppState(app, comparison, Health(HealthStatus.UNKNOWN, str(error)), None)
-        live = self._live(app, desired.manifests, known)
-        comparison = compare(desired.manifests, live, app_name=app.name,
-                             ignore_differences=app.ignore_differences,
-                             tracking_method=self.tracking_method)
-        healths = {r.key: resource_health(r.live) for r in comparison.resources
-                   if not r.requires_pruning}
-        return AppState(app, comparison, app_health(healths.values()), desired, healths)
-
     def refusals(self, app: Application, initiated_by: str,
-                 groups: Sequence[str] = ()) -> list[str]:
-        return list(self.permit(app, initiated_by, groups)) if self.permit else []
+                 groups: Sequence[str] = (), *, roles: bool = True) -> list[str]:
+        if not self.permit:
+            return []
+        return list(self.permit(app, initiated_by, groups) if roles else
+                    self.permit(app, initiated_by, groups, roles=False))
 
     def sync(self, app: Application, *, prune: bool | None = None,
              revisions: Mapping[int, str] | None = None,
              initiated_by: str = "automated", state: AppState | None = None,
              retry_count: int = 0, groups: Sequence[str] = (),
-             saved: Mapping[str, Any] | None = None) -> AppState:
+             saved: Mapping[str, Any] | None = None,
+             request: SyncRequest | None = None) -> AppState:
         """One sync operation; returns the state observed afterwards (status saved).
         A sync the project does not permit now (sync window, role) raises
         :class:`SyncRefused` and changes nothing; so does one while another operation of
-        the app runs in this process ("another operation is already in progress")."""
-        refused = self.refusals(app, initiated_by, groups)
+        the app is in progress — Running in its status (written by any process) or
+        requested in its ``operation`` — or runs in this process ("another operation is
+        already in progress", argo-cd ``SetAppOperation``). ``request``: run this
+        requested operation (``reconcile`` does); ``saved``: the status the caller loaded
+        and found free (``reconcile``)."""
+        if request is not None:
+            prune, revisions = request.prune, request.revisions
+            initiated_by = request.initiated_by
+            app = dataclasses.replace(app, sync_policy=request.policy(app.sync_policy))
+        refused = self.refusals(app, initiated_by, groups, roles=request is None)
         if refused:
             raise SyncRefused(f"cannot sync {app.name}: " + "; ".join(refused),
                               hint="see the AppProject's syncWindows and roles")
+        if saved is None:
+            saved = self.store.load(app.name)
+            if in_progress(saved, self.store.requested(app.name)):
+                raise busy_refusal(app.name, saved)
         with self._operation(app.name):
             started = self.clock()
-            saved = self.store.load(app.name) if saved is None else saved
             known = saved.get("resources") if "resources" in saved else None
             state = state or self.observe(app, revisions, known=known)
             history = list(saved.get("history") or [])
@@ -224,12 +168,13 @@ class Reconciler(SyncExecutor):
                                            retry_count=retry_count)
                 self._save(state, operation, history)
                 return state
-            if app.sync_policy.option("CreateNamespace"):
+            if app.sync_policy.option("CreateNamespace") and not (request and request.dry_run):
                 self._ensure_namespace(app.destination.namespace)
             operation = OperationState(
                 "Running", "one or more tasks are running", started, "", state.revisions,
                 initiated_by, (), retry_count,
-                app.sync_policy.prune if prune is None else prune)
+                app.sync_policy.prune if prune is None else prune,
+                request.document if request else None)
             self._save(state, operation, history)  # durable before the first apply
             return self._run(app, state, operation, history, known)
 
@@ -264,13 +209,16 @@ class Reconciler(SyncExecutor):
         """Execute the operation's tasks (from its saved results when ``resumed``), then
         the SyncFail hooks on failure; save progress as it goes and the end state."""
         assert state.desired is not None
-        policy = app.sync_policy
-        tasks = plan_sync(state.comparison, hooks=state.desired.hooks,
-                          prune=bool(policy.prune if operation.prune is None else
-                                     operation.prune),
-                          prune_last=policy.option("PruneLast"),
-                          apply_out_of_sync_only=policy.option("ApplyOutOfSyncOnly"))
-        fail_tasks = plan_sync(state.comparison, hooks=state.desired.hooks, failed=True)
+        request = settings_of(operation.request)  # dryRun, resources, syncOptions...
+        policy = request.policy(app.sync_policy)
+        hooks = () if request.skip_hooks else state.desired.hooks
+        tasks = [t for t in plan_sync(state.comparison, hooks=hooks,
+                                      prune=bool(policy.prune if operation.prune is None
+                                                 else operation.prune),
+                                      prune_last=policy.option("PruneLast"),
+                                      apply_out_of_sync_only=policy.option("ApplyOutOfSyncOnly"))
+                 if selected(resource_key(t.obj), request.resources)]
+        fail_tasks = plan_sync(state.comparison, hooks=hooks, failed=True)
         saved = [r for r in operation.results if r.get("syncPhase") != Phase.SYNC_FAIL.value]
         fails = [r for r in operation.results if r.get("syncPhase") == Phase.SYNC_FAIL.value]
         progress = restore(tasks, saved) if resumed else None
@@ -281,15 +229,21 @@ class Reconciler(SyncExecutor):
                       self.poll_interval) if resumed else self.sync_timeout
         deadline = self.monotonic() + timeout
         done: list[dict[str, Any]] = []
+        terminating = self._terminating(app.name, operation.phase == "Terminating")
 
         def save_progress(results: list[dict[str, Any]]) -> None:
-            running = dataclasses.replace(operation, phase="Running", results=tuple(
+            # never write Running over a Terminating someone just set (appcontroller.go
+            # re-reads the app "to not clobber the Terminated state")
+            phase = "Terminating" if terminating(fresh=True) else "Running"
+            running = dataclasses.replace(operation, phase=phase, results=tuple(
                 [*done, *results]), message="one or more tasks are running")
             self._save(state, running, history)
 
         ok, message, results = self.execute(tasks, propagation=propagation, timeout=timeout,
-                                            progress=progress, on_progress=save_progress)
-        if not ok and fail_tasks:  # SyncFail hooks run on failure, through the same machine
+                                            progress=progress, on_progress=save_progress,
+                                            dry_run=request.dry_run, terminating=terminating)
+        # SyncFail hooks run on failure, through the same machine (not after Terminate)
+        if not ok and fail_tasks and not request.dry_run and message != TERMINATED:
             done = list(results)
             _, _, fail_results = self.execute(
                 fail_tasks, propagation=propagation, progress=fail_progress,
@@ -298,7 +252,8 @@ class Reconciler(SyncExecutor):
             results = [*results, *fail_results]
         operation = _ended(dataclasses.replace(operation, results=tuple(results)),
                            "Succeeded" if ok else "Failed", message, self.clock())
-        if ok:
+        # sync.go: no history for a dry run or a partial sync (persistRevisionHistory)
+        if ok and not request.dry_run and not request.partial:
             sources = [{"repoURL": s.repo_url, "targetRevision": s.target_revision,
                         **({"path": s.path} if s.path else {}), **({"ref": s.ref} if s.ref else {})}
                        for s in app.sources]
@@ -308,6 +263,19 @@ class Reconciler(SyncExecutor):
         after = self.observe(app, desired=state.desired, known=known)
         self._save(after, operation, history)
         return after
+
+    def _terminating(self, name: str, seen: bool) -> Callable[..., bool]:
+        """Whether the operation was asked to end (``status.operationState.phase``
+        Terminating); the status is read at most once per poll interval unless ``fresh``."""
+        last = {"seen": seen, "at": self.monotonic()}
+
+        def check(fresh: bool = False) -> bool:
+            if not last["seen"] and (fresh or self.monotonic() - last["at"] >= self.poll_interval):
+                last["at"] = self.monotonic()
+                op = self.store.load(name).get("operationState") or {}
+                last["seen"] = op.get("phase") == "Terminating"
+            return bool(last["seen"])
+        return check
 
     @contextlib.contextmanager
     def _operation(self, name: str) -> Iterator[None]:
@@ -332,9 +300,11 @@ class Reconciler(SyncExecutor):
         self.store.save(state.app.name, status)
 
     def reconcile(self, app: Application) -> AppState:
-        """Resume an operation left Running; else observe, auto-sync when the policy says
-        so, and save status."""
+        """Resume an operation left Running; else run the operation requested in the
+        Application's ``operation``; else observe, auto-sync when the policy says so, and
+        save status. The ``operation`` is removed once its operation has ended."""
         saved = self.store.load(app.name)
+        requested = self.store.requested(app.name)
         known = saved.get("resources") if "resources" in saved else None
         last = OperationState.from_status(saved)
         with self._active_lock:
@@ -342,7 +312,12 @@ class Reconciler(SyncExecutor):
         if busy:  # its operation runs on another thread of this process: just look
             return self.observe(app, known=known)
         if last is not None and last.running:
-            return self.resume(app, saved)
+            state = self.resume(app, saved)  # isOperationInProgress: carry it on
+            if requested:
+                self.store.clear_requested(app.name)
+            return state
+        if requested:
+            return self._requested(app, requested, saved)
         state = self.observe(app, known=known)
         policy = app.sync_policy
         go, retry_count, _why = auto_sync_decision(
@@ -357,6 +332,35 @@ class Reconciler(SyncExecutor):
         # Argo CD does not start an operation a sync window blocks; it says so instead
         conditions = [{"type": "SyncError", "message": f"auto-sync {m}"} for m in blocked]
         self._save(state, last, list(saved.get("history") or []), conditions)
+        return state
+
+    def _requested(self, app: Application, requested: Mapping[str, Any],
+                   saved: Mapping[str, Any]) -> AppState:
+        """Run the operation requested in ``operation`` (appcontroller.go
+        ``processRequestedAppOperation``), then remove the field. A sync window that
+        blocks it leaves it requested (upstream requeues it) and says so."""
+        history = list(saved.get("history") or [])
+        known = saved.get("resources") if "resources" in saved else None
+        try:
+            request = parse_request(requested)
+        except ApplicationInvalid as error:  # an Error operation, completed: field removed
+            state = self.observe(app, known=known)
+            now = self.clock()
+            by = (requested.get("initiatedBy") or {}) if isinstance(requested, Mapping) else {}
+            self._save(state, OperationState(
+                "Error", str(error), now, now, state.revisions,
+                "automated" if by.get("automated") else str(by.get("username") or ""),
+                request=dict(requested) if isinstance(requested, Mapping) else None), history)
+            self.store.clear_requested(app.name)
+            return state
+        try:
+            state = self.sync(app, request=request, saved=saved)
+        except SyncRefused as refused:  # a sync window: try again on a later pass
+            state = self.observe(app, known=known)
+            self._save(state, OperationState.from_status(saved), history,
+                       [{"type": "SyncError", "message": f"operation blocked: {refused}"}])
+            return state
+        self.store.clear_requested(app.name)
         return state
 
     def rollback(self, app: Application, history_id: int, *, initiated_by: str,
