@@ -8,10 +8,7 @@ Healthy — and ends it Succeeded with one history entry."""
 
 from __future__ import annotations
 
-import subprocess
-import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from shiplane.registry import EmbeddedRegistry, MemoryStorage
 from shiplane.scaffold import init_platform
 from shiplane.testing.cluster import EmbeddedCluster
 from shiplane.testing.images import push_test_image
+from shiplane.testing.gitrepo import chart_repo, wait_until
 
 pytestmark = pytest.mark.slow
 APP, NS = "waves-dev", "dev"
@@ -63,11 +61,6 @@ CHART = {
 POLICY_OFF = "kind: PlatformPolicy\nrules: {}\n"
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e",
-                    *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def registry() -> Iterator[EmbeddedRegistry]:
     with EmbeddedRegistry(MemoryStorage()) as reg:
@@ -86,15 +79,8 @@ def platform(tmp_path: Path, registry: EmbeddedRegistry) -> Path:
     root = init_platform("plat", environments=["dev"], services=["waves"],
                          directory=tmp_path).path
     (root / "policies.yaml").write_text(POLICY_OFF)
-    service = tmp_path / "waves"
-    for name, text in CHART.items():
-        path = service / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip().replace("IMAGE",
-                                                               f"{registry.host}/web:1.0"))
-    subprocess.run(["git", "init", "-q", "-b", "main", str(service)], check=True)
-    _git(service, "add", ".")
-    _git(service, "commit", "-q", "-m", "two waves")
+    chart_repo(tmp_path / "waves", CHART, replace={"IMAGE": f"{registry.host}/web:1.0"},
+               message="two waves")
     return root
 
 
@@ -116,15 +102,6 @@ def _exists(client: KubeClient, api: str, kind: str, name: str) -> bool:
     return True
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 def test_a_sync_waiting_for_health_resumes_in_a_new_controller(cluster, platform):
     with cluster.client() as client:
         def waiting_on_wave_0() -> bool:
@@ -137,7 +114,7 @@ def test_a_sync_waiting_for_health_resumes_in_a_new_controller(cluster, platform
                                      sync_wave_delay=0.2)
             worker = threading.Thread(target=first.run, daemon=True)
             worker.start()
-            _wait(waiting_on_wave_0, 120, "wave 0 applied, operation Running")
+            wait_until(waiting_on_wave_0, 120, "wave 0 applied, operation Running")
             first.stop()  # the controller goes away while the operation waits for health
             worker.join(timeout=60)
             assert not worker.is_alive()
@@ -182,14 +159,8 @@ def test_an_interrupted_operation_is_left_running_and_a_new_reconciler_finishes_
     from shiplane.gitops.status import MemoryStatusStore
 
     repo_url, ns = "https://git.example/org/resume.git", "resume-a"
-    chart = tmp_path / "chart"
-    for name, text in CHART.items():
-        path = chart / name.removeprefix("helm/")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip().replace("IMAGE", "example/web:1"))
-    subprocess.run(["git", "init", "-q", "-b", "main", str(chart)], check=True)
-    _git(chart, "add", ".")
-    _git(chart, "commit", "-q", "-m", "two waves")
+    chart = chart_repo(tmp_path / "chart", CHART, replace={"IMAGE": "example/web:1"},
+                       message="two waves", strip_prefix="helm/")
     app = parse_application({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": "resume-a", "namespace": "argocd"},

@@ -7,10 +7,7 @@ server no Job controller runs, so a PreSync hook Job never completes by itself."
 
 from __future__ import annotations
 
-import subprocess
-import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ from shiplane.gitops.reconciler import Reconciler
 from shiplane.gitops.status import MemoryStatusStore, terminate
 from shiplane.kube import KubeClient
 from shiplane.kube.errors import ApiError
+from shiplane.testing.gitrepo import chart_repo, wait_until
 
 REPO_URL = "https://git.example/org/terminate.git"
 CHART = {
@@ -52,20 +50,9 @@ CHART = {
 }
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e",
-                    *args], check=True, capture_output=True)
-
-
 @pytest.fixture
 def sources(tmp_path: Path) -> GitSources:
-    for name, text in CHART.items():
-        path = tmp_path / "chart" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip())
-    subprocess.run(["git", "init", "-q", "-b", "main", str(tmp_path / "chart")], check=True)
-    _git(tmp_path / "chart", "add", ".")
-    _git(tmp_path / "chart", "commit", "-q", "-m", "a hook that never ends")
+    chart_repo(tmp_path / "chart", CHART, message="a hook that never ends")
     return GitSources({REPO_URL: tmp_path / "chart"})
 
 
@@ -91,15 +78,6 @@ def _exists(client: KubeClient, kind: str, name: str, namespace: str) -> bool:
     return True
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 def _assert_terminated(store: MemoryStatusStore, client: KubeClient, app) -> None:
     status = store.load(app.name)
     op = status["operationState"]
@@ -123,7 +101,7 @@ def test_terminating_a_running_operation_deletes_its_hook_and_fails_it(kube_apis
         worker = threading.Thread(target=reconciler.sync, args=(app,),
                                   kwargs={"initiated_by": "alice"}, daemon=True)
         worker.start()
-        _wait(lambda: (store.load(app.name).get("operationState") or {}).get("syncResult",
+        wait_until(lambda: (store.load(app.name).get("operationState") or {}).get("syncResult",
                                                                              {}).get("resources"),
               120, "the PreSync Job applied, the operation waiting for it")
         assert terminate(store, app.name)["phase"] == "Terminating"
