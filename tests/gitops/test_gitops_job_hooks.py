@@ -5,8 +5,6 @@ Failed; k8s job_controller.go conditions)."""
 
 from __future__ import annotations
 
-import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from shiplane.kube.errors import ApiError
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
 from shiplane.testing.cluster import EmbeddedCluster
 from shiplane.testing.images import push_test_image
+from shiplane.testing.gitrepo import chart_repo, git
 
 REPO_URL = "https://git.example/org/jobhooks.git"
 
@@ -54,11 +53,6 @@ TEMPLATES = {
 }
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e",
-                    *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def registry() -> Iterator[EmbeddedRegistry]:
     with EmbeddedRegistry(MemoryStorage()) as reg:
@@ -73,17 +67,9 @@ def cluster() -> Iterator[EmbeddedCluster]:
 
 
 @pytest.fixture
-def chart_repo(tmp_path: Path, registry) -> Path:
-    repo = tmp_path / "jobhooks"
-    for name, text in TEMPLATES.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip().replace(
-            "IMAGE", f"{registry.host}/web:1.0"))
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "chart")
-    return repo
+def chart(tmp_path: Path, registry) -> Path:
+    return chart_repo(tmp_path / "jobhooks", TEMPLATES,
+                      replace={"IMAGE": f"{registry.host}/web:1.0"})
 
 
 def _app(namespace: str):
@@ -97,7 +83,7 @@ def _app(namespace: str):
                  "syncPolicy": {"syncOptions": ["CreateNamespace=true"]}}})
 
 
-def test_pre_sync_job_completes_then_sync_runs_and_a_failing_job_stops_it(cluster, chart_repo):
+def test_pre_sync_job_completes_then_sync_runs_and_a_failing_job_stops_it(cluster, chart):
     ns = "jobhooks"
     with cluster.client() as client:
         seen: list[tuple[bool, dict]] = []
@@ -117,7 +103,7 @@ def test_pre_sync_job_completes_then_sync_runs_and_a_failing_job_stops_it(cluste
             seen.append((config, job.get("status") or {}))
 
         store = MemoryStatusStore()
-        reconciler = Reconciler(client, GitSources({REPO_URL: chart_repo}), store,
+        reconciler = Reconciler(client, GitSources({REPO_URL: chart}), store,
                                 poll_interval=0.1, sleep=watching_sleep, sync_timeout=60)
         app = _app(ns)
         reconciler.sync(app, initiated_by="test")
@@ -134,9 +120,9 @@ def test_pre_sync_job_completes_then_sync_runs_and_a_failing_job_stops_it(cluste
         assert job["status"]["succeeded"] == 1
         first_uid = job["metadata"]["uid"]
 
-        values = chart_repo / "values.yaml"
+        values = chart / "values.yaml"
         values.write_text(values.read_text().replace("migrateExit: 0", "migrateExit: 1"))
-        _git(chart_repo, "commit", "-qam", "failing migration")
+        git(chart, "commit", "-qam", "failing migration")
         reconciler.sync(app, initiated_by="test")
         op = store.load(app.name)["operationState"]
         assert op["phase"] == "Failed", op

@@ -5,8 +5,6 @@ applies hook delete policies, and runs SyncFail hooks when a hook fails."""
 
 from __future__ import annotations
 
-import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from shiplane.kube.errors import ApiError
 from shiplane.registry import EmbeddedRegistry, MemoryStorage
 from shiplane.testing.cluster import EmbeddedCluster
 from shiplane.testing.images import push_test_image
+from shiplane.testing.gitrepo import chart_repo, git
 
 pytestmark = pytest.mark.slow
 REPO_URL = "https://git.example/org/waves.git"
@@ -94,11 +93,6 @@ TEMPLATES = {
 }
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e",
-                    *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def registry() -> Iterator[EmbeddedRegistry]:
     with EmbeddedRegistry(MemoryStorage()) as reg:
@@ -114,17 +108,9 @@ def cluster() -> Iterator[EmbeddedCluster]:
 
 
 @pytest.fixture
-def chart_repo(tmp_path: Path, registry) -> Path:
-    repo = tmp_path / "waves"
-    for name, text in TEMPLATES.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip().replace(
-            "IMAGE", f"{registry.host}/web:1.0"))
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "chart")
-    return repo
+def chart(tmp_path: Path, registry) -> Path:
+    return chart_repo(tmp_path / "waves", TEMPLATES,
+                      replace={"IMAGE": f"{registry.host}/web:1.0"})
 
 
 def _app(namespace: str):
@@ -148,7 +134,7 @@ def _get(client: KubeClient, api: str, kind: str, name: str, ns: str):
         raise
 
 
-def test_waves_wait_for_health_hooks_complete_and_post_sync_runs_last(cluster, chart_repo):
+def test_waves_wait_for_health_hooks_complete_and_post_sync_runs_last(cluster, chart):
     ns = "waves-a"
     seen: list[tuple[bool, bool, str | None]] = []
     with cluster.client() as client:
@@ -164,7 +150,7 @@ def test_waves_wait_for_health_hooks_complete_and_post_sync_runs_last(cluster, c
                          .get("phase")))
 
         store = MemoryStatusStore()
-        reconciler = Reconciler(client, GitSources({REPO_URL: chart_repo}), store,
+        reconciler = Reconciler(client, GitSources({REPO_URL: chart}), store,
                                 poll_interval=0.1, sleep=watching_sleep, sync_timeout=60)
         app = _app(ns)
         reconciler.sync(app, initiated_by="test")
@@ -190,10 +176,10 @@ def test_waves_wait_for_health_hooks_complete_and_post_sync_runs_last(cluster, c
         first_uid = migrate["metadata"]["uid"]
 
         # next commit: a new image and a migration that fails
-        values = chart_repo / "values.yaml"
+        values = chart / "values.yaml"
         values.write_text(values.read_text().replace("web:1.0", "web:2.0")
                           .replace("migrateExit: 0", "migrateExit: 1"))
-        _git(chart_repo, "commit", "-qam", "v2, failing migration")
+        git(chart, "commit", "-qam", "v2, failing migration")
         reconciler.sleep = lambda s: __import__("time").sleep(s)
         reconciler.sync(app, initiated_by="test")
         op = store.load(app.name)["operationState"]

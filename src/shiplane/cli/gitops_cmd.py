@@ -1,4 +1,4 @@
-"""``shiplane gitops``: status, diff, sync, reconcile, history and rollback of the
+"""``shiplane gitops``: status, diff, sync, terminate-op, reconcile, history and rollback of the
 platform repo's Argo CD Applications on a cluster (embedded or any kubeconfig)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from shiplane.errors import UsageError
 from shiplane.gitops.diff import SyncStatus
 from shiplane.gitops.controller import serve_controller
 from shiplane.gitops.leader import LeaderElector, LeaseSettings
+from shiplane.gitops.status import terminate
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.gitops.clusters import ClusterClients
 
@@ -115,6 +116,18 @@ def sync_cmd(name: str = typer.Argument(..., help="Application."),
         _report(name, reconciler.store, Console(highlight=False, width=200))
 
 
+@app.command("terminate-op")
+def terminate_op_cmd(name: str = typer.Argument(..., help="Application."),
+                     directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
+                     context: str | None = _CONTEXT, repo: list[str] = _REPO) -> None:
+    """End the operation in progress (as ``argocd app terminate-op``): its phase becomes
+    Terminating; whoever runs it deletes the running hooks and fails it."""
+    workspace, clusters = _open(directory, kubeconfig, context, repo)
+    with clusters:
+        terminate(workspace.store(clusters.control), workspace.app(name).name)
+    Console(highlight=False).print(f"{name}: operation terminating", markup=False)
+
+
 @app.command("reconcile")
 def reconcile_cmd(directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
                   context: str | None = _CONTEXT, repo: list[str] = _REPO,
@@ -139,6 +152,9 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
             jitter: float = typer.Option(0.0, "--jitter", help="Up to this many extra seconds."),
             passes: int = typer.Option(0, "--passes", help="Stop after N passes (0: forever)."),
             workers: int = typer.Option(4, "--workers", help="Applications reconciled at once."),
+            sync_wave_delay: float | None = typer.Option(
+                None, "--sync-wave-delay",
+                help="Seconds between sync waves (default: $ARGOCD_SYNC_WAVE_DELAY, else 2)."),
             webhook: str = typer.Option("", "--webhook", help="Listen for GitHub/Gitea push "
                                         "webhooks on HOST:PORT (POST /api/webhook)."),
             webhook_secret: str = typer.Option("", "--webhook-secret",
@@ -165,7 +181,7 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
                      webhook=webhook or None, webhook_secret=webhook_secret or None,
                      report=report, announce=lambda line: console.print(line, markup=False),
                      elector_factory=_elector(lease) if leader_elect else None,
-                     workers=workers)
+                     workers=workers, sync_wave_delay=sync_wave_delay)
 
 
 def _elector(lease: str):

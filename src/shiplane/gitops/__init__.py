@@ -4,10 +4,16 @@ Pure cores: ``application`` (Application/AppProject models), ``project``
 (whitelists), ``ignore`` + ``diff`` (normalised diff → sync status), ``plan``
 (sync order), ``operation`` (the sync state machine: waves, hooks), ``health``,
 ``retry``, ``tracking``, ``quantity`` + ``removed`` (diff normalisation), ``windows`` +
-``roles`` (AppProject sync windows and roles), ``leader`` (``decide``). Adapters:
+``roles`` (AppProject sync windows and roles), ``leader`` (``decide``), ``credentials``
+(``credentials_for``: Argo CD repository / repo-creds Secrets), ``request`` (the
+Application's ``operation`` field: a requested sync). Adapters:
 ``desired`` (render through ``shiplane.charts``, git exports, Helm repositories),
-``reconciler`` (apply/prune through ``shiplane.kube``), ``controller`` (``gitops run``:
-poll loop, webhook listener), ``leader`` (``LeaderElector`` over a Lease). Errors: the ``GitOpsError`` subtree in ``errors``.
+``reconciler`` (sync, resume an operation left Running, run a requested one),
+``observer`` (render, list live objects, compare), ``executor``
+(apply/prune/wait through ``shiplane.kube``), ``live`` (per-pass list cache),
+``controller`` (``gitops run``: poll loop, webhook listener), ``appwatch`` (watch on
+the Applications for requested operations), ``leader``
+(``LeaderElector`` over a Lease). Errors: the ``GitOpsError`` subtree in ``errors``.
 """
 
 from shiplane.gitops.application import (
@@ -27,12 +33,18 @@ from shiplane.gitops.application import (
     parse_project,
 )
 from shiplane.gitops.clusters import ClusterClients, resolve_destination
+from shiplane.gitops.credentials import (
+    RepoCredentials,
+    SecretRepositoryCredentials,
+    credentials_for,
+)
 from shiplane.gitops.desired import DesiredState, GitSources, LocalSources, render_application
 from shiplane.gitops.diff import Comparison, ResourceDiff, SyncStatus, compare, normalise
 from shiplane.gitops.errors import (
     ApplicationInvalid,
     GateRefused,
     GitOpsError,
+    OperationInterrupted,
     ProjectViolation,
     PromotionError,
     RollbackRefused,
@@ -42,7 +54,15 @@ from shiplane.gitops.errors import (
 )
 from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
-from shiplane.gitops.operation import Step, TaskPhase, next_step, task_progress
+from shiplane.gitops.operation import (
+    Progress,
+    Step,
+    TaskPhase,
+    next_step,
+    restore,
+    sync_wave_delay,
+    task_progress,
+)
 from shiplane.gitops.plan import KIND_ORDER, Action, Phase, SyncTask, plan_sync
 from shiplane.gitops.quantity import parse_quantity
 from shiplane.gitops.project import project_problems
@@ -59,12 +79,15 @@ from shiplane.gitops.promotion import (
     reject,
 )
 from shiplane.gitops.reconciler import FIELD_MANAGER, AppState, LiveCache, Reconciler
+from shiplane.gitops.request import IN_PROGRESS, SyncRequest, in_progress, parse_request
 from shiplane.gitops.status import (
     ClusterStatusStore,
     FileStatusStore,
     MemoryStatusStore,
+    OperationState,
     StatusStore,
     application_status,
+    terminate,
 )
 from shiplane.gitops.retry import backoff_schedule, next_delay, parse_duration, should_retry
 from shiplane.gitops.windows import can_sync
@@ -72,6 +95,7 @@ from shiplane.gitops.tracking import mark, owned_by, tracking_id
 
 __all__ = [
     "FIELD_MANAGER",
+    "IN_PROGRESS",
     "KIND_ORDER",
     "Action",
     "AppProject",
@@ -96,18 +120,23 @@ __all__ = [
     "HelmSource",
     "IgnoreDifference",
     "LiveCache",
+    "OperationInterrupted",
+    "OperationState",
     "LocalSources",
     "MemoryStatusStore",
     "PendingPromotion",
     "Phase",
     "ProjectRole",
     "ProjectViolation",
+    "Progress",
     "Promotion",
     "PromotionError",
     "Reconciler",
+    "RepoCredentials",
     "ResourceDiff",
     "Retry",
     "RollbackRefused",
+    "SecretRepositoryCredentials",
     "Source",
     "SourceUnavailable",
     "Step",
@@ -115,6 +144,7 @@ __all__ = [
     "SyncFailed",
     "SyncPolicy",
     "SyncRefused",
+    "SyncRequest",
     "SyncStatus",
     "SyncTask",
     "SyncWindow",
@@ -128,7 +158,9 @@ __all__ = [
     "commit_promotion",
     "compare",
     "copy_keys",
+    "credentials_for",
     "evaluate_gates",
+    "in_progress",
     "list_pending",
     "load_documents",
     "mark",
@@ -140,6 +172,7 @@ __all__ = [
     "parse_duration",
     "parse_project",
     "parse_quantity",
+    "parse_request",
     "plan_promotion",
     "plan_sync",
     "project_problems",
@@ -147,7 +180,10 @@ __all__ = [
     "render_application",
     "resolve_destination",
     "resource_health",
+    "restore",
     "should_retry",
+    "sync_wave_delay",
     "task_progress",
+    "terminate",
     "tracking_id",
 ]

@@ -8,6 +8,17 @@ listener) only queues the affected Application names and wakes the worker, which
 refreshes them at once — between two apps of a running pass, too — as Argo CD's
 ``/api/webhook`` queues an app refresh. With an ``elector`` (``leader.LeaderElector``)
 only the leader reconciles; a follower keeps its queue empty and waits.
+
+An operation requested on an Application (its ``operation`` field, ``request.py``) runs
+at the app's next reconcile; with ``watch`` (what ``gitops run`` does) a watch on the
+Application objects (``appwatch``) queues the app at once, as Argo CD's informer
+queues it for its operation processors.
+
+``stop()`` does not wait for a sync that waits for health: the operation is interrupted
+and stays Running in the Application's ``status.operationState``; the next controller
+resumes it on its first pass (``Reconciler.resume``), as a restarted Argo CD
+application controller does. ``sync_wave_delay`` (default ``ARGOCD_SYNC_WAVE_DELAY``
+or 2 s) is the pause after each non-final sync wave.
 """
 
 from __future__ import annotations
@@ -25,8 +36,9 @@ import uvicorn
 
 from shiplane.errors import ShiplaneError
 from shiplane.gitops.application import Application
+from shiplane.gitops.appwatch import ApplicationWatch
 from shiplane.gitops.clusters import ClusterClients
-from shiplane.gitops.errors import GitOpsError
+from shiplane.gitops.errors import GitOpsError, OperationInterrupted
 from shiplane.gitops.webhook import webhook_app
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.serving import ServerStartError, ThreadedServer
@@ -45,10 +57,13 @@ log = logging.getLogger(__name__)
 class GitOpsController:
     def __init__(self, directory: Path | None, clusters: ClusterClients, *,
                  interval: float = 180.0, jitter: float = 0.0, apply_mode: str = "server-side",
+                 sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  report: Callable[[str, Any], None] | None = None,
-                 elector: Any = None, workers: int = 4) -> None:
+                 elector: Any = None, workers: int = 4, watch: bool = False) -> None:
         self.directory, self.clusters = directory, clusters
+        self.watch: ApplicationWatch | None = None
+        self._watch_wanted = watch
         self.workers = max(1, workers)
         self.interval, self.jitter, self.apply_mode = interval, jitter, apply_mode
         self.extra_repos, self.report, self.elector = extra_repos, report, elector
@@ -57,6 +72,9 @@ class GitOpsController:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self.stopping = threading.Event()
+        # what every reconciler of this controller gets (see ``_reconciler``)
+        self.reconciler_options = {"sync_wave_delay": sync_wave_delay,
+                                   "interrupted": self.stopping.is_set}
         self.passes = 0
         self._in_pass = False
 
@@ -107,16 +125,23 @@ class GitOpsController:
         if app is None:
             return  # removed from argocd-apps/ since the push
         try:
-            reconciler = self.workspace.reconciler_for(app, self.clusters,
-                                                       apply_mode=self.apply_mode)
+            reconciler = self._reconciler(app)
             if self._in_pass and reconciler.live_cache is None:
                 reconciler.begin_pass()  # each kind listed once per pass, per cluster
             state = reconciler.reconcile(app)
+        except OperationInterrupted:
+            log.info("stopping: the operation of %s stays Running and resumes at the next "
+                     "start", name)
+            return
         except Exception as error:  # noqa: BLE001 - one bad app (an unreachable cluster, a
             log.warning("reconcile of %s failed: %s", name, error)  # bad chart) must not
             return  # stop the controller
         if self.report is not None:
             self.report(name, state)
+
+    def _reconciler(self, app: Application) -> Any:
+        return self.workspace.reconciler_for(app, self.clusters, apply_mode=self.apply_mode,
+                                             **self.reconciler_options)
 
     def drain(self) -> list[str]:
         """Reconcile the queued apps now (re-reading ``argocd-apps/`` first, unless a pass
@@ -144,8 +169,7 @@ class GitOpsController:
         self._in_pass = True
         names = sorted(self.workspace.apps)
         for name in names:  # reconcilers (one per cluster) made before the threads start
-            self.workspace.reconciler_for(self.workspace.apps[name], self.clusters,
-                                          apply_mode=self.apply_mode).begin_pass()
+            self._reconciler(self.workspace.apps[name]).begin_pass()
         try:
             if self.workers > 1:
                 with ThreadPoolExecutor(self.workers, thread_name_prefix="gitops") as pool:
@@ -160,8 +184,17 @@ class GitOpsController:
             for reconciler in self.workspace._reconcilers.values():
                 reconciler.end_pass()
 
+    def start_watch(self) -> None:
+        """Watch the Applications' namespaces for requested operations (once)."""
+        if self.watch is None:
+            namespaces = {a.namespace for a in self.workspace.apps.values()} or {"argocd"}
+            self.watch = ApplicationWatch(self.clusters.control, namespaces, self.refresh,
+                                          self.stopping).start()
+
     def run(self, passes: int = 0) -> int:
         """Poll and serve refreshes until ``stop()`` (or ``passes`` full passes)."""
+        if self._watch_wanted:
+            self.start_watch()
         next_pass = time.monotonic()
         while not self.stopping.is_set():
             if not self._leading():
@@ -238,19 +271,20 @@ class ControllerService:
 
     def __init__(self, directory: Path | None, kubeconfig: Path | None,
                  context: str | None = None, *, interval: float = 180.0, jitter: float = 0.0,
-                 apply_mode: str = "server-side",
+                 apply_mode: str = "server-side", sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  webhook: str | None = None, webhook_secret: str | None = None,
                  report: Callable[[str, Any], None] | None = None,
                  elector_factory: Callable[[ClusterClients], Any] | None = None,
-                 workers: int = 4) -> None:
+                 workers: int = 4, watch: bool = True) -> None:
         self.clusters = ClusterClients(kubeconfig, context)
         self.elector = elector_factory(self.clusters) if elector_factory else None
         try:
             self.controller = GitOpsController(
                 directory, self.clusters, interval=interval, jitter=jitter,
+                sync_wave_delay=sync_wave_delay,
                 apply_mode=apply_mode, extra_repos=extra_repos, report=report,
-                elector=self.elector, workers=workers)
+                elector=self.elector, workers=workers, watch=watch)
         except BaseException:
             self.clusters.close()
             raise

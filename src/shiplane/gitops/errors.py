@@ -7,7 +7,9 @@
         ├── SourceUnavailable          a source repo or value file cannot be found
         ├── SyncFailed                 applying or pruning failed (carries the results)
         ├── RollbackRefused            rollback while automated sync is on
-        ├── SyncRefused                a sync window or project role forbids this sync now
+        ├── SyncRefused                a sync window or project role forbids this sync now,
+        │                              or another operation is in progress
+        ├── OperationInterrupted       the controller stopped mid-operation (it resumes)
         └── PromotionError             promotion cannot be made
             └── GateRefused            one or more promotion gates failed (carries them)
 """
@@ -23,6 +25,7 @@ __all__ = [
     "ApplicationInvalid",
     "GateRefused",
     "GitOpsError",
+    "OperationInterrupted",
     "ProjectViolation",
     "PromotionError",
     "RollbackRefused",
@@ -59,7 +62,14 @@ class RollbackRefused(GitOpsError):
 
 
 class SyncRefused(GitOpsError):
-    """The AppProject forbids this sync now: a sync window, or the user's roles."""
+    """The AppProject forbids this sync now (a sync window, the user's roles), or another
+    operation of the app is in progress (Argo CD's FailedPrecondition "another operation
+    is already in progress")."""
+
+
+class OperationInterrupted(GitOpsError):
+    """The controller is stopping while an operation waits: the operation stays Running in
+    ``status.operationState`` and the next controller resumes it (as Argo CD's does)."""
 
 
 class PromotionError(GitOpsError):

@@ -9,6 +9,9 @@ the ``status`` block Argo CD writes (argo-cd ``types.go`` ``ApplicationStatus``:
 Stores (one Protocol, three homes): ``MemoryStatusStore`` (tests), ``FileStatusStore``
 (a JSON file per app — used when the cluster does not serve the Application CRD),
 ``ClusterStatusStore`` (the Application object itself, ``argoproj.io/v1alpha1``).
+A store also holds the app's requested operation (the top-level ``operation``, see
+``request.py``) where there is one: the Application object (and the memory store, for
+tests); a status file has none.
 """
 
 from __future__ import annotations
@@ -33,11 +36,17 @@ __all__ = [
     "StatusStore",
     "append_history",
     "application_status",
+    "terminate",
 ]
 
 
 @dataclass(frozen=True)
 class OperationState:
+    """``status.operationState``: a sync operation, Running until it ends (then
+    Succeeded | Failed | Error). While Running it holds the results so far, which is what
+    a restarted controller resumes from (argo-cd ``appcontroller.go``
+    ``processRequestedAppOperation``: "Resuming in-progress operation")."""
+
     phase: str  # Running | Succeeded | Failed | Error
     message: str
     started_at: str
@@ -46,21 +55,52 @@ class OperationState:
     initiated_by: str = "automated"
     results: tuple[Mapping[str, Any], ...] = ()
     retry_count: int = 0
+    prune: bool | None = None  # the operation's sync.prune (None: the app's policy)
+    # the ``operation`` it runs as requested (request.py: dryRun, resources, syncOptions,
+    # info...), recorded in ``operationState.operation``; None: a plain sync
+    request: Mapping[str, Any] | None = None
+
+    @property
+    def running(self) -> bool:
+        """In progress (``isOperationInProgress``: a phase that is not completed)."""
+        return self.phase in ("Running", "Terminating")
 
     def to_status(self) -> dict[str, Any]:
         automated = self.initiated_by == "automated"
+        request = dict(self.request or {})
+        sync: dict[str, Any] = {**(request.get("sync") or {}), "revisions": list(self.revisions)}
+        if self.prune is not None:
+            sync["prune"] = self.prune
         return {
             "operation": {
-                "sync": {"revisions": list(self.revisions)},
+                **request,
+                "sync": sync,
                 "initiatedBy": {"automated": True} if automated else {"username": self.initiated_by},
             },
             "phase": self.phase,
             "message": self.message,
             "startedAt": self.started_at,
-            "finishedAt": self.finished_at,
+            **({"finishedAt": self.finished_at} if self.finished_at else {}),
             "retryCount": self.retry_count,
             "syncResult": {"revisions": list(self.revisions), "resources": list(self.results)},
         }
+
+    @classmethod
+    def from_status(cls, status: Mapping[str, Any]) -> OperationState | None:
+        """The ``operationState`` of a saved ``status`` (None when there is none)."""
+        op = status.get("operationState")
+        if not op:
+            return None
+        operation = op.get("operation") or {}
+        initiated = operation.get("initiatedBy") or {}
+        result = op.get("syncResult") or {}
+        prune = (operation.get("sync") or {}).get("prune")
+        return cls(op.get("phase", ""), op.get("message", ""), op.get("startedAt", ""),
+                   op.get("finishedAt", ""), tuple(result.get("revisions") or ()),
+                   "automated" if initiated.get("automated") else
+                   str(initiated.get("username", "")),
+                   tuple(result.get("resources") or ()), int(op.get("retryCount", 0)),
+                   None if prune is None else bool(prune), dict(operation) or None)
 
 
 def append_history(history: Sequence[Mapping[str, Any]], operation: OperationState,
@@ -129,21 +169,56 @@ def application_status(
     return status
 
 
+def terminate(store: StatusStore, app_name: str) -> dict[str, Any]:
+    """Ask the operation in progress to end: ``status.operationState.phase`` Terminating
+    (argo-cd ``server/application/application.go`` ``TerminateOperation``). The process
+    running it sees that at its next check, a controller resuming it at once: running
+    hooks are deleted and the operation fails (``operation.TERMINATED``)."""
+    status = store.load(app_name)
+    op = status.get("operationState") or {}
+    if op.get("phase") not in ("Running", "Terminating"):
+        raise GitOpsError(f"Unable to terminate operation. No operation is in progress "
+                          f"({app_name})")
+    status["operationState"] = {**op, "phase": "Terminating"}
+    store.save(app_name, status)
+    return status["operationState"]
+
+
 class StatusStore(Protocol):
     def load(self, app_name: str) -> dict[str, Any]: ...
 
     def save(self, app_name: str, status: Mapping[str, Any]) -> None: ...
 
+    def requested(self, app_name: str) -> dict[str, Any] | None:
+        """The app's requested ``operation`` as the last ``load`` saw it (None: none)."""
+        ...
+
+    def clear_requested(self, app_name: str) -> None:
+        """Remove the requested ``operation`` (its operation has completed)."""
+        ...
+
 
 class MemoryStatusStore:
     def __init__(self) -> None:
         self._data: dict[str, dict[str, Any]] = {}
+        self._requests: dict[str, dict[str, Any]] = {}
 
     def load(self, app_name: str) -> dict[str, Any]:
         return json.loads(json.dumps(self._data.get(app_name, {})))
 
     def save(self, app_name: str, status: Mapping[str, Any]) -> None:
         self._data[app_name] = json.loads(json.dumps(status))
+
+    def request(self, app_name: str, operation: Mapping[str, Any]) -> None:
+        """Set the app's ``operation`` (what ``kubectl patch`` does to an Application)."""
+        self._requests[app_name] = json.loads(json.dumps(operation))
+
+    def requested(self, app_name: str) -> dict[str, Any] | None:
+        found = self._requests.get(app_name)
+        return json.loads(json.dumps(found)) if found is not None else None
+
+    def clear_requested(self, app_name: str) -> None:
+        self._requests.pop(app_name, None)
 
 
 class FileStatusStore:
@@ -162,6 +237,12 @@ class FileStatusStore:
         temp.write_text(json.dumps(status, indent=2, sort_keys=True), encoding="utf-8")
         temp.replace(self.directory / f"{app_name}.json")
 
+    def requested(self, app_name: str) -> dict[str, Any] | None:
+        return None  # no Application object: nothing can request an operation
+
+    def clear_requested(self, app_name: str) -> None:
+        return None
+
 
 class ClusterStatusStore:
     """``status`` of the Application object (``argoproj.io/v1alpha1``, status subresource).
@@ -177,6 +258,7 @@ class ClusterStatusStore:
         self.manifests = dict(manifests or {})
         self.namespace = namespace
         self._missing: set[str] = set()  # seen absent by ``load``: ``save`` creates at once
+        self._requests: dict[str, dict[str, Any]] = {}  # ``operation`` seen by ``load``
         self._namespaces: set[str] = set()  # known to exist
 
     def _namespace_of(self, app_name: str) -> str:
@@ -191,10 +273,32 @@ class ClusterStatusStore:
         except ApiError as error:
             if error.code == 404:
                 self._missing.add(app_name)
+                self._requests.pop(app_name, None)
                 return {}
             raise
         self._missing.discard(app_name)
+        if obj.get("operation"):
+            self._requests[app_name] = dict(obj["operation"])
+        else:
+            self._requests.pop(app_name, None)
         return dict(obj.get("status") or {})
+
+    def requested(self, app_name: str) -> dict[str, Any] | None:
+        found = self._requests.get(app_name)
+        return dict(found) if found is not None else None
+
+    def clear_requested(self, app_name: str) -> None:
+        """A merge patch of the Application itself (``operation`` is not under the status
+        subresource); upstream ``setOperationState`` does it in the same patch as the final
+        ``operationState``, which the status subresource here does not allow."""
+        from shiplane.kube.errors import ApiError
+        self._requests.pop(app_name, None)
+        try:
+            self.client.patch(API_VERSION, "Application", app_name, {"operation": None},
+                              patch_type="merge", namespace=self._namespace_of(app_name))
+        except ApiError as error:
+            if error.code != 404:  # deleted meanwhile: nothing to clear
+                raise
 
     def _create(self, app_name: str) -> None:
         from shiplane.kube.errors import ApiError

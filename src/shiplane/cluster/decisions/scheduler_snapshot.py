@@ -28,6 +28,10 @@ class NodeInfo:
     # pods here with required anti-affinity (lets InterPodAffinity skip when there are none)
     anti_affinity_pods: int = 0
 
+    # node-local plugin results per (pod spec, plugin), valid until the node's pods change
+    # (add_pod clears it; any other change to a node builds a new NodeInfo)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
     name: str = field(init=False)
     labels: Mapping[str, str] = field(init=False)
     allocatable: dict = field(init=False)
@@ -44,6 +48,7 @@ class NodeInfo:
         self.unschedulable = bool(spec.get("unschedulable"))
 
     def add_pod(self, pod: Obj) -> None:
+        self.memo.clear()
         self.pods.append(pod)
         if required_terms(pod, "podAntiAffinity"):
             self.anti_affinity_pods += 1

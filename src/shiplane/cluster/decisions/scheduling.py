@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from shiplane.cluster.decisions import scheduler_filters as f
 from shiplane.cluster.decisions import scheduler_scores as sc
 from shiplane.cluster.decisions.events import Event
@@ -52,6 +54,19 @@ FILTERS = (
     ("PodTopologySpread", f.needs_topology_spread, f.filter_pod_topology_spread),
     ("InterPodAffinity", f.needs_inter_pod_affinity, f.filter_inter_pod_affinity),
 )
+# plugins whose answer for a node depends only on the pod and that node (not on other nodes'
+# pods): schedule_on_snapshot remembers their results per node until the node's pods change,
+# so the pods of one ReplicaSet, which share a spec, cost a lookup on every node they do not
+# change. PodTopologySpread and InterPodAffinity look across nodes and always run; ImageLocality
+# is remembered together with how many nodes hold each of the pod's images.
+NODE_LOCAL = frozenset({"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity",
+                        "NodePorts", "NodeResourcesFit", "NodeResourcesBalancedAllocation",
+                        "ImageLocality"})
+_MEMO_LIMIT = 32  # remembered results per node (distinct pod specs, filters and scores)
+# the node-local filters come first in upstream's order, so running them as one remembered
+# group before the others keeps the order (and so which plugin a rejection is charged to)
+assert [name for name, _, _ in FILTERS if name in NODE_LOCAL] == \
+    [name for name, _, _ in FILTERS][:len([n for n, _, _ in FILTERS if n in NODE_LOCAL])]
 # (name, relevance, scorer, weight, normalisation: None | "forward" | "reverse" | function)
 SCORERS = (
     ("TaintToleration", sc.needs_taint_score, sc.score_taint_toleration, 3, "reverse"),
@@ -207,6 +222,10 @@ def schedule_on_snapshot(
         for name, relevant, check in FILTERS
         if relevant is None or relevant(pod, view)
     ]
+    spec_key = _spec_key(pod)
+    local_filters = [(name, check) for name, check in filters if name in NODE_LOCAL]
+    other_filters = [(name, check) for name, check in filters if name not in NODE_LOCAL]
+    filter_key = ("filters", spec_key)
     feasible: list[NodeInfo] = []
     reasons: dict[str, tuple[str, ...]] = {}
     plugins: dict[str, str] = {}
@@ -216,14 +235,19 @@ def schedule_on_snapshot(
             break
         info = infos[(start_index + offset) % total]
         processed += 1
-        for plugin, check in filters:
-            failed = check(pod, info, view)
-            if failed:
-                reasons[info.name] = tuple(failed)
-                plugins[info.name] = plugin
-                break
+        if spec_key is None:
+            verdict = _first_failure(local_filters, pod, info, view)
         else:
+            verdict = info.memo.get(filter_key, _UNKNOWN)
+            if verdict is _UNKNOWN:
+                verdict = _remember(info, filter_key, _first_failure(local_filters, pod, info,
+                                                                     view))
+        if verdict is None and other_filters:
+            verdict = _first_failure(other_filters, pod, info, view)
+        if verdict is None:
             feasible.append(info)
+        else:
+            plugins[info.name], reasons[info.name] = verdict
     next_start = (start_index + processed) % total
     if not feasible:
         return ScheduleResult(None, FitError(total, reasons, plugins), next_start_index=next_start)
@@ -232,14 +256,22 @@ def schedule_on_snapshot(
         return ScheduleResult(feasible[0].name, None, {}, names, next_start)
     view.cycle_state["feasible"] = feasible
     totals = {info.name: 0 for info in feasible}
-    for _plugin, relevant, scorer, weight, how in SCORERS:
+    scorers = []
+    for plugin, relevant, scorer, weight, how in SCORERS:
         if relevant is not None and not relevant(pod, view):
             # every node would get the same raw score 0: normalised that is 0, or 100 reversed
             if how == "reverse":
                 for name in totals:
                     totals[name] += sc.MAX_NODE_SCORE * weight
             continue
-        raw = {info.name: scorer(pod, info, view) for info in feasible}
+        scorers.append((plugin, scorer, weight, how))
+    local_raw = _local_scores(pod, feasible, view, spec_key,
+                              [(p, scorer) for p, scorer, _, _ in scorers if p in NODE_LOCAL])
+    for plugin, scorer, weight, how in scorers:
+        if plugin in NODE_LOCAL:
+            raw = {info.name: local_raw[info.name][plugin] for info in feasible}
+        else:
+            raw = {info.name: scorer(pod, info, view) for info in feasible}
         if callable(how):
             raw = how(raw, pod, view)
         elif how is not None:
@@ -248,6 +280,70 @@ def schedule_on_snapshot(
             totals[name] += score * weight
     best = min(names, key=lambda n: (-totals[n], n))
     return ScheduleResult(best, None, totals, names, next_start)
+
+
+_UNKNOWN = object()
+
+
+def _first_failure(filters: Sequence[tuple[str, Any]], pod: Obj, info: NodeInfo,
+                   view: ClusterView) -> tuple[str, tuple[str, ...]] | None:
+    """The first filter plugin that rejects the node, with its reasons; None: it fits."""
+    for plugin, check in filters:
+        failed = check(pod, info, view)
+        if failed:
+            return plugin, tuple(failed)
+    return None
+
+
+def _local_scores(pod: Obj, feasible: Sequence[NodeInfo], view: ClusterView,
+                  spec_key: bytes | None, scorers: Sequence[tuple[str, Any]]) -> dict:
+    """node name -> {plugin: raw score} for the node-local score plugins, remembered per node
+    (ImageLocality's score also depends on how many nodes hold the pod's images)."""
+    if spec_key is None:
+        return {info.name: {p: scorer(pod, info, view) for p, scorer in scorers}
+                for info in feasible}
+    key = ("scores", spec_key, _image_holders(pod, view))
+    out = {}
+    for info in feasible:
+        entry = info.memo.get(key)
+        if entry is None:
+            entry = _remember(info, key, {})
+        for plugin, scorer in scorers:
+            if plugin not in entry:
+                entry[plugin] = scorer(pod, info, view)
+        out[info.name] = entry
+    return out
+
+
+def _spec_key(pod: Obj) -> bytes | None:
+    """What the node-local plugins read of a pod: its spec (None: not JSON, do not remember)."""
+    try:
+        return orjson.dumps(pod.get("spec") or {}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+
+
+def _image_holders(pod: Obj, view: ClusterView) -> tuple[int, ...]:
+    """How many nodes hold each of the pod's images (ImageLocality's spread), once a cycle."""
+    if "image-holders" not in view.cycle_state:
+        spec = pod.get("spec") or {}
+        images = [sc.normalized_image_name(c.get("image", ""))
+                  for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]]
+        holders = []
+        for image in images:  # the per-image counts score_image_locality reads, shared
+            key = ("image-holders", image)
+            if key not in view.cycle_state:
+                view.cycle_state[key] = sum(1 for info in view.nodes if image in info.images)
+            holders.append(view.cycle_state[key])
+        view.cycle_state["image-holders"] = tuple(holders)
+    return view.cycle_state["image-holders"]
+
+
+def _remember(info: NodeInfo, key: Any, value: Any) -> Any:
+    if len(info.memo) >= _MEMO_LIMIT:
+        info.memo.clear()
+    info.memo[key] = value
+    return value
 
 
 def scheduling_outcome(pod: Obj, result: ScheduleResult) -> tuple[Event, dict | None]:
