@@ -24,13 +24,18 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from shiplane.build.baseimage import create_base_images
+from shiplane.build.baseimage import (
+    create_base_images,
+    library_location,
+    python_libraries,
+    shared_libraries,
+)
 from shiplane.build.builder import BuildOptions, Builder
 from shiplane.build.errors import BuildError
 from shiplane.build.images import push_tags
 from shiplane.build.oci import write_layout
 from shiplane.build.tagged_build import split_reference
-from shiplane.build.wheelhouse import write_wheelhouse
+from shiplane.build.wheelhouse import runtime_closure, write_wheelhouse
 
 __all__ = ["DOCKERFILE", "ShiplaneImage", "ShiplaneImageRequest", "build_shiplane_image"]
 
@@ -86,6 +91,25 @@ def _base_image(builder: Builder, requested: str | None) -> str:
     return reference
 
 
+def _copy_system_libraries(target: Path) -> list[str]:
+    """The host libraries the installed extension modules need beyond the python base image's
+    (manylinux wheels may use librt, libstdc++, libdl... of the system), into ``target``."""
+    modules = [Path(str(item.locate())) for dist in runtime_closure("shiplane")
+               for item in dist.files or () if ".so" in item.name and ".dist-info" not in str(item)]
+    site = {str(Path(str(dist.locate_file("")))) for dist in runtime_closure("shiplane")}
+    have = {library_location(library) for library in python_libraries()}
+    copied = []
+    for library in sorted(shared_libraries(p for p in modules if p.is_file())):
+        if library_location(library) in have or \
+                any(library.startswith(prefix + "/") for prefix in site):
+            continue  # in the base image, or a wheel's own (auditwheel's <pkg>.libs)
+        destination = target / library_location(library)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(library).resolve(), destination)
+        copied.append(library)
+    return copied
+
+
 def build_shiplane_image(request: ShiplaneImageRequest) -> ShiplaneImage:
     """Build the shiplane image; tag it locally (and in ``output_layout``), push if asked."""
     from shiplane.cluster.openapi.definitions import KUBERNETES_VERSION
@@ -104,7 +128,9 @@ def build_shiplane_image(request: ShiplaneImageRequest) -> ShiplaneImage:
         shutil.copytree(FILES, context)
         say("packing shiplane and its runtime dependencies as wheels")
         wheels = write_wheelhouse(context / "wheels")
-        say(f"{len(wheels)} wheels; building FROM {base}")
+        libraries = _copy_system_libraries(context / "syslibs")
+        say(f"{len(wheels)} wheels, system libraries {', '.join(Path(p).name for p in libraries)};"
+            f" building FROM {base}")
         result = builder.build(BuildOptions(
             context, build_args={"BASE_IMAGE": base, "KUBERNETES_SCHEMA": KUBERNETES_VERSION},
             no_cache=request.no_cache, progress=request.progress,
