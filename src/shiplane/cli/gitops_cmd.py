@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shiplane.errors import UsageError
+from shiplane.gitops.checkout import RepoCheckout
 from shiplane.gitops.diff import SyncStatus
 from shiplane.gitops.controller import serve_controller
 from shiplane.gitops.leader import LeaderElector, LeaseSettings
@@ -149,6 +150,12 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
                 "reconciles (run several replicas)."),
             lease: str = typer.Option("argocd/shiplane-gitops-controller", "--lease",
                                       help="NAMESPACE/NAME of the leader-election Lease."),
+            platform_url: str = typer.Option(
+                "", "--platform-url", help="Clone the platform repo from this URL into --dir "
+                "and fetch it before every pass and webhook refresh (no git-sync needed); "
+                "each --repo PATH is then kept fetched from its URL too."),
+            branch: str = typer.Option("", "--branch", help="The platform repo's branch to "
+                                       "check out (default: the remote's HEAD)."),
             directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
             context: str | None = _CONTEXT, repo: list[str] = _REPO,
             apply_mode: str = _MODE) -> None:
@@ -160,8 +167,15 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
         console.print(f"{name}: {state.comparison.status.value} {state.health.status.value}",
                       markup=False)
 
+    checkouts = []
+    if platform_url:
+        if directory is None:
+            raise UsageError("--platform-url needs --dir: where to keep the checkout")
+        checkouts = [RepoCheckout(platform_url, directory, branch or None)] + [
+            RepoCheckout(url, path) for url, path in _repos(repo).items()]
     serve_controller(directory, kubeconfig, context, interval=interval, jitter=jitter,
                      passes=passes, apply_mode=apply_mode, extra_repos=_repos(repo),
+                     checkouts=checkouts,
                      webhook=webhook or None, webhook_secret=webhook_secret or None,
                      report=report, announce=lambda line: console.print(line, markup=False),
                      elector_factory=_elector(lease) if leader_elect else None,

@@ -26,6 +26,7 @@ from shiplane.gitops.application import (
     parse_application,
     parse_project,
 )
+from shiplane.gitops.checkout import RepoCheckout
 from shiplane.gitops.clusters import ClusterClients, resolve_destination
 from shiplane.gitops.desired import DesiredState, GitSources, LocalSources, render_application
 from shiplane.gitops.diff import Comparison, ResourceDiff, SyncStatus, compare, normalise
@@ -105,6 +106,7 @@ __all__ = [
     "Promotion",
     "PromotionError",
     "Reconciler",
+    "RepoCheckout",
     "ResourceDiff",
     "Retry",
     "RollbackRefused",

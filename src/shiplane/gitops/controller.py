@@ -3,8 +3,9 @@
 One worker thread does every reconcile (no two syncs of an app at once). It runs a
 full pass over the platform repo's Applications every ``interval`` s (+ up to
 ``jitter``; Argo CD's ``timeout.reconciliation`` 120 s + jitter), re-reading
-``argocd-apps/`` each time. A webhook push (``webhook.webhook_app`` on an HTTP
-listener) only queues the affected Application names and wakes the worker, which
+``argocd-apps/`` each time (after fetching the repos it keeps checked out itself,
+``checkout.RepoCheckout``, when no git-sync sidecar does). A webhook push
+(``webhook.webhook_app`` on an HTTP listener) only queues the affected Application names and wakes the worker, which
 refreshes them at once — between two apps of a running pass, too — as Argo CD's
 ``/api/webhook`` queues an app refresh. With an ``elector`` (``leader.LeaderElector``)
 only the leader reconciles; a follower keeps its queue empty and waits.
@@ -25,6 +26,7 @@ import uvicorn
 
 from shiplane.errors import ShiplaneError
 from shiplane.gitops.application import Application
+from shiplane.gitops.checkout import RepoCheckout, sync_all
 from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.errors import GitOpsError
 from shiplane.gitops.webhook import webhook_app
@@ -47,8 +49,10 @@ class GitOpsController:
                  interval: float = 180.0, jitter: float = 0.0, apply_mode: str = "server-side",
                  extra_repos: Mapping[str, Path] | None = None,
                  report: Callable[[str, Any], None] | None = None,
-                 elector: Any = None, workers: int = 4) -> None:
+                 elector: Any = None, workers: int = 4,
+                 checkouts: Sequence[RepoCheckout] = ()) -> None:
         self.directory, self.clusters = directory, clusters
+        self.checkouts = list(checkouts)  # fetched before argocd-apps/ is read
         self.workers = max(1, workers)
         self.interval, self.jitter, self.apply_mode = interval, jitter, apply_mode
         self.extra_repos, self.report, self.elector = extra_repos, report, elector
@@ -61,6 +65,7 @@ class GitOpsController:
         self._in_pass = False
 
     def _open(self, previous: PlatformWorkspace | None) -> PlatformWorkspace:
+        sync_all(self.checkouts, initial=previous is None)
         try:
             workspace = PlatformWorkspace.open(self.directory, self.extra_repos)
         except ShiplaneError as error:
@@ -243,14 +248,14 @@ class ControllerService:
                  webhook: str | None = None, webhook_secret: str | None = None,
                  report: Callable[[str, Any], None] | None = None,
                  elector_factory: Callable[[ClusterClients], Any] | None = None,
-                 workers: int = 4) -> None:
+                 workers: int = 4, checkouts: Sequence[RepoCheckout] = ()) -> None:
         self.clusters = ClusterClients(kubeconfig, context)
         self.elector = elector_factory(self.clusters) if elector_factory else None
         try:
             self.controller = GitOpsController(
                 directory, self.clusters, interval=interval, jitter=jitter,
                 apply_mode=apply_mode, extra_repos=extra_repos, report=report,
-                elector=self.elector, workers=workers)
+                elector=self.elector, workers=workers, checkouts=checkouts)
         except BaseException:
             self.clusters.close()
             raise
