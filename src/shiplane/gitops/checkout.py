@@ -13,6 +13,7 @@ survive. Transport is dulwich's client (smart HTTP(S), git://, ssh, local paths)
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,12 @@ __all__ = ["RepoCheckout", "sync_all"]
 
 log = logging.getLogger(__name__)
 _HEADS, _TAGS = b"refs/heads/", b"refs/tags/"
+# Ref updates write reflogs, and dulwich asks the system for a user when given no committer:
+# the controller runs as a uid without a passwd entry (65532), so name one.
+IDENTITY = b"shiplane-gitops <shiplane-gitops@localhost>"
+_IDENTITY_ENV = {"GIT_COMMITTER_NAME": "shiplane-gitops",
+                 "GIT_COMMITTER_EMAIL": "shiplane-gitops@localhost",
+                 "USER": "shiplane-gitops"}
 
 
 @dataclass
@@ -60,15 +67,16 @@ class RepoCheckout:
             remote = {ref: sha for ref, sha in result.refs.items()
                       if sha and not ref.endswith(b"^{}") and ref.startswith((_HEADS, _TAGS))}
             branch = self._branch(result.symrefs, remote)
+            message = b"fetch: " + self.url.encode()
             for ref in [r for r in repo.refs.allkeys() if r.startswith((_HEADS, _TAGS))]:
-                if ref not in remote:
-                    del repo.refs[ref]  # deleted upstream
+                if ref not in remote:  # deleted upstream
+                    repo.refs.remove_if_equals(ref, None, committer=IDENTITY, message=message)
             for ref, sha in remote.items():
                 if ref not in repo.refs or repo.refs[ref] != sha:
-                    repo.refs[ref] = sha
-            repo.refs.set_symbolic_ref(b"HEAD", branch)
+                    repo.refs.set_if_equals(ref, None, sha, committer=IDENTITY, message=message)
+            repo.refs.set_symbolic_ref(b"HEAD", branch, committer=IDENTITY, message=message)
             commit = repo.refs[branch]
-            porcelain.reset(repo, "hard", commit)
+            porcelain.reset(repo, "hard", commit, env={**os.environ, **_IDENTITY_ENV})
             return commit.decode()
 
     def _branch(self, symrefs: dict[bytes, bytes], remote: dict[bytes, bytes]) -> bytes:
