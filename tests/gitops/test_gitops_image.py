@@ -141,7 +141,8 @@ def test_controller_runs_from_the_image_on_process_nodes_and_syncs(
     assert holder == health.get("identity", holder)
 
     def synced() -> dict | None:
-        got = cluster.kubectl("-n", "dev", "get", "deployment", "payment-service", "-o", "json")
+        got = cluster.kubectl("-n", "dev", "get", "deployment", "payment-service", "-o", "json",
+                              "--show-managed-fields")
         return json.loads(got.stdout) if got.returncode == 0 else None
 
     deployment = wait_for(synced, 180, "the Application's Deployment in dev")
