@@ -91,17 +91,18 @@ def _base_image(builder: Builder, requested: str | None) -> str:
     return reference
 
 
-def _copy_system_libraries(target: Path) -> list[str]:
-    """The host libraries the installed extension modules need beyond the python base image's
-    (manylinux wheels may use librt, libstdc++, libdl... of the system), into ``target``."""
-    modules = [Path(str(item.locate())) for dist in runtime_closure("shiplane")
-               for item in dist.files or () if ".so" in item.name and ".dist-info" not in str(item)]
-    site = {str(Path(str(dist.locate_file("")))) for dist in runtime_closure("shiplane")}
+def _copy_system_libraries(dists: list[metadata.Distribution], target: Path) -> list[str]:
+    """The host libraries the installed extension modules of ``dists`` need beyond the python
+    base image's (manylinux wheels may use librt, libstdc++, libdl... of the system), copied
+    into ``target`` where they go in the image."""
+    modules = [Path(str(item.locate())) for dist in dists for item in dist.files or ()
+               if ".so" in item.name and not item.parts[0].endswith(".dist-info")]
+    sites = {str(Path(str(dist.locate_file("")))) for dist in dists}
     have = {library_location(library) for library in python_libraries()}
     copied = []
     for library in sorted(shared_libraries(p for p in modules if p.is_file())):
         if library_location(library) in have or \
-                any(library.startswith(prefix + "/") for prefix in site):
+                any(library.startswith(site + "/") for site in sites):
             continue  # in the base image, or a wheel's own (auditwheel's <pkg>.libs)
         destination = target / library_location(library)
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -122,13 +123,13 @@ def build_shiplane_image(request: ShiplaneImageRequest) -> ShiplaneImage:
     say = request.progress or (lambda line: None)
     builder = Builder.at(request.state_dir)
     base = _base_image(builder, request.base_image)
-    builder.work_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="shiplane-image-", dir=builder.work_root) as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(FILES, context)
         say("packing shiplane and its runtime dependencies as wheels")
         wheels = write_wheelhouse(context / "wheels")
-        libraries = _copy_system_libraries(context / "syslibs")
+        (context / "syslibs").mkdir()
+        libraries = _copy_system_libraries(runtime_closure("shiplane"), context / "syslibs")
         say(f"{len(wheels)} wheels, system libraries {', '.join(Path(p).name for p in libraries)};"
             f" building FROM {base}")
         result = builder.build(BuildOptions(
