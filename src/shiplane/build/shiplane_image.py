@@ -2,10 +2,12 @@
 by shiplane's builder from this environment, offline (``shiplane gitops image build``).
 
 The build context is assembled in a temp folder: the Dockerfile and ``slim.py`` shipped in
-``files/shiplane-image/`` and ``wheels/``, the wheelhouse of :mod:`wheelhouse` (shiplane as
-imported now + its installed runtime dependencies + pip). The Dockerfile's first stage
-installs the wheelhouse with pip ``--no-index`` into ``/install`` and slims it; the second
-copies ``/install`` onto a fresh base, so neither the wheels nor pip end up in the image.
+``files/shiplane-image/``, ``wheels/`` (the wheelhouse of :mod:`wheelhouse`: the installed
+runtime dependencies and a ``requirements.txt`` pinning them), ``pip/`` (pip's wheel),
+``app/`` (shiplane's wheel, from the code imported now) and ``syslibs/``. The Dockerfile installs the dependencies
+with pip ``--no-index`` in one stage (and slims them), shiplane in the next, and copies both
+onto a fresh base as two layers: neither the wheels nor pip end up in the image, and a code
+change rebuilds and ships only the small shiplane layer.
 
 The base is the offline python image of :mod:`baseimage` (the host's CPython, the same
 minor version the wheels were installed for), made in the builder's store when missing.
@@ -128,6 +130,16 @@ def build_shiplane_image(request: ShiplaneImageRequest) -> ShiplaneImage:
         shutil.copytree(FILES, context)
         say("packing shiplane and its runtime dependencies as wheels")
         wheels = write_wheelhouse(context / "wheels")
+        (context / "app").mkdir()
+        (context / "pip").mkdir()
+        requirements = []
+        for wheel in wheels:
+            if wheel.project in ("shiplane", "pip"):
+                folder = "app" if wheel.project == "shiplane" else "pip"
+                wheel.path.rename(context / folder / wheel.path.name)
+            else:
+                requirements.append(f"{wheel.project}=={wheel.version}\n")
+        (context / "wheels" / "requirements.txt").write_text("".join(sorted(requirements)))
         (context / "syslibs").mkdir()
         libraries = _copy_system_libraries(runtime_closure("shiplane"), context / "syslibs")
         say(f"{len(wheels)} wheels, system libraries {', '.join(Path(p).name for p in libraries)};"

@@ -1,13 +1,15 @@
-"""Slim an installed site-packages for the shiplane image (run inside the build).
+"""Slim an installed site-packages for the shiplane image and check it (run inside the build).
 
 * identical shared libraries (helm-python-sdk ships libhelm_c.so, .so.0 and .so.0.2.2, 85 MB
   each: wheels cannot hold symlinks) become symlinks to one copy;
 * kubernetes-validate keeps only the schema version shiplane's API server serves;
-* test folders and bytecode caches go.
+* test folders and bytecode caches go;
+* then every shared object must load (ctypes): a library missing from the image (a manylinux
+  wheel's system dependency) fails the build here, not the controller at start.
 """
 
+import ctypes
 import hashlib
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -41,3 +43,13 @@ for top in site.iterdir():
     for name in ("tests", "test"):
         if top.is_dir() and (top / name).is_dir() and top.name not in ("shiplane",):
             shutil.rmtree(top / name)
+
+failed = []
+for path in sorted(site.rglob("*.so*")):
+    if path.is_file() and not path.is_symlink():
+        try:
+            ctypes.CDLL(str(path))
+        except OSError as error:
+            failed.append(f"{path.relative_to(site)}: {error}")
+if failed:
+    sys.exit("shared objects that do not load:\n" + "\n".join(failed))
