@@ -1,6 +1,7 @@
 """Property tests for the scheduler, ReplicaSet deletion ranking, HPA bounds and PDB arithmetic."""
 
 import re
+from collections import Counter
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -127,6 +128,78 @@ def test_deletion_prefers_unassigned_then_unready(pods, count):
             and is_pod_ready(victim)
         ):
             assert all(is_pod_ready(p) for p in same_phase_running)
+
+
+def _upstream_less(a, b, related, now):
+    """controller_utils.go ActivePodsWithRanks.Less, written out plainly as the oracle."""
+    import math
+
+    from shiplane.cluster.decisions.clock import parse_time
+    from shiplane.cluster.decisions.pods import ready_since
+
+    def log_rank(t):
+        nanos = (now - t).total_seconds() * 1e9
+        return int(math.log2(nanos)) if nanos > 0 else -1
+
+    def newer_first(ta, tb):  # afterOrZero, or LogarithmicScaleDown rank then UID
+        if ta is None or tb is None:
+            return ta is None
+        if log_rank(ta) == log_rank(tb):
+            return a["metadata"]["uid"] < b["metadata"]["uid"]
+        return log_rank(ta) < log_rank(tb)
+
+    na, nb = a["spec"].get("nodeName", ""), b["spec"].get("nodeName", "")
+    if bool(na) != bool(nb):
+        return not na
+    order = {"Pending": 0, "Unknown": 1, "Running": 2}
+    if order[a["status"]["phase"]] != order[b["status"]["phase"]]:
+        return order[a["status"]["phase"]] < order[b["status"]["phase"]]
+    if is_pod_ready(a) != is_pod_ready(b):
+        return not is_pod_ready(a)
+    if related[na] != related[nb]:
+        return related[na] > related[nb]
+    if is_pod_ready(a) and is_pod_ready(b) and ready_since(a) != ready_since(b):
+        return newer_first(ready_since(a), ready_since(b))
+    ra = max(s["restartCount"] for s in a["status"].get("containerStatuses") or [{"restartCount": 0}])
+    rb = max(s["restartCount"] for s in b["status"].get("containerStatuses") or [{"restartCount": 0}])
+    if ra != rb:
+        return ra > rb
+    ca, cb = (parse_time(p["metadata"].get("creationTimestamp")) for p in (a, b))
+    if ca != cb:
+        return newer_first(ca, cb)
+    return False
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(pod_st, min_size=2, max_size=14, unique_by=lambda p: p["metadata"]["name"]),
+    st.integers(1, 13),
+    st.lists(st.integers(0, 1999), min_size=14, max_size=14, unique=True),
+    st.lists(st.integers(0, 1999), min_size=14, max_size=14, unique=True),
+)
+def test_deletion_takes_the_first_pods_of_upstreams_order(pods, count, created, ready):
+    """pods_to_delete (precomputed ranks, heapq.nsmallest) picks what a full sort by upstream's
+    Less picks. Timestamps are distinct per pod: with equal ones Less is not transitive (equal
+    times fall through to restarts, equal log ranks of different times go by UID), and then no
+    two algorithms need agree, upstream's sort.Sort included."""
+    import functools
+
+    for p, c, r in zip(pods, created, ready):
+        p["metadata"]["creationTimestamp"] = format_time(at(c))
+        for cond in p["status"]["conditions"]:
+            cond["lastTransitionTime"] = format_time(at(r))
+    count = min(count, len(pods) - 1)
+    now = at(2000)
+    related = Counter(p["spec"].get("nodeName", "") for p in pods)  # all pods are active
+
+    def cmp(a, b):
+        return -1 if _upstream_less(a, b, related, now) else (
+            1 if _upstream_less(b, a, related, now) else 0)
+
+    ordered = sorted(pods, key=functools.cmp_to_key(cmp))
+    chosen = pods_to_delete(pods, pods, count, now)
+    assert [p["metadata"]["name"] for p in chosen] == \
+        [p["metadata"]["name"] for p in ordered[:count]]
 
 
 @settings(max_examples=100, deadline=None)

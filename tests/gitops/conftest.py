@@ -10,6 +10,13 @@ from shiplane.scaffold import init_platform, init_service
 from shiplane.scaffold.platform import DEFAULT_GIT_BASE
 
 
+@pytest.fixture(autouse=True)
+def short_sync_wave_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argo CD pauses 2 s after each non-final sync wave (ARGOCD_SYNC_WAVE_DELAY); the tests
+    here keep the pause (the code path runs) but short. Tests of the delay set their own."""
+    monkeypatch.setenv("ARGOCD_SYNC_WAVE_DELAY", "0.05")
+
+
 @pytest.fixture
 def repos(tmp_path: Path) -> dict[str, Path]:
     """repoURL -> local git repository (fresh per test: tests commit to them)."""

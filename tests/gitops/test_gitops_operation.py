@@ -151,3 +151,50 @@ def test_recreate_first_and_hooks_to_delete():
     ftasks = plan_sync(compare([], [], app_name="a"), hooks=[failing])
     assert hooks_to_delete(ftasks, [F], succeeded=False) == [0]
     assert hooks_to_delete(ftasks, [P], succeeded=False) == []  # never ran: nothing to delete
+
+
+def test_restore_maps_saved_results_onto_the_tasks_planned_again():
+    # gitops-engine sync_context.go WithInitialState + getSyncTasks: each task takes its
+    # result (by resource key and sync phase); a generateName hook the one it created
+    from shiplane.gitops.operation import restore
+
+    hook = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {
+        "generateName": "migrate-", "namespace": "ns",
+        "annotations": {"argocd.argoproj.io/hook": "PreSync"}}}
+    web = mark(_obj("Deployment", "web", api="apps/v1"), "app")
+    late = mark(_obj("ConfigMap", "late", wave=1), "app")
+    for obj in (web, late):
+        obj["metadata"]["namespace"] = "ns"
+    tasks = plan_sync(compare([web, late], [], app_name="app"), hooks=[hook])
+    assert [t.kind for t in tasks] == ["Job", "Deployment", "ConfigMap"]
+    saved = [
+        {"group": "batch", "kind": "Job", "namespace": "ns", "name": "migrate-x7k2p",
+         "syncPhase": "PreSync", "hookPhase": "Succeeded", "status": "Synced", "message": "done"},
+        {"group": "apps", "kind": "Deployment", "namespace": "ns", "name": "web",
+         "syncPhase": "Sync", "hookPhase": "Running", "status": "Synced", "message": "waiting"},
+        {"group": "", "kind": "Secret", "namespace": "ns", "name": "gone",
+         "syncPhase": "Sync", "hookPhase": "Succeeded", "status": "Pruned", "message": "pruned"},
+    ]
+    progress = restore(tasks, saved)
+    assert progress.phases == [S, R, P]
+    assert progress.names == {0: "migrate-x7k2p", 1: "web"}
+    assert progress.messages == ["done", "waiting", ""]
+    assert [r["name"] for r in progress.carried] == ["gone"]  # pruned: no task any more
+    assert [r["name"] for r in progress.reported()] == ["gone", "migrate-x7k2p", "web"]
+    # the machine carries on where it stopped: wait for the Deployment, then wave 1
+    assert next_step(tasks, progress.phases).action == "wait"
+    assert next_step(tasks, [S, S, P]).indexes == (2,)
+    assert restore(tasks, []).phases == [P, P, P]
+
+
+def test_sync_wave_delay_is_argocd_sync_wave_delay_or_two_seconds():
+    # argo-cd controller/sync.go: EnvVarSyncWaveDelay, delaySec := 2
+    from shiplane.gitops.operation import DEFAULT_SYNC_WAVE_DELAY, sync_wave_delay
+
+    assert DEFAULT_SYNC_WAVE_DELAY == 2.0
+    assert sync_wave_delay({}) == 2.0
+    assert sync_wave_delay({"ARGOCD_SYNC_WAVE_DELAY": "5"}) == 5.0
+    assert sync_wave_delay({"ARGOCD_SYNC_WAVE_DELAY": "0"}) == 0.0
+    assert sync_wave_delay({"ARGOCD_SYNC_WAVE_DELAY": "0.3"}) == 0.3
+    assert sync_wave_delay({"ARGOCD_SYNC_WAVE_DELAY": "soon"}) == 2.0  # Atoi fails: default
+    assert sync_wave_delay({"ARGOCD_SYNC_WAVE_DELAY": "-1"}) == 2.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from shiplane.build import BuildRequest, build_and_tag
 from shiplane.cluster.nodes.memory_cgroups import MemoryCgroups
 from shiplane.kube.errors import ApiError
 from shiplane.scaffold import init_service
-from shiplane.testing.cluster import EmbeddedCluster
+from shiplane.testing.cluster import EmbeddedCluster, kubectl_binary
 
 pytestmark = pytest.mark.slow
 
@@ -409,10 +410,27 @@ def test_scaffolded_payment_service_runs_as_its_user_and_drains_on_sigterm(
         uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
         assert uid_line.split()[1:3] == ["10001", "10001"]
     victim = pods[0]["metadata"]["name"]
-    started = time.monotonic()
-    assert cluster.kubectl("delete", "pod", victim, "--wait=false").returncode == 0
-    wait_for(lambda: "signal 15: shutting down" in cluster.kubectl("logs", victim).stdout,
-             what="the app to log SIGTERM")
+    # follow the log from before the deletion: once the app has drained, the pod (and with it
+    # `kubectl logs`) may be gone before a poll would read the SIGTERM line
+    follow = subprocess.Popen([kubectl_binary(), "--kubeconfig", str(cluster.kubeconfig), "logs",
+                               "-f", victim], stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in follow.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("listening on" in line for line in lines), what="the log streaming")
+        started = time.monotonic()
+        assert cluster.kubectl("delete", "pod", victim, "--wait=false").returncode == 0
+        wait_for(lambda: any("signal 15: shutting down" in line for line in lines),
+                 what="the app to log SIGTERM")
+    finally:
+        follow.kill()
+        follow.wait(10)
     wait_for(lambda: cluster.kubectl("get", "pod", victim).returncode != 0, what="pod gone")
     assert time.monotonic() - started < 15  # it drained and exited on SIGTERM (grace: 30 s)
 

@@ -9,6 +9,7 @@ Every call goes through :func:`converted`, which turns ``HelmError`` into the
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,11 +155,30 @@ def release_errors(what: str) -> Iterator[None]:
 
 
 def pull(reference: str, destination: Path, *, repo_url: str | None, version: str | None,
-         plain_http: bool) -> None:
-    """``helm pull --untar``: a chart from an HTTP repository or an ``oci://`` reference."""
+         plain_http: bool, username: str | None = None, password: str | None = None,
+         insecure: bool = False) -> None:
+    """``helm pull --untar``: a chart from an HTTP repository or an ``oci://`` reference.
+
+    Credentials: basic auth on an HTTP repository's ``index.yaml`` and chart archive
+    (``helm pull --username --password``); for ``oci://`` a ``helm registry login`` on a
+    client of its own (a throw-away credentials file: nothing is written to the user's
+    Helm configuration), so the registry's token flow runs with them."""
     with converted(f"helm pull {reference}", default=ChartNotFoundError):
+        if reference.startswith("oci://") and (username or password):
+            with tempfile.TemporaryDirectory(prefix="helm-registry-") as work, \
+                    helm.RegistryClient(plain_http=plain_http,
+                                        credentials_file=Path(work) / "config.json") as client:
+                host = reference.removeprefix("oci://").split("/", 1)[0]
+                client.login(host, username or "", password or "", insecure=insecure,
+                             plain_http=plain_http)
+                helm.pull(reference, client=client, version=version, untar=True,
+                          untar_dir=destination, destination=destination,
+                          plain_http=plain_http, insecure_skip_tls_verify=insecure)
+            return
         helm.pull(reference, repo_url=repo_url, version=version, untar=True,
-                  untar_dir=destination, destination=destination, plain_http=plain_http)
+                  untar_dir=destination, destination=destination, plain_http=plain_http,
+                  insecure_skip_tls_verify=insecure, username=username or None,
+                  password=password or None)
 
 
 def package_chart(path: Path, destination: Path) -> Path:

@@ -30,20 +30,24 @@ def _loopback(reference: str) -> bool:
     return host in _LOOPBACK
 
 
-def pull_chart(repo_url: str, chart: str, version: str | None,
-               destination: Path) -> tuple[Path, str]:
+def pull_chart(repo_url: str, chart: str, version: str | None, destination: Path, *,
+               username: str | None = None, password: str | None = None,
+               insecure: bool = False) -> tuple[Path, str]:
     """Pull ``chart`` at ``version`` from ``repo_url`` (HTTP(S) repository or ``oci://``);
-    returns (chart directory, resolved version)."""
+    returns (chart directory, resolved version). ``username``/``password``: basic auth
+    on an HTTP repository, a registry login for ``oci://``."""
     destination.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="pull-", dir=destination))
     try:
         if repo_url.startswith("oci://"):
             reference = f"{repo_url.rstrip('/')}/{chart}"
             _sdk.pull(reference, work, repo_url=None, version=version or None,
-                      plain_http=_loopback(repo_url))
+                      plain_http=_loopback(repo_url), username=username,
+                      password=password, insecure=insecure)
         else:
             _sdk.pull(chart, work, repo_url=repo_url, version=version or None,
-                      plain_http=False)
+                      plain_http=False, username=username, password=password,
+                      insecure=insecure)
         pulled = work / chart
         if not (pulled / "Chart.yaml").is_file():
             raise ChartNotFoundError(f"helm pull {chart} from {repo_url} gave no chart "

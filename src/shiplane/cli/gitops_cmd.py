@@ -140,6 +140,9 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
             jitter: float = typer.Option(0.0, "--jitter", help="Up to this many extra seconds."),
             passes: int = typer.Option(0, "--passes", help="Stop after N passes (0: forever)."),
             workers: int = typer.Option(4, "--workers", help="Applications reconciled at once."),
+            sync_wave_delay: float | None = typer.Option(
+                None, "--sync-wave-delay",
+                help="Seconds between sync waves (default: $ARGOCD_SYNC_WAVE_DELAY, else 2)."),
             webhook: str = typer.Option("", "--webhook", help="Listen for GitHub/Gitea push "
                                         "webhooks on HOST:PORT (POST /api/webhook)."),
             webhook_secret: str = typer.Option("", "--webhook-secret",
@@ -179,7 +182,7 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
                      webhook=webhook or None, webhook_secret=webhook_secret or None,
                      report=report, announce=lambda line: console.print(line, markup=False),
                      elector_factory=_elector(lease) if leader_elect else None,
-                     workers=workers)
+                     workers=workers, sync_wave_delay=sync_wave_delay)
 
 
 def _elector(lease: str):

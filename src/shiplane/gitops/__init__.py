@@ -4,10 +4,13 @@ Pure cores: ``application`` (Application/AppProject models), ``project``
 (whitelists), ``ignore`` + ``diff`` (normalised diff → sync status), ``plan``
 (sync order), ``operation`` (the sync state machine: waves, hooks), ``health``,
 ``retry``, ``tracking``, ``quantity`` + ``removed`` (diff normalisation), ``windows`` +
-``roles`` (AppProject sync windows and roles), ``leader`` (``decide``). Adapters:
+``roles`` (AppProject sync windows and roles), ``leader`` (``decide``), ``credentials``
+(``credentials_for``: Argo CD repository / repo-creds Secrets). Adapters:
 ``desired`` (render through ``shiplane.charts``, git exports, Helm repositories),
-``reconciler`` (apply/prune through ``shiplane.kube``), ``controller`` (``gitops run``:
-poll loop, webhook listener), ``leader`` (``LeaderElector`` over a Lease). Errors: the ``GitOpsError`` subtree in ``errors``.
+``reconciler`` (observe, sync, resume an operation left Running), ``executor``
+(apply/prune/wait through ``shiplane.kube``), ``live`` (per-pass list cache),
+``controller`` (``gitops run``: poll loop, webhook listener), ``leader``
+(``LeaderElector`` over a Lease). Errors: the ``GitOpsError`` subtree in ``errors``.
 """
 
 from shiplane.gitops.application import (
@@ -28,12 +31,18 @@ from shiplane.gitops.application import (
 )
 from shiplane.gitops.checkout import RepoCheckout
 from shiplane.gitops.clusters import ClusterClients, resolve_destination
+from shiplane.gitops.credentials import (
+    RepoCredentials,
+    SecretRepositoryCredentials,
+    credentials_for,
+)
 from shiplane.gitops.desired import DesiredState, GitSources, LocalSources, render_application
 from shiplane.gitops.diff import Comparison, ResourceDiff, SyncStatus, compare, normalise
 from shiplane.gitops.errors import (
     ApplicationInvalid,
     GateRefused,
     GitOpsError,
+    OperationInterrupted,
     ProjectViolation,
     PromotionError,
     RollbackRefused,
@@ -43,7 +52,15 @@ from shiplane.gitops.errors import (
 )
 from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
-from shiplane.gitops.operation import Step, TaskPhase, next_step, task_progress
+from shiplane.gitops.operation import (
+    Progress,
+    Step,
+    TaskPhase,
+    next_step,
+    restore,
+    sync_wave_delay,
+    task_progress,
+)
 from shiplane.gitops.plan import KIND_ORDER, Action, Phase, SyncTask, plan_sync
 from shiplane.gitops.quantity import parse_quantity
 from shiplane.gitops.project import project_problems
@@ -97,19 +114,23 @@ __all__ = [
     "HelmSource",
     "IgnoreDifference",
     "LiveCache",
+    "OperationInterrupted",
     "LocalSources",
     "MemoryStatusStore",
     "PendingPromotion",
     "Phase",
     "ProjectRole",
     "ProjectViolation",
+    "Progress",
     "Promotion",
     "PromotionError",
     "Reconciler",
     "RepoCheckout",
+    "RepoCredentials",
     "ResourceDiff",
     "Retry",
     "RollbackRefused",
+    "SecretRepositoryCredentials",
     "Source",
     "SourceUnavailable",
     "Step",
@@ -130,6 +151,7 @@ __all__ = [
     "commit_promotion",
     "compare",
     "copy_keys",
+    "credentials_for",
     "evaluate_gates",
     "list_pending",
     "load_documents",
@@ -149,7 +171,9 @@ __all__ = [
     "render_application",
     "resolve_destination",
     "resource_health",
+    "restore",
     "should_retry",
+    "sync_wave_delay",
     "task_progress",
     "tracking_id",
 ]

@@ -9,6 +9,12 @@ full pass over the platform repo's Applications every ``interval`` s (+ up to
 refreshes them at once — between two apps of a running pass, too — as Argo CD's
 ``/api/webhook`` queues an app refresh. With an ``elector`` (``leader.LeaderElector``)
 only the leader reconciles; a follower keeps its queue empty and waits.
+
+``stop()`` does not wait for a sync that waits for health: the operation is interrupted
+and stays Running in the Application's ``status.operationState``; the next controller
+resumes it on its first pass (``Reconciler.resume``), as a restarted Argo CD
+application controller does. ``sync_wave_delay`` (default ``ARGOCD_SYNC_WAVE_DELAY``
+or 2 s) is the pause after each non-final sync wave.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from shiplane.errors import ShiplaneError
 from shiplane.gitops.application import Application
 from shiplane.gitops.checkout import RepoCheckout, sync_all
 from shiplane.gitops.clusters import ClusterClients
-from shiplane.gitops.errors import GitOpsError
+from shiplane.gitops.errors import GitOpsError, OperationInterrupted
 from shiplane.gitops.webhook import webhook_app
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.serving import ServerStartError, ThreadedServer
@@ -47,6 +53,7 @@ log = logging.getLogger(__name__)
 class GitOpsController:
     def __init__(self, directory: Path | None, clusters: ClusterClients, *,
                  interval: float = 180.0, jitter: float = 0.0, apply_mode: str = "server-side",
+                 sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  report: Callable[[str, Any], None] | None = None,
                  elector: Any = None, workers: int = 4,
@@ -61,6 +68,9 @@ class GitOpsController:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self.stopping = threading.Event()
+        # what every reconciler of this controller gets (see ``_reconciler``)
+        self.reconciler_options = {"sync_wave_delay": sync_wave_delay,
+                                   "interrupted": self.stopping.is_set}
         self.passes = 0
         self._in_pass = False
 
@@ -112,16 +122,23 @@ class GitOpsController:
         if app is None:
             return  # removed from argocd-apps/ since the push
         try:
-            reconciler = self.workspace.reconciler_for(app, self.clusters,
-                                                       apply_mode=self.apply_mode)
+            reconciler = self._reconciler(app)
             if self._in_pass and reconciler.live_cache is None:
                 reconciler.begin_pass()  # each kind listed once per pass, per cluster
             state = reconciler.reconcile(app)
+        except OperationInterrupted:
+            log.info("stopping: the operation of %s stays Running and resumes at the next "
+                     "start", name)
+            return
         except Exception as error:  # noqa: BLE001 - one bad app (an unreachable cluster, a
             log.warning("reconcile of %s failed: %s", name, error)  # bad chart) must not
             return  # stop the controller
         if self.report is not None:
             self.report(name, state)
+
+    def _reconciler(self, app: Application) -> Any:
+        return self.workspace.reconciler_for(app, self.clusters, apply_mode=self.apply_mode,
+                                             **self.reconciler_options)
 
     def drain(self) -> list[str]:
         """Reconcile the queued apps now (re-reading ``argocd-apps/`` first, unless a pass
@@ -149,8 +166,7 @@ class GitOpsController:
         self._in_pass = True
         names = sorted(self.workspace.apps)
         for name in names:  # reconcilers (one per cluster) made before the threads start
-            self.workspace.reconciler_for(self.workspace.apps[name], self.clusters,
-                                          apply_mode=self.apply_mode).begin_pass()
+            self._reconciler(self.workspace.apps[name]).begin_pass()
         try:
             if self.workers > 1:
                 with ThreadPoolExecutor(self.workers, thread_name_prefix="gitops") as pool:
@@ -243,7 +259,7 @@ class ControllerService:
 
     def __init__(self, directory: Path | None, kubeconfig: Path | None,
                  context: str | None = None, *, interval: float = 180.0, jitter: float = 0.0,
-                 apply_mode: str = "server-side",
+                 apply_mode: str = "server-side", sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  webhook: str | None = None, webhook_secret: str | None = None,
                  report: Callable[[str, Any], None] | None = None,
@@ -254,6 +270,7 @@ class ControllerService:
         try:
             self.controller = GitOpsController(
                 directory, self.clusters, interval=interval, jitter=jitter,
+                sync_wave_delay=sync_wave_delay,
                 apply_mode=apply_mode, extra_repos=extra_repos, report=report,
                 elector=self.elector, workers=workers, checkouts=checkouts)
         except BaseException:

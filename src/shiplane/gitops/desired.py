@@ -11,7 +11,9 @@ dulwich export of a git revision (``GitSources``). A source with ``chart:`` name
 chart in a Helm repository (``repoURL`` an HTTP repository with ``index.yaml``, or
 ``oci://host/path``) at version ``targetRevision`` (exact or a constraint); it is
 pulled with the Helm SDK (:class:`ChartCache`) and its resolved version is the
-source's revision, as in Argo CD.
+source's revision, as in Argo CD. A repository that needs credentials gets them from
+Argo CD's repository Secrets (``credentials``: ``repository`` / ``repo-creds``); a pull
+refused for want of them says so, naming the repository and the registry's answer.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import copy
 import re
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +33,7 @@ from dulwich.repo import Repo
 
 from shiplane.charts import ChartError, ValueOverrides, pull_chart, render_chart
 from shiplane.gitops.application import Application, Source
+from shiplane.gitops.credentials import RepoCredentials
 from shiplane.gitops.errors import SourceUnavailable
 from shiplane.gitops.tracking import mark
 
@@ -64,15 +67,21 @@ class SourceResolver(Protocol):
 _EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 
 
+_AUTH_REFUSED = re.compile(r"\b40[13]\b|unauthori[sz]ed|denied|authentication required", re.I)
+
+
 class ChartCache:
     """Charts pulled with the Helm SDK (``shiplane.charts.pull_chart``), one directory per
     (repository, chart, version). An exact version is immutable and pulled once; a
     constraint (``1.x``, ``>=1.0``, ``*``; ``HEAD`` or empty means latest) is resolved
     again at each render, so a newly published version is picked up (Argo CD resolves
-    chart constraints against the index on every refresh)."""
+    chart constraints against the index on every refresh). ``credentials`` finds the
+    username/password of a repository (``credentials.SecretRepositoryCredentials``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path,
+                 credentials: Callable[[str], RepoCredentials | None] | None = None) -> None:
         self.root = root
+        self.credentials = credentials
         self._pulled: dict[tuple[str, str, str], tuple[Path, str]] = {}
         self._lock = threading.Lock()
 
@@ -85,11 +94,25 @@ class ChartCache:
         if key in self._pulled:
             return self._pulled[key]
         wanted = None if version in ("", "HEAD", "*") else version
+        found_credentials = self.credentials(repo_url) if self.credentials else None
+        usable = found_credentials if found_credentials and \
+            found_credentials.has_credentials else None
         try:
-            found = pull_chart(repo_url, chart, wanted, self.root / chart)
+            found = pull_chart(repo_url, chart, wanted, self.root / chart,
+                               username=usable.username if usable else None,
+                               password=usable.password if usable else None,
+                               insecure=bool(found_credentials and found_credentials.insecure))
         except ChartError as error:
-            raise SourceUnavailable(f"chart {chart} {version or 'latest'} from {repo_url}: "
-                                    f"{error}", hint=error.hint) from error
+            what = f"chart {chart} {version or 'latest'} from {repo_url}"
+            if _AUTH_REFUSED.search(str(error)):
+                who = f"with the credentials of {usable.source}" if usable else \
+                    "without credentials: no repository Secret matches it"
+                raise SourceUnavailable(
+                    f"{what} ({who}): {error}",
+                    hint="add a Secret labelled argocd.argoproj.io/secret-type: repository "
+                         "(url, username, password; type: helm) or repo-creds (url prefix) "
+                         "in the argocd namespace") from error
+            raise SourceUnavailable(f"{what}: {error}", hint=error.hint) from error
         if _EXACT_VERSION.match(version):
             self._pulled[key] = found
         return found
@@ -115,14 +138,16 @@ class LocalSources:
 
 
 class GitSources:
-    """Git repositories on disk; each (repo, commit) is exported once to a temp folder."""
+    """Git repositories on disk; each (repo, commit) is exported once to a temp folder.
+    ``credentials``: for charts from Helm repositories (see :class:`ChartCache`)."""
 
-    def __init__(self, repos: Mapping[str, Path]) -> None:
+    def __init__(self, repos: Mapping[str, Path], *,
+                 credentials: Callable[[str], RepoCredentials | None] | None = None) -> None:
         self.repos = dict(repos)
         self._root = Path(tempfile.mkdtemp(prefix="shiplane-gitops-"))
         self._exports: dict[tuple[str, str], Path] = {}
         self._lock = threading.Lock()
-        self.charts = ChartCache(self._root / "charts")
+        self.charts = ChartCache(self._root / "charts", credentials)
 
     def chart(self, repo_url: str, chart: str, version: str) -> tuple[Path, str]:
         return self.charts.fetch(repo_url, chart, version)

@@ -8,6 +8,7 @@
         ├── SyncFailed                 applying or pruning failed (carries the results)
         ├── RollbackRefused            rollback while automated sync is on
         ├── SyncRefused                a sync window or project role forbids this sync now
+        ├── OperationInterrupted       the controller stopped mid-operation (it resumes)
         └── PromotionError             promotion cannot be made
             └── GateRefused            one or more promotion gates failed (carries them)
 """
@@ -23,6 +24,7 @@ __all__ = [
     "ApplicationInvalid",
     "GateRefused",
     "GitOpsError",
+    "OperationInterrupted",
     "ProjectViolation",
     "PromotionError",
     "RollbackRefused",
@@ -60,6 +62,11 @@ class RollbackRefused(GitOpsError):
 
 class SyncRefused(GitOpsError):
     """The AppProject forbids this sync now: a sync window, or the user's roles."""
+
+
+class OperationInterrupted(GitOpsError):
+    """The controller is stopping while an operation waits: the operation stays Running in
+    ``status.operationState`` and the next controller resumes it (as Argo CD's does)."""
 
 
 class PromotionError(GitOpsError):

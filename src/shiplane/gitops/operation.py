@@ -21,13 +21,26 @@ failed=True)``) through the same machine. Hook delete policies
 object before creating it again; ``HookSucceeded`` / ``HookFailed`` delete the hook
 objects when the operation (phase) ends successfully / unsuccessfully — as
 sync_context.go's ``hooksPendingDeletionSuccessful`` / ``hooksPendingDeletionFailed``.
+
+After applying a group that is not the final one (and nothing in it failed to apply),
+the operation pauses ``ARGOCD_SYNC_WAVE_DELAY`` seconds (default 2) before assessing
+health, so other controllers see the new spec first (argo-cd ``controller/sync.go``
+``delayBetweenSyncWaves``, a gitops-engine ``SyncWaveHook``; argo-cd #4669).
+
+The operation survives a controller restart: its progress is the list of
+``syncResult.resources`` saved on the Application (``status.operationState``, phase
+Running). ``restore`` maps those results back onto the tasks planned again at the
+operation's revisions — as gitops-engine's ``WithInitialState`` enriches each task
+with its result (``syncRes[task.resultKey()]``) — so completed tasks are not run
+again and running ones are waited for.
 """
 
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shiplane.gitops.health import HealthStatus, resource_health
@@ -36,16 +49,25 @@ from shiplane.gitops.tracking import resource_key
 
 __all__ = [
     "BEFORE_HOOK_CREATION",
+    "DEFAULT_SYNC_WAVE_DELAY",
     "HOOK_FAILED",
     "HOOK_SUCCEEDED",
+    "SYNC_WAVE_DELAY_ENV",
+    "Progress",
     "Step",
     "TaskPhase",
     "delete_policies",
     "hooks_to_delete",
     "next_step",
     "recreate_first",
+    "restore",
+    "sync_wave_delay",
     "task_progress",
 ]
+
+# argo-cd controller/sync.go EnvVarSyncWaveDelay; delayBetweenSyncWaves defaults to 2 s
+SYNC_WAVE_DELAY_ENV = "ARGOCD_SYNC_WAVE_DELAY"
+DEFAULT_SYNC_WAVE_DELAY = 2.0
 
 DELETE_POLICY_ANNOTATION = "argocd.argoproj.io/hook-delete-policy"
 HELM_DELETE_POLICY = "helm.sh/hook-delete-policy"
@@ -152,3 +174,70 @@ def hooks_to_delete(tasks: Sequence[SyncTask], phases: Sequence[TaskPhase], *,
     return [i for i, (task, phase) in enumerate(zip(tasks, phases, strict=True))
             if task.hook and phase in (TaskPhase.SUCCEEDED, TaskPhase.FAILED)
             and policy in delete_policies(task.obj)]
+
+
+def sync_wave_delay(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds to pause after each non-final group: ``ARGOCD_SYNC_WAVE_DELAY`` or 2.
+
+    Argo CD parses whole seconds (``strconv.Atoi``) and keeps the default on a bad
+    value; a fraction (``0.3``) is accepted here too, so tests can keep syncs short."""
+    raw = (os.environ if environ is None else environ).get(SYNC_WAVE_DELAY_ENV, "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_SYNC_WAVE_DELAY
+    except ValueError:
+        return DEFAULT_SYNC_WAVE_DELAY
+    return value if value >= 0 else DEFAULT_SYNC_WAVE_DELAY
+
+
+@dataclass
+class Progress:
+    """Where an operation stands: a phase and message per task, the result reported for
+    each task started so far (by task index), the live name of each, and ``carried``:
+    saved results that match no task any more (an object pruned, or applied and now
+    Synced under ApplyOutOfSyncOnly), kept in ``syncResult`` as they were."""
+
+    phases: list[TaskPhase]
+    messages: list[str]
+    results: dict[int, dict[str, Any]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    carried: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def fresh(cls, count: int) -> Progress:
+        return cls([TaskPhase.PENDING] * count, [""] * count)
+
+    def reported(self) -> list[dict[str, Any]]:
+        return [*self.carried, *(self.results[i] for i in sorted(self.results))]
+
+
+def _result_key(result: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    return (str(result.get("group", "")), str(result.get("kind", "")),
+            str(result.get("namespace", "")), str(result.get("syncPhase", "")))
+
+
+def restore(tasks: Sequence[SyncTask], saved: Sequence[Mapping[str, Any]]) -> Progress:
+    """The progress of an interrupted operation: each task takes the phase of its saved
+    result (same group/kind/namespace/name and sync phase; a ``generateName`` hook the
+    result whose name starts with that prefix); tasks without one are Pending."""
+    progress = Progress.fresh(len(tasks))
+    unused = [dict(r) for r in saved]
+    for index, task in enumerate(tasks):
+        group, kind, namespace, name = resource_key(task.obj)
+        prefix = str((task.obj.get("metadata") or {}).get("generateName") or "")
+        for position, result in enumerate(unused):
+            if _result_key(result) != (group, kind, namespace, task.phase.value):
+                continue
+            found = str(result.get("name", ""))
+            if found == name if name else (prefix and found.startswith(prefix)):
+                break
+        else:
+            continue
+        result = unused.pop(position)
+        try:
+            phase = TaskPhase(result.get("hookPhase") or TaskPhase.RUNNING.value)
+        except ValueError:
+            phase = TaskPhase.RUNNING  # e.g. Error/Terminating: judge it on the live object
+        progress.phases[index], progress.messages[index] = phase, str(result.get("message", ""))
+        progress.results[index], progress.names[index] = result, found
+    progress.carried = unused
+    return progress

@@ -10,12 +10,16 @@ One pass for one Application (argo-cd ``controller/appcontroller.go`` in small):
    auto-syncs a given revision once unless selfHeal);
 4. a sync first runs ``admit`` (e.g. governance policies): refusals fail the
    operation, nothing is applied and the running version keeps serving; then
-   the plan (``plan``) is executed group by group (``operation``: phase, then wave),
-   waiting after each group until its resources are Healthy and its hooks completed
-   (poll every ``poll_interval`` s, fail after ``sync_timeout`` s); prunes delete; hook
+   the plan (``plan``) is executed group by group (``operation``: phase, then wave;
+   ``executor`` does the I/O), waiting after each group until its resources are Healthy
+   and its hooks completed (poll every ``poll_interval`` s, fail after ``sync_timeout``
+   s, ``sync_wave_delay`` s pause after each non-final group); prunes delete; hook
    delete policies apply; on failure the SyncFail hooks run;
 5. status (sync, health, operationState, history, resources) is saved to a
-   :class:`StatusStore` — the Application object when the CRD is served.
+   :class:`StatusStore` — the Application object when the CRD is served. The
+   operation is saved as Running before its first apply and after every change, so
+   a controller that stops mid-operation leaves it there and the next one resumes it
+   (``reconcile`` → ``resume``) instead of starting over or dropping it.
 
 Apply mode ``server-side`` uses server-side apply with field manager
 ``shiplane-gitops`` (force, as Argo CD's ServerSideApply=true does). Mode
@@ -25,11 +29,12 @@ servers without server-side apply.
 
 from __future__ import annotations
 
-import copy
+import contextlib
+import dataclasses
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,20 +42,15 @@ from shiplane.gitops.application import Application
 from shiplane.gitops.desired import CLUSTER_SCOPED, DesiredState, SourceResolver, render_application
 from shiplane.gitops.diff import FIELD_MANAGER, Comparison, SyncStatus, compare
 from shiplane.gitops.errors import GitOpsError, RollbackRefused, SyncRefused
+from shiplane.gitops.executor import SyncExecutor
 from shiplane.gitops.health import Health, HealthStatus, app_health, resource_health
-from shiplane.gitops.operation import (
-    TaskPhase,
-    hooks_to_delete,
-    next_step,
-    recreate_first,
-    task_progress,
-)
-from shiplane.gitops.plan import Action, SyncTask, plan_sync
+from shiplane.gitops.live import LiveCache
+from shiplane.gitops.operation import restore, sync_wave_delay
+from shiplane.gitops.plan import Phase, plan_sync
 from shiplane.gitops.retry import auto_sync_decision
 from shiplane.gitops.status import OperationState, StatusStore, append_history, application_status
 from shiplane.gitops.tracking import owned_by, resource_key
 from shiplane.kube import KubeClient, KubeError
-from shiplane.kube.errors import ApiError
 
 __all__ = ["FIELD_MANAGER", "AppState", "LiveCache", "Reconciler"]
 
@@ -62,66 +62,6 @@ PRUNABLE: tuple[tuple[str, str], ...] = (
     ("autoscaling/v2", "HorizontalPodAutoscaler"), ("policy/v1", "PodDisruptionBudget"),
     ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "NetworkPolicy"),
 )
-
-
-_PER_NAMESPACE = object()  # marker: a kind this client may only list per namespace
-
-
-class LiveCache:
-    """Live objects per kind across all namespaces, each kind listed once (one controller
-    pass), then kept current from this reconciler's own applies and prunes — Argo CD keeps
-    a watch-fed cluster cache for the same reason: not listing every kind for every app.
-    A new cache per pass picks up changes made by others (drift) at the next pass."""
-
-    def __init__(self, client: KubeClient) -> None:
-        self.client = client
-        self._kinds: dict[tuple[str, str], Any] = {}  # objects by key | None | _PER_NAMESPACE
-        self._lock = threading.Lock()
-        self.namespaces: set[str] = set()  # known to exist (CreateNamespace checks)
-
-    def objects(self, api_version: str, kind: str, namespace: str | None,
-                keep: Callable[[Mapping[str, Any]], bool] = lambda obj: True) -> list[dict]:
-        """The cached objects of a kind in ``namespace`` that ``keep`` accepts (shallow
-        copies: callers normalise with deep copies before changing anything nested)."""
-        with self._lock:
-            if (api_version, kind) not in self._kinds:
-                try:
-                    items = self.client.list(api_version, kind, all_namespaces=True)
-                except ApiError as error:
-                    # 403: RBAC grants this kind per namespace only — list it per app
-                    self._kinds[(api_version, kind)] = _PER_NAMESPACE if error.code == 403 \
-                        else None
-                except KubeError:
-                    self._kinds[(api_version, kind)] = None  # not served by this cluster
-                else:
-                    for item in items:
-                        item.setdefault("apiVersion", api_version)
-                        item.setdefault("kind", kind)
-                    self._kinds[(api_version, kind)] = {resource_key(i): i for i in items}
-            known = self._kinds[(api_version, kind)]
-        if known is None:
-            raise KubeError(f"{kind} is not served")
-        if known is _PER_NAMESPACE:
-            return [o for o in self.client.list(api_version, kind, namespace) if keep(o)]
-        with self._lock:
-            return [dict(o) for k, o in known.items()
-                    if (namespace is None or k[2] == namespace) and keep(o)]
-
-    def _bucket(self, obj: Mapping[str, Any]) -> dict | None:
-        bucket = self._kinds.get((str(obj.get("apiVersion")), str(obj.get("kind"))))
-        return bucket if isinstance(bucket, dict) else None
-
-    def update(self, obj: Mapping[str, Any]) -> None:
-        with self._lock:
-            bucket = self._bucket(obj)
-            if bucket is not None:
-                bucket[resource_key(obj)] = copy.deepcopy(dict(obj))
-
-    def remove(self, obj: Mapping[str, Any]) -> None:
-        with self._lock:
-            bucket = self._bucket(obj)
-            if bucket is not None:
-                bucket.pop(resource_key(obj), None)
 
 
 def _now() -> str:
@@ -141,7 +81,7 @@ class AppState:
         return self.desired.revisions if self.desired else ()
 
 
-class Reconciler:
+class Reconciler(SyncExecutor):
     def __init__(
         self,
         client: KubeClient,
@@ -158,6 +98,8 @@ class Reconciler:
         poll_interval: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        sync_wave_delay: float | None = None,
+        interrupted: Callable[[], bool] = lambda: False,
     ) -> None:
         if apply_mode not in ("server-side", "update"):
             raise ValueError(f"apply_mode must be server-side or update, not {apply_mode!r}")
@@ -171,6 +113,12 @@ class Reconciler:
         # (operation.py); it fails after ``sync_timeout`` seconds of waiting
         self.sync_timeout, self.poll_interval = sync_timeout, poll_interval
         self.sleep, self.monotonic = sleep, monotonic
+        # pause after each non-final group (None: ARGOCD_SYNC_WAVE_DELAY, default 2 s)
+        self.sync_wave_delay = sync_wave_delay_from(sync_wave_delay)
+        # true when the controller stops: a waiting operation is left Running (executor.py)
+        self.interrupted = interrupted
+        self._active: set[str] = set()  # apps with an operation running in this process
+        self._active_lock = threading.Lock()
         self.live_cache: LiveCache | None = None  # set for a pass (``begin_pass``)
         # rendered manifests per (app, commits); see desired.py
         self._rendered: dict[Any, DesiredState] = {} if render_cache is None else render_cache
@@ -237,159 +185,6 @@ class Reconciler:
                    if not r.requires_pruning}
         return AppState(app, comparison, app_health(healths.values()), desired, healths)
 
-    # -- act --------------------------------------------------------------------------------
-    def _apply(self, obj: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        if not (obj.get("metadata") or {}).get("name"):
-            # a hook with generateName: a new object every sync
-            return "created", self.client.create(obj)
-        if self.apply_mode == "server-side":
-            return "configured", self.client.apply(obj, field_manager=FIELD_MANAGER, force=True)
-        meta = obj.get("metadata") or {}
-        try:
-            live = self.client.get(obj["apiVersion"], obj["kind"], meta["name"],
-                                   meta.get("namespace"))
-        except ApiError as error:
-            if error.code != 404:
-                raise
-            return "created", self.client.create(obj)
-        body = {**obj, "metadata": {**meta, "resourceVersion":
-                                    live["metadata"]["resourceVersion"]}}
-        return "configured", self.client.replace(body)
-
-    def _ensure_namespace(self, namespace: str) -> None:
-        if self.live_cache is not None and namespace in self.live_cache.namespaces:
-            return  # seen during this pass
-        try:
-            self.client.get("v1", "Namespace", namespace)
-        except ApiError as error:
-            if error.code != 404:
-                raise
-            try:
-                self.client.create({"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": namespace}})
-            except ApiError as race:
-                if race.code != 409:  # created meanwhile by a parallel sync
-                    raise
-        if self.live_cache is not None:
-            self.live_cache.namespaces.add(namespace)
-
-    def _result(self, task: SyncTask, name: str) -> dict[str, Any]:
-        group, kind, namespace, _ = resource_key(task.obj)
-        return {"group": group, "kind": kind, "namespace": namespace, "name": name,
-                "syncPhase": task.phase.value, "hookPhase": TaskPhase.RUNNING.value,
-                "status": "Synced", "message": "", **({"hookType": task.phase.value}
-                                                       if task.hook else {})}
-
-    def _delete_and_wait(self, obj: Mapping[str, Any], name: str, deadline: float,
-                         propagation: str = "background") -> None:
-        """Delete ``obj`` and wait until it is gone (BeforeHookCreation)."""
-        _, kind, namespace, _ = resource_key(obj)
-        api_version = str(obj["apiVersion"])
-        try:
-            self.client.delete(api_version, kind, name, namespace or None,
-                               propagation_policy=propagation.capitalize(),
-                               grace_period_seconds=0)
-        except ApiError as error:
-            if error.code != 404:
-                raise
-            return
-        while self.monotonic() < deadline:
-            try:
-                self.client.get(api_version, kind, name, namespace or None)
-            except ApiError as error:
-                if error.code == 404:
-                    return
-                raise
-            self.sleep(self.poll_interval)
-        raise GitOpsError(f"{kind}/{name} was not deleted in time (hook BeforeHookCreation)")
-
-    def _start(self, task: SyncTask, final: bool, propagation: str,
-               deadline: float) -> tuple[TaskPhase, dict[str, Any], str]:
-        """Apply or prune one task; returns its phase, result and live name."""
-        name = task.name
-        result = self._result(task, name)
-        try:
-            if task.action is Action.PRUNE:
-                self.client.delete(str(task.obj["apiVersion"]), task.kind, name,
-                                   resource_key(task.obj)[2] or None,
-                                   propagation_policy=propagation.capitalize())
-                if self.live_cache is not None:
-                    self.live_cache.remove(task.obj)
-                result.update(status="Pruned", message="pruned",
-                              hookPhase=TaskPhase.SUCCEEDED.value)
-                return TaskPhase.SUCCEEDED, result, name
-            if recreate_first(task):
-                self._delete_and_wait(task.obj, name, deadline)
-            verb, live = self._apply(task.obj)
-            if self.live_cache is not None and not task.hook:
-                self.live_cache.update(live)
-            name = str((live.get("metadata") or {}).get("name") or name)
-            result.update(name=name, message=f"{task.kind.lower()}/{name} {verb}")
-        except (KubeError, GitOpsError) as error:
-            result.update(status="SyncFailed", message=str(error),
-                          hookPhase=TaskPhase.FAILED.value)
-            return TaskPhase.FAILED, result, name
-        if final and not task.hook:
-            result["hookPhase"] = TaskPhase.SUCCEEDED.value
-            return TaskPhase.SUCCEEDED, result, name
-        phase, message = task_progress(task, live)
-        result.update(hookPhase=phase.value, **({"message": message} if message else {}))
-        return phase, result, name
-
-    def _live_of(self, task: SyncTask, name: str) -> dict[str, Any] | None:
-        _, kind, namespace, _ = resource_key(task.obj)
-        try:
-            return self.client.get(str(task.obj["apiVersion"]), kind, name, namespace or None)
-        except ApiError as error:
-            if error.code == 404:
-                return None
-            raise
-
-    def execute(self, tasks: Sequence[SyncTask], *, propagation: str = "foreground",
-                timeout: float | None = None) -> tuple[bool, str, list[dict[str, Any]]]:
-        """Run ``tasks`` group by group (``operation.next_step``), waiting between waves and
-        phases for health / hook completion; on failure the SyncFail hooks among
-        ``self._fail_hooks`` run. Returns (succeeded, message, resource results)."""
-        deadline = self.monotonic() + (self.sync_timeout if timeout is None else timeout)
-        tasks = list(tasks)
-        phases = [TaskPhase.PENDING] * len(tasks)
-        messages = [""] * len(tasks)
-        results: dict[int, dict[str, Any]] = {}
-        names: dict[int, str] = {}
-        while True:
-            step = next_step(tasks, phases, messages)
-            if step.action == "apply":
-                for i in step.indexes:
-                    phases[i], results[i], names[i] = self._start(tasks[i], step.final,
-                                                                  propagation, deadline)
-                    messages[i] = results[i]["message"]
-                    if phases[i] is TaskPhase.FAILED:
-                        break  # later tasks depend on this one (gitops-engine stops too)
-            elif step.action == "wait":
-                if self.monotonic() >= deadline:
-                    for i in step.indexes:
-                        phases[i] = TaskPhase.FAILED
-                        messages[i] = f"timed out ({self.sync_timeout:.0f}s): {messages[i]}"
-                        results[i].update(hookPhase="Failed", message=messages[i])
-                    continue
-                self.sleep(self.poll_interval)
-                for i in step.indexes:
-                    phases[i], message = task_progress(tasks[i], self._live_of(tasks[i], names[i]))
-                    messages[i] = message or messages[i]
-                    results[i].update(hookPhase=phases[i].value,
-                                      message=messages[i] or results[i]["message"])
-            else:
-                succeeded = step.action == "succeeded"
-                for i in hooks_to_delete(tasks, phases, succeeded=succeeded):
-                    try:
-                        self.client.delete(str(tasks[i].obj["apiVersion"]), tasks[i].kind,
-                                           names[i], resource_key(tasks[i].obj)[2] or None,
-                                           propagation_policy="Background")
-                    except ApiError as error:
-                        if error.code != 404:
-                            raise
-                return succeeded, step.message, [results[i] for i in sorted(results)]
-
     def refusals(self, app: Application, initiated_by: str,
                  groups: Sequence[str] = ()) -> list[str]:
         return list(self.permit(app, initiated_by, groups)) if self.permit else []
@@ -401,54 +196,109 @@ class Reconciler:
              saved: Mapping[str, Any] | None = None) -> AppState:
         """One sync operation; returns the state observed afterwards (status saved).
         A sync the project does not permit now (sync window, role) raises
-        :class:`SyncRefused` and changes nothing."""
+        :class:`SyncRefused` and changes nothing; so does one while another operation of
+        the app runs in this process ("another operation is already in progress")."""
         refused = self.refusals(app, initiated_by, groups)
         if refused:
             raise SyncRefused(f"cannot sync {app.name}: " + "; ".join(refused),
                               hint="see the AppProject's syncWindows and roles")
-        started = self.clock()
-        saved = self.store.load(app.name) if saved is None else saved
-        known = saved.get("resources") if "resources" in saved else None
-        state = state or self.observe(app, revisions, known=known)
-        history = list(saved.get("history") or [])
-        if state.desired is None:
-            operation = OperationState("Error", state.comparison.message, started, self.clock(),
-                                       (), initiated_by)
-            self._save(state, operation, history)
-            return state
-        refusals = list(self.admit(app, state.desired.manifests)) if self.admit else []
-        if not state.desired.manifests and not app.sync_policy.allow_empty and \
-                any(r.requires_pruning for r in state.comparison.resources):
-            refusals.append("the rendered state is empty and allowEmpty is false: "
-                            "refusing to prune everything")
-        if refusals:
-            operation = OperationState("Failed", "; ".join(refusals), started, self.clock(),
-                                       state.revisions, initiated_by, retry_count=retry_count)
-            self._save(state, operation, history)
-            return state
+        with self._operation(app.name):
+            started = self.clock()
+            saved = self.store.load(app.name) if saved is None else saved
+            known = saved.get("resources") if "resources" in saved else None
+            state = state or self.observe(app, revisions, known=known)
+            history = list(saved.get("history") or [])
+            if state.desired is None:
+                operation = OperationState("Error", state.comparison.message, started,
+                                           self.clock(), (), initiated_by)
+                self._save(state, operation, history)
+                return state
+            refusals = list(self.admit(app, state.desired.manifests)) if self.admit else []
+            if not state.desired.manifests and not app.sync_policy.allow_empty and \
+                    any(r.requires_pruning for r in state.comparison.resources):
+                refusals.append("the rendered state is empty and allowEmpty is false: "
+                                "refusing to prune everything")
+            if refusals:
+                operation = OperationState("Failed", "; ".join(refusals), started, self.clock(),
+                                           state.revisions, initiated_by,
+                                           retry_count=retry_count)
+                self._save(state, operation, history)
+                return state
+            if app.sync_policy.option("CreateNamespace"):
+                self._ensure_namespace(app.destination.namespace)
+            operation = OperationState(
+                "Running", "one or more tasks are running", started, "", state.revisions,
+                initiated_by, (), retry_count,
+                app.sync_policy.prune if prune is None else prune)
+            self._save(state, operation, history)  # durable before the first apply
+            return self._run(app, state, operation, history, known)
+
+    def resume(self, app: Application, saved: Mapping[str, Any]) -> AppState:
+        """Carry on with the operation a previous controller left Running in ``saved``
+        (argo-cd ``processRequestedAppOperation``, "Resuming in-progress operation"): the
+        same revisions, tasks already completed not run again, running ones waited for,
+        the timeout counted from the operation's start."""
+        operation = OperationState.from_status(saved)
+        assert operation is not None and operation.running
+        with self._operation(app.name):
+            known = saved.get("resources") if "resources" in saved else None
+            history = list(saved.get("history") or [])
+            state = self.observe(app, dict(enumerate(operation.revisions)), known=known)
+            if state.desired is None:
+                self._save(state, _ended(operation, "Error", state.comparison.message,
+                                         self.clock()), history)
+                return state
+            return self._run(app, state, operation, history, known, resumed=True)
+
+    def _elapsed(self, started: str) -> float:
+        try:
+            parse = [dt.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ") for t in (started,
+                                                                          self.clock())]
+        except ValueError:
+            return 0.0  # a clock that is not a timestamp (tests): a full timeout
+        return max(0.0, (parse[1] - parse[0]).total_seconds())
+
+    def _run(self, app: Application, state: AppState, operation: OperationState,
+             history: list[dict[str, Any]], known: Sequence[Mapping[str, Any]] | None, *,
+             resumed: bool = False) -> AppState:
+        """Execute the operation's tasks (from its saved results when ``resumed``), then
+        the SyncFail hooks on failure; save progress as it goes and the end state."""
+        assert state.desired is not None
         policy = app.sync_policy
-        if policy.option("CreateNamespace"):
-            self._ensure_namespace(app.destination.namespace)
         tasks = plan_sync(state.comparison, hooks=state.desired.hooks,
-                          prune=policy.prune if prune is None else prune,
+                          prune=bool(policy.prune if operation.prune is None else
+                                     operation.prune),
                           prune_last=policy.option("PruneLast"),
                           apply_out_of_sync_only=policy.option("ApplyOutOfSyncOnly"))
+        fail_tasks = plan_sync(state.comparison, hooks=state.desired.hooks, failed=True)
+        saved = [r for r in operation.results if r.get("syncPhase") != Phase.SYNC_FAIL.value]
+        fails = [r for r in operation.results if r.get("syncPhase") == Phase.SYNC_FAIL.value]
+        progress = restore(tasks, saved) if resumed else None
+        fail_progress = restore(fail_tasks, fails) if resumed else None
         # PrunePropagationPolicy=foreground|background|orphan (Argo CD default foreground)
         propagation = policy.options.get("PrunePropagationPolicy", "foreground").lower()
-        deadline = self.monotonic() + self.sync_timeout
-        ok, message, results = self.execute(tasks, propagation=propagation)
-        failed = not ok
-        if failed:  # SyncFail hooks run on failure, through the same machine
-            fail_tasks = plan_sync(state.comparison, hooks=state.desired.hooks, failed=True)
-            if fail_tasks:
-                _, _, fail_results = self.execute(
-                    fail_tasks, propagation=propagation,
-                    timeout=max(deadline - self.monotonic(), self.poll_interval))
-                results += fail_results
-        operation = OperationState("Failed" if failed else "Succeeded", message, started,
-                                   self.clock(), state.revisions, initiated_by, tuple(results),
-                                   retry_count)
-        if not failed:
+        timeout = max(self.sync_timeout - self._elapsed(operation.started_at),
+                      self.poll_interval) if resumed else self.sync_timeout
+        deadline = self.monotonic() + timeout
+        done: list[dict[str, Any]] = []
+
+        def save_progress(results: list[dict[str, Any]]) -> None:
+            running = dataclasses.replace(operation, phase="Running", results=tuple(
+                [*done, *results]), message="one or more tasks are running")
+            self._save(state, running, history)
+
+        ok, message, results = self.execute(tasks, propagation=propagation, timeout=timeout,
+                                            progress=progress, on_progress=save_progress)
+        if not ok and fail_tasks:  # SyncFail hooks run on failure, through the same machine
+            done = list(results)
+            _, _, fail_results = self.execute(
+                fail_tasks, propagation=propagation, progress=fail_progress,
+                on_progress=save_progress, wave_delay=0.0,  # executeSyncFailPhase: no delay
+                timeout=max(deadline - self.monotonic(), self.poll_interval))
+            results = [*results, *fail_results]
+        operation = _ended(dataclasses.replace(operation, results=tuple(results)),
+                           "Succeeded" if ok else "Failed", message, self.clock())
+        if ok:
             sources = [{"repoURL": s.repo_url, "targetRevision": s.target_revision,
                         **({"path": s.path} if s.path else {}), **({"ref": s.ref} if s.ref else {})}
                        for s in app.sources]
@@ -458,6 +308,19 @@ class Reconciler:
         after = self.observe(app, desired=state.desired, known=known)
         self._save(after, operation, history)
         return after
+
+    @contextlib.contextmanager
+    def _operation(self, name: str) -> Iterator[None]:
+        with self._active_lock:
+            if name in self._active:
+                raise SyncRefused(f"cannot sync {name}: another operation is already in "
+                                  "progress", hint="wait for it to finish")
+            self._active.add(name)
+        try:
+            yield
+        finally:
+            with self._active_lock:
+                self._active.discard(name)
 
     def _save(self, state: AppState, operation: OperationState | None,
               history: Sequence[Mapping[str, Any]],
@@ -469,10 +332,18 @@ class Reconciler:
         self.store.save(state.app.name, status)
 
     def reconcile(self, app: Application) -> AppState:
-        """Observe; auto-sync when the policy says so; save status."""
+        """Resume an operation left Running; else observe, auto-sync when the policy says
+        so, and save status."""
         saved = self.store.load(app.name)
-        state = self.observe(app, known=saved.get("resources") if "resources" in saved else None)
-        last = _operation_from(saved)
+        known = saved.get("resources") if "resources" in saved else None
+        last = OperationState.from_status(saved)
+        with self._active_lock:
+            busy = app.name in self._active
+        if busy:  # its operation runs on another thread of this process: just look
+            return self.observe(app, known=known)
+        if last is not None and last.running:
+            return self.resume(app, saved)
+        state = self.observe(app, known=known)
         policy = app.sync_policy
         go, retry_count, _why = auto_sync_decision(
             out_of_sync=state.comparison.status is SyncStatus.OUT_OF_SYNC,
@@ -507,13 +378,10 @@ class Reconciler:
         return self.sync(app, revisions=revisions, initiated_by=initiated_by, groups=groups)
 
 
-def _operation_from(saved: Mapping[str, Any]) -> OperationState | None:
-    op = saved.get("operationState")
-    if not op:
-        return None
-    initiated = (op.get("operation") or {}).get("initiatedBy") or {}
-    return OperationState(
-        op.get("phase", ""), op.get("message", ""), op.get("startedAt", ""),
-        op.get("finishedAt", ""), tuple((op.get("syncResult") or {}).get("revisions") or ()),
-        "automated" if initiated.get("automated") else str(initiated.get("username", "")),
-        tuple((op.get("syncResult") or {}).get("resources") or ()), int(op.get("retryCount", 0)))
+def _ended(operation: OperationState, phase: str, message: str, now: str) -> OperationState:
+    return dataclasses.replace(operation, phase=phase, message=message, finished_at=now)
+
+
+def sync_wave_delay_from(value: float | None) -> float:
+    """The delay between sync waves: ``value``, else ``ARGOCD_SYNC_WAVE_DELAY`` (2 s)."""
+    return sync_wave_delay() if value is None else max(0.0, float(value))

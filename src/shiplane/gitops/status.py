@@ -38,6 +38,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class OperationState:
+    """``status.operationState``: a sync operation, Running until it ends (then
+    Succeeded | Failed | Error). While Running it holds the results so far, which is what
+    a restarted controller resumes from (argo-cd ``appcontroller.go``
+    ``processRequestedAppOperation``: "Resuming in-progress operation")."""
+
     phase: str  # Running | Succeeded | Failed | Error
     message: str
     started_at: str
@@ -46,21 +51,47 @@ class OperationState:
     initiated_by: str = "automated"
     results: tuple[Mapping[str, Any], ...] = ()
     retry_count: int = 0
+    prune: bool | None = None  # the operation's sync.prune (None: the app's policy)
+
+    @property
+    def running(self) -> bool:
+        """In progress (``isOperationInProgress``: a phase that is not completed)."""
+        return self.phase in ("Running", "Terminating")
 
     def to_status(self) -> dict[str, Any]:
         automated = self.initiated_by == "automated"
+        sync: dict[str, Any] = {"revisions": list(self.revisions)}
+        if self.prune is not None:
+            sync["prune"] = self.prune
         return {
             "operation": {
-                "sync": {"revisions": list(self.revisions)},
+                "sync": sync,
                 "initiatedBy": {"automated": True} if automated else {"username": self.initiated_by},
             },
             "phase": self.phase,
             "message": self.message,
             "startedAt": self.started_at,
-            "finishedAt": self.finished_at,
+            **({"finishedAt": self.finished_at} if self.finished_at else {}),
             "retryCount": self.retry_count,
             "syncResult": {"revisions": list(self.revisions), "resources": list(self.results)},
         }
+
+    @classmethod
+    def from_status(cls, status: Mapping[str, Any]) -> OperationState | None:
+        """The ``operationState`` of a saved ``status`` (None when there is none)."""
+        op = status.get("operationState")
+        if not op:
+            return None
+        operation = op.get("operation") or {}
+        initiated = operation.get("initiatedBy") or {}
+        result = op.get("syncResult") or {}
+        prune = (operation.get("sync") or {}).get("prune")
+        return cls(op.get("phase", ""), op.get("message", ""), op.get("startedAt", ""),
+                   op.get("finishedAt", ""), tuple(result.get("revisions") or ()),
+                   "automated" if initiated.get("automated") else
+                   str(initiated.get("username", "")),
+                   tuple(result.get("resources") or ()), int(op.get("retryCount", 0)),
+                   None if prune is None else bool(prune))
 
 
 def append_history(history: Sequence[Mapping[str, Any]], operation: OperationState,

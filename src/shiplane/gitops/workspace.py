@@ -7,6 +7,8 @@ given explicitly as ``repoURL=path``. Status goes to the Application objects whe
 the cluster serves the ``argoproj.io`` CRD, else to ``.git/shiplane-gitops/`` in the
 platform repo. Before every sync the platform's policies (``policies.yaml``) are
 evaluated for the app's environment; error-severity violations refuse the sync.
+Charts from Helm repositories that need credentials get them from Argo CD's
+repository Secrets in the ``argocd`` namespace of the cluster holding the status.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ruamel.yaml import YAML
 
 from shiplane.gitops.application import AppProject, Application, HelmParameter, load_documents
 from shiplane.gitops.clusters import ClusterClients
+from shiplane.gitops.credentials import SecretRepositoryCredentials
 from shiplane.gitops.desired import CLUSTER_SCOPED, GitSources, render_application
 from shiplane.gitops.errors import GitOpsError, PromotionError
 from shiplane.gitops.gates import Gate, GateFacts, evaluate_gates
@@ -125,12 +128,17 @@ class PlatformWorkspace:
         return FileStatusStore(self.root / ".git" / "shiplane-gitops")
 
     def reconciler(self, client: KubeClient, *, apply_mode: str = "server-side",
-                   status_client: KubeClient | None = None) -> Reconciler:
+                   status_client: KubeClient | None = None, **options: Any) -> Reconciler:
         """A reconciler applying through ``client``; status on ``status_client`` (default
-        the same cluster)."""
-        return Reconciler(client, self._sources(), self.store(status_client or client),
+        the same cluster); ``options`` as :class:`Reconciler` (``sync_wave_delay``,
+        ``interrupted``...)."""
+        sources = self._sources()
+        if sources.charts.credentials is None:  # Argo CD's repository Secrets, where the
+            # Applications live (the control cluster's argocd namespace)
+            sources.charts.credentials = SecretRepositoryCredentials(status_client or client)
+        return Reconciler(client, sources, self.store(status_client or client),
                           apply_mode=apply_mode, admit=self.violations,
-                          permit=self.permission, render_cache=self.render_cache)
+                          permit=self.permission, render_cache=self.render_cache, **options)
 
     def _sources(self) -> GitSources:
         if self._git is None:
@@ -138,13 +146,15 @@ class PlatformWorkspace:
         return self._git
 
     def reconciler_for(self, app: Application, clusters: ClusterClients, *,
-                       apply_mode: str = "server-side") -> Reconciler:
-        """The reconciler for ``app``'s destination cluster (one per cluster, reused)."""
+                       apply_mode: str = "server-side", **options: Any) -> Reconciler:
+        """The reconciler for ``app``'s destination cluster (one per cluster, reused;
+        ``options`` apply when it is made)."""
         client = clusters.for_destination(app.destination)
         key = (id(client), apply_mode)
         if key not in self._reconcilers:
             self._reconcilers[key] = self.reconciler(client, apply_mode=apply_mode,
-                                                     status_client=clusters.control)
+                                                     status_client=clusters.control,
+                                                     **options)
         return self._reconcilers[key]
 
     # -- promotion ----------------------------------------------------------------------------

@@ -12,12 +12,15 @@ ttlSecondsAfterFinished has passed is deleted with foreground propagation.
 
 from __future__ import annotations
 
-import asyncio
-import time
 
 from shiplane.cluster.controllers.api import ControllerApiError
 from shiplane.cluster.controllers.base import Context, Controller, controller_ref
 from shiplane.cluster.controllers.informer import key_of
+from shiplane.cluster.controllers.pod_control import (
+    ControllerExpectations,
+    create_pods,
+    delete_pods,
+)
 from shiplane.cluster.decisions.events import Event
 from shiplane.cluster.decisions.job import plan_job
 from shiplane.cluster.decisions.replicaset import (
@@ -29,8 +32,6 @@ from shiplane.cluster.decisions.replicaset import (
 
 __all__ = ["JobController"]
 
-_EXPECTATIONS_TIMEOUT = 300.0  # ExpectationsTimeout (real seconds)
-
 
 class JobController(Controller):
     name = "job-controller"
@@ -41,7 +42,7 @@ class JobController(Controller):
         self.jobs = ctx.informer("Job")
         self.pods = ctx.informer("Pod")
         self.pods_by_job: dict[str, set[str]] = {}
-        self.expect: dict[str, list] = {}  # job key -> [adds, deletes, since]
+        self.expect = ControllerExpectations()
         self.jobs.add_handler(lambda t, o, old: self.queue.add(key_of(o)))
         self.pods.add_handler(self._on_pod)
 
@@ -52,37 +53,21 @@ class JobController(Controller):
         key = key_of(pod)
         keys = self.pods_by_job.setdefault(ref["uid"], set())
         job_key = f"{pod['metadata']['namespace']}/{ref['name']}"
-        exp = self.expect.get(job_key)
         if etype == "DELETED":
             keys.discard(key)
             if not keys:
                 self.pods_by_job.pop(ref["uid"], None)
-            if exp and not (old or pod)["metadata"].get("deletionTimestamp"):
-                exp[1] -= 1
         else:
             keys.add(key)
-            if etype == "ADDED" and exp:
-                exp[0] -= 1
-            deleting = pod["metadata"].get("deletionTimestamp")
-            if deleting and exp and not (old or {}).get("metadata", {}).get("deletionTimestamp"):
-                exp[1] -= 1
+        self.expect.observe(job_key, etype, pod, old)
         self.queue.add(job_key)
-
-    def _satisfied(self, key: str) -> bool:
-        exp = self.expect.get(key)
-        if exp is None:
-            return True
-        if (exp[0] <= 0 and exp[1] <= 0) or time.monotonic() - exp[2] > _EXPECTATIONS_TIMEOUT:
-            del self.expect[key]
-            return True
-        return False
 
     async def sync(self, key: str) -> None:
         job = self.jobs.get(key)
         if job is None or job["metadata"].get("deletionTimestamp"):
-            self.expect.pop(key, None)
+            self.expect.forget(key)
             return
-        if not self._satisfied(key):
+        if not self.expect.satisfied(key):
             return
         uid = job["metadata"]["uid"]
         pods = [self.pods.cache[k] for k in sorted(self.pods_by_job.get(uid, ()))
@@ -97,10 +82,10 @@ class JobController(Controller):
                     raise
             return
         if plan.create:
-            self.expect[key] = [len(plan.create), 0, time.monotonic()]
+            self.expect.expect(key, adds=len(plan.create))
             await self._create(job, plan.create)
         elif plan.delete:
-            self.expect[key] = [0, len(plan.delete), time.monotonic()]
+            self.expect.expect(key, deletes=len(plan.delete))
             await self._delete(job, plan.delete)
         if plan.status != (job.get("status") or {}):
             body = {**{k: None for k in job.get("status") or {} if k not in plan.status},
@@ -113,35 +98,21 @@ class JobController(Controller):
             self.queue.add_after(key, plan.requeue_after)
 
     async def _create(self, job: dict, pods: tuple[dict, ...]) -> None:
-        ns = job["metadata"]["namespace"]
-        exp = self.expect[key_of(job)]
-        done = 0
-        for size in slow_start_batches(len(pods)):
-            batch = pods[done:done + size]
-            results = await asyncio.gather(*(self.api.create("Pod", ns, p) for p in batch),
-                                           return_exceptions=True)
-            done += size
-            failed = [r for r in results if isinstance(r, BaseException)]
-            for result in results:
-                if not isinstance(result, BaseException):
-                    self._event(job, created_event(result["metadata"]["name"]))
-            if failed:
-                exp[0] -= len(failed) + len(pods) - done  # skipped creations never come
-                self._event(job, failed_create_event(str(failed[0])))
-                return
+        writes = await create_pods(self.api.create, job["metadata"]["namespace"], pods,
+                                   slow_start_batches(len(pods)))
+        for name in writes.done:
+            self._event(job, created_event(name))
+        if writes.error is not None:
+            self.expect.lower(key_of(job), adds=writes.failed + writes.skipped)
+            self._event(job, failed_create_event(writes.error))
 
     async def _delete(self, job: dict, names: tuple[str, ...]) -> None:
-        ns = job["metadata"]["namespace"]
-        results = await asyncio.gather(*(self.api.delete("Pod", ns, n) for n in names),
-                                       return_exceptions=True)
-        exp = self.expect[key_of(job)]
-        for name, result in zip(names, results):
-            if isinstance(result, BaseException):
-                exp[1] -= 1
-                if not (isinstance(result, ControllerApiError) and result.code == 404):
-                    self._event(job, ("Warning", "FailedDelete", f"Error deleting: {result}"))
-            else:
-                self._event(job, deleted_event(name))
+        writes = await delete_pods(self.api.delete, job["metadata"]["namespace"], names)
+        self.expect.lower(key_of(job), deletes=writes.failed)
+        for name in writes.done:
+            self._event(job, deleted_event(name))
+        for message in writes.errors:
+            self._event(job, ("Warning", "FailedDelete", f"Error deleting: {message}"))
 
     def _event(self, job: dict, event: tuple[str, str, str]) -> None:
         self.ctx.recorder.record(self.name, job, Event(*event))

@@ -15,7 +15,6 @@ executor's job); ``pods`` are their pods (Recreate waits until old ones are gone
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from shiplane.cluster.decisions import deployment_util as du
 from shiplane.cluster.decisions import rollout_progress as progress
 from shiplane.cluster.decisions import rollout_scaling as scaling
 from shiplane.cluster.decisions.clock import format_time
+from shiplane.cluster.decisions.copying import copy_object
 from shiplane.cluster.decisions.events import Event
 from shiplane.cluster.decisions.rollout_progress import calculate_status
 from shiplane.cluster.decisions.rollout_scaling import active
@@ -92,11 +92,11 @@ class _Sync:
     def __init__(
         self, deployment: Obj, replicasets: Sequence[Obj], pods: Sequence[Obj], now: datetime
     ):
-        self.d: dict = copy.deepcopy(dict(deployment))
+        self.d: dict = copy_object(dict(deployment))
         self.d.setdefault("metadata", {}).setdefault("annotations", {})
         self.d.setdefault("status", {})
-        self.original = copy.deepcopy(dict(deployment))
-        self.rss: list[dict] = [copy.deepcopy(dict(rs)) for rs in replicasets]
+        self.original = copy_object(dict(deployment))
+        self.rss: list[dict] = [copy_object(dict(rs)) for rs in replicasets]
         self.pods = pods
         self.now = now
         self.actions: list = []
@@ -106,7 +106,7 @@ class _Sync:
 
     # ------------------------------------------------------------ replica set bookkeeping
     def _emit_update(self, rs: dict) -> None:
-        self.actions.append(UpdateReplicaSet(copy.deepcopy(rs)))
+        self.actions.append(UpdateReplicaSet(copy_object(rs)))
 
     def find_new(self) -> dict | None:
         """FindNewReplicaSet: the oldest RS whose template equals the Deployment's."""
@@ -159,7 +159,7 @@ class _Sync:
         count = du.new_rs_new_replicas(d, [*old, new_rs], new_rs)
         new_rs["spec"]["replicas"] = count
         du.set_new_replica_set_annotations(d, new_rs, new_revision, False)
-        self.actions.append(CreateReplicaSet(copy.deepcopy(new_rs)))
+        self.actions.append(CreateReplicaSet(copy_object(new_rs)))
         new_rs["metadata"]["creationTimestamp"] = format_time(self.now)
         self.rss.append(new_rs)
         if count > 0:
@@ -236,7 +236,7 @@ class _Sync:
             return
         all_rss = [*old, new_rs]
         # upstream scales copies, so the status of this sync sees the sizes from before scaling
-        seen = copy.deepcopy(all_rss)
+        seen = copy_object(all_rss)
         if self.reconcile_new(all_rss, new_rs):
             return self.sync_rollout_status(seen, seen[-1])
         if self.reconcile_old(all_rss, active(old), new_rs):
@@ -328,7 +328,7 @@ class _Sync:
 
     def rollout_recreate(self) -> None:
         new_rs, old = self.get_all(create=False)
-        seen = copy.deepcopy([*old, new_rs])  # status sees the sizes from before scaling
+        seen = copy_object([*old, new_rs])  # status sees the sizes from before scaling
         scaled = False
         for rs in active(old):  # scaleDownOldReplicaSetsForRecreate
             if self.scale_and_record(rs, 0):
@@ -340,7 +340,7 @@ class _Sync:
             if new_rs is None:
                 self.new_status = self.d["status"]
                 return
-        seen = copy.deepcopy([*old, new_rs])
+        seen = copy_object([*old, new_rs])
         self.scale_and_record(new_rs, du.replicas_of(self.d))  # scaleUpNewReplicaSetForRecreate
         if du.deployment_complete(self.d, self.d["status"]):
             self.cleanup(old)
@@ -432,7 +432,7 @@ class _Sync:
         if status != (original.get("status") or {}) or annotations != (
             (original.get("metadata") or {}).get("annotations") or {}
         ):
-            self.actions.append(UpdateDeployment(copy.deepcopy(annotations), copy.deepcopy(status)))
+            self.actions.append(UpdateDeployment(copy_object(annotations), copy_object(status)))
         new_rs = self.find_new()
         return DeploymentPlan(
             tuple(self.actions),
@@ -459,7 +459,7 @@ def on_create_conflict(deployment: Obj, existing: Obj) -> dict | None:
     template = (deployment.get("spec") or {}).get("template") or {}
     if ours and du.equal_ignore_hash(template, (existing.get("spec") or {}).get("template") or {}):
         return None
-    status = copy.deepcopy(dict(deployment.get("status") or {}))
+    status = copy_object(dict(deployment.get("status") or {}))
     status["collisionCount"] = int(status.get("collisionCount") or 0) + 1
     return status
 
@@ -469,7 +469,7 @@ def on_create_failed(
 ) -> tuple[dict, Event]:
     """Any other create error: Progressing False/ReplicaSetCreateError and a warning event."""
     message = f'Failed to create new replica set "{replicaset_name}": {error}'
-    status = copy.deepcopy(dict(deployment.get("status") or {}))
+    status = copy_object(dict(deployment.get("status") or {}))
     if du.has_progress_deadline(deployment):
         du.set_condition(
             status, du.new_condition("Progressing", "False", "ReplicaSetCreateError", message, now)

@@ -7,12 +7,12 @@ All functions return new status dicts; ``now`` stamps new conditions.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from shiplane.cluster.decisions import deployment_util as du
+from shiplane.cluster.decisions.copying import copy_object
 
 __all__ = [
     "calculate_status",
@@ -42,7 +42,7 @@ def calculate_status(all_rss: Sequence[Obj | None], new_rs: Obj | None, deployme
         "readyReplicas": sum(du.status_int(rs, "readyReplicas") for rs in rss),
         "availableReplicas": available,
         "unavailableReplicas": max(0, total_spec - available),
-        "conditions": copy.deepcopy(list(old.get("conditions") or [])),
+        "conditions": copy_object(list(old.get("conditions") or [])),
     }
     if old.get("collisionCount") is not None:
         status["collisionCount"] = old["collisionCount"]
@@ -157,7 +157,7 @@ def paused_conditions(deployment: Obj, now: datetime) -> dict | None:
     None when nothing changes. A reported ProgressDeadlineExceeded is never overwritten."""
     if not du.has_progress_deadline(deployment):
         return None
-    status = copy.deepcopy(dict(deployment.get("status") or {}))
+    status = copy_object(dict(deployment.get("status") or {}))
     cond = du.get_condition(status, "Progressing")
     if cond is not None and cond.get("reason") == "ProgressDeadlineExceeded":
         return None
