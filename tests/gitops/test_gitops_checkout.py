@@ -17,8 +17,9 @@ from shiplane.gitops import RepoCheckout, SourceUnavailable
 from shiplane.gitops.controller import serve_controller
 from shiplane.gitops.workspace import PlatformWorkspace
 from shiplane.kube import KubeClient
-from shiplane.scaffold import set_image
+from shiplane.scaffold import init_platform, init_service, set_image
 from shiplane.scaffold.platform import DEFAULT_GIT_BASE
+from shiplane.testing.cli import run_cli
 
 
 def git(repo: Path, *args: str) -> str:
@@ -117,6 +118,32 @@ def test_the_controller_fetches_its_checkout_before_a_webhook_refresh(
         stop.set()
         worker.join(timeout=60)
     assert not worker.is_alive()
+
+
+@pytest.mark.slow
+def test_gitops_run_platform_url_clones_then_syncs(kube_apiserver, tmp_path):
+    """``shiplane gitops run --platform-url URL --dir DIR --repo URL=PATH``: what the chart
+    runs without git-sync. The repos' URLs (file:// here) are the Applications' repoURLs."""
+    upstream = tmp_path / "upstream"
+    upstream.mkdir()
+    base = f"file://{upstream}"
+    init_platform("plat", environments=["dev"], services=["payment-service"],
+                  directory=upstream, git_base=base)
+    init_service("payment-service", directory=upstream, model=2)
+    for name in ("plat", "payment-service"):
+        (upstream / f"{name}.git").symlink_to(upstream / name)
+    checkout = tmp_path / "repos"
+    result = run_cli(["gitops", "run", "--passes", "1", "--platform-url", f"{base}/plat.git",
+                      "--branch", "main", "--dir", str(checkout / "plat"),
+                      "--repo", f"{base}/payment-service.git={checkout / 'payment-service'}",
+                      "--kubeconfig", str(kube_apiserver.kubeconfig)])
+    assert result.exit_code == 0, result.output
+    assert "payment-service-dev: Synced" in result.stdout
+    for name in ("plat", "payment-service"):
+        assert git(checkout / name, "rev-parse", "HEAD") == git(upstream / name, "rev-parse",
+                                                                 "HEAD")
+    bad = run_cli(["gitops", "run", "--passes", "1", "--platform-url", f"{base}/plat.git"])
+    assert bad.exit_code == 2 and "--platform-url needs --dir" in bad.output
 
 
 def wait(predicate, timeout: float) -> None:
