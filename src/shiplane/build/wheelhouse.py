@@ -175,7 +175,12 @@ def write_wheelhouse(directory: Path, root: str = "shiplane",
     names = {canonical(d.metadata["Name"]) for d in dists}
     for name in extra:
         if canonical(name) not in names:
-            dists.append(metadata.distribution(name))
+            try:
+                dists.append(metadata.distribution(name))
+            except metadata.PackageNotFoundError:
+                raise BuildError(f"{name} is not installed in this environment (the image "
+                                 f"build installs the wheels with it)",
+                                 hint=f"pip install {name}") from None
     out = []
     for dist in dists:
         name = canonical(dist.metadata["Name"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,7 @@ class RepoCheckout:
                     repo.refs.set_if_equals(ref, None, sha, committer=IDENTITY, message=message)
             repo.refs.set_symbolic_ref(b"HEAD", branch, committer=IDENTITY, message=message)
             commit = repo.refs[branch]
-            porcelain.reset(repo, "hard", commit, env={**os.environ, **_IDENTITY_ENV})
+            porcelain.reset(repo, "hard", commit, env={**_IDENTITY_ENV, **os.environ})
             return commit.decode()
 
     def _branch(self, symrefs: dict[bytes, bytes], remote: dict[bytes, bytes]) -> bytes:
@@ -91,7 +92,7 @@ class RepoCheckout:
         return ref
 
 
-def sync_all(checkouts: list[RepoCheckout], *, initial: bool = False) -> None:
+def sync_all(checkouts: Sequence[RepoCheckout], *, initial: bool = False) -> None:
     """Sync every checkout. The first time an error stops the controller (nothing to
     serve yet); later a failed fetch keeps the last checkout and is logged."""
     for checkout in checkouts:
