@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shiplane.cluster.network.endpoint_selection import Backend
 
@@ -24,9 +24,15 @@ CHUNK = 64 * 1024
 
 
 class RelaySide(asyncio.Protocol):
-    """One connection of a relayed pair. Data arriving before the peer is linked is kept."""
+    """One connection of a relayed pair. Data arriving before the peer is linked is kept.
 
-    def __init__(self) -> None:
+    ``on_made`` is called once the transport exists: a server starts connecting the other side
+    there, not in its protocol factory — uvloop calls ``connection_made`` from the next loop
+    iteration, so work scheduled by the factory could otherwise find no transport to close or
+    link (a connection then hangs instead of being closed)."""
+
+    def __init__(self, on_made: Callable[[RelaySide], None] | None = None) -> None:
+        self.on_made = on_made
         self.transport: asyncio.Transport | None = None
         self.peer: RelaySide | None = None
         self.pending: list[bytes] = []
@@ -35,6 +41,8 @@ class RelaySide(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.on_made is not None:
+            self.on_made(self)
 
     def link(self, peer: RelaySide) -> None:
         self.peer, peer.peer = peer, self
