@@ -146,7 +146,9 @@ async def _receive(websocket: WebSocket, protocol: str, stdin: asyncio.StreamWri
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            parsed = parse_message(protocol, message.get("bytes") or b"")
+            # client libraries may send a text message (the Python client does for str data)
+            raw = message.get("bytes") or (message.get("text") or "").encode()
+            parsed = parse_message(protocol, raw)
             if parsed is None or parsed.channel == RESIZE or stdin is None:
                 continue
             if parsed.channel != STDIN:
