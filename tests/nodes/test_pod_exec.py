@@ -152,3 +152,15 @@ def test_attach_follows_the_container_output(cluster: EmbeddedCluster, base_imag
     done = cluster.kubectl("attach", "-i", "ticker", input="", timeout=60)
     assert done.returncode != 0
     assert "cannot attach stdin" in done.stderr, done.stderr
+
+
+def test_attach_stdin_to_a_container_created_with_stdin(
+    cluster: EmbeddedCluster, base_images
+) -> None:
+    script = 'while read line; do echo "echo: $line"; done; echo "stdin closed"'
+    run_pod(cluster, "echoer", [{"name": "main", "image": base_images.busybox,
+                                 "command": ["sh", "-c", script], "stdin": True,
+                                 "stdinOnce": True}], PROCESS_NODE, restartPolicy="Never")
+    done = cluster.kubectl("attach", "-i", "echoer", input="one\ntwo\n", timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["echo: one", "echo: two", "stdin closed"]

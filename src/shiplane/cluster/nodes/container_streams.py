@@ -17,7 +17,10 @@ outside the limit) and its capability bounding set (root exec has the host root'
 Attach relays what the container writes from now on: its stdout/stderr are already read by
 the runtime into the CRI log file, so attach follows that file from its current end (every
 100 ms, line by line, as ``kubectl logs -f``) until the container exits; the channel status is
-then Success. Attaching stdin is refused (containers here are started with stdin closed).
+then Success. A container with ``stdin: true`` is started with its stdin a pipe that stays open
+(the runtime keeps the write end); attach with ``-i`` writes the client's stdin into it, and
+with ``stdinOnce: true`` the pipe is closed when that session ends its stdin or goes away.
+Attaching stdin to any other container is refused.
 
 :func:`exec_command_line` and :func:`target_refusal` are pure; errors before the upgrade are
 plain text with kubelet's wording and code, which the API server passes on.
@@ -93,10 +96,10 @@ def target_refusal(pod: str, container: str, runtime: str, node: str,
             'run the pod on a node with runtime "process"'))
     if not running:
         return StreamRefused(500, f'container not found ("{container}")')  # kubelet's words
-    if attach_stdin:
+    if attach_stdin and not spec.get("stdin"):
         return StreamRefused(400, (
-            f'cannot attach stdin to container "{container}" of pod "{pod}": shiplane starts '
-            "containers with stdin closed; attach without -i/--stdin"))
+            f'cannot attach stdin to container "{container}" of pod "{pod}": it was not '
+            "created with stdin: true; attach without -i/--stdin"))
     return None
 
 
@@ -138,7 +141,49 @@ async def _pump(stream: asyncio.StreamReader, channels: _Channels, channel: int)
             await channels.send(channel, data)
 
 
-async def _receive(websocket: WebSocket, protocol: str, stdin: asyncio.StreamWriter | None
+class _PipeStdin:
+    """stdin of an exec'd command (an asyncio pipe)."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+
+    async def write(self, data: bytes) -> None:
+        self.writer.write(data)
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.writer.drain()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _ContainerStdin:
+    """The container app's own stdin pipe (attach; spec ``stdin: true``). ``stdinOnce``: the
+    pipe is closed when this first session ends its stdin or goes away (the app sees EOF)."""
+
+    def __init__(self, instance: ContainerInstance, once: bool) -> None:
+        self.instance = instance
+        self.once = once
+
+    async def write(self, data: bytes) -> None:
+        fd = self.instance.stdin
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(_write_all, fd, data)
+
+    def close(self) -> None:
+        if self.once and self.instance.stdin is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.instance.stdin)
+            self.instance.stdin = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+async def _receive(websocket: WebSocket, protocol: str, stdin: _PipeStdin | _ContainerStdin | None
                    ) -> None:
     """Client messages until it disconnects: stdin data, stdin close (v5), resizes (ignored)."""
     try:
@@ -158,11 +203,12 @@ async def _receive(websocket: WebSocket, protocol: str, stdin: asyncio.StreamWri
                 stdin = None
                 continue
             if parsed.data:
-                stdin.write(parsed.data)
-                with contextlib.suppress(ConnectionError, OSError):
-                    await stdin.drain()
+                await stdin.write(parsed.data)
     except (WebSocketDisconnect, RuntimeError):
         return
+    finally:
+        if isinstance(stdin, _ContainerStdin):  # the session ended: stdinOnce closes
+            stdin.close()
 
 
 async def serve_exec(websocket: WebSocket, protocol: str, target: StreamTarget,
@@ -184,7 +230,8 @@ async def serve_exec(websocket: WebSocket, protocol: str, target: StreamTarget,
     pumps = [asyncio.ensure_future(_pump(stream, channels, channel))
              for stream, channel in ((process.stdout, STDOUT), (process.stderr, STDERR))
              if stream is not None]
-    receiver = asyncio.ensure_future(_receive(websocket, protocol, process.stdin))
+    receiver = asyncio.ensure_future(_receive(
+        websocket, protocol, _PipeStdin(process.stdin) if process.stdin is not None else None))
     waiter = asyncio.ensure_future(process.wait())
     try:
         await asyncio.wait([waiter, receiver], return_when=asyncio.FIRST_COMPLETED)
@@ -217,7 +264,9 @@ async def serve_attach(websocket: WebSocket, protocol: str, target: StreamTarget
     instance = target.instance
     await websocket.accept(subprotocol=protocol)
     channels = _Channels(websocket)
-    receiver = asyncio.ensure_future(_receive(websocket, protocol, None))
+    stdin = (_ContainerStdin(instance, bool(target.container.get("stdinOnce")))
+             if options.stdin else None)
+    receiver = asyncio.ensure_future(_receive(websocket, protocol, stdin))
     offset, pending = _file_size(instance.log_path), b""
     wanted = {"stdout": options.stdout, "stderr": options.stderr}
     try:
