@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -42,7 +43,7 @@ def wait_for(check: Callable[[], object], timeout: float = 90.0, what: str = "co
 
 
 def run_pod(cluster: EmbeddedCluster, name: str, containers: list[dict], node: str,
-            **spec: object) -> None:
+            wait: bool = True, **spec: object) -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
            "spec": {"nodeName": node, "containers": containers, **spec}}
     done = cluster.kubectl("apply", "-f", "-", input=json.dumps(pod))
@@ -54,7 +55,21 @@ def run_pod(cluster: EmbeddedCluster, name: str, containers: list[dict], node: s
         return len(statuses) == len(containers) and all(
             "running" in (s.get("state") or {}) for s in statuses)
 
-    wait_for(running, what=f"pod {name} running")
+    if wait:
+        wait_for(running, what=f"pod {name} running")
+
+
+def python_client_error(cluster: EmbeddedCluster, pod: str, **options: object) -> str:
+    """The refused handshake the official Python client reports for an exec."""
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.stream import stream
+
+    api = client.CoreV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
+    with pytest.raises(ApiException) as raised:
+        stream(api.connect_get_namespaced_pod_exec, pod, "default", command=["true"],
+               stdout=True, stderr=True, stdin=False, tty=False, **options)
+    return str(raised.value)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +93,14 @@ def test_exec_runs_inside_the_container_with_its_env_root_and_namespaces(
     assert lines[:4] == ["hello from the container", "/tmp", "started", shell]
     assert lines[4].startswith("sh -c echo started")  # PID 1 of its pid namespace: the app
     assert done.stderr.strip() == "oops"
+
+
+def test_kubectl_speaks_remote_command_v5_over_websocket(cluster: EmbeddedCluster,
+                                                        shell: str) -> None:
+    done = cluster.kubectl("-v=6", "exec", shell, "--", "true", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "101 Switching Protocols" in done.stderr
+    assert 'protocol="v5.channel.k8s.io"' in done.stderr
 
 
 def test_exec_with_stdin(cluster: EmbeddedCluster, shell: str) -> None:
@@ -106,7 +129,32 @@ def test_exec_in_a_chosen_container_and_unknown_container(
     assert (done.returncode, done.stdout) == (0, "second\n"), done.stderr
     done = cluster.kubectl("exec", "pair", "-c", "nope", "--", "true", timeout=60)
     assert done.returncode != 0
-    assert "container nope is not valid for pod pair" in done.stderr
+    assert "container nope is not valid for pod pair" in done.stderr  # kubectl checks too
+    refused = python_client_error(cluster, "pair", container="nope")
+    assert "Handshake status 400" in refused
+    assert "container nope is not valid for pod pair" in refused  # the API server's 400
+    refused = python_client_error(cluster, "pair")
+    assert "a container name must be specified for pod pair, choose one of: [first second]" in (
+        refused)
+
+
+def test_exec_in_a_container_that_is_not_running(cluster: EmbeddedCluster, base_images) -> None:
+    run_pod(cluster, "half", [
+        {"name": "stays", "image": base_images.busybox, "command": ["sh", "-c", SHELL]},
+        {"name": "done", "image": base_images.busybox, "command": ["true"]}],
+        PROCESS_NODE, restartPolicy="Never", wait=False)
+
+    def states() -> dict:
+        got = json.loads(cluster.kubectl("get", "pod", "half", "-o", "json").stdout or "{}")
+        return {s["name"]: next(iter(s.get("state") or {"?": 0}))
+                for s in (got.get("status") or {}).get("containerStatuses") or []}
+
+    wait_for(lambda: states() == {"stays": "running", "done": "terminated"},
+             what="one container running, one terminated")
+    done = cluster.kubectl("exec", "half", "-c", "done", "--", "true", timeout=60)
+    assert done.returncode != 0
+    assert 'unable to upgrade connection: container not found ("done")' in done.stderr, (
+        done.stderr)
 
 
 def test_exec_in_a_simulated_pod_is_refused_clearly(cluster: EmbeddedCluster,
@@ -143,10 +191,13 @@ def test_attach_follows_the_container_output(cluster: EmbeddedCluster, base_imag
     attach = subprocess.Popen(
         [kubectl_binary(), "--kubeconfig", str(cluster.kubeconfig), "attach", "ticker"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    guard = threading.Timer(90, attach.kill)  # readline must not block forever
+    guard.start()
     try:
         first = attach.stdout.readline()  # blocks until a line comes (or kubectl exits)
         assert first.startswith("tick "), attach.stderr.read() if attach.poll() else first
     finally:
+        guard.cancel()
         attach.kill()
         attach.wait(30)
     done = cluster.kubectl("attach", "-i", "ticker", input="", timeout=60)
