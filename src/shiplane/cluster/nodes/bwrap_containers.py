@@ -6,6 +6,7 @@ Theory of operation, mirroring a CRI runtime:
   --hostname <pod> -- sleep infinity`` on the host's read-only root. Its namespaces are the
   pod's network (only ``lo``), IPC and UTS namespaces; they live as long as the pod, across
   container restarts. :mod:`.pod_network` forwards ``podIP:containerPort`` into that netns.
+  A ``hostNetwork`` pod's sandbox keeps the host's network namespace (no ``--unshare-net``).
 * **Container**: ``nsenter --net --ipc --uts=<sandbox> [--setuid U --setgid G] -- bwrap
   --unshare-pid --as-pid-1 ... --bind <rootfs> / --proc /proc --dev /dev --chdir <workingDir>
   -- argv``: its own pid and mount namespaces, the image's root filesystem as ``/``, the app as
@@ -212,7 +213,9 @@ class BwrapContainers:
         uid = pod["metadata"]["uid"]
         hostname = pod["metadata"]["name"][:63]
         read_fd, write_fd = os.pipe()
-        command = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc",
+        # hostNetwork: the host's network namespace (no forwarding; probes dial it the same way)
+        network = [] if pod["spec"].get("hostNetwork") else ["--unshare-net"]
+        command = [self.bwrap, "--die-with-parent", *network, "--unshare-ipc",
                    "--unshare-uts", "--hostname", hostname, "--ro-bind", "/", "/",
                    "--info-fd", str(write_fd), "--", self.sleep, "infinity"]
         try:
