@@ -17,7 +17,9 @@ The backend (:class:`PodLogSource`, the node fleet) finds the pod worker and its
 runtime's :class:`~shiplane.cluster.nodes.runtime.LogReader` yields CRI lines, which
 :func:`~shiplane.cluster.decisions.container_log.render` turns into what ``kubectl logs``
 prints. ``follow`` polls the log every 100 ms until the instance has exited and its output is
-drained.
+drained. For exec/attach the same backend's ``stream_target`` names the running container (or
+refuses in kubelet's words: ``pod does not exist``, ``container not found ("c")``, a simulated
+container), and :mod:`.container_streams` serves the WebSocket.
 """
 
 from __future__ import annotations
