@@ -32,9 +32,20 @@ class RelaySide(asyncio.Protocol):
         self.pending: list[bytes] = []
         self.ended = False  # this side sent EOF
         self.closed = False
+        self._close_when_made = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self._close_when_made:
+            transport.close()
+
+    def close(self) -> None:
+        """Close this connection, also when the loop has not yet called connection_made (a
+        relay task may decide before that: no endpoint to connect to)."""
+        if self.transport is None:
+            self._close_when_made = True
+        else:
+            self.transport.close()
 
     def link(self, peer: RelaySide) -> None:
         self.peer, peer.peer = peer, self
@@ -102,8 +113,7 @@ async def open_relay(client: RelaySide, backends: Sequence[Backend],
             return backend
         client.link(upstream)
         return backend
-    if client.transport is not None:
-        client.transport.close()
+    client.close()
     return None
 
 
