@@ -30,6 +30,7 @@ from shiplane.cluster.apiserver.crds import (
     default_crd_in_place,
     served_object,
     storage_object,
+    storage_update,
     validate_crd_object,
 )
 from shiplane.cluster.apiserver.deletion import DeleteOptions
@@ -451,8 +452,10 @@ class ApiBackend:
             return served_object(rt, stored)
         if _same(old, obj):
             return current
+        raw = self.store.get(key) if "convert" in rt.extra else None
         [stored] = self.store.commit(
-            [Write("update", key, storage_object(rt, obj), current.rv)], dry_run=dry_run
+            [Write("update", key, storage_update(rt, obj, raw.obj if raw else None, subresource),
+                   current.rv)], dry_run=dry_run
         )
         stored = served_object(rt, stored)
         if dry_run:

@@ -36,6 +36,7 @@ __all__ = [
     "CURRENT_METRICS_ANNOTATION",
     "DEFAULT_CPU_UTILIZATION",
     "METRICS_ANNOTATION",
+    "convert_hpa",
     "hpa_to_v1",
     "hpa_to_v2",
 ]
@@ -375,8 +376,11 @@ def hpa_to_v2(obj: Obj) -> dict:
         spec_v2["behavior"] = _target(scaleUp=_rules_v2(_field(behavior, "ScaleUp")),
                                       scaleDown=_rules_v2(_field(behavior, "ScaleDown")))
     status_v2: dict[str, Any] = {}
-    for key in ("observedGeneration", "lastScaleTime", "currentReplicas", "desiredReplicas"):
+    for key in ("observedGeneration", "lastScaleTime"):
         _put(status_v2, key, status.get(key))
+    if status.get("currentReplicas"):  # v2: `json:"currentReplicas,omitempty"`
+        status_v2["currentReplicas"] = status["currentReplicas"]
+    status_v2["desiredReplicas"] = status.get("desiredReplicas", 0)
     current = _annotation_json(given, CURRENT_METRICS_ANNOTATION)
     if current is not None:  # the annotation has more than currentCPUUtilizationPercentage
         status_v2["currentMetrics"] = [_status_v2(m) for m in current]
@@ -401,3 +405,10 @@ def hpa_to_v2(obj: Obj) -> dict:
     if "status" in source:
         result["status"] = status_v2
     return result
+
+
+def convert_hpa(obj: Obj, api_version: str) -> dict:
+    """``obj`` (at either version) at ``api_version``: the registry's converter for HPAs."""
+    if obj.get("apiVersion") == api_version:
+        return dict(obj)
+    return hpa_to_v1(obj) if api_version == V1 else hpa_to_v2(obj)

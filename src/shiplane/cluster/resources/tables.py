@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Column", "DEFAULT_TABLE", "TABLES", "TableSpec", "human_duration", "table_rows"]
+__all__ = [
+    "Column",
+    "DEFAULT_TABLE",
+    "TABLES",
+    "TableSpec",
+    "converted_table",
+    "human_duration",
+    "table_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,13 @@ class Column:
 class TableSpec:
     columns: tuple[Column, ...]
     cells: Callable[[dict[str, Any], datetime], list[Any]]
+
+
+def converted_table(spec: TableSpec, convert: Callable[[dict[str, Any]], dict[str, Any]]
+                    ) -> TableSpec:
+    """``spec`` for objects served at another version: rows are printed from the converted
+    object, as upstream prints the internal version whatever version was asked for."""
+    return TableSpec(spec.columns, lambda obj, now: spec.cells(convert(obj), now))
 
 
 def human_duration(seconds: float) -> str:
