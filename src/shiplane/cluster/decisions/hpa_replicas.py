@@ -83,6 +83,31 @@ def _group_pods(
     return ready_count, unready, missing, ignored
 
 
+def _requests(pods: Sequence[Obj], resource: str, container: str) -> dict[str, int]:
+    """calculateRequests: the pod's request (all containers, sidecars, overhead), or only
+    ``container``'s; a container without a request for ``resource`` is an error."""
+    requests: dict[str, int] = {}
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        if not container:
+            amount = pod_requests(pod).get(resource)
+            if not amount:
+                raise NoMetrics(f"missing request for {resource} in container(s) of pod {name}")
+            requests[name] = amount
+            continue
+        total = 0
+        for spec in (pod.get("spec") or {}).get("containers") or []:
+            if spec.get("name") != container:
+                continue
+            raw = ((spec.get("resources") or {}).get("requests") or {}).get(resource)
+            if raw is None:
+                raise NoMetrics(
+                    f"missing request for {resource} in container {container} of Pod {name}")
+            total += milli_value(raw) if resource == "cpu" else quantity_value(raw)
+        requests[name] = total
+    return requests
+
+
 def _utilization_ratio(
     metrics: Mapping[str, int], requests: Mapping[str, int], target: int
 ) -> tuple[float, int]:
@@ -106,8 +131,11 @@ def resource_replicas(
     target_utilization: int,
     now: datetime,
     tolerance: float = TOLERANCE,
+    container: str = "",
 ) -> tuple[int, int]:
-    """GetResourceReplicas: (proposed replicas, current utilization %)."""
+    """GetResourceReplicas: (proposed replicas, current utilization %); with ``container``
+    (ContainerResource metrics) ``metrics`` are that container's usage and only its request
+    counts."""
     if not pods:
         raise NoMetrics("no pods returned by selector while calculating replica count")
     ready_count, unready, missing, ignored = _group_pods(pods, metrics, resource, now)
@@ -115,14 +143,7 @@ def resource_replicas(
     usable = {n: v for n, v in usable.items() if n in {p["metadata"]["name"] for p in pods}}
     if not usable:
         raise NoMetrics("did not receive metrics for targeted pods (pods might be unready)")
-    requests: dict[str, int] = {}
-    for pod in pods:
-        amount = pod_requests(pod).get(resource)
-        if not amount:
-            raise NoMetrics(
-                f"missing request for {resource} in container(s) of pod {pod['metadata']['name']}"
-            )
-        requests[pod["metadata"]["name"]] = amount
+    requests = _requests(pods, resource, container)
     ratio, utilization = _utilization_ratio(usable, requests, target_utilization)
     scale_up_with_unready = bool(unready) and ratio > 1.0
     if not scale_up_with_unready and not missing:
