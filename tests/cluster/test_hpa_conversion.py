@@ -146,3 +146,24 @@ def test_object_and_external_targets_pick_their_type_from_the_v1_fields() -> Non
                                               "averageValue": "5"}
     assert metrics[0]["object"]["describedObject"] == {"kind": "Ingress", "name": "main"}
     assert metrics[1]["external"]["target"] == {"type": "AverageValue", "averageValue": "3"}
+
+
+def test_table_targets_match_printers_go_format_hpa_metrics() -> None:
+    from datetime import datetime, timezone
+
+    from shiplane.cluster.resources.registry import REGISTRY
+
+    obj = v2([CPU70, PODS, EXTERNAL, CONTAINER])
+    obj["status"]["currentMetrics"] = [
+        {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 90}}},
+        {"type": ""}, {"type": ""}, {"type": ""}]
+    now = datetime(2026, 12, 8, tzinfo=timezone.utc)
+    v2_row = REGISTRY.by_kind("autoscaling/v2", "HorizontalPodAutoscaler").table.cells(obj, now)
+    assert v2_row[2] == "cpu: 90%/70%, <unknown>/10 + 2 more..."
+    # the v1 table prints the converted object: the same row
+    v1_row = REGISTRY.by_kind("autoscaling/v1", "HorizontalPodAutoscaler").table.cells(
+        hpa_to_v1(obj), now)
+    assert v1_row[2] == "<unknown>/10, <unknown>/30 + 2 more..."  # cpu moves last in v1
+    only_cpu = hpa_to_v1(v2([CPU70]))
+    assert REGISTRY.by_kind("autoscaling/v1", "HorizontalPodAutoscaler").table.cells(
+        only_cpu, now)[2:6] == ["cpu: 90%/70%", 1, 5, 2]
