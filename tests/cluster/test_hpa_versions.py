@@ -145,3 +145,15 @@ def test_kubectl_autoscale_and_get(server) -> None:
     assert as_v1["spec"]["targetCPUUtilizationPercentage"] == 50
     v1_row = kubectl(kubeconfig, "get", "horizontalpodautoscalers.v1.autoscaling", "front", "--no-headers").split()
     assert v1_row[:5] == row[:5]
+
+
+def test_watch_through_v1_serves_v1_objects(server) -> None:
+    from kubernetes import watch
+
+    api, _ = server
+    v1 = client.AutoscalingV1Api(api)
+    stream = watch.Watch().stream(v1.list_namespaced_horizontal_pod_autoscaler, "default",
+                                  timeout_seconds=2)
+    seen = [event["object"] for event in stream]
+    assert seen and all(o.api_version == "autoscaling/v1" for o in seen)
+    assert {o.metadata.name for o in seen} >= {"web", "api"}
