@@ -141,9 +141,10 @@ def test_kubectl_autoscale_and_get(server) -> None:
     row = kubectl(kubeconfig, "get", "hpa", "front", "--no-headers").split()
     assert row[:2] == ["front", "Deployment/front"] and row[-4:-1] == ["1", "5", "0"]
     assert "cpu:" in row and "<unknown>/50%" in row
-    as_v1 = json.loads(kubectl(kubeconfig, "get", "horizontalpodautoscalers.v1.autoscaling", "front", "-o", "json"))
+    v1_hpa = "horizontalpodautoscalers.v1.autoscaling"  # hpa.v1... is not how kubectl reads it
+    as_v1 = json.loads(kubectl(kubeconfig, "get", v1_hpa, "front", "-o", "json"))
     assert as_v1["spec"]["targetCPUUtilizationPercentage"] == 50
-    v1_row = kubectl(kubeconfig, "get", "horizontalpodautoscalers.v1.autoscaling", "front", "--no-headers").split()
+    v1_row = kubectl(kubeconfig, "get", v1_hpa, "front", "--no-headers").split()
     assert v1_row[:5] == row[:5]
 
 

@@ -1,5 +1,6 @@
 """HorizontalPodAutoscaler autoscaling/v1 <-> autoscaling/v2 conversion (k8s
-pkg/apis/autoscaling/v1/conversion.go, annotations.go DropRoundTripHorizontalPodAutoscalerAnnotations).
+pkg/apis/autoscaling/v1/conversion.go; annotations.go
+DropRoundTripHorizontalPodAutoscalerAnnotations).
 
 HPAs are stored at autoscaling/v2 and served at v1 too. v1 knows one metric (the cpu
 utilization target, ``spec.targetCPUUtilizationPercentage`` / ``status.currentCPUUtilization

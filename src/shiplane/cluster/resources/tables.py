@@ -495,10 +495,11 @@ def _hpa_target(metric: dict[str, Any], status: dict[str, Any]) -> str:
         wanted = target.get("averageUtilization")
         return (f"{prefix}{'<unknown>' if used is None else f'{used}%'}/"
                 f"{'<auto>' if wanted is None else f'{wanted}%'}")
+    average = (current or {}).get("averageValue") or "<unknown>"
     if kind == "Pods":
-        return f"{(current or {}).get('averageValue') or '<unknown>'}/{target.get('averageValue')}"
+        return f"{average}/{target.get('averageValue')}"
     if target.get("averageValue") is not None:  # Object / External per-pod targets
-        return f"{(current or {}).get('averageValue') or '<unknown>'}/{target['averageValue']} (avg)"
+        return f"{average}/{target['averageValue']} (avg)"
     return f"{(current or {}).get('value') or '<unknown>'}/{target.get('value')}"
 
 
