@@ -181,3 +181,18 @@ def test_behavior_percent_scale_down_policy_and_explicit_zero_window() -> None:
     assert d.desired == 4 and conds(d)["ScalingLimited"]["reason"] == "ScaleDownLimit"
     again = plan([CPU], 4, 10, 10, memory=d.memory, now=at(30), behavior=behavior)
     assert again.desired == 4  # the 4 removed within the last 60 s count against the budget
+
+
+def test_behavior_tolerance_per_direction() -> None:
+    # horizontal.go tolerancesForHpa: cpu at 54% of a 50% target (ratio 1.08) is within the
+    # default 0.1; a scale-up tolerance of 5% acts on it: ceil(10 x 1.08) = 11
+    assert plan([CPU], 10, 270, 270).desired == 10
+    behavior = {"scaleUp": {"tolerance": "0.05"}}
+    assert plan([CPU], 10, 270, 270, behavior=behavior, max_r=20).desired == 11
+    # 46% (ratio 0.92) stays put with 0.1, a scale-down tolerance of 0.05 (as "50m") acts:
+    # ceil(20 x 0.92) = 19
+    down = {"scaleDown": {"tolerance": "50m", "stabilizationWindowSeconds": 0}}
+    assert plan([CPU], 20, 230, 230, max_r=20).desired == 20
+    assert plan([CPU], 20, 230, 230, behavior=down, max_r=20).desired == 19
+    # ... and leaves scale-up at the default: 1.08 is still within 0.1
+    assert plan([CPU], 10, 270, 270, behavior=down).desired == 10

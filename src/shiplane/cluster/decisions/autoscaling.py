@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shiplane.cluster.decisions.events import Event
-from shiplane.cluster.decisions.hpa_metrics import combine_outcomes, metric_outcome
+from shiplane.cluster.decisions.hpa_metrics import combine_outcomes, metric_outcome, tolerances
 from shiplane.cluster.decisions.hpa_replicas import (
     TOLERANCE,
     MetricSample,
@@ -164,9 +164,10 @@ def plan_hpa(
         desired, reason = min_replicas, "Current number of replicas below Spec.MinReplicas"
     else:
         namespace = (hpa.get("metadata") or {}).get("namespace", "default")
+        tolerance = tolerances(spec.get("behavior"))
         outcomes = [
             metric_outcome(m, current, pods, metrics, containers or {}, metric_apis, namespace,
-                           now)
+                           now, tolerance)
             for m in spec.get("metrics") or []
         ]
         combined = combine_outcomes(outcomes, current)

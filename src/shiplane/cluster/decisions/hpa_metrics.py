@@ -26,11 +26,14 @@ from typing import Any
 
 from shiplane.cluster.decisions.events import Event
 from shiplane.cluster.decisions.hpa_replicas import (
+    TOLERANCE,
     MetricSample,
     NoMetrics,
+    Tolerance,
     average_value_replicas,
     resource_replicas,
 )
+from shiplane.cluster.decisions.quantity import milli_value
 
 __all__ = [
     "CUSTOM_METRICS_GROUP",
@@ -40,6 +43,7 @@ __all__ = [
     "combine_outcomes",
     "label_selector_string",
     "metric_outcome",
+    "tolerances",
 ]
 
 CUSTOM_METRICS_GROUP = "custom.metrics.k8s.io"
@@ -84,6 +88,16 @@ def label_selector_string(selector: Obj | None) -> str:
             f"MatchExpressions:[]LabelSelectorRequirement{{{exprs}}},}}")
 
 
+def tolerances(behavior: Obj | None) -> tuple[float, float]:
+    """horizontal.go tolerancesForHpa: (scale-down, scale-up) tolerance, the controller's 0.1
+    unless behavior.scaleDown/scaleUp.tolerance sets one (HPAConfigurableTolerance)."""
+    result = []
+    for key in ("scaleDown", "scaleUp"):
+        raw = ((behavior or {}).get(key) or {}).get("tolerance")
+        result.append(TOLERANCE if raw is None else milli_value(raw) / 1000)
+    return result[0], result[1]
+
+
 def _failure(reason: str, inner: str, wrapped: str) -> MetricOutcome:
     """getUnableComputeReplicaCountCondition: the event carries the inner error, the
     condition says it was unable to compute the replica count."""
@@ -100,7 +114,8 @@ def _quantity(resource: str, amount: int) -> str:
 
 
 def _resource(metric: Obj, current: int, pods: Sequence[Obj], samples: PodSamples,
-              containers: ContainerSamples, now: datetime) -> MetricOutcome:
+              containers: ContainerSamples, now: datetime, tolerance: Tolerance
+              ) -> MetricOutcome:
     """computeStatusForResourceMetric / computeStatusForContainerResourceMetric."""
     kind = metric.get("type")
     key = "resource" if kind == "Resource" else "containerResource"
@@ -120,13 +135,14 @@ def _resource(metric: Obj, current: int, pods: Sequence[Obj], samples: PodSample
         usage = _container_usage(pods, containers, name, container) if container else \
             samples.get(name) or {}
         if target.get("averageValue") is not None:
-            replicas = average_value_replicas(current, pods, usage, name, target, now)
+            replicas = average_value_replicas(current, pods, usage, name, target, now,
+                                              tolerance)
             status = {"name": name, "current": {}}
             label = f"{name} resource"
         else:
             replicas, utilization = resource_replicas(
                 current, pods, usage, name, int(target["averageUtilization"]), now,
-                container=container)
+                tolerance, container=container)
             status = {"name": name, "current": {"averageUtilization": utilization}}
             label = (f"{name} resource utilization (percentage of request)" if not container
                      else f"{name} container resource utilization (percentage of request)")
@@ -202,11 +218,11 @@ def _custom(metric: Obj, namespace: str, served: Collection[str]) -> MetricOutco
 
 def metric_outcome(metric: Obj, current: int, pods: Sequence[Obj], samples: PodSamples,
                    containers: ContainerSamples, served: Collection[str], namespace: str,
-                   now: datetime) -> MetricOutcome:
+                   now: datetime, tolerance: Tolerance = TOLERANCE) -> MetricOutcome:
     """computeReplicasForMetric for one entry of ``spec.metrics``."""
     kind = metric.get("type")
     if kind in ("Resource", "ContainerResource"):
-        return _resource(metric, current, pods, samples, containers, now)
+        return _resource(metric, current, pods, samples, containers, now, tolerance)
     if kind in ("Pods", "Object", "External"):
         return _custom(metric, namespace, served)
     inner = f'unknown metric source type "{kind}"'
