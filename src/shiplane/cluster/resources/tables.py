@@ -487,7 +487,7 @@ def _hpa_target(metric: dict[str, Any], status: dict[str, Any]) -> str:
     target = source.get("target") or {}
     current = (status.get(key) or {}).get("current") if status.get("type") == kind else None
     if kind in ("Resource", "ContainerResource"):
-        prefix = f"{source.get('name', '')}: " if kind == "Resource" else ""
+        prefix = f"{source.get('name', '')}: "
         if target.get("averageValue") is not None:
             now = (current or {}).get("averageValue") or "<unknown>"
             return f"{prefix}{now}/{target['averageValue']}"
