@@ -158,3 +158,22 @@ def test_watch_through_v1_serves_v1_objects(server) -> None:
     seen = [event["object"] for event in stream]
     assert seen and all(o.api_version == "autoscaling/v1" for o in seen)
     assert {o.metadata.name for o in seen} >= {"web", "api"}
+
+
+def test_deleting_through_v1_marks_the_stored_object_as_is(server) -> None:
+    api, _ = server
+    v1 = client.AutoscalingV1Api(api)
+    v2 = client.AutoscalingV2Api(api)
+    v2.create_namespaced_horizontal_pod_autoscaler("default", {
+        "metadata": {"name": "kept", "finalizers": ["example.com/hold"]},
+        "spec": {"scaleTargetRef": REF, "maxReplicas": 3, "metrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "target": {
+                "type": "Utilization", "averageUtilization": 60}}},
+            {"type": "Resource", "resource": {"name": "memory", "target": {
+                "type": "AverageValue", "averageValue": "1Gi"}}}]}})
+    v1.delete_namespaced_horizontal_pod_autoscaler("kept", "default")
+    marked = v2.read_namespaced_horizontal_pod_autoscaler("kept", "default")
+    assert marked.metadata.deletion_timestamp is not None
+    assert [m.resource.name for m in marked.spec.metrics] == ["cpu", "memory"]  # order kept
+    v2.patch_namespaced_horizontal_pod_autoscaler("kept", "default",
+                                                  {"metadata": {"finalizers": None}})

@@ -698,6 +698,11 @@ class ApiBackend:
         self, rt: ResourceType, current: StoredObject, options: DeleteOptions
     ) -> tuple[list[Write], bool]:
         """The writes that delete (or mark) ``current``, and whether it will be gone."""
+        if "convert" in rt.extra:
+            # mark the object as stored, not a lossy conversion of it (HPA v1)
+            meta = current.obj.get("metadata") or {}
+            raw = self.store.get(self.key(rt, meta.get("namespace", ""), meta.get("name", "")))
+            current = raw if raw is not None and raw.rv == current.rv else current
         obj = current.copy()
         spec = obj.get("spec") or {}
         graceful = (
