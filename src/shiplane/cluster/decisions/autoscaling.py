@@ -2,10 +2,12 @@
 replica_calculator.go GetResourceReplicas / groupPods, horizontal.go reconcileAutoscaler,
 stabilizeRecommendationWithBehaviors, convertDesiredReplicasWithBehaviorRate).
 
-Theory of operation: :func:`plan_hpa` is one reconcile. Per metric the replica calculator
-computes ``ceil(usageRatio × readyPods)`` (no change within tolerance 0.1); pods still starting,
-unready or without metrics are first left out and then counted pessimistically, and the result
-is dropped if that would flip the scale direction. The largest metric proposal wins. Then the
+Theory of operation: :func:`plan_hpa` is one reconcile. Per metric (:mod:`.hpa_metrics`: one
+outcome per metric type; Pods/Object/External fail without a metrics adapter) the replica
+calculator computes ``ceil(usageRatio × readyPods)`` (no change within the tolerance, 0.1 or
+behavior's per direction); pods still starting, unready or without metrics are first left out
+and then counted pessimistically, and the result is dropped if that would flip the scale
+direction. The largest metric proposal wins; a failed metric forbids scaling down. Then the
 stabilisation window (scale-down: the highest recommendation of the last 300 s; scale-up: the
 lowest of the scale-up window, 0 s by default) and the rate policies (defaults: up by max(4 pods,
 100%) per 15 s, down by 100% per 15 s) limit the result, clamped to min/max replicas. The
