@@ -248,6 +248,14 @@ def test_deletion_takes_the_first_pods_of_upstreams_order(pods, count, created, 
     chosen = pods_to_delete(pods, pods, count, now)
     assert [p["metadata"]["name"] for p in chosen] == \
         [p["metadata"]["name"] for p in ordered[:count]]
+    # ranks kept by (uid, resourceVersion) across plans change nothing
+    for p in pods:
+        p["metadata"]["resourceVersion"] = "7"
+    cache: dict = {}
+    for _ in range(2):
+        again = pods_to_delete(pods, pods, count, now, cache)
+        assert [p["metadata"]["name"] for p in again] == [p["metadata"]["name"] for p in chosen]
+    assert len(cache) == len(pods)
 
 
 @settings(max_examples=100, deadline=None)

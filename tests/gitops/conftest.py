@@ -30,3 +30,18 @@ def repos(tmp_path: Path) -> dict[str, Path]:
 @pytest.fixture
 def platform_root(repos: dict[str, Path]) -> Path:
     return repos[f"{DEFAULT_GIT_BASE}/plat.git"]
+
+
+@pytest.fixture(scope="session")
+def shiplane_image(base_images, tmp_path_factory: pytest.TempPathFactory):
+    """``shiplane gitops image build --push``'s library call, once per session: the shiplane
+    image FROM the session's offline python base image, pushed to an embedded registry that
+    lives for the session. Yields (registry, ShiplaneImage)."""
+    from shiplane.build import ShiplaneImageRequest, build_shiplane_image
+    from shiplane.registry import EmbeddedRegistry, MemoryStorage
+
+    with EmbeddedRegistry(MemoryStorage()) as registry:
+        image = build_shiplane_image(ShiplaneImageRequest(
+            state_dir=base_images.state, reference=f"{registry.host}/shiplane:0.1.0",
+            base_image=base_images.python, push=True))
+        yield registry, image

@@ -35,6 +35,36 @@ def test_chart_passes_helm_lint_strict(tmp_path):
     assert "--repo=https://git.example/org/payment-service.git=/repos/payment-service" in args
     assert "--leader-elect" not in args
     assert [c["name"] for c in containers] == ["controller", "git-sync-0", "git-sync-1"]
+    assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(containers[0])
+    assert containers[0]["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "webhook"}
+
+
+def test_chart_without_git_sync_runs_only_the_shiplane_image(tmp_path):
+    """gitSync.enabled=false: the controller clones and fetches the repos itself."""
+    values = tmp_path / "v.yaml"
+    values.write_text(yaml.safe_dump({
+        "gitSync": {"enabled": False}, "hostNetwork": True,
+        "kubeconfig": {"existingSecret": "remote-cluster"},
+        "imagePullSecrets": [{"name": "regcred"}],
+        "platform": {"repoURL": "https://git.example/org/platform.git", "branch": "prod"},
+        "serviceRepos": [{"repoURL": "https://git.example/org/payment-service.git"}]}))
+    overrides = ValueOverrides(values_files=(values,))
+    report = lint_chart(CHART, overrides, strict=True)
+    assert report.ok, [str(m) for m in report.messages]
+    rendered = render_chart(CHART, overrides, release_name="gitops", namespace="platform")
+    assert "ConfigMap" not in [m["kind"] for m in rendered.manifests]  # the Secret instead
+    pod = next(m for m in rendered.manifests
+               if m["kind"] == "Deployment")["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["containers"]] == ["controller"]
+    assert pod["hostNetwork"] is True and pod["imagePullSecrets"] == [{"name": "regcred"}]
+    args = pod["containers"][0]["args"]
+    for arg in ("--dir=/repos/platform", "--platform-url=https://git.example/org/platform.git",
+                "--branch=prod",
+                "--repo=https://git.example/org/payment-service.git=/repos/payment-service"):
+        assert arg in args, args
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["repos"]["readOnly"] is False  # the controller writes its checkouts
+    assert {"name": "kubeconfig", "secret": {"secretName": "remote-cluster"}} in pod["volumes"]
 
 
 def test_chart_installs_on_the_embedded_cluster(kube_apiserver):

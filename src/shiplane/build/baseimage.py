@@ -32,7 +32,8 @@ from shiplane.build.images import push_layout
 from shiplane.build.layers import TarEntry, write_layer
 from shiplane.build.oci import LAYER_MEDIA_TYPE, Image, rfc3339, store_image, write_layout
 
-__all__ = ["BaseImageResult", "create_base_images", "find_host_python"]
+__all__ = ["BaseImageResult", "create_base_images", "find_host_python", "library_location",
+           "python_libraries", "shared_libraries"]
 
 _DROP_DIRS = {"test", "tests", "idle_test", "__pycache__", "idlelib", "tkinter", "turtledemo",
               "ensurepip", "site-packages", "lib2to3", "pydoc_data"}
@@ -103,7 +104,8 @@ def _busybox_entries(work: Path) -> list[TarEntry]:
     return entries + _parents(entries)
 
 
-def _ldd(paths: Iterable[Path]) -> set[str]:
+def shared_libraries(paths: Iterable[Path]) -> set[str]:
+    """Every shared library ``ldd`` resolves for ``paths`` (host paths)."""
     libraries: set[str] = set()
     for path in paths:
         result = subprocess.run(["ldd", str(path)], capture_output=True, text=True, check=False)
@@ -112,6 +114,37 @@ def _ldd(paths: Iterable[Path]) -> set[str]:
             if match:
                 libraries.add(match.group(1))
     return libraries
+
+
+def library_location(library: str) -> str:
+    """Where a host library goes in an image: its real folder (merged /usr), or the
+    multiarch folder for one from elsewhere (e.g. libpython of a pyenv prefix)."""
+    multiarch = sysconfig.get_config_var("MULTIARCH") or f"{os.uname().machine}-linux-gnu"
+    system_dirs = {f"/usr/lib/{multiarch}", "/usr/lib64", "/usr/lib", "/lib", "/lib64"}
+    real_dir = os.path.realpath(os.path.dirname(library))
+    if real_dir not in system_dirs and not real_dir.startswith("/usr/lib/"):
+        real_dir = f"/usr/lib/{multiarch}"
+    return f"{real_dir.lstrip('/')}/{os.path.basename(library)}"
+
+
+def _interpreter_libraries(binary: Path, extensions: Iterable[Path]) -> set[str]:
+    multiarch = sysconfig.get_config_var("MULTIARCH") or f"{os.uname().machine}-linux-gnu"
+    # glibc dlopen()s libgcc_s for pthread_exit/cancellation: ldd does not list it, but a
+    # threaded server stopping on SIGTERM needs it ("libgcc_s.so.1 must be installed").
+    libgcc = f"/usr/lib/{multiarch}/libgcc_s.so.1"
+    dlopened = {libgcc} if os.path.exists(libgcc) else set()
+    return shared_libraries([binary, *extensions]) | dlopened
+
+
+def python_libraries(prefix: Path | None = None) -> set[str]:
+    """The host libraries the python base image made from ``prefix`` holds (as ldd names
+    them), so an image built on it adds only the others its extension modules need."""
+    prefix = prefix or find_host_python()
+    binary = next(b for b in sorted(prefix.glob("bin/python3.[0-9]*"))
+                  if re.fullmatch(r"python3\.\d+", b.name))
+    dynload = prefix / "lib" / binary.name / "lib-dynload"
+    return _interpreter_libraries(binary, sorted(p for p in dynload.glob("*.so")
+                                                 if not _DROP_EXT.match(p.name)))
 
 
 def _python_entries(prefix: Path) -> tuple[list[TarEntry], str]:
@@ -140,18 +173,8 @@ def _python_entries(prefix: Path) -> tuple[list[TarEntry], str]:
             entries.append(_file(f"usr/local/lib/python{version}/{rel}", host))
             if name.endswith(".so"):
                 extensions.append(host)
-    multiarch = sysconfig.get_config_var("MULTIARCH") or f"{os.uname().machine}-linux-gnu"
-    system_dirs = {f"/usr/lib/{multiarch}", "/usr/lib64", "/usr/lib", "/lib", "/lib64"}
-    # glibc dlopen()s libgcc_s for pthread_exit/cancellation: ldd does not list it, but a
-    # threaded server stopping on SIGTERM needs it ("libgcc_s.so.1 must be installed").
-    libgcc = f"/usr/lib/{multiarch}/libgcc_s.so.1"
-    dlopened = {libgcc} if os.path.exists(libgcc) else set()
-    for library in sorted(_ldd([binary, *extensions]) | dlopened):
-        real_dir = os.path.realpath(os.path.dirname(library))
-        if real_dir not in system_dirs and not real_dir.startswith("/usr/lib/"):
-            real_dir = f"/usr/lib/{multiarch}"  # e.g. libpython from the pyenv prefix
-        entries.append(_file(f"{real_dir.lstrip('/')}/{os.path.basename(library)}",
-                             Path(os.path.realpath(library))))
+    for library in sorted(_interpreter_libraries(binary, extensions)):
+        entries.append(_file(library_location(library), Path(os.path.realpath(library))))
     for link in ("lib", "lib64"):
         if os.path.islink(f"/{link}"):
             entries.append(TarEntry(link, "symlink", 0o777, linkname=os.readlink(f"/{link}")))

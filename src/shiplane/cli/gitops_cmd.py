@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shiplane.errors import UsageError
+from shiplane.gitops.checkout import RepoCheckout
 from shiplane.gitops.diff import SyncStatus
 from shiplane.gitops.controller import serve_controller
 from shiplane.gitops.leader import LeaderElector, LeaseSettings
@@ -165,6 +166,12 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
                 "reconciles (run several replicas)."),
             lease: str = typer.Option("argocd/shiplane-gitops-controller", "--lease",
                                       help="NAMESPACE/NAME of the leader-election Lease."),
+            platform_url: str = typer.Option(
+                "", "--platform-url", help="Clone the platform repo from this URL into --dir "
+                "and fetch it before every pass and webhook refresh (no git-sync needed); "
+                "each --repo PATH is then kept fetched from its URL too."),
+            branch: str = typer.Option("", "--branch", help="The platform repo's branch to "
+                                       "check out (default: the remote's HEAD)."),
             directory: Path | None = _DIR, kubeconfig: Path | None = _KUBECONFIG,
             context: str | None = _CONTEXT, repo: list[str] = _REPO,
             apply_mode: str = _MODE) -> None:
@@ -176,8 +183,15 @@ def run_cmd(interval: float = typer.Option(180.0, "--interval", help="Seconds be
         console.print(f"{name}: {state.comparison.status.value} {state.health.status.value}",
                       markup=False)
 
+    checkouts = []
+    if platform_url:
+        if directory is None:
+            raise UsageError("--platform-url needs --dir: where to keep the checkout")
+        checkouts = [RepoCheckout(platform_url, directory, branch or None)] + [
+            RepoCheckout(url, path) for url, path in _repos(repo).items()]
     serve_controller(directory, kubeconfig, context, interval=interval, jitter=jitter,
                      passes=passes, apply_mode=apply_mode, extra_repos=_repos(repo),
+                     checkouts=checkouts,
                      webhook=webhook or None, webhook_secret=webhook_secret or None,
                      report=report, announce=lambda line: console.print(line, markup=False),
                      elector_factory=_elector(lease) if leader_elect else None,
@@ -229,3 +243,38 @@ def rollback_cmd(name: str = typer.Argument(..., help="Application."),
         reconciler.rollback(app_, history_id, initiated_by=user,
                             disable_auto_sync=disable_auto_sync, groups=group)
         _report(name, reconciler.store, Console(highlight=False, width=200))
+
+
+image_app = typer.Typer(no_args_is_help=True)
+app.add_typer(image_app, name="image",
+              help="The controller's container image (the shiplane CLI), built offline.")
+
+
+@image_app.command("build")
+def image_build_cmd(
+        reference: str = typer.Argument("shiplane", help="REPOSITORY[:TAG] (default tag: "
+                                        "shiplane's version), e.g. 127.0.0.1:5000/shiplane:0.1.0."),
+        push: bool = typer.Option(False, "--push", help="Push it to REPOSITORY's registry."),
+        output_layout: Path | None = typer.Option(None, "--output-layout",
+                                                  help="Also write an OCI layout here."),
+        base_image: str | None = typer.Option(
+            None, "--base-image", help="FROM image (default: the offline python base image of "
+            "this machine's CPython, made when missing)."),
+        no_cache: bool = typer.Option(False, "--no-cache", help="Run every step again."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the reference."),
+        state_dir: Path | None = typer.Option(None, "--state-dir",
+                                              help="Builder state folder (cache, blobs)."),
+) -> None:
+    """Build the image deploy/charts/shiplane-gitops runs: this shiplane and its installed
+    runtime dependencies as wheels, pip-installed (--no-index) on the python base image."""
+    from shiplane.build.shiplane_image import ShiplaneImageRequest, build_shiplane_image
+    from shiplane.cli.build_cmd import state_dir_option
+
+    image = build_shiplane_image(ShiplaneImageRequest(
+        state_dir=state_dir_option(state_dir), reference=reference, push=push,
+        output_layout=output_layout, base_image=base_image, no_cache=no_cache,
+        progress=None if quiet else (lambda line: typer.echo(line, err=True))))
+    if not quiet:
+        typer.echo(f"built in {image.seconds:.1f}s, {image.size / 1e6:.0f} MB compressed"
+                   f"{', pushed' if image.pushed else ''}", err=True)
+    typer.echo(image.pinned)

@@ -32,6 +32,7 @@ from shiplane.gitops.application import (
     parse_application,
     parse_project,
 )
+from shiplane.gitops.checkout import RepoCheckout
 from shiplane.gitops.clusters import ClusterClients, resolve_destination
 from shiplane.gitops.credentials import (
     RepoCredentials,
@@ -132,6 +133,7 @@ __all__ = [
     "Promotion",
     "PromotionError",
     "Reconciler",
+    "RepoCheckout",
     "RepoCredentials",
     "ResourceDiff",
     "Retry",

@@ -3,8 +3,9 @@
 One worker thread does every reconcile (no two syncs of an app at once). It runs a
 full pass over the platform repo's Applications every ``interval`` s (+ up to
 ``jitter``; Argo CD's ``timeout.reconciliation`` 120 s + jitter), re-reading
-``argocd-apps/`` each time. A webhook push (``webhook.webhook_app`` on an HTTP
-listener) only queues the affected Application names and wakes the worker, which
+``argocd-apps/`` each time (after fetching the repos it keeps checked out itself,
+``checkout.RepoCheckout``, when no git-sync sidecar does). A webhook push
+(``webhook.webhook_app`` on an HTTP listener) only queues the affected Application names and wakes the worker, which
 refreshes them at once — between two apps of a running pass, too — as Argo CD's
 ``/api/webhook`` queues an app refresh. With an ``elector`` (``leader.LeaderElector``)
 only the leader reconciles; a follower keeps its queue empty and waits.
@@ -37,6 +38,7 @@ import uvicorn
 from shiplane.errors import ShiplaneError
 from shiplane.gitops.application import Application
 from shiplane.gitops.appwatch import ApplicationWatch
+from shiplane.gitops.checkout import RepoCheckout, sync_all
 from shiplane.gitops.clusters import ClusterClients
 from shiplane.gitops.errors import GitOpsError, OperationInterrupted
 from shiplane.gitops.webhook import webhook_app
@@ -60,10 +62,12 @@ class GitOpsController:
                  sync_wave_delay: float | None = None,
                  extra_repos: Mapping[str, Path] | None = None,
                  report: Callable[[str, Any], None] | None = None,
-                 elector: Any = None, workers: int = 4, watch: bool = False) -> None:
+                 elector: Any = None, workers: int = 4, watch: bool = False,
+                 checkouts: Sequence[RepoCheckout] = ()) -> None:
         self.directory, self.clusters = directory, clusters
         self.watch: ApplicationWatch | None = None
         self._watch_wanted = watch
+        self.checkouts = list(checkouts)  # fetched before argocd-apps/ is read
         self.workers = max(1, workers)
         self.interval, self.jitter, self.apply_mode = interval, jitter, apply_mode
         self.extra_repos, self.report, self.elector = extra_repos, report, elector
@@ -79,6 +83,7 @@ class GitOpsController:
         self._in_pass = False
 
     def _open(self, previous: PlatformWorkspace | None) -> PlatformWorkspace:
+        sync_all(self.checkouts, initial=previous is None)
         try:
             workspace = PlatformWorkspace.open(self.directory, self.extra_repos)
         except ShiplaneError as error:
@@ -276,7 +281,8 @@ class ControllerService:
                  webhook: str | None = None, webhook_secret: str | None = None,
                  report: Callable[[str, Any], None] | None = None,
                  elector_factory: Callable[[ClusterClients], Any] | None = None,
-                 workers: int = 4, watch: bool = True) -> None:
+                 workers: int = 4, watch: bool = True,
+                 checkouts: Sequence[RepoCheckout] = ()) -> None:
         self.clusters = ClusterClients(kubeconfig, context)
         self.elector = elector_factory(self.clusters) if elector_factory else None
         try:
@@ -284,7 +290,7 @@ class ControllerService:
                 directory, self.clusters, interval=interval, jitter=jitter,
                 sync_wave_delay=sync_wave_delay,
                 apply_mode=apply_mode, extra_repos=extra_repos, report=report,
-                elector=self.elector, workers=workers, watch=watch)
+                elector=self.elector, workers=workers, watch=watch, checkouts=checkouts)
         except BaseException:
             self.clusters.close()
             raise

@@ -34,6 +34,8 @@ _SUBRESOURCE_VERBS = {
     "binding": ("create",),
     "eviction": ("create",),
     "finalize": ("update",),
+    "exec": ("create", "get"),
+    "attach": ("create", "get"),
 }
 
 
@@ -123,6 +125,8 @@ def api_resource_list(registry: ResourceRegistry, group: str, version: str) -> d
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")
             if sub == "binding":
                 sub_entry["kind"] = "Binding"
+            if sub in ("exec", "attach"):
+                sub_entry["kind"] = f"Pod{sub.capitalize()}Options"
             if sub == "eviction":
                 sub_entry.update(group="policy", version="v1", kind="Eviction")
             resources.append(sub_entry)
@@ -156,6 +160,8 @@ def _discovery_resource(rt: ResourceType) -> dict[str, Any]:
             kind = {"group": "", "version": "v1", "kind": "Binding"}
         elif sub == "eviction":
             kind = {"group": "policy", "version": "v1", "kind": "Eviction"}
+        elif sub in ("exec", "attach"):
+            kind = {"group": "", "version": "v1", "kind": f"Pod{sub.capitalize()}Options"}
         subs.append(
             {
                 "subresource": sub,

@@ -30,6 +30,7 @@ from shiplane.cluster.decisions.events import Event
 from shiplane.cluster.decisions.pods import is_pod_active, is_pod_ready, is_pod_terminating
 from shiplane.cluster.decisions.replicaset import (
     BURST_REPLICAS,
+    PodRank,
     ReplicaSetPlan,
     created_event,
     deleted_event,
@@ -55,6 +56,7 @@ class ReplicaSetController(Controller):
         self.pods_by_rs: dict[str, set[str]] = {}
         self.counts: dict[str, _Counts] = {}  # rs uid -> counts over its pods
         self.expect = ControllerExpectations()
+        self.ranks: dict[tuple[str, str], PodRank] = {}  # (uid, resourceVersion) -> PodRank
         self.replicasets.add_handler(lambda t, o, old: self.queue.add(key_of(o)))
         self.pods.add_handler(self._on_pod)
 
@@ -134,7 +136,9 @@ class ReplicaSetController(Controller):
         if diff > 0:
             active = [pod for k in sorted(self.pods_by_rs.get(uid, ()))
                       if (pod := self.pods.cache.get(k)) is not None and is_pod_active(pod)]
-            chosen = pods_to_delete(active, active, min(diff, BURST_REPLICAS), now)
+            if len(self.ranks) > 2 * len(self.pods.cache) + 1000:
+                self.ranks.clear()  # entries of deleted pods and old versions
+            chosen = pods_to_delete(active, active, min(diff, BURST_REPLICAS), now, self.ranks)
             return ReplicaSetPlan((), tuple(p["metadata"]["name"] for p in chosen), status)
         return ReplicaSetPlan((), (), status)
 

@@ -4,13 +4,19 @@ Pending pods (no ``spec.nodeName``, not deleting, ``schedulerName`` default-sche
 active queue; one worker takes them in order, runs :func:`schedule_on_snapshot` over NodeInfos
 kept current like upstream's scheduler cache (a bound pod is added to its node at once, without
 waiting for the watch), and binds through the ``pods/binding`` subresource with a
-``Scheduled`` event. A pod that fits nowhere gets ``PodScheduled=False/Unschedulable`` with the
+``Scheduled`` event in the background, as upstream's binding cycle: the pod stays assumed on its
+node while the binding is in flight, and a failed binding forgets it (its node is rebuilt from
+the watch) and retries the pod. A pod that fits nowhere gets ``PodScheduled=False/Unschedulable`` with the
 FitError message and a ``FailedScheduling`` event, and waits in the unschedulable set until a
 node is added or changes or an assigned pod goes away (MoveAllToActiveOrBackoffQueue), or 60
 cluster seconds pass (the flush of podMaxInUnschedulablePodsDuration, shortened).
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
 
 from shiplane.cluster.controllers.api import STRATEGIC, ControllerApiError
 from shiplane.cluster.controllers.base import Context, Controller
@@ -24,6 +30,8 @@ from shiplane.cluster.decisions.scheduling import (
 )
 
 __all__ = ["Scheduler"]
+
+log = logging.getLogger(__name__)
 
 _UNSCHEDULABLE_FLUSH = 60.0
 
@@ -51,7 +59,8 @@ class Scheduler(Controller):
         self.dirty_nodes: set[str] = set()
         self.start_index = 0
         self.unschedulable: set[str] = set()
-        self.assumed: set[str] = set()
+        self.assumed: set[str] = set()  # bound by us, binding in flight or not yet watched
+        self.binding: set[asyncio.Task] = set()
         self.pods.add_handler(self._on_pod)
         self.nodes.add_handler(self._on_node)
 
@@ -67,6 +76,8 @@ class Scheduler(Controller):
                 self.queue.add(key)
             return
         if etype == "DELETED" or pod["metadata"].get("deletionTimestamp"):
+            if etype == "DELETED":
+                self.assumed.discard(key)
             if node_name:
                 if etype == "DELETED":
                     self.dirty_nodes.add(node_name)  # capacity freed
@@ -118,8 +129,8 @@ class Scheduler(Controller):
 
     async def sync(self, key: str) -> None:
         pod = self.pods.get(key)
-        if pod is None or not _pending(pod):
-            return
+        if pod is None or not _pending(pod) or key in self.assumed:
+            return  # gone, bound, or assumed with its binding in flight
         infos = self._snapshot()
         result = schedule_on_snapshot(pod, list(infos.values()), start_index=self.start_index)
         self.start_index = result.next_start_index
@@ -135,18 +146,32 @@ class Scheduler(Controller):
             self.ctx.recorder.record(self.name, pod, event)
             return
         self.unschedulable.discard(key)
-        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
-                   "target": {"apiVersion": "v1", "kind": "Node", "name": result.node}}
-        try:
-            await self.api.request("POST", f"/api/v1/namespaces/{ns}/pods/{name}/binding",
-                                   body=binding)
-        except ControllerApiError as exc:
-            if exc.code in (404, 409):
-                self.infos = None
-                return
-            raise
+        # assume the pod on its node and bind in the background (upstream's binding cycle runs
+        # in its own goroutine): the next pod is scheduled meanwhile against the assumed state
         assumed = {**pod, "spec": {**pod["spec"], "nodeName": result.node}}
         self.assumed.add(key)
         if self.infos is not None and result.node in self.infos:
             self.infos[result.node].add_pod(assumed)
+        task = asyncio.ensure_future(self._bind(key, pod, result.node, event))
+        self.binding.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self.binding.discard)
+
+    async def _bind(self, key: str, pod: dict, node: str, event: Any) -> None:
+        """The binding cycle: POST pods/binding; on failure forget the assumed pod (its node's
+        NodeInfo is rebuilt) and retry the pod unless it is gone or bound already
+        (schedule_one.go handleBindingCycleError)."""
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        try:
+            await self.api.request("POST", f"/api/v1/namespaces/{ns}/pods/{name}/binding",
+                                   body=binding)
+        except Exception as exc:  # noqa: BLE001 - every failure forgets the assumption
+            self.assumed.discard(key)
+            self.dirty_nodes.add(node)
+            if isinstance(exc, ControllerApiError) and exc.code in (404, 409):
+                return  # deleted, or bound by someone else: the watch brings the truth
+            log.debug("binding %s to %s failed: %s", key, node, exc)
+            self.queue.add_after(key, self.clock.time_scale * 1.0)
+            return
         self.ctx.recorder.record(self.name, pod, event)

@@ -25,6 +25,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``container_process``    argv/env (``$(VAR)``, envFrom, key refs)/workingDir/user of a container
 ``pod_volumes``          emptyDir/configMap/secret volume files and a container's volumeMounts
 ``container_log``        CRI log lines, pods/log options, which instance ``--previous`` means
+``remote_command``       pods/exec and pods/attach: options, channel framing, exit-code Status
 ``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers
 ``endpoints``            Endpoints and EndpointSlices of a Service
 ``event_correlation``    client-go's EventCorrelator: similar-event aggregation, counts, spam filter

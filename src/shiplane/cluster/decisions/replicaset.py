@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import heapq
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,7 @@ from shiplane.cluster.decisions.pods import (
 __all__ = [
     "BURST_REPLICAS",
     "SLOW_START_INITIAL_BATCH_SIZE",
+    "PodRank",
     "ReplicaSetPlan",
     "calculate_replicaset_status",
     "created_event",
@@ -104,25 +105,25 @@ def _deletion_cost(pod: Obj) -> int:
         return 0
 
 
-@dataclass(frozen=True)
-class _Rank:
-    """What ActivePodsWithRanks.Less reads of one pod, computed once per sort (a comparison
-    then reads fields instead of re-walking conditions). Timestamps stay RFC 3339 text (equal
-    text = equal time, as the API server writes them); their LogarithmicScaleDown ranks are
-    computed only when a comparison needs them, once per distinct timestamp."""
+@dataclass(frozen=True, slots=True)
+class PodRank:
+    """What ActivePodsWithRanks.Less reads of one pod, computed once (a comparison then reads
+    fields instead of re-walking conditions). Timestamps stay RFC 3339 text (equal text = equal
+    time, as the API server writes them); their LogarithmicScaleDown ranks are computed only
+    when a comparison needs them, once per distinct timestamp. A pod's rank depends on nothing
+    but the pod, so callers may keep ranks by (uid, resourceVersion) across plans."""
 
-    assigned: bool
+    node: str
     phase: int
     ready: bool
     cost: int
-    related: int  # active pods of the same owner family on the pod's node
     ready_at: str | None
     restarts: int
     created: str | None
     uid: str
 
     @classmethod
-    def of(cls, pod: Obj, related: int) -> _Rank:
+    def of(cls, pod: Obj) -> PodRank:
         status = pod.get("status") or {}
         ready_at, ready = None, False
         for cond in status.get("conditions") or ():
@@ -131,27 +132,26 @@ class _Rank:
                 ready_at = (cond.get("lastTransitionTime") or None) if ready else None
                 break
         meta = pod.get("metadata") or {}
-        return cls(
-            assigned=bool((pod.get("spec") or {}).get("nodeName")),
-            phase=_PHASE_ORDINAL.get(status.get("phase"), 0),
-            ready=ready, cost=_deletion_cost(pod), related=related, ready_at=ready_at,
-            restarts=_max_restarts(pod), created=meta.get("creationTimestamp") or None,
-            uid=meta.get("uid") or meta.get("name", ""),
-        )
+        return cls((pod.get("spec") or {}).get("nodeName") or "",
+                   _PHASE_ORDINAL.get(status.get("phase"), 0), ready, _deletion_cost(pod),
+                   ready_at, _max_restarts(pod), meta.get("creationTimestamp") or None,
+                   meta.get("uid") or meta.get("name", ""))
 
 
-def _compare(a: _Rank, b: _Rank, rank: Callable[[str], int]) -> int:
-    """ActivePodsWithRanks.Less as a cmp: negative when ``a`` should be deleted first."""
-    if a.assigned != b.assigned:  # 1. unassigned < assigned
-        return 1 if a.assigned else -1
+def _compare(a: PodRank, related_a: int, b: PodRank, related_b: int,
+             rank: Callable[[str], int]) -> int:
+    """ActivePodsWithRanks.Less as a cmp: negative when ``a`` should be deleted first.
+    ``related_*``: active pods of the same owner family on the pod's node."""
+    if bool(a.node) != bool(b.node):  # 1. unassigned < assigned
+        return 1 if a.node else -1
     if a.phase != b.phase:  # 2. Pending < Unknown < Running
         return -1 if a.phase < b.phase else 1
     if a.ready != b.ready:  # 3. not ready < ready
         return 1 if a.ready else -1
     if a.cost != b.cost:  # 4. lower pod-deletion-cost first
         return -1 if a.cost < b.cost else 1
-    if a.related != b.related:  # 5. doubled up (more related pods on the node) first
-        return -1 if a.related > b.related else 1
+    if related_a != related_b:  # 5. doubled up (more related pods on the node) first
+        return -1 if related_a > related_b else 1
     if a.ready and b.ready and a.ready_at != b.ready_at:  # 6. ready for less time first
         result = _newer_first(a.ready_at, b.ready_at, a.uid, b.uid, rank)
         if result:
@@ -177,11 +177,13 @@ def _newer_first(ta: str | None, tb: str | None, uid_a: str, uid_b: str,
 
 
 def pods_to_delete(
-    pods: Sequence[Obj], related_pods: Sequence[Obj], count: int, now: datetime
+    pods: Sequence[Obj], related_pods: Sequence[Obj], count: int, now: datetime,
+    rank_cache: MutableMapping[tuple[str, str], PodRank] | None = None,
 ) -> list[Obj]:
     """getPodsToDelete: rank by pods of the same owner family on the same node, then take the
     ``count`` least useful (``heapq.nsmallest``: the first ``count`` of the sorted order, in
-    O(n log count) rather than a full sort of every pod on each scale-down step)."""
+    O(n log count) rather than a full sort of every pod on each scale-down step).
+    ``rank_cache`` keeps each pod's :class:`PodRank` by (uid, resourceVersion) across calls."""
     pods = list(pods)
     if count >= len(pods):
         return pods[:count]
@@ -191,11 +193,21 @@ def pods_to_delete(
             node = (pod.get("spec") or {}).get("nodeName") or ""
             per_node[node] = per_node.get(node, 0) + 1
     rank = functools.lru_cache(maxsize=None)(lambda text: _log_rank(parse_time(text), now))
-    ranked = [(_Rank.of(pod, per_node.get((pod.get("spec") or {}).get("nodeName") or "", 0)),
-               index) for index, pod in enumerate(pods)]
-    least = heapq.nsmallest(count, ranked,
-                            key=functools.cmp_to_key(lambda a, b: _compare(a[0], b[0], rank)))
-    return [pods[index] for _, index in least]
+    ranked = []
+    for index, pod in enumerate(pods):
+        meta = pod.get("metadata") or {}
+        version = meta.get("resourceVersion")
+        if rank_cache is None or not version:
+            pod_rank = PodRank.of(pod)
+        else:
+            key = (meta.get("uid") or "", version)
+            pod_rank = rank_cache.get(key)
+            if pod_rank is None:
+                pod_rank = rank_cache[key] = PodRank.of(pod)
+        ranked.append((pod_rank, per_node.get(pod_rank.node, 0), index))
+    least = heapq.nsmallest(count, ranked, key=functools.cmp_to_key(
+        lambda a, b: _compare(a[0], a[1], b[0], b[1], rank)))
+    return [pods[index] for _, _, index in least]
 
 
 def calculate_replicaset_status(rs: Obj, pods: Sequence[Obj], now: datetime) -> dict:

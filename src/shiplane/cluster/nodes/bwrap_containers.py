@@ -6,6 +6,7 @@ Theory of operation, mirroring a CRI runtime:
   --hostname <pod> -- sleep infinity`` on the host's read-only root. Its namespaces are the
   pod's network (only ``lo``), IPC and UTS namespaces; they live as long as the pod, across
   container restarts. :mod:`.pod_network` forwards ``podIP:containerPort`` into that netns.
+  A ``hostNetwork`` pod's sandbox keeps the host's network namespace (no ``--unshare-net``).
 * **Container**: ``nsenter --net --ipc --uts=<sandbox> [--setuid U --setgid G] -- bwrap
   --unshare-pid --as-pid-1 ... --bind <rootfs> / --proc /proc --dev /dev --chdir <workingDir>
   -- argv``: its own pid and mount namespaces, the image's root filesystem as ``/``, the app as
@@ -139,6 +140,7 @@ class ContainerInstance:
     started: float = field(default_factory=time.monotonic)
     exited: asyncio.Future | None = None  # the return code
     output_done: asyncio.Event = field(default_factory=asyncio.Event)
+    stdin: int | None = None  # write end of the app's stdin pipe (spec ``stdin: true``), for attach
 
     @property
     def running(self) -> bool:
@@ -211,7 +213,9 @@ class BwrapContainers:
         uid = pod["metadata"]["uid"]
         hostname = pod["metadata"]["name"][:63]
         read_fd, write_fd = os.pipe()
-        command = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc",
+        # hostNetwork: the host's network namespace (no forwarding; probes dial it the same way)
+        network = [] if pod["spec"].get("hostNetwork") else ["--unshare-net"]
+        command = [self.bwrap, "--die-with-parent", *network, "--unshare-ipc",
                    "--unshare-uts", "--hostname", hostname, "--ro-bind", "/", "/",
                    "--info-fd", str(write_fd), "--", self.sleep, "infinity"]
         try:
@@ -265,9 +269,11 @@ class BwrapContainers:
     async def start_container(self, pod: dict, sandbox: PodSandbox, rootfs: Path,
                               spec: ContainerProcess, name: str, restart_count: int,
                               memory_limit: int | None = None, *, binds: Sequence[str] = (),
-                              read_only_root: bool = False) -> ContainerInstance:
+                              read_only_root: bool = False, stdin: bool = False
+                              ) -> ContainerInstance:
         """``binds``: the volume mounts' bwrap options (:func:`.volume_dirs.bind_args`);
-        ``read_only_root``: the root filesystem is mounted read-only (``--ro-bind``)."""
+        ``read_only_root``: the root filesystem is mounted read-only (``--ro-bind``);
+        ``stdin``: the app's stdin is a pipe kept open for ``pods/attach`` (else /dev/null)."""
         uid, gid = resolve_user(rootfs, spec.user)
         folder = self.log_dir(pod, name)
         folder.mkdir(parents=True, exist_ok=True)
@@ -300,23 +306,30 @@ class BwrapContainers:
             join = [self.sh, "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(cgroup)]
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        in_r, in_w = os.pipe() if stdin else (subprocess.DEVNULL, None)
         try:
             process = subprocess.Popen([*join, *enter, "--", *wrap], env=env,
-                                       stdin=subprocess.DEVNULL,
+                                       stdin=in_r,
                                        stdout=out_w, stderr=err_w, pass_fds=(write_fd,))
         except OSError as exc:
-            for fd in (read_fd, out_r, err_r):
-                os.close(fd)
+            for fd in (read_fd, out_r, err_r, in_w):
+                if fd is not None:
+                    os.close(fd)
             raise ProcessRuntimeError(f"cannot start container {name}: {exc}") from None
         finally:
-            for fd in (write_fd, out_w, err_w):
-                os.close(fd)
+            for fd in (write_fd, out_w, err_w, in_r if stdin else None):
+                if fd is not None:
+                    os.close(fd)
         cid = f"shiplane://{pod['metadata']['uid'].replace('-', '')[:16]}-{name}-{restart_count}"
         instance = ContainerInstance(name, cid, restart_count, process, process.pid, uid, gid,
-                                     env, log_path, cgroup)
+                                     env, log_path, cgroup, stdin=in_w)
         _LogPump(log_path, {"stdout": out_r, "stderr": err_r}, instance.output_done)
 
         def exited() -> None:
+            if instance.stdin is not None:
+                with contextlib.suppress(OSError):
+                    os.close(instance.stdin)
+                instance.stdin = None
             instance.oom_killed = self.cgroups.oom_killed(cgroup)
             self.cgroups.remove(cgroup)  # retried with the sandbox if processes linger
 

@@ -24,6 +24,10 @@ the node's pod workers and answers for what only it knows::
   running the image for real (:mod:`.bwrap_containers`), a loopback pod IP whose
   ``containerPort``\\ s are forwarded into the pod's netns (:mod:`.pod_network`), real logs and
   usage measured from ``/proc`` (:meth:`ProcessRuntime.usage`, what the HPA reads).
+  A ``hostNetwork: true`` pod keeps the host's network namespace (it reaches the API server,
+  registries and git servers on the host, as a real node's host-network pods do): its pod IP is
+  ``127.0.0.1`` and its ports are the host's, shared by every process node of this host, so two
+  such pods cannot listen on one port (upstream keeps them apart with hostPorts per node).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ __all__ = ["RUNTIMES", "ContainerRuntime", "FileLogReader", "LogReader", "Proces
            "SimulatedRuntime", "StaticLogReader"]
 
 log = logging.getLogger(__name__)
+HOST_NETWORK_IP = "127.0.0.1"
 from shiplane.cluster.nodes.node_spec import RUNTIMES  # noqa: E402  (one list)
 
 
@@ -168,6 +173,10 @@ class ProcessRuntime:
     def new_worker(self, node: SimulatedNode, pod: dict) -> PodWorker:
         from shiplane.cluster.nodes.process_worker import ProcessPodWorker  # needs PodWorker
 
+        if pod["spec"].get("hostNetwork"):
+            # the host's network namespace: every process node is this one host, so the pod
+            # answers on the host's loopback (not the node's simulated 10.0.x.y address)
+            return ProcessPodWorker(node, pod, self, HOST_NETWORK_IP, PortForwarder([]))
         ports = sorted({int(port["containerPort"])
                         for container in pod["spec"].get("containers") or []
                         for port in container.get("ports") or []
@@ -184,7 +193,7 @@ class ProcessRuntime:
 
     def release(self, worker: PodWorker) -> None:
         allocator = self.addresses.get(worker.node.name)
-        if allocator is not None:
+        if allocator is not None and worker.pod_ip != HOST_NETWORK_IP:
             allocator.release(worker.pod_ip)
 
     def usage(self, pod: dict, sampler: str = "default") -> dict[str, int]:

@@ -208,7 +208,7 @@ REGISTRY = ResourceRegistry(
             "pod",
             short_names=("po",),
             categories=_ALL,
-            subresources=("status", "binding", "eviction", "log"),
+            subresources=("status", "binding", "eviction", "log", "exec", "attach"),
             defaulter=pods.default_pod,
             validator=pods.validate_pod,
             selectable_fields=(
