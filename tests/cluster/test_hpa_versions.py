@@ -122,6 +122,9 @@ def test_discovery_and_openapi_list_both_versions(server) -> None:
     resources = json.loads(kubectl(kubeconfig, "get", "--raw", "/apis/autoscaling/v1"))
     assert {"horizontalpodautoscalers", "horizontalpodautoscalers/status"} <= {
         r["name"] for r in resources["resources"]}
+    hashes = {json.loads(kubectl(kubeconfig, "get", "--raw", f"/apis/autoscaling/{v}"))[
+        "resources"][0]["storageVersionHash"] for v in ("v1", "v2")}
+    assert len(hashes) == 1  # both versions are one stored kind
     root = json.loads(kubectl(kubeconfig, "get", "--raw", "/openapi/v3"))
     assert "apis/autoscaling/v1" in root["paths"]
     explained = kubectl(kubeconfig, "explain", "hpa.spec", "--api-version=autoscaling/v1")
