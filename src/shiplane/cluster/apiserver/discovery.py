@@ -93,7 +93,10 @@ def api_group_list(registry: ResourceRegistry) -> dict[str, Any]:
 
 
 def _storage_hash(rt: ResourceType) -> str:
-    digest = hashlib.sha256(f"{rt.group}/{rt.version}/{rt.kind}".encode()).digest()
+    """Of the storage version: every served version of a kind reports the same hash
+    (apiserver endpoints/discovery StorageVersionHash)."""
+    group, _, version = (rt.extra.get("storage_version") or rt.api_version).rpartition("/")
+    digest = hashlib.sha256(f"{group}/{version}/{rt.kind}".encode()).digest()
     return base64.b64encode(digest[:8]).decode()
 
 
