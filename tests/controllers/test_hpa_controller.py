@@ -144,8 +144,9 @@ def test_hpa_scales_up_under_load_and_down_after_the_stabilisation_window(
     }
     ok(kubectl(cluster, "apply", "--validate=false", "-f", "-", input=json.dumps(hpa)))
     # idle (0% of the 100m request): the HPA is active and keeps the minimum
+    # (a metric that failed has an empty {"type": ""} entry, as upstream writes it)
     status = wait_for("hpa active", lambda: (s := get(cluster, "hpa", "api").get("status") or {})
-                      .get("currentMetrics") and s)
+                      .get("currentMetrics", [{}])[0].get("type") == "Resource" and s)
     assert status["desiredReplicas"] == 1
     assert any(c["type"] == "ScalingActive" and c["status"] == "True"
                and c["reason"] == "ValidMetricFound" for c in status["conditions"])
@@ -183,3 +184,114 @@ def test_hpa_scales_up_under_load_and_down_after_the_stabilisation_window(
     current = get(cluster, "hpa", "api")["status"]["currentMetrics"]
     assert current == [{"type": "Resource", "resource": {
         "name": "cpu", "current": {"averageUtilization": 5, "averageValue": "5m"}}}]
+
+
+def test_container_resource_metric_scales_on_one_containers_usage(
+    cluster: EmbeddedCluster, registry: EmbeddedRegistry
+) -> None:
+    # replica_calculator.go GetResourceReplicas with a container: only "web" counts
+    body = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sided"},
+        "spec": {
+            "replicas": 1, "selector": {"matchLabels": {"app": "sided"}},
+            "template": {
+                "metadata": {"labels": {"app": "sided"}, "annotations": {f"{CPU}.web": "150"}},
+                "spec": {"containers": [
+                    {"name": "web", "image": f"{registry.host}/web:1.0",
+                     "resources": {"requests": {"cpu": "100m"}}},
+                    {"name": "sidecar", "image": f"{registry.host}/web:1.0",
+                     "resources": {"requests": {"cpu": "100m"}}}]},
+            },
+        },
+    }
+    ok(kubectl(cluster, "apply", "--validate=false", "-f", "-", input=json.dumps(body)))
+    hpa = {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "sided"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "sided"},
+            "minReplicas": 1, "maxReplicas": 3,
+            "metrics": [{"type": "ContainerResource", "containerResource": {
+                "name": "cpu", "container": "web",
+                "target": {"type": "Utilization", "averageUtilization": 50}}}],
+        },
+    }
+    ok(kubectl(cluster, "apply", "--validate=false", "-f", "-", input=json.dumps(hpa)))
+    # web at 150% of its request against 50%: ceil(1 × 3) = 3 (the whole pod is only at 75%)
+    wait_for("scale up", lambda: replicas(cluster, "sided") == 3, timeout=120)
+    current = wait_for("container status", lambda: [
+        m for m in (get(cluster, "hpa", "sided").get("status") or {}).get("currentMetrics") or []
+        if m.get("type") == "ContainerResource"])
+    assert current[0]["containerResource"]["container"] == "web"
+    assert current[0]["containerResource"]["current"]["averageUtilization"] == 150
+    events = get(cluster, "events", "--field-selector", "involvedObject.name=sided,"
+                 "involvedObject.kind=HorizontalPodAutoscaler")["items"]
+    assert any(e["message"].startswith("New size: 3; reason: cpu container resource "
+                                       "utilization (percentage of request) above target")
+               for e in events)
+    ok(kubectl(cluster, "delete", "hpa", "sided"))
+    ok(kubectl(cluster, "delete", "deployment", "sided"))
+
+
+def test_pods_metric_without_a_custom_metrics_api_reports_and_does_not_scale(
+    cluster: EmbeddedCluster, registry: EmbeddedRegistry
+) -> None:
+    deploy(cluster, registry, "custom", 2)
+    body = {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "custom"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "custom"},
+            "minReplicas": 1, "maxReplicas": 5,
+            "metrics": [{"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {
+                "type": "AverageValue", "averageValue": "10"}}}],
+        },
+    }
+    ok(kubectl(cluster, "apply", "--validate=false", "-f", "-", input=json.dumps(body)))
+    message = ("unable to get metric rps: unable to fetch metrics from custom metrics API: "
+               "no custom metrics API (custom.metrics.k8s.io) registered")
+
+    def condition() -> dict | None:
+        conditions = (get(cluster, "hpa", "custom").get("status") or {}).get("conditions") or []
+        return next((c for c in conditions if c["type"] == "ScalingActive"), None)
+
+    active = wait_for("condition", condition)
+    assert (active["status"], active["reason"]) == ("False", "FailedGetPodsMetric")
+    assert active["message"] == f"the HPA was unable to compute the replica count: {message}"
+    events = wait_for("events", lambda: get(
+        cluster, "events", "--field-selector",
+        "involvedObject.name=custom,involvedObject.kind=HorizontalPodAutoscaler")["items"])
+    reasons = {e["reason"]: e for e in events}
+    assert reasons["FailedGetPodsMetric"]["type"] == "Warning"
+    assert reasons["FailedGetPodsMetric"]["message"] == message
+    assert replicas(cluster, "custom") == 2
+    # the same object read as autoscaling/v1: conditions and the Pods metric in annotations
+    as_v1 = get(cluster, "horizontalpodautoscalers.v1.autoscaling", "custom")
+    notes = as_v1["metadata"]["annotations"]
+    assert json.loads(notes["autoscaling.alpha.kubernetes.io/metrics"]) == [
+        {"type": "Pods", "pods": {"metricName": "rps", "targetAverageValue": "10"}}]
+    assert "FailedGetPodsMetric" in notes["autoscaling.alpha.kubernetes.io/conditions"]
+    assert "targetCPUUtilizationPercentage" not in as_v1["spec"]
+    row = ok(kubectl(cluster, "get", "hpa", "custom", "--no-headers")).split()
+    assert row[2] == "<unknown>/10"
+    ok(kubectl(cluster, "delete", "hpa", "custom"))
+    ok(kubectl(cluster, "delete", "deployment", "custom"))
+
+
+def test_kubectl_autoscale_creates_an_hpa_the_controller_runs_and_v1_reads(
+    cluster: EmbeddedCluster, registry: EmbeddedRegistry
+) -> None:
+    deploy(cluster, registry, "auto", 1, {CPU: "80"})
+    ok(kubectl(cluster, "autoscale", "deployment", "auto", "--cpu-percent=50", "--min=1",
+               "--max=5"))
+    # 80m of a 100m request = 80% against 50%: ceil(1 × 1.6) = 2 (and on, as new pods run hot)
+    wait_for("scale up", lambda: replicas(cluster, "auto") >= 2, timeout=120)
+    as_v1 = wait_for("v1 status", lambda: (h := get(
+        cluster, "horizontalpodautoscalers.v1.autoscaling", "auto"))["status"].get(
+        "currentCPUUtilizationPercentage") is not None and h)
+    assert as_v1["apiVersion"] == "autoscaling/v1"
+    assert as_v1["spec"]["targetCPUUtilizationPercentage"] == 50
+    assert as_v1["spec"]["minReplicas"] == 1 and as_v1["spec"]["maxReplicas"] == 5
+    assert as_v1["status"]["currentCPUUtilizationPercentage"] > 50
+    ok(kubectl(cluster, "delete", "hpa", "auto"))
+    ok(kubectl(cluster, "delete", "deployment", "auto"))

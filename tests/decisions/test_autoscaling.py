@@ -202,7 +202,8 @@ def test_missing_metrics_condition():
         "type": "ScalingActive",
         "status": "False",
         "reason": "FailedGetResourceMetric",
-        "message": "the HPA was unable to compute the replica count: did not receive metrics for targeted pods (pods might be unready)",
+        "message": "the HPA was unable to compute the replica count: failed to get cpu utilization:"
+        " did not receive metrics for targeted pods (pods might be unready)",
     }
 
 

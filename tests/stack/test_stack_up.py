@@ -31,6 +31,23 @@ def cli(*args: str, state: Path) -> subprocess.CompletedProcess[str]:
                           env={**os.environ, "PYTHONPATH": SRC})
 
 
+def _dashboard_pids(state: Path) -> list[int]:
+    """Live ``python -m shiplane.web --state-dir STATE`` processes."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if b"shiplane.web" in args and str(state).encode() in args and \
+                stat.rpartition(")")[2].split()[0] != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
 def test_up_status_pipeline_crash_resume_down(tmp_path: Path) -> None:
     state = tmp_path / "state"
     service_repo = init_service("payment-service", directory=tmp_path).path
@@ -64,11 +81,18 @@ def test_up_status_pipeline_crash_resume_down(tmp_path: Path) -> None:
         assert redeploy.revision == 2
 
         # crash: the supervisor is killed; status says stopped; up resumes the same state
+        dashboards = _dashboard_pids(state)
+        assert len(dashboards) == 1
         os.kill(first.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while running_stack(state) is not None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert cli("status", state=state).returncode == 3
+        # the orphaned dashboard child notices and stops by itself
+        deadline = time.monotonic() + 15
+        while _dashboard_pids(state) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _dashboard_pids(state), "the dashboard outlived its killed supervisor"
         resumed, started = stack_up(state, nodes=2, time_scale=30)
         assert started and resumed.pid != first.pid
         assert (resumed.registry, resumed.api_url, resumed.git_url) == \

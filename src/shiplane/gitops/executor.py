@@ -40,7 +40,7 @@ from shiplane.gitops.operation import (
 )
 from shiplane.gitops.plan import Action, SyncTask
 from shiplane.gitops.tracking import resource_key
-from shiplane.kube import KubeClient, KubeError
+from shiplane.kube import KubeClient, KubeError, ensure_namespace
 from shiplane.kube.errors import ApiError
 
 __all__ = ["SyncExecutor"]
@@ -84,17 +84,7 @@ class SyncExecutor:
     def _ensure_namespace(self, namespace: str) -> None:
         if self.live_cache is not None and namespace in self.live_cache.namespaces:
             return  # seen during this pass
-        try:
-            self.client.get("v1", "Namespace", namespace)
-        except ApiError as error:
-            if error.code != 404:
-                raise
-            try:
-                self.client.create({"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": namespace}})
-            except ApiError as race:
-                if race.code != 409:  # created meanwhile by a parallel sync
-                    raise
+        ensure_namespace(self.client, namespace)
         if self.live_cache is not None:
             self.live_cache.namespaces.add(namespace)
 

@@ -302,22 +302,13 @@ class ClusterStatusStore:
 
     def _create(self, app_name: str) -> None:
         from shiplane.kube.errors import ApiError
+        from shiplane.kube.namespaces import ensure_namespace
         manifest = self.manifests.get(app_name)
         if manifest is None:
             raise GitOpsError(f"Application {app_name} is not on the cluster and has no manifest")
         namespace = self._namespace_of(app_name)
-        try:
-            if namespace not in self._namespaces:
-                self.client.get("v1", "Namespace", namespace)
-        except ApiError as error:
-            if error.code != 404:
-                raise
-            try:
-                self.client.create({"apiVersion": "v1", "kind": "Namespace",
-                                    "metadata": {"name": namespace}})
-            except ApiError as race:
-                if race.code != 409:  # created meanwhile by a parallel save
-                    raise
+        if namespace not in self._namespaces:
+            ensure_namespace(self.client, namespace)
         self._namespaces.add(namespace)
         body = {k: v for k, v in manifest.items() if k != "status"}
         try:

@@ -11,6 +11,7 @@ from shiplane.kube.kubeconfig import (
     default_kubeconfig_paths,
     load_kubeconfig,
 )
+from shiplane.kube.namespaces import ensure_namespace
 
 __all__ = [
     "PATCH_CONTENT_TYPES",
@@ -27,6 +28,7 @@ __all__ = [
     "KubeconfigError",
     "ResourceInfo",
     "default_kubeconfig_paths",
+    "ensure_namespace",
     "load_kubeconfig",
     "parse_exec_output",
 ]

@@ -34,7 +34,7 @@ from shiplane.charts import (
     rollback_release,
 )
 from shiplane.config import Workspace
-from shiplane.kube import ApiError, KubeClient
+from shiplane.kube import KubeClient, ensure_namespace
 from shiplane.release.diagnosis import Diagnosis, diagnose
 from shiplane.release.errors import DeployFailedError, ReleaseBusyError
 from shiplane.release.namespace_watch import NamespaceWatch
@@ -71,22 +71,6 @@ class DeployResult:
             "revision": self.revision, "status": self.status,
             "action": "install" if self.installed else "upgrade", "recovered": self.recovered,
         }
-
-
-def ensure_namespace(client: KubeClient, namespace: str) -> bool:
-    """Create ``namespace`` if missing; True when it was created."""
-    try:
-        client.get("v1", "Namespace", namespace)
-        return False
-    except ApiError as error:
-        if error.code != 404:
-            raise
-    try:
-        client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
-    except ApiError as error:
-        if error.code != 409:  # created concurrently: fine
-            raise
-    return True
 
 
 def recover_stuck(

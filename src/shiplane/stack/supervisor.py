@@ -55,7 +55,8 @@ def _start_dashboard(state_dir: Path, port: int, log_path: Path) -> tuple[subpro
             port = sock.getsockname()[1]
     with open(log_path, "ab") as out:
         child = subprocess.Popen([sys.executable, "-m", "shiplane.web", "--state-dir",
-                                  str(state_dir), "--port", str(port)],
+                                  str(state_dir), "--port", str(port),
+                                  "--parent-pid", str(os.getpid())],
                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 from pathlib import Path
@@ -78,6 +79,15 @@ class WebServer:
         self.stop()
 
 
+def _stop_with_parent(parent_pid: int, stop: threading.Event, interval: float = 1.0) -> None:
+    """Set ``stop`` once ``parent_pid`` is no longer our parent: a supervisor killed with
+    SIGKILL cannot stop its children, so the child notices it was reparented."""
+    while not stop.wait(interval):
+        if os.getppid() != parent_pid:
+            log.info("parent %d is gone: stopping", parent_pid)
+            stop.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m shiplane.web --state-dir D --port P``: serve until SIGTERM/SIGINT."""
     parser = argparse.ArgumentParser(prog="shiplane-web")
@@ -85,12 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--platform", type=Path, default=None)
+    parser.add_argument("--parent-pid", type=int, default=0,
+                        help="stop when this process is gone (the stack supervisor)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if args.parent_pid:
+        threading.Thread(target=_stop_with_parent, args=(args.parent_pid, stop), daemon=True,
+                         name="parent-watch").start()
     app = open_dashboard(args.state_dir.resolve(), platform_dir=args.platform)
     with WebServer(app, host=args.host, port=args.port) as server:
         log.info("dashboard serving at %s", server.url)

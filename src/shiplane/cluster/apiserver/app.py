@@ -37,6 +37,7 @@ from shiplane.cluster.apiserver.eviction import evict
 from shiplane.cluster.apiserver.metrics import METRICS_PREFIX, MetricsStore, metrics_endpoint
 from shiplane.cluster.apiserver.patches import PATCH_TYPES
 from shiplane.cluster.apiserver.podlogs import pod_log
+from shiplane.cluster.apiserver.podstreams import pod_stream_request, serve_pod_stream
 from shiplane.cluster.apiserver.requestinfo import PathNotFound, RequestInfo, resolve
 from shiplane.cluster.apiserver.selectors import parse_field_selector, parse_label_selector
 from shiplane.cluster.apiserver.watch import WatchHub, WatchRequest
@@ -193,7 +194,8 @@ class _Handlers:
         if info.name is None:
             return await self._collection(request, info)
         handler = {"scale": self._scale, "binding": self._binding, "eviction": self._eviction,
-                   "token": self._token, "log": self._log, "finalize": self._finalize}.get(
+                   "token": self._token, "log": self._log, "finalize": self._finalize,
+                   "exec": self._stream, "attach": self._stream}.get(
             info.subresource or "", self._item
         )
         return await handler(request, info)
@@ -372,6 +374,21 @@ class _Handlers:
             return
         await serve_port_forward(websocket, pod)
 
+    async def pod_stream(self, websocket: WebSocket) -> None:
+        """``pods/exec`` and ``pods/attach`` over WebSocket, relayed to the kubelet
+        (:mod:`.podstreams`)."""
+        kind = websocket.url.path.rstrip("/").rsplit("/", 1)[-1]
+        await serve_pod_stream(websocket, self.backend, kind)
+
+    async def _stream(self, request: Request, info: RequestInfo) -> Response:
+        """``pods/exec`` / ``pods/attach`` without a WebSocket (a SPDY upgrade): the
+        kubelet's answer (:mod:`.podstreams`)."""
+        if request.method not in ("GET", "POST"):
+            raise MethodNotAllowed()
+        return await pod_stream_request(self.backend, request.method, info.namespace or "",
+                                        info.name or "", info.subresource or "",
+                                        list(request.query_params.multi_items()))
+
     async def _log(self, request: Request, info: RequestInfo) -> Response:
         """``pods/log``: proxied to the pod's kubelet (:mod:`.podlogs`)."""
         if request.method != "GET":
@@ -525,6 +542,8 @@ def build_app(
         Route("/api/v1", h.core_resources),
         Route("/api/v1/{path:path}", h.core, methods=all_methods),
         WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/portforward", h.port_forward),
+        WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/exec", h.pod_stream),
+        WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/attach", h.pod_stream),
         Route("/apis", h.apis_root),
         Route("/apis/{group}", h.group_info),
         Route("/apis/{group}/{version}", h.group_resources),

@@ -30,6 +30,7 @@ from shiplane.cluster.apiserver.crds import (
     default_crd_in_place,
     served_object,
     storage_object,
+    storage_update,
     validate_crd_object,
 )
 from shiplane.cluster.apiserver.deletion import DeleteOptions
@@ -451,8 +452,10 @@ class ApiBackend:
             return served_object(rt, stored)
         if _same(old, obj):
             return current
+        raw = self.store.get(key) if "convert" in rt.extra else None
         [stored] = self.store.commit(
-            [Write("update", key, storage_object(rt, obj), current.rv)], dry_run=dry_run
+            [Write("update", key, storage_update(rt, obj, raw.obj if raw else None, subresource),
+                   current.rv)], dry_run=dry_run
         )
         stored = served_object(rt, stored)
         if dry_run:
@@ -695,6 +698,11 @@ class ApiBackend:
         self, rt: ResourceType, current: StoredObject, options: DeleteOptions
     ) -> tuple[list[Write], bool]:
         """The writes that delete (or mark) ``current``, and whether it will be gone."""
+        if "convert" in rt.extra:
+            # mark the object as stored, not a lossy conversion of it (HPA v1)
+            meta = current.obj.get("metadata") or {}
+            raw = self.store.get(self.key(rt, meta.get("namespace", ""), meta.get("name", "")))
+            current = raw if raw is not None and raw.rv == current.rv else current
         obj = current.copy()
         spec = obj.get("spec") or {}
         graceful = (

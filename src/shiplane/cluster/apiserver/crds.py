@@ -24,6 +24,7 @@ __all__ = [
     "default_crd_in_place",
     "served_object",
     "storage_object",
+    "storage_update",
     "validate_crd_object",
 ]
 
@@ -50,23 +51,42 @@ def validate_crd_object(obj: dict[str, Any], old: dict[str, Any] | None) -> list
 
 
 def storage_object(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` as it is persisted: custom resources at their CRD's storage version; every
-    other kind as given.
+    """``obj`` as it is persisted: kinds served at several versions (custom resources, the
+    autoscaling/v1 HPA) at their storage version; every other kind as given.
 
-    An object written through another version is also pruned and defaulted with the storage
-    version's schema, which upstream does when decoding it from storage (so every read at
-    the storage version shows those defaults)."""
+    An object written through another version is converted (``rt.extra["convert"]``, else
+    the CRD no-op converter) and defaulted as the storage version, which upstream does when
+    decoding it from storage (so every read at the storage version shows those defaults)."""
     storage = rt.extra.get("storage_version")
     if storage is None or obj.get("apiVersion") == storage:
         return obj
-    converted = crd.convert_version(obj, storage)
+    converted = rt.extra.get("convert", crd.convert_version)(obj, storage)
     rt.extra["storage_defaulter"](converted)
     return converted
 
 
+def storage_update(rt: ResourceType, obj: dict[str, Any], stored: dict[str, Any] | None,
+                   subresource: str | None) -> dict[str, Any]:
+    """:func:`storage_object` for an update of ``stored``. A lossy conversion (HPA v1 has no
+    conditions or behavior) must not drop what the request could not express: as upstream's
+    strategies do on the internal object, a main-resource write keeps the stored status and a
+    status write keeps the stored spec (registry/autoscaling/horizontalpodautoscaler/strategy.go
+    PrepareForUpdate)."""
+    converted = storage_object(rt, obj)
+    if stored is None or "convert" not in rt.extra or converted is obj or not rt.has_status:
+        return converted
+    half = "spec" if subresource == "status" else "status"
+    if half in stored:
+        converted[half] = stored[half]
+    else:
+        converted.pop(half, None)
+    return converted
+
+
 def served_object(rt: ResourceType, stored: StoredObject) -> StoredObject:
-    """``stored`` as served through ``rt``: custom resources at ``rt``'s version (list items,
-    gets, watch events and write responses alike); every other kind as stored.
+    """``stored`` as served through ``rt``: kinds served at several versions at ``rt``'s
+    version (list items, gets, watch events and write responses alike); every other kind as
+    stored.
 
     An object stored at another version is then pruned and defaulted with the served
     version's schema, as upstream's storage codec does on decode (customresource_handler.go
@@ -74,7 +94,8 @@ def served_object(rt: ResourceType, stored: StoredObject) -> StoredObject:
     they were written in were already defaulted on write."""
     if "storage_version" not in rt.extra or stored.obj.get("apiVersion") == rt.api_version:
         return stored
-    obj = rt.default(crd.convert_version(stored.copy(), rt.api_version))
+    convert = rt.extra.get("convert", crd.convert_version)
+    obj = rt.default(convert(stored.copy(), rt.api_version))
     return StoredObject(obj, encode(obj), stored.rv)
 
 

@@ -34,6 +34,8 @@ _SUBRESOURCE_VERBS = {
     "binding": ("create",),
     "eviction": ("create",),
     "finalize": ("update",),
+    "exec": ("create", "get"),
+    "attach": ("create", "get"),
 }
 
 
@@ -91,7 +93,10 @@ def api_group_list(registry: ResourceRegistry) -> dict[str, Any]:
 
 
 def _storage_hash(rt: ResourceType) -> str:
-    digest = hashlib.sha256(f"{rt.group}/{rt.version}/{rt.kind}".encode()).digest()
+    """Of the storage version: every served version of a kind reports the same hash
+    (apiserver endpoints/discovery StorageVersionHash)."""
+    group, _, version = (rt.extra.get("storage_version") or rt.api_version).rpartition("/")
+    digest = hashlib.sha256(f"{group}/{version}/{rt.kind}".encode()).digest()
     return base64.b64encode(digest[:8]).decode()
 
 
@@ -123,6 +128,8 @@ def api_resource_list(registry: ResourceRegistry, group: str, version: str) -> d
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")
             if sub == "binding":
                 sub_entry["kind"] = "Binding"
+            if sub in ("exec", "attach"):
+                sub_entry["kind"] = f"Pod{sub.capitalize()}Options"
             if sub == "eviction":
                 sub_entry.update(group="policy", version="v1", kind="Eviction")
             resources.append(sub_entry)
@@ -156,6 +163,8 @@ def _discovery_resource(rt: ResourceType) -> dict[str, Any]:
             kind = {"group": "", "version": "v1", "kind": "Binding"}
         elif sub == "eviction":
             kind = {"group": "policy", "version": "v1", "kind": "Eviction"}
+        elif sub in ("exec", "attach"):
+            kind = {"group": "", "version": "v1", "kind": f"Pod{sub.capitalize()}Options"}
         subs.append(
             {
                 "subresource": sub,

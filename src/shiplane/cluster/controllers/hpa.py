@@ -23,6 +23,7 @@ from shiplane.cluster.controllers.informer import key_of
 from shiplane.cluster.decisions.autoscaling import AutoscalerMemory, MetricSample, plan_hpa
 from shiplane.cluster.decisions.clock import format_time, parse_time
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.hpa_metrics import CUSTOM_METRICS_GROUP, EXTERNAL_METRICS_GROUP
 from shiplane.cluster.decisions.quantity import milli_value
 from shiplane.cluster.decisions.quantity import value as quantity_value
 from shiplane.cluster.decisions.sim_behaviour import parse_seconds
@@ -45,15 +46,29 @@ def _scale_path(hpa: dict) -> str:
 def _samples(pod_metrics: list[dict]) -> dict[str, dict[str, MetricSample]]:
     """PodMetrics → {resource: {pod name: sample}} (containers summed, as upstream)."""
     result: dict[str, dict[str, MetricSample]] = {"cpu": {}, "memory": {}}
+    for name, containers in _container_samples(pod_metrics).items():
+        for resource in ("cpu", "memory"):
+            found = [c[resource] for c in containers.values()]
+            if found:
+                result[resource][name] = MetricSample(sum(s.value for s in found),
+                                                      found[0].timestamp, found[0].window)
+    return result
+
+
+def _container_samples(pod_metrics: list[dict]) -> dict[str, dict[str, dict[str, MetricSample]]]:
+    """PodMetrics → {pod name: {container: {resource: sample}}} (ContainerResource metrics,
+    rest_metrics_client.go getContainerMetrics)."""
+    result: dict[str, dict[str, dict[str, MetricSample]]] = {}
     for item in pod_metrics:
-        name = item["metadata"]["name"]
         stamp = parse_time(item.get("timestamp")) or datetime.min
         window = parse_seconds(item.get("window") or "15s")
-        containers = item.get("containers") or []
-        cpu = sum(milli_value((c.get("usage") or {}).get("cpu", "0")) for c in containers)
-        memory = sum(quantity_value((c.get("usage") or {}).get("memory", "0")) for c in containers)
-        result["cpu"][name] = MetricSample(cpu, stamp, window)
-        result["memory"][name] = MetricSample(memory, stamp, window)
+        per_pod = result.setdefault(item["metadata"]["name"], {})
+        for container in item.get("containers") or []:
+            usage = container.get("usage") or {}
+            per_pod[container.get("name", "")] = {
+                "cpu": MetricSample(milli_value(usage.get("cpu", "0")), stamp, window),
+                "memory": MetricSample(quantity_value(usage.get("memory", "0")), stamp, window),
+            }
     return result
 
 
@@ -64,6 +79,9 @@ def _with_average_values(current: tuple[dict, ...], pods: list[dict],
     names = {p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")}
     result = []
     for metric in current:
+        if metric.get("type") != "Resource":
+            result.append(dict(metric))
+            continue
         resource = dict(metric.get("resource") or {})
         samples = [s.value for n, s in (metrics.get(resource.get("name", "")) or {}).items()
                    if n in names]
@@ -138,6 +156,7 @@ class HorizontalPodAutoscalerController(Controller):
                                  "the HPA controller was able to get the target's current scale")]
         pods: list[dict] = []
         metrics: dict[str, dict[str, MetricSample]] = {}
+        containers: dict[str, dict[str, dict[str, MetricSample]]] = {}
         if selector:
             params = {"labelSelector": selector}
             pods = (await self.api.request("GET", f"/api/v1/namespaces/{ns}/pods",
@@ -146,11 +165,12 @@ class HorizontalPodAutoscalerController(Controller):
                 listing = await self.api.request(
                     "GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods", params=params)
                 metrics = _samples(listing.get("items") or [])
+                containers = _container_samples(listing.get("items") or [])
             except ControllerApiError:
                 metrics = {}  # the plan reports FailedGetResourceMetric
         uid = hpa["metadata"].get("uid", "")
         decision = plan_hpa(hpa, current, pods, metrics, self.memory.get(uid, AutoscalerMemory()),
-                            now)
+                            now, containers=containers, metric_apis=await self._metric_apis(hpa))
         self.memory[uid] = decision.memory
         conditions = _merge_conditions([], [*conditions, *decision.conditions], now)
         rescaled = False
@@ -180,6 +200,19 @@ class HorizontalPodAutoscalerController(Controller):
                                  metrics=_with_average_values(decision.current_metrics, pods,
                                                               metrics),
                                  rescaled=rescaled)
+
+    async def _metric_apis(self, hpa: dict) -> frozenset[str]:
+        """The custom/external metrics API groups served, asked only for HPAs that use them
+        (upstream's custom metrics client discovers custom.metrics.k8s.io the same way)."""
+        kinds = {m.get("type") for m in (hpa.get("spec") or {}).get("metrics") or []}
+        if not kinds & {"Pods", "Object", "External"}:
+            return frozenset()
+        try:
+            groups = (await self.api.request("GET", "/apis")).get("groups") or []
+        except ControllerApiError:
+            return frozenset()
+        return frozenset(g.get("name", "") for g in groups) & {
+            CUSTOM_METRICS_GROUP, EXTERNAL_METRICS_GROUP}
 
     async def _write_status(self, hpa: dict, now: datetime, conditions: list[dict], *,
                             current: int | None = None, desired: int | None = None,

@@ -26,6 +26,7 @@ simulated kubelets call these and perform the returned plans through the API ser
 ``cgroup_resources``     cpu.shares/CFS quota/memory limit of a container (kubelet, runc; v1, v2)
 ``pod_volumes``          emptyDir/configMap/secret volume files and a container's volumeMounts
 ``container_log``        CRI log lines, pods/log options, which instance ``--previous`` means
+``remote_command``       pods/exec and pods/attach: options, channel framing, exit-code Status
 ``sim_behaviour``        the ``sim.shiplane.dev/*`` annotations of simulated containers
 ``endpoints``            Endpoints and EndpointSlices of a Service
 ``event_correlation``    client-go's EventCorrelator: similar-event aggregation, counts, spam filter

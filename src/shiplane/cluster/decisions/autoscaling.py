@@ -2,10 +2,12 @@
 replica_calculator.go GetResourceReplicas / groupPods, horizontal.go reconcileAutoscaler,
 stabilizeRecommendationWithBehaviors, convertDesiredReplicasWithBehaviorRate).
 
-Theory of operation: :func:`plan_hpa` is one reconcile. Per metric the replica calculator
-computes ``ceil(usageRatio × readyPods)`` (no change within tolerance 0.1); pods still starting,
-unready or without metrics are first left out and then counted pessimistically, and the result
-is dropped if that would flip the scale direction. The largest metric proposal wins. Then the
+Theory of operation: :func:`plan_hpa` is one reconcile. Per metric (:mod:`.hpa_metrics`: one
+outcome per metric type; Pods/Object/External fail without a metrics adapter) the replica
+calculator computes ``ceil(usageRatio × readyPods)`` (no change within the tolerance, 0.1 or
+behavior's per direction); pods still starting, unready or without metrics are first left out
+and then counted pessimistically, and the result is dropped if that would flip the scale
+direction. The largest metric proposal wins; a failed metric forbids scaling down. Then the
 stabilisation window (scale-down: the highest recommendation of the last 300 s; scale-up: the
 lowest of the scale-up window, 0 s by default) and the rate policies (defaults: up by max(4 pods,
 100%) per 15 s, down by 100% per 15 s) limit the result, clamped to min/max replicas. The
@@ -16,17 +18,17 @@ controller's memory (recent recommendations and scale events) is the immutable
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from shiplane.cluster.decisions.events import Event
+from shiplane.cluster.decisions.hpa_metrics import combine_outcomes, metric_outcome, tolerances
 from shiplane.cluster.decisions.hpa_replicas import (
     TOLERANCE,
     MetricSample,
     NoMetrics,
-    average_value_replicas,
     resource_replicas,
 )
 
@@ -129,17 +131,23 @@ def plan_hpa(
     metrics: Mapping[str, Mapping[str, MetricSample]],
     memory: AutoscalerMemory,
     now: datetime,
+    *,
+    containers: Mapping[str, Mapping[str, Mapping[str, MetricSample]]] | None = None,
+    metric_apis: Collection[str] = (),
 ) -> HPADecision:
-    """One reconcileAutoscaler for Resource metrics (Utilization or AverageValue targets).
+    """One reconcileAutoscaler.
 
-    ``metrics`` maps a resource name (cpu, memory) to per-pod samples.
+    ``metrics`` maps a resource name (cpu, memory) to per-pod samples; ``containers`` maps a
+    pod to its containers' samples (ContainerResource metrics); ``metric_apis`` are the
+    custom/external metrics API groups the cluster serves (none here: Pods, Object and
+    External metrics fail as upstream's do without an adapter, :mod:`.hpa_metrics`).
     """
     spec = hpa.get("spec") or {}
     min_replicas = int(spec.get("minReplicas") if spec.get("minReplicas") is not None else 1)
     max_replicas = int(spec["maxReplicas"])
     behavior = default_behavior(spec.get("behavior"))
     conditions: list[dict] = []
-    current_metrics: list[dict] = []
+    current_metrics: tuple[dict, ...] = ()
     if current == 0 and min_replicas != 0:
         conditions.append(
             _condition(
@@ -151,62 +159,27 @@ def plan_hpa(
         )
         return HPADecision(0, False, "", (), tuple(conditions), (), memory)
     reason = ""
+    metric_events: tuple[Event, ...] = ()
     if current > max_replicas:
         desired, reason = max_replicas, "Current number of replicas above Spec.MaxReplicas"
     elif current < min_replicas:
         desired, reason = min_replicas, "Current number of replicas below Spec.MinReplicas"
     else:
-        desired, metric_name, invalid = 0, "", 0
-        specs = [m for m in spec.get("metrics") or [] if m.get("type") == "Resource"]
-        for metric in specs:
-            res = metric["resource"]
-            name, target = res["name"], res.get("target") or {}
-            samples = metrics.get(name) or {}
-            try:
-                if target.get("type", "Utilization") == "Utilization":
-                    proposal, utilization = resource_replicas(
-                        current, pods, samples, name, int(target["averageUtilization"]), now
-                    )
-                    current_metrics.append(
-                        {
-                            "type": "Resource",
-                            "resource": {
-                                "name": name,
-                                "current": {"averageUtilization": utilization},
-                            },
-                        }
-                    )
-                else:
-                    proposal = average_value_replicas(current, pods, samples, name, target, now)
-            except NoMetrics as err:
-                invalid += 1
-                failure = f"the HPA was unable to compute the replica count: {err}"
-                continue
-            # computeReplicasForMetrics: the first valid metric, then any larger proposal
-            if not metric_name or proposal > desired:
-                desired, metric_name = (
-                    proposal,
-                    f"{name} resource utilization (percentage of request)"
-                    if target.get("type", "Utilization") == "Utilization"
-                    else f"{name} resource",
-                )
-        if specs and (invalid >= len(specs) or (invalid and desired < current)):
+        namespace = (hpa.get("metadata") or {}).get("namespace", "default")
+        tolerance = tolerances(spec.get("behavior"))
+        outcomes = [
+            metric_outcome(m, current, pods, metrics, containers or {}, metric_apis, namespace,
+                           now, tolerance)
+            for m in spec.get("metrics") or []
+        ]
+        combined = combine_outcomes(outcomes, current)
+        current_metrics, metric_events = combined.statuses, combined.events
+        conditions.append(combined.condition)
+        if combined.replicas is None:
             # horizontal.go: all metrics invalid, or some invalid and we would scale down
-            conditions.append(
-                _condition("ScalingActive", "False", "FailedGetResourceMetric", failure)
-            )
-            event = Event("Warning", "FailedGetResourceMetric", failure)
-            return HPADecision(
-                current, False, "", (event,), tuple(conditions), tuple(current_metrics), memory
-            )
-        conditions.append(
-            _condition(
-                "ScalingActive",
-                "True",
-                "ValidMetricFound",
-                f"the HPA was able to successfully calculate a replica count from {metric_name}",
-            )
-        )
+            return HPADecision(current, False, "", metric_events, tuple(conditions),
+                               current_metrics, memory)
+        desired, metric_name = combined.replicas, combined.name
         if desired > current:
             reason = f"{metric_name} above target"
         elif desired < current:
@@ -216,9 +189,10 @@ def plan_hpa(
         )
         conditions.extend(extra)
     rescale = desired != current
-    events: tuple[Event, ...] = ()
+    events: tuple[Event, ...] = metric_events
     if rescale:
-        events = (Event("Normal", "SuccessfulRescale", f"New size: {desired}; reason: {reason}"),)
+        events = (*events,
+                  Event("Normal", "SuccessfulRescale", f"New size: {desired}; reason: {reason}"))
         change = desired - current
         if change > 0:
             memory = AutoscalerMemory(

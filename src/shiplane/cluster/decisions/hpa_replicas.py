@@ -22,9 +22,18 @@ from shiplane.cluster.decisions.pods import get_condition
 from shiplane.cluster.decisions.quantity import milli_value
 from shiplane.cluster.decisions.quantity import value as quantity_value
 
-__all__ = ["MetricSample", "NoMetrics", "TOLERANCE", "average_value_replicas", "resource_replicas"]
+__all__ = [
+    "MetricSample",
+    "NoMetrics",
+    "TOLERANCE",
+    "Tolerance",
+    "average_value_replicas",
+    "resource_replicas",
+]
 
-TOLERANCE = 0.1
+TOLERANCE = 0.1  # --horizontal-pod-autoscaler-tolerance
+# one tolerance both ways, or (scale-down, scale-up) from behavior.scaleDown/scaleUp.tolerance
+Tolerance = float | tuple[float, float]
 CPU_INITIALIZATION_PERIOD = 300.0  # --horizontal-pod-autoscaler-cpu-initialization-period
 INITIAL_READINESS_DELAY = 30.0  # --horizontal-pod-autoscaler-initial-readiness-delay
 Obj = Mapping[str, Any]
@@ -83,6 +92,37 @@ def _group_pods(
     return ready_count, unready, missing, ignored
 
 
+def _requests(pods: Sequence[Obj], resource: str, container: str) -> dict[str, int]:
+    """calculateRequests: the pod's request (all containers, sidecars, overhead), or only
+    ``container``'s; a container without a request for ``resource`` is an error."""
+    requests: dict[str, int] = {}
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        if not container:
+            amount = pod_requests(pod).get(resource)
+            if not amount:
+                raise NoMetrics(f"missing request for {resource} in container(s) of pod {name}")
+            requests[name] = amount
+            continue
+        total = 0
+        for spec in (pod.get("spec") or {}).get("containers") or []:
+            if spec.get("name") != container:
+                continue
+            raw = ((spec.get("resources") or {}).get("requests") or {}).get(resource)
+            if raw is None:
+                raise NoMetrics(
+                    f"missing request for {resource} in container {container} of Pod {name}")
+            total += milli_value(raw) if resource == "cpu" else quantity_value(raw)
+        requests[name] = total
+    return requests
+
+
+def _within(ratio: float, tolerance: Tolerance) -> bool:
+    """tolerances.isWithin: no change while 1 - scaleDown <= ratio <= 1 + scaleUp."""
+    down, up = tolerance if isinstance(tolerance, tuple) else (tolerance, tolerance)
+    return 1.0 - down <= ratio <= 1.0 + up
+
+
 def _utilization_ratio(
     metrics: Mapping[str, int], requests: Mapping[str, int], target: int
 ) -> tuple[float, int]:
@@ -105,9 +145,12 @@ def resource_replicas(
     resource: str,
     target_utilization: int,
     now: datetime,
-    tolerance: float = TOLERANCE,
+    tolerance: Tolerance = TOLERANCE,
+    container: str = "",
 ) -> tuple[int, int]:
-    """GetResourceReplicas: (proposed replicas, current utilization %)."""
+    """GetResourceReplicas: (proposed replicas, current utilization %); with ``container``
+    (ContainerResource metrics) ``metrics`` are that container's usage and only its request
+    counts."""
     if not pods:
         raise NoMetrics("no pods returned by selector while calculating replica count")
     ready_count, unready, missing, ignored = _group_pods(pods, metrics, resource, now)
@@ -115,18 +158,11 @@ def resource_replicas(
     usable = {n: v for n, v in usable.items() if n in {p["metadata"]["name"] for p in pods}}
     if not usable:
         raise NoMetrics("did not receive metrics for targeted pods (pods might be unready)")
-    requests: dict[str, int] = {}
-    for pod in pods:
-        amount = pod_requests(pod).get(resource)
-        if not amount:
-            raise NoMetrics(
-                f"missing request for {resource} in container(s) of pod {pod['metadata']['name']}"
-            )
-        requests[pod["metadata"]["name"]] = amount
+    requests = _requests(pods, resource, container)
     ratio, utilization = _utilization_ratio(usable, requests, target_utilization)
     scale_up_with_unready = bool(unready) and ratio > 1.0
     if not scale_up_with_unready and not missing:
-        if abs(1.0 - ratio) <= tolerance:
+        if _within(ratio, tolerance):
             return current, utilization
         return math.ceil(ratio * ready_count), utilization
     if missing:
@@ -141,7 +177,7 @@ def resource_replicas(
         for name in unready:
             usable[name] = 0
     new_ratio, _ = _utilization_ratio(usable, requests, target_utilization)
-    if abs(1.0 - new_ratio) <= tolerance or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
+    if _within(new_ratio, tolerance) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
         return current, utilization
     proposed = math.ceil(new_ratio * len(usable))
     if (new_ratio < 1.0 and proposed > current) or (new_ratio > 1.0 and proposed < current):
@@ -149,7 +185,8 @@ def resource_replicas(
     return proposed, utilization
 
 
-def average_value_replicas(current: int, pods, samples, name, target, now) -> int:
+def average_value_replicas(current: int, pods, samples, name, target, now,
+                           tolerance: Tolerance = TOLERANCE) -> int:
     """GetRawResourceReplicas: usage ratio from the average absolute usage."""
     raw = target["averageValue"]
     wanted = milli_value(raw) if name == "cpu" else quantity_value(raw)
@@ -158,6 +195,6 @@ def average_value_replicas(current: int, pods, samples, name, target, now) -> in
     if not usable:
         raise NoMetrics("did not receive metrics for targeted pods (pods might be unready)")
     ratio = (sum(usable) // len(usable)) / wanted
-    if abs(1.0 - ratio) <= TOLERANCE:
+    if _within(ratio, tolerance):
         return current
     return math.ceil(ratio * ready_count)

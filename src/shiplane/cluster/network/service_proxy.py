@@ -118,13 +118,9 @@ class ServiceProxy:
         server.close()
 
     def _accept(self, listener: Listener) -> RelaySide:
-        """A new client connection: once it is made, link it to the next endpoint that
-        accepts (started from ``connection_made``: with no endpoint the client is closed at
-        once, which needs its transport)."""
+        """A new client connection: link it to the next endpoint that accepts."""
+        client = RelaySide()
         self.connections += 1
-        return RelaySide(on_made=lambda client: self._relay(client, listener))
-
-    def _relay(self, client: RelaySide, listener: Listener) -> None:
         backends = self.table.order(listener.service, listener.port_name)
 
         async def connect() -> None:
@@ -135,6 +131,7 @@ class ServiceProxy:
         task = asyncio.ensure_future(connect())
         self._connecting.add(task)  # the loop keeps only weak references to tasks
         task.add_done_callback(self._connecting.discard)
+        return client
 
     async def close(self) -> None:
         for server in self.servers.values():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from shiplane.cluster.network.endpoint_selection import Backend
 
@@ -24,25 +24,28 @@ CHUNK = 64 * 1024
 
 
 class RelaySide(asyncio.Protocol):
-    """One connection of a relayed pair. Data arriving before the peer is linked is kept.
+    """One connection of a relayed pair. Data arriving before the peer is linked is kept."""
 
-    ``on_made`` is called once the transport exists: a server starts connecting the other side
-    there, not in its protocol factory — uvloop calls ``connection_made`` from the next loop
-    iteration, so work scheduled by the factory could otherwise find no transport to close or
-    link (a connection then hangs instead of being closed)."""
-
-    def __init__(self, on_made: Callable[[RelaySide], None] | None = None) -> None:
-        self.on_made = on_made
+    def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.peer: RelaySide | None = None
         self.pending: list[bytes] = []
         self.ended = False  # this side sent EOF
         self.closed = False
+        self._close_when_made = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        if self.on_made is not None:
-            self.on_made(self)
+        if self._close_when_made:
+            transport.close()
+
+    def close(self) -> None:
+        """Close this connection, also when the loop has not yet called connection_made (a
+        relay task may decide before that: no endpoint to connect to)."""
+        if self.transport is None:
+            self._close_when_made = True
+        else:
+            self.transport.close()
 
     def link(self, peer: RelaySide) -> None:
         self.peer, peer.peer = peer, self
@@ -110,8 +113,7 @@ async def open_relay(client: RelaySide, backends: Sequence[Backend],
             return backend
         client.link(upstream)
         return backend
-    if client.transport is not None:
-        client.transport.close()
+    client.close()
     return None
 
 

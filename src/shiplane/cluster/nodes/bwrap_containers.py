@@ -143,6 +143,7 @@ class ContainerInstance:
     started: float = field(default_factory=time.monotonic)
     exited: asyncio.Future | None = None  # the return code
     output_done: asyncio.Event = field(default_factory=asyncio.Event)
+    stdin: int | None = None  # write end of the app's stdin pipe (spec ``stdin: true``), for attach
 
     @property
     def running(self) -> bool:
@@ -275,11 +276,12 @@ class BwrapContainers:
     async def start_container(self, pod: dict, sandbox: PodSandbox, rootfs: Path,
                               spec: ContainerProcess, name: str, restart_count: int,
                               cgroup_settings: CgroupSettings | None = None, *,
-                              binds: Sequence[str] = (),
-                              read_only_root: bool = False) -> ContainerInstance:
+                              binds: Sequence[str] = (), read_only_root: bool = False,
+                              stdin: bool = False) -> ContainerInstance:
         """``cgroup_settings``: CPU shares/quota and memory limit (from the container's
         resources); ``binds``: the volume mounts' bwrap options (:func:`.volume_dirs.bind_args`);
-        ``read_only_root``: the root filesystem is mounted read-only (``--ro-bind``)."""
+        ``read_only_root``: the root filesystem is mounted read-only (``--ro-bind``);
+        ``stdin``: the app's stdin is a pipe kept open for ``pods/attach`` (else /dev/null)."""
         uid, gid = resolve_user(rootfs, spec.user)
         folder = self.log_dir(pod, name)
         folder.mkdir(parents=True, exist_ok=True)
@@ -312,23 +314,30 @@ class BwrapContainers:
         join = self.cgroups.join_command(self.sh, cgroup)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
+        in_r, in_w = os.pipe() if stdin else (subprocess.DEVNULL, None)
         try:
             process = subprocess.Popen([*join, *enter, "--", *wrap], env=env,
-                                       stdin=subprocess.DEVNULL,
+                                       stdin=in_r,
                                        stdout=out_w, stderr=err_w, pass_fds=(write_fd,))
         except OSError as exc:
-            for fd in (read_fd, out_r, err_r):
-                os.close(fd)
+            for fd in (read_fd, out_r, err_r, in_w):
+                if fd is not None:
+                    os.close(fd)
             raise ProcessRuntimeError(f"cannot start container {name}: {exc}") from None
         finally:
-            for fd in (write_fd, out_w, err_w):
-                os.close(fd)
+            for fd in (write_fd, out_w, err_w, in_r if stdin else None):
+                if fd is not None:
+                    os.close(fd)
         cid = f"shiplane://{pod['metadata']['uid'].replace('-', '')[:16]}-{name}-{restart_count}"
         instance = ContainerInstance(name, cid, restart_count, process, process.pid, uid, gid,
-                                     env, log_path, cgroup)
+                                     env, log_path, cgroup, stdin=in_w)
         _LogPump(log_path, {"stdout": out_r, "stderr": err_r}, instance.output_done)
 
         def exited() -> None:
+            if instance.stdin is not None:
+                with contextlib.suppress(OSError):
+                    os.close(instance.stdin)
+                instance.stdin = None
             instance.oom_killed = self.cgroups.oom_killed(cgroup)
             self.cgroups.remove(cgroup)  # retried with the sandbox if processes linger
 

@@ -24,6 +24,7 @@ from shiplane.cluster.controllers.events import EventRecorder
 from shiplane.cluster.decisions.clock import format_time
 from shiplane.cluster.decisions.container_log import LogUnavailable, pick_instance
 from shiplane.cluster.decisions.image_pull import pull_duration
+from shiplane.cluster.nodes.container_streams import StreamRefused, StreamTarget, target_refusal
 from shiplane.cluster.nodes.images import ImagePuller, PulledImage
 from shiplane.cluster.nodes.node_spec import NodeSpec
 from shiplane.cluster.nodes.pod_worker import PodWorker
@@ -332,6 +333,27 @@ class NodeFleet:
         if reader is None:
             raise LogUnavailable(f'container "{container}" in pod "{pod}" is not available')
         return reader
+
+    def stream_target(self, namespace: str, pod: str, container: str, attach_stdin: bool
+                      ) -> StreamTarget:
+        """The kubelet API's exec/attach lookup (:class:`PodLogSource`): the container's live
+        process-runtime instance; raises :class:`StreamRefused` with kubelet's words."""
+        found = [(worker.terminating, node, worker) for node in self.nodes.values()
+                 for worker in node.workers.values()
+                 if worker.ns == namespace and worker.name == pod]
+        if not found:
+            raise StreamRefused(404, "pod does not exist")
+        _, node, worker = min(found, key=lambda item: item[0])
+        spec = next((c for c in (worker.pod.get("spec") or {}).get("containers") or []
+                     if c.get("name") == container), None)
+        instance = (getattr(worker, "instances", None) or {}).get(container)
+        running = instance is not None and instance.running
+        refusal = target_refusal(pod, container, node.runtime.name, node.name, spec, running,
+                                 attach_stdin)
+        if refusal is not None:
+            raise refusal
+        assert instance is not None and spec is not None
+        return StreamTarget(instance, spec, node.runtime.containers.nsenter)
 
     def usage(self, pod: dict) -> dict[str, int]:
         """CPU millicores and memory bytes of ``pod`` from its node's runtime (zeros when the

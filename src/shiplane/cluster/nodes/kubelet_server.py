@@ -1,7 +1,11 @@
 """The kubelet's HTTP API, one server for every embedded node (k8s pkg/kubelet/server).
 
 Route table: ``GET /containerLogs/{namespace}/{pod}/{container}`` (what the API server's
-``pods/log`` proxies to) and ``GET /healthz``. Query parameters are the PodLogOptions the API
+``pods/log`` proxies to), ``/exec/{namespace}/{pod}/{container}`` and
+``/attach/{namespace}/{pod}/{container}`` (``pods/exec`` and ``pods/attach``: a WebSocket
+speaking the RemoteCommand channels, :mod:`.container_streams`; a plain HTTP request, what a
+SPDY upgrade would be, gets the same checks and then a 400, as SPDY is not served) and
+``GET /healthz``. Query parameters are the PodLogOptions the API
 server forwards (``follow``, ``previous``, ``tailLines``, ``limitBytes``, ``sinceSeconds``,
 ``sinceTime``, ``timestamps``). Errors are plain text with the kubelet's wording and status
 (400 for a container without the asked log, 404 for an unknown pod or container); the API
@@ -13,7 +17,9 @@ The backend (:class:`PodLogSource`, the node fleet) finds the pod worker and its
 runtime's :class:`~shiplane.cluster.nodes.runtime.LogReader` yields CRI lines, which
 :func:`~shiplane.cluster.decisions.container_log.render` turns into what ``kubectl logs``
 prints. ``follow`` polls the log every 100 ms until the instance has exited and its output is
-drained.
+drained. For exec/attach the same backend's ``stream_target`` names the running container (or
+refuses in kubelet's words: ``pod does not exist``, ``container not found ("c")``, a simulated
+container), and :mod:`.container_streams` serves the WebSocket.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from shiplane.cluster.decisions.container_log import (
     InvalidLogOptions,
@@ -40,6 +47,19 @@ from shiplane.cluster.decisions.container_log import (
     render,
     render_record,
     since_cutoff,
+)
+from shiplane.cluster.decisions.remote_command import (
+    CHANNEL_PROTOCOLS,
+    InvalidStreamOptions,
+    StreamOptions,
+    kubelet_options,
+    negotiate,
+)
+from shiplane.cluster.nodes.container_streams import (
+    StreamRefused,
+    StreamTarget,
+    serve_attach,
+    serve_exec,
 )
 from shiplane.cluster.nodes.runtime import LogReader
 
@@ -52,6 +72,11 @@ class PodLogSource(Protocol):
     def log_reader(self, namespace: str, pod: str, container: str, previous: bool
                    ) -> LogReader:
         """The reader of the asked instance; raises LookupError (404) or LogUnavailable."""
+        ...
+
+    def stream_target(self, namespace: str, pod: str, container: str, attach_stdin: bool
+                      ) -> StreamTarget:
+        """The running container to exec in / attach to; raises :class:`StreamRefused`."""
         ...
 
 
@@ -101,11 +126,55 @@ def build_kubelet_app(source: PodLogSource) -> Starlette:
             return PlainTextResponse(str(exc.args[0] if exc.args else exc), 404)
         return StreamingResponse(_stream(reader, options), media_type="text/plain")
 
+    def _checked(path: dict, query: list[tuple[str, str]], attach: bool
+                 ) -> tuple[StreamOptions, StreamTarget]:
+        options = kubelet_options(query, exec_=not attach)
+        target = source.stream_target(path["namespace"], path["pod"], path["container"],
+                                      attach and options.stdin)
+        return options, target
+
+    async def stream_request(request: Request) -> Response:
+        """A non-WebSocket exec/attach (a SPDY upgrade): the same refusals, else a 400."""
+        attach = request.url.path.startswith("/attach/")
+        try:
+            _checked(request.path_params, list(request.query_params.multi_items()), attach)
+        except InvalidStreamOptions as exc:
+            return PlainTextResponse(str(exc), 400)
+        except StreamRefused as exc:
+            return PlainTextResponse(exc.message, exc.code)
+        return PlainTextResponse(
+            "unable to upgrade connection: SPDY is not served; pods/exec and pods/attach "
+            f"speak WebSocket ({', '.join(CHANNEL_PROTOCOLS)}): kubectl 1.30+ uses it by "
+            "default (unset KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)", 400)
+
+    async def stream_socket(websocket: WebSocket) -> None:
+        attach = websocket.url.path.startswith("/attach/")
+        protocol = negotiate(websocket.scope.get("subprotocols") or [])
+        try:
+            if protocol is None:
+                raise StreamRefused(400, (
+                    "unable to upgrade connection: subprotocols "
+                    f"{websocket.scope.get('subprotocols') or []} are not supported; this "
+                    f"kubelet speaks {', '.join(CHANNEL_PROTOCOLS)}"))
+            options, target = _checked(websocket.path_params,
+                                       list(websocket.query_params.multi_items()), attach)
+        except InvalidStreamOptions as exc:
+            await websocket.send_denial_response(PlainTextResponse(str(exc), 400))
+            return
+        except StreamRefused as exc:
+            await websocket.send_denial_response(PlainTextResponse(exc.message, exc.code))
+            return
+        await (serve_attach if attach else serve_exec)(websocket, protocol, target, options)
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
     return Starlette(routes=[
         Route("/containerLogs/{namespace}/{pod}/{container}", container_logs),
+        Route("/exec/{namespace}/{pod}/{container}", stream_request, methods=["GET", "POST"]),
+        Route("/attach/{namespace}/{pod}/{container}", stream_request, methods=["GET", "POST"]),
+        WebSocketRoute("/exec/{namespace}/{pod}/{container}", stream_socket),
+        WebSocketRoute("/attach/{namespace}/{pod}/{container}", stream_socket),
         Route("/healthz", healthz),
     ])
 
@@ -125,7 +194,7 @@ class KubeletServer:
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(build_kubelet_app(source), lifespan="off", log_level="warning",
-                                access_log=False)
+                                access_log=False, ws="wsproto")
         self.server = _Server(config)
         self.task: asyncio.Task | None = None
 

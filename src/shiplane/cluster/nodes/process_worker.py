@@ -202,7 +202,8 @@ class ProcessPodWorker(PodWorker):
                                  .get("readOnlyRootFilesystem"))
                 instance = await self.containers.start_container(
                     self.pod, self.sandbox, rootfs, spec, name, restarts, cgroup_settings,
-                    binds=binds, read_only_root=read_only)
+                    binds=binds, read_only_root=read_only,
+                    stdin=bool(container.get("stdin")))
             except (ProcessRuntimeError, RootfsError, OSError) as exc:  # e.g. unknown user
                 self.event(Event("Warning", "Failed", f"Error: {exc}"), name)
                 return

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shiplane.cluster.resources import core, pods, scaling, workloads
+from shiplane.cluster.resources.hpa_conversion import convert_hpa, hpa_to_v2
 from shiplane.cluster.resources.patch_strategies import DEFAULT_SCHEMA, PATCH_SCHEMAS, Struct
-from shiplane.cluster.resources.tables import DEFAULT_TABLE, TABLES, TableSpec
+from shiplane.cluster.resources.tables import DEFAULT_TABLE, TABLES, TableSpec, converted_table
 from shiplane.cluster.resources.validation import Errors, validate_object_meta
 
 __all__ = ["ALL_VERBS", "REGISTRY", "ResourceRegistry", "ResourceType", "ScaleSpec"]
@@ -207,7 +208,7 @@ REGISTRY = ResourceRegistry(
             "pod",
             short_names=("po",),
             categories=_ALL,
-            subresources=("status", "binding", "eviction", "log"),
+            subresources=("status", "binding", "eviction", "log", "exec", "attach"),
             defaulter=pods.default_pod,
             validator=pods.validate_pod,
             selectable_fields=(
@@ -397,7 +398,30 @@ REGISTRY = ResourceRegistry(
             subresources=_STATUS,
             defaulter=scaling.default_hpa,
             validator=scaling.validate_hpa,
-            initial_status=_empty_status,
+            # PrepareForCreate resets the status; v2 always writes desiredReplicas
+            initial_status=lambda obj: {"desiredReplicas": 0},
+        ),
+        # autoscaling/v1: the same objects, stored at v2 and converted on the way in and out
+        # (pkg/apis/autoscaling/v1/conversion.go); v2 stays the preferred version
+        ResourceType(
+            "autoscaling",
+            "v1",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            "horizontalpodautoscaler",
+            short_names=("hpa",),
+            categories=_ALL,
+            subresources=_STATUS,
+            defaulter=scaling.default_hpa_v1,
+            validator=scaling.validate_hpa_v1,
+            initial_status=lambda obj: {"currentReplicas": 0, "desiredReplicas": 0},
+            extra={
+                "storage_version": "autoscaling/v2",
+                "convert": convert_hpa,
+                "storage_defaulter": scaling.default_hpa,
+                "table": converted_table(TABLES["horizontalpodautoscalers.autoscaling"],
+                                         hpa_to_v2),
+            },
         ),
         # policy/v1
         ResourceType(

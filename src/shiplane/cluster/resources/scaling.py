@@ -1,22 +1,26 @@
 """autoscaling/v2 HPAs, policy/v1 PDBs, networking.k8s.io/v1 and discovery.k8s.io/v1.
 
 Defaults: k/pkg/apis/autoscaling/v2/defaults.go (SetDefaults_HorizontalPodAutoscaler:
-minReplicas 1, scale-up 4 pods or 100 % per 15 s, selectPolicy Max, scale-down 100 % per
-15 s with a 300 s stabilization window) and networking/v1 defaults (policyTypes).
+minReplicas 1, cpu 80 % when no metric is given; a given behavior gets scale-up 4 pods or
+100 % per 15 s, selectPolicy Max, scale-down 100 % per 15 s, its window left to the
+controller) and networking/v1 defaults (policyTypes).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from shiplane.cluster.resources.hpa_conversion import hpa_to_v2
 from shiplane.cluster.resources.validation import Errors, validate_label_selector
 from shiplane.cluster.store.errors import FieldError
 
 __all__ = [
     "default_hpa",
+    "default_hpa_v1",
     "default_network_policy",
     "validate_endpointslice",
     "validate_hpa",
+    "validate_hpa_v1",
     "validate_ingress",
     "validate_pdb",
 ]
@@ -35,21 +39,40 @@ def default_hpa(obj: dict[str, Any]) -> None:
                 },
             }
         ]
-    behavior = spec.setdefault("behavior", {})
-    up = behavior.setdefault("scaleUp", {})
-    up.setdefault("stabilizationWindowSeconds", 0)
-    up.setdefault("selectPolicy", "Max")
-    up.setdefault(
-        "policies",
-        [
+    # SetDefaults_HorizontalPodAutoscalerBehavior: only a given behavior is filled in; the
+    # scale-down stabilizationWindowSeconds stays unset (the controller's
+    # --horizontal-pod-autoscaler-downscale-stabilization, 300 s, applies)
+    behavior = spec.get("behavior")
+    if behavior is None:
+        return
+    up = behavior.get("scaleUp") or {}
+    behavior["scaleUp"] = up
+    if up.get("stabilizationWindowSeconds") is None:
+        up["stabilizationWindowSeconds"] = 0
+    if up.get("selectPolicy") is None:
+        up["selectPolicy"] = "Max"
+    if up.get("policies") is None:
+        up["policies"] = [
             {"type": "Pods", "value": 4, "periodSeconds": 15},
             {"type": "Percent", "value": 100, "periodSeconds": 15},
-        ],
-    )
-    down = behavior.setdefault("scaleDown", {})
-    down.setdefault("stabilizationWindowSeconds", 300)
-    down.setdefault("selectPolicy", "Max")
-    down.setdefault("policies", [{"type": "Percent", "value": 100, "periodSeconds": 15}])
+        ]
+    down = behavior.get("scaleDown") or {}
+    behavior["scaleDown"] = down
+    if down.get("selectPolicy") is None:
+        down["selectPolicy"] = "Max"
+    if down.get("policies") is None:
+        down["policies"] = [{"type": "Percent", "value": 100, "periodSeconds": 15}]
+
+
+def default_hpa_v1(obj: dict[str, Any]) -> None:
+    """apis/autoscaling/v1/defaults.go: only minReplicas (the cpu target stays implicit)."""
+    obj.setdefault("spec", {}).setdefault("minReplicas", 1)
+
+
+def validate_hpa_v1(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:
+    """v1 objects are validated as what they convert to, as upstream validates internal
+    objects."""
+    return validate_hpa(hpa_to_v2(obj), hpa_to_v2(old) if old is not None else None)
 
 
 def validate_hpa(obj: dict[str, Any], old: dict[str, Any] | None) -> Errors:

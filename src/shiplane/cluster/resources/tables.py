@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["Column", "DEFAULT_TABLE", "TABLES", "TableSpec", "human_duration", "table_rows"]
+__all__ = [
+    "Column",
+    "DEFAULT_TABLE",
+    "TABLES",
+    "TableSpec",
+    "converted_table",
+    "human_duration",
+    "table_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,13 @@ class Column:
 class TableSpec:
     columns: tuple[Column, ...]
     cells: Callable[[dict[str, Any], datetime], list[Any]]
+
+
+def converted_table(spec: TableSpec, convert: Callable[[dict[str, Any]], dict[str, Any]]
+                    ) -> TableSpec:
+    """``spec`` for objects served at another version: rows are printed from the converted
+    object, as upstream prints the internal version whatever version was asked for."""
+    return TableSpec(spec.columns, lambda obj, now: spec.cells(convert(obj), now))
 
 
 def human_duration(seconds: float) -> str:
@@ -460,36 +475,49 @@ def _event_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     ]
 
 
+def _hpa_target(metric: dict[str, Any], status: dict[str, Any]) -> str:
+    """One entry of printers.go formatHPAMetrics; ``status`` is the index-aligned
+    status.currentMetrics entry (empty when the metric failed)."""
+    kind = metric.get("type")
+    key = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
+           "Object": "object", "External": "external"}.get(kind or "")
+    if key is None:
+        return "<unknown type>"
+    source = metric.get(key) or {}
+    target = source.get("target") or {}
+    current = (status.get(key) or {}).get("current") if status.get("type") == kind else None
+    if kind in ("Resource", "ContainerResource"):
+        prefix = f"{source.get('name', '')}: "
+        if target.get("averageValue") is not None:
+            now = (current or {}).get("averageValue") or "<unknown>"
+            return f"{prefix}{now}/{target['averageValue']}"
+        used = (current or {}).get("averageUtilization")
+        wanted = target.get("averageUtilization")
+        return (f"{prefix}{'<unknown>' if used is None else f'{used}%'}/"
+                f"{'<auto>' if wanted is None else f'{wanted}%'}")
+    average = (current or {}).get("averageValue") or "<unknown>"
+    if kind == "Pods":
+        return f"{average}/{target.get('averageValue')}"
+    if target.get("averageValue") is not None:  # Object / External per-pod targets
+        return f"{average}/{target['averageValue']} (avg)"
+    return f"{(current or {}).get('value') or '<unknown>'}/{target.get('value')}"
+
+
 def _hpa_cells(obj: dict[str, Any], now: datetime) -> list[Any]:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     ref = spec.get("scaleTargetRef") or {}
-    # printers.go formatHPAMetrics (Resource metrics), current values from status.currentMetrics
-    current = {
-        (m.get("resource") or {}).get("name"): (m.get("resource") or {}).get("current") or {}
-        for m in status.get("currentMetrics") or []
-        if m.get("type") == "Resource"
-    }
-    targets = []
-    for metric in spec.get("metrics") or []:
-        if metric.get("type") != "Resource":
-            continue
-        name = (metric.get("resource") or {}).get("name", "")
-        target = (metric.get("resource") or {}).get("target") or {}
-        now_value = current.get(name) or {}
-        if "averageValue" in target:
-            targets.append(f"{name}: {now_value.get('averageValue', '<unknown>')}/"
-                           f"{target['averageValue']}")
-        else:
-            used = now_value.get("averageUtilization")
-            wanted = target.get("averageUtilization")
-            targets.append(f"{name}: {'<unknown>' if used is None else f'{used}%'}/"
-                           f"{'<auto>' if wanted is None else f'{wanted}%'}")
-    if len(targets) > 3:
-        targets = [*targets[:3], f"+ {len(targets) - 3} more..."]
+    # printers.go formatHPAMetrics: statuses matched by index, two shown, then "+ N more..."
+    statuses = status.get("currentMetrics") or []
+    metrics = spec.get("metrics") or []
+    targets = [_hpa_target(m, statuses[i] if i < len(statuses) else {})
+               for i, m in enumerate(metrics)]
+    text = ", ".join(targets[:2]) or "<none>"
+    if len(targets) > 2:
+        text += f" + {len(targets) - 2} more..."
     return [
         _name(obj),
         f"{ref.get('kind')}/{ref.get('name')}",
-        ", ".join(targets) or "<none>",
+        text,
         spec.get("minReplicas", 1),
         spec.get("maxReplicas"),
         status.get("currentReplicas", 0),
