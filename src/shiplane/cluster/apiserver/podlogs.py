@@ -23,7 +23,7 @@ from shiplane.cluster.apiserver.backend import ApiBackend
 from shiplane.cluster.decisions.container_log import InvalidLogOptions, parse_options
 from shiplane.cluster.store.errors import ApiError, BadRequest, NotFound
 
-__all__ = ["KUBELET_HOST", "log_location", "pod_log"]
+__all__ = ["KUBELET_HOST", "kubelet_url", "log_location", "pod_log"]
 
 KUBELET_HOST = "127.0.0.1"
 
@@ -43,6 +43,21 @@ class _KubeletError(ApiError):
 
 def _names(containers: list[dict]) -> str:
     return " ".join(c.get("name", "") for c in containers)
+
+
+def kubelet_url(backend: ApiBackend, node_name: str) -> str:
+    """The kubelet API of ``node_name`` (its Node's daemonEndpoints.kubeletEndpoint.Port)."""
+    nodes = backend.registry.lookup("", "v1", "nodes")
+    assert nodes is not None
+    try:
+        node = backend.get(nodes, "", node_name).obj
+    except NotFound:
+        raise NotFound("", "nodes", node_name) from None
+    port = (((node.get("status") or {}).get("daemonEndpoints") or {})
+            .get("kubeletEndpoint") or {}).get("Port")
+    if not port:
+        raise BadRequest(f"node {node_name} has no kubelet endpoint")
+    return f"http://{KUBELET_HOST}:{port}"
 
 
 def log_location(pod: Mapping[str, Any], container: str) -> tuple[str, str]:
@@ -76,21 +91,12 @@ async def pod_log(backend: ApiBackend, namespace: str, name: str,
     except InvalidLogOptions as exc:
         raise _InvalidOptions(f'PodLogOptions "{name}" is invalid: {exc}') from None
     pods = backend.registry.lookup("", "v1", "pods")
-    nodes = backend.registry.lookup("", "v1", "nodes")
-    assert pods is not None and nodes is not None
+    assert pods is not None
     pod = backend.get(pods, namespace, name).obj
     container, node_name = log_location(pod, options.container)
     if not node_name:
         return Response(b"", media_type="text/plain")
-    try:
-        node = backend.get(nodes, "", node_name).obj
-    except NotFound:
-        raise NotFound("", "nodes", node_name) from None
-    port = (((node.get("status") or {}).get("daemonEndpoints") or {})
-            .get("kubeletEndpoint") or {}).get("Port")
-    if not port:
-        raise BadRequest(f"node {node_name} has no kubelet endpoint")
-    url = f"http://{KUBELET_HOST}:{port}/containerLogs/{namespace}/{name}/{container}"
+    url = f"{kubelet_url(backend, node_name)}/containerLogs/{namespace}/{name}/{container}"
     client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
     request = client.build_request("GET", url, params=options.query())
     try:

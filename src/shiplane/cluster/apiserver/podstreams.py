@@ -30,13 +30,13 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from shiplane.cluster.apiserver.backend import ApiBackend
-from shiplane.cluster.apiserver.podlogs import KUBELET_HOST, log_location
+from shiplane.cluster.apiserver.podlogs import kubelet_url, log_location
 from shiplane.cluster.decisions.remote_command import (
     InvalidStreamOptions,
     apiserver_options,
     kubelet_query,
 )
-from shiplane.cluster.store.errors import ApiError, BadRequest, NotFound
+from shiplane.cluster.store.errors import ApiError, BadRequest
 from shiplane.cluster.store.model import encode
 
 __all__ = ["kubelet_stream_url", "pod_stream_request", "serve_pod_stream"]
@@ -60,21 +60,12 @@ def kubelet_stream_url(backend: ApiBackend, namespace: str, name: str, kind: str
     except InvalidStreamOptions as exc:
         raise BadRequest(str(exc)) from None
     pods = backend.registry.lookup("", "v1", "pods")
-    nodes = backend.registry.lookup("", "v1", "nodes")
-    assert pods is not None and nodes is not None
+    assert pods is not None
     pod = backend.get(pods, namespace, name).obj
     container, node_name = log_location(pod, options.container)
     if not node_name:
         raise BadRequest(f"pod {name} does not have a host assigned")
-    try:
-        node = backend.get(nodes, "", node_name).obj
-    except NotFound:
-        raise NotFound("", "nodes", node_name) from None
-    port = (((node.get("status") or {}).get("daemonEndpoints") or {})
-            .get("kubeletEndpoint") or {}).get("Port")
-    if not port:
-        raise BadRequest(f"node {node_name} has no kubelet endpoint")
-    url = f"http://{KUBELET_HOST}:{port}/{kind}/{namespace}/{name}/{container}"
+    url = f"{kubelet_url(backend, node_name)}/{kind}/{namespace}/{name}/{container}"
     return url, kubelet_query(options)
 
 
