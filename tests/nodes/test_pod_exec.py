@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from shiplane.cluster.nodes.node_spec import NodeSpec
 from shiplane.testing.cluster import EmbeddedCluster, kubectl_binary
+from shiplane.testing.waiting import wait_for as _wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +32,7 @@ def cluster() -> Iterator[EmbeddedCluster]:
 
 
 def wait_for(check: Callable[[], object], timeout: float = 90.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    return _wait_for(check, timeout, what, interval=0.3)
 
 
 def run_pod(cluster: EmbeddedCluster, name: str, containers: list[dict], node: str,

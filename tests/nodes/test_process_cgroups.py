@@ -16,6 +16,7 @@ import pytest
 
 from shiplane.cluster.nodes.container_cgroups import ContainerCgroup, cgroup_writable
 from shiplane.testing.cluster import EmbeddedCluster
+from shiplane.testing.waiting import wait_for as _wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -29,14 +30,7 @@ def cluster(embedded_process_cluster: EmbeddedCluster) -> EmbeddedCluster:
 
 
 def wait_for(check: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    return _wait_for(check, timeout, what, interval=0.2)
 
 
 def read(folder: Path, name: str) -> str:

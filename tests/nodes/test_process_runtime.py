@@ -22,6 +22,7 @@ from shiplane.cluster.nodes.container_cgroups import cgroup_writable
 from shiplane.kube.errors import ApiError
 from shiplane.scaffold import init_service
 from shiplane.testing.cluster import EmbeddedCluster, kubectl_binary
+from shiplane.testing.waiting import wait_for as _wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +51,7 @@ def cluster(embedded_process_cluster: EmbeddedCluster) -> EmbeddedCluster:
 
 
 def wait_for(check: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    return _wait_for(check, timeout, what, interval=0.2)
 
 
 def apply(cluster: EmbeddedCluster, obj: dict) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pytest
@@ -12,19 +11,13 @@ import pytest
 from shiplane.registry import EmbeddedRegistry
 from shiplane.testing.cluster import EmbeddedCluster
 from shiplane.testing.images import push_test_image
+from shiplane.testing.waiting import wait_for as _wait_for
 
 pytestmark = pytest.mark.slow
 
 
 def wait_for(check: Callable[[], object], timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    return _wait_for(check, timeout, what, interval=0.2)
 
 
 def _status(cluster: EmbeddedCluster, name: str) -> dict:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import subprocess
 import textwrap
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from shiplane.testing.waiting import wait_for
 
 __all__ = ["chart_repo", "git", "wait_until"]
 
@@ -44,11 +45,5 @@ def chart_repo(path: Path, files: Mapping[str, str], *, replace: Mapping[str, st
 def wait_until(predicate: Callable[[], object], timeout: float, what: str,
                interval: float = 0.05) -> object:
     """Poll ``predicate`` until it returns something true (returned); AssertionError naming
-    ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"not within {timeout} s: {what}")
+    ``what`` after ``timeout`` seconds (:func:`shiplane.testing.waiting.wait_for`)."""
+    return wait_for(predicate, timeout, what, interval)
